@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README.md).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint bench replay messages clean serve worker
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || $(PY) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PYTHON) manage.py migrate --noinput -v0
+	$(PYTHON) manage.py seed_demo
+	DEBUG=1 $(PYTHON) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PYTHON) manage.py makemigrations --check --dry-run -v0
+	$(BIN)/ruff check --quiet .
+	$(BIN)/pytest -q -rs $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(PYTHON) bench/run_all.py
+
+replay: install
+	$(PYTHON) manage.py replay_cycle --entities 2257 --years 2021 2022 --seed 1
+
+messages: install
+	$(PYTHON) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --ignore=bench -v0
+	$(PYTHON) manage.py compilemessages --ignore=.venv -v0
+
+worker: install
+	$(BIN)/celery -A cets worker -l info
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from . import api_views
+
+urlpatterns = [path("<int:pk>/", api_views.JobDetailView.as_view(), name="api-job-detail")]

@@ -1,0 +1,48 @@
+"""Row locks taken in one fixed order, with a timeout that becomes a "busy, retry" 409.
+
+Every service that moves units or cash locks through ``lock_rows``: sorting by primary key before
+``SELECT ... FOR UPDATE`` means two transactions touching the same rows always queue instead of
+deadlocking, and the lock timeout turns a long wait into a clean refusal that changed nothing.
+"""
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+
+from .errors import Busy
+
+LOCK_ERRORS = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
+
+
+def _set_lock_timeout() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = %s", [f"{settings.LOCK_TIMEOUT_MS}ms"])
+
+
+def lock_rows(queryset) -> list:
+    """Lock the rows of ``queryset`` in primary-key order and return them."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_rows must run inside transaction.atomic()")
+    _set_lock_timeout()
+    try:
+        return list(queryset.order_by("pk").select_for_update(of=("self",)))
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
+            raise Busy() from exc
+        raise
+
+
+def advisory_lock(key: int) -> None:
+    """A transaction-scoped advisory lock on PostgreSQL (serialises e.g. one product's matching)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("advisory_lock must run inside transaction.atomic()")
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers already (IMMEDIATE transactions)
+    _set_lock_timeout()
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
+            raise Busy() from exc
+        raise

@@ -1,0 +1,147 @@
+"""Platform tables every app shares: the audit chain, jobs, the calendar, idempotency keys."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEntry(models.Model):
+    """One write, append-only, chained by hash to the previous entry (tamper evidence).
+
+    ``entry_hash = sha256(prev_hash + canonical JSON of this entry)``; ``verify_audit`` recomputes
+    the chain, so an edited, inserted or deleted row breaks it from that point on.
+    """
+
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["id"]
+        # Serves "history of this object" in admin and the API.
+        indexes = [models.Index(fields=["object_type", "object_id"], name="common_audit_object_idx")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """A single row holding the last hash; locking it serialises appends to the chain."""
+
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    last_entry_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self):
+        return f"head at #{self.last_entry_id}"
+
+
+class Job(models.Model):
+    """Long work (allocation runs, uploads, cycle closing) with progress a person can watch."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=60)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    done = models.BigIntegerField(_("done"), default=0)
+    total = models.BigIntegerField(_("total"), default=0)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(done__gte=0) & models.Q(total__gte=0), name="common_job_progress_nonneg"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+
+class CalendarDay(models.Model):
+    """One day of the working and trading calendar.
+
+    Rows come from the chinesecalendar library (public holidays and make-up working days) and can
+    be amended by a regulator for a year the library does not know yet (``source = manual``).
+    Trading days follow the Shanghai exchanges: working days that fall Monday to Friday (the
+    exchanges do not open on weekend make-up working days).
+    """
+
+    class Source(models.TextChoices):
+        LIBRARY = "library", _("chinesecalendar library")
+        MANUAL = "manual", _("amended by a regulator")
+
+    date = models.DateField(_("date"), primary_key=True)
+    is_working_day = models.BooleanField(_("working day"))
+    is_trading_day = models.BooleanField(_("trading day"))
+    holiday_name = models.CharField(_("holiday"), max_length=60, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.LIBRARY)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_trading_day=False) | models.Q(is_working_day=True),
+                name="common_calendarday_trading_is_working",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.date)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API write sent with an ``Idempotency-Key``; repeats replay it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="common_idempotencyrecord_unique_key")
+        ]
+
+    def __str__(self):
+        return f"{self.method} {self.path} [{self.key}]"

@@ -1,0 +1,39 @@
+"""Portal pages shared by every role: the home page and job progress."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+
+from .errors import NotFound
+from .selectors import job_get
+
+
+@login_required
+def home(request):
+    """Each role's home page: its dashboard panels come from the apps (templates/home/)."""
+    from entities.selectors import entities_visible_to
+
+    user = request.user
+    context = {
+        "entity": user.entity if user.acting_entity_id else None,
+        "entity_count": entities_visible_to(user).count() if user.is_regulator else None,
+    }
+    return render(request, "home.html", context)
+
+
+def _job_or_404(request, pk):
+    try:
+        return job_get(user=request.user, pk=pk)
+    except NotFound:
+        raise Http404
+
+
+@login_required
+def job_detail(request, pk: int):
+    return render(request, "jobs/detail.html", {"job": _job_or_404(request, pk)})
+
+
+@login_required
+def job_progress_fragment(request, pk: int):
+    """The progress bar alone; htmx polls it every second until the job ends."""
+    return render(request, "jobs/_progress.html", {"job": _job_or_404(request, pk)})

@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from django_otp.admin import OTPAdminSite
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+
+from cets.common import views as common_views
+
+if settings.ADMIN_REQUIRE_OTP:
+    # Regulators sign in to /admin/ with password and a TOTP code (django-otp).
+    admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "CETS"
+admin.site.site_title = "CETS"
+admin.site.index_title = "全国碳市场管理 / National carbon market administration"
+
+APPS = ["entities", "registry", "mrv", "allowances", "trading", "voluntary", "compliance"]
+
+api_v1 = [path(f"{app}/", include(f"{app}.api.urls")) for app in APPS if app != "entities"]
+api_v1 += [path("", include("entities.api.urls")), path("jobs/", include("cets.common.api_urls"))]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", common_views.home, name="home"),
+    path("jobs/<int:pk>/", common_views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/progress/", common_views.job_progress_fragment, name="job-progress"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    *[path(f"{app}/", include(f"{app}.urls")) for app in APPS],
+]

@@ -1,0 +1,105 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from cets.common.errors import DomainError
+
+from . import services
+from .admin_scoping import RegulatorAdmin
+from .models import AgencyAssignment, City, KeyEntity, Organisation, Province, Unit, User
+
+
+class UnitInline(admin.TabularInline):
+    model = Unit
+    extra = 0
+    fields = ["code", "name", "rated_power_mw", "main_fuel", "is_cfb", "cooling", "is_chp", "category", "status"]
+    readonly_fields = fields
+    can_delete = False
+
+    @admin.display(description=_("ETS category"))
+    def category(self, unit):
+        result = unit.category_for()
+        return f"{result.category or '-'} ({result.reason})"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(KeyEntity)
+class KeyEntityAdmin(RegulatorAdmin):
+    entity_path = ""
+    list_display = ["credit_code", "name", "province", "city", "sector", "inclusion_year", "status"]
+    list_filter = ["province", "sector", "status", "inclusion_year"]
+    search_fields = ["name", "name_en", "credit_code"]
+    inlines = [UnitInline]
+
+    def has_add_permission(self, request):
+        return request.user.role in (User.Role.NATIONAL_REGULATOR, User.Role.PROVINCIAL_REGULATOR)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_add_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        fields = {f: form.cleaned_data[f] for f in form.changed_data}
+        try:
+            if change:
+                services.entity_update(actor=request.user, entity=KeyEntity.objects.get(pk=obj.pk), **fields)
+            else:
+                obj.pk = services.entity_create(actor=request.user, **form.cleaned_data).pk
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+
+
+@admin.register(Unit)
+class UnitAdmin(RegulatorAdmin):
+    list_display = ["code", "name", "entity", "rated_power_mw", "main_fuel", "cooling", "is_chp", "category",
+                    "status"]
+    list_filter = ["main_fuel", "cooling", "is_chp", "is_cfb", "status", "entity__province"]
+    search_fields = ["code", "name", "entity__name", "entity__credit_code"]
+    list_select_related = ["entity"]
+
+    @admin.display(description=_("ETS category"))
+    def category(self, unit):
+        result = unit.category_for()
+        return f"{result.category or '-'}: {result.reason}"
+
+
+@admin.register(Province)
+class ProvinceAdmin(RegulatorAdmin):
+    entity_path = None
+    list_display = ["code", "name", "name_en"]
+
+
+@admin.register(City)
+class CityAdmin(RegulatorAdmin):
+    entity_path = None
+    list_display = ["code", "name", "name_en", "province"]
+    list_filter = ["province"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(RegulatorAdmin):
+    entity_path = None
+    list_display = ["name", "credit_code", "kind", "province", "is_active"]
+    list_filter = ["kind", "province", "is_active"]
+    search_fields = ["name", "credit_code"]
+
+
+@admin.register(AgencyAssignment)
+class AgencyAssignmentAdmin(RegulatorAdmin):
+    list_display = ["year", "entity", "agency", "assigned_by", "assigned_at"]
+    list_filter = ["year", "entity__province"]
+    search_fields = ["entity__name", "agency__name"]
+
+
+@admin.register(User)
+class UserAdmin(RegulatorAdmin):
+    entity_path = None
+    list_display = ["username", "role", "province", "city", "entity", "organisation", "is_active"]
+    list_filter = ["role", "province", "is_active"]
+    search_fields = ["username", "email"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or getattr(request.user, "role", None) == User.Role.NATIONAL_REGULATOR
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)

@@ -1,0 +1,80 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from ..models import City, KeyEntity, Organisation, Province, Unit, User
+
+
+class ProvinceOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Province
+        fields = ["code", "name", "name_en"]
+
+
+class CityOutput(serializers.ModelSerializer):
+    class Meta:
+        model = City
+        fields = ["code", "province", "name", "name_en"]
+
+
+class EntityOutput(serializers.ModelSerializer):
+    class Meta:
+        model = KeyEntity
+        fields = ["id", "name", "name_en", "credit_code", "sector", "province", "city", "inclusion_year", "status"]
+
+
+class EntityInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    name_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    credit_code = serializers.CharField(max_length=18)
+    sector = serializers.ChoiceField(choices=KeyEntity.Sector.choices, default=KeyEntity.Sector.POWER)
+    province = serializers.PrimaryKeyRelatedField(queryset=Province.objects.all())
+    city = serializers.PrimaryKeyRelatedField(queryset=City.objects.all())
+    inclusion_year = serializers.IntegerField(min_value=2013, max_value=2100)
+    status = serializers.ChoiceField(choices=KeyEntity.Status.choices, default=KeyEntity.Status.ACTIVE)
+
+
+class UnitOutput(serializers.ModelSerializer):
+    category = serializers.SerializerMethodField()
+    category_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Unit
+        fields = ["id", "entity", "code", "name", "rated_power_mw", "main_fuel", "coal_type", "is_cfb", "cooling",
+                  "is_chp", "technology", "biomass_share", "other_fuel_share", "commissioning_date", "status",
+                  "category", "category_reason"]
+
+    def get_category(self, unit) -> str | None:
+        return unit.category_for().category
+
+    def get_category_reason(self, unit) -> str:
+        return unit.category_for().reason
+
+
+class UnitInput(serializers.Serializer):
+    entity = serializers.IntegerField()
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=100)
+    rated_power_mw = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
+    main_fuel = serializers.ChoiceField(choices=Unit.Fuel.choices)
+    coal_type = serializers.ChoiceField(choices=Unit.CoalType.choices, required=False, allow_blank=True)
+    is_cfb = serializers.BooleanField(default=False)
+    cooling = serializers.ChoiceField(choices=Unit.Cooling.choices, default=Unit.Cooling.WATER)
+    is_chp = serializers.BooleanField(default=False)
+    technology = serializers.ChoiceField(choices=Unit.Technology.choices, default=Unit.Technology.CONVENTIONAL)
+    biomass_share = serializers.DecimalField(max_digits=4, decimal_places=3, default=0, min_value=0, max_value=1)
+    other_fuel_share = serializers.DecimalField(max_digits=4, decimal_places=3, default=0, min_value=0, max_value=1)
+    commissioning_date = serializers.DateField()
+    status = serializers.ChoiceField(choices=Unit.Status.choices, default=Unit.Status.OPERATING)
+
+
+class OrganisationOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "name_en", "credit_code", "kind", "province", "is_active"]
+
+
+class MeOutput(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "role", "province", "city", "entity", "organisation"]

@@ -1,0 +1,14 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("provinces", views.ProvinceViewSet, basename="province")
+router.register("cities", views.CityViewSet, basename="city")
+router.register("organisations", views.OrganisationViewSet, basename="organisation")
+router.register("entities", views.EntityViewSet, basename="entity")
+router.register("units", views.UnitViewSet, basename="unit")
+
+urlpatterns = [path("me/", views.MeView.as_view(), name="me"), *router.urls]

@@ -1,0 +1,101 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cets.common.viewsets import ScopedReadViewSet
+
+from .. import selectors, services
+from ..models import City, Organisation, Province
+from .serializers import (
+    CityOutput,
+    EntityInput,
+    EntityOutput,
+    MeOutput,
+    OrganisationOutput,
+    ProvinceOutput,
+    UnitInput,
+    UnitOutput,
+)
+
+
+class ProvinceViewSet(viewsets.ReadOnlyModelViewSet):
+    """The 31 provincial-level divisions (public reference data)."""
+
+    queryset = Province.objects.all()
+    serializer_class = ProvinceOutput
+    permission_classes = [AllowAny]
+    pagination_class = None
+
+
+class CityViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = City.objects.all()
+    serializer_class = CityOutput
+    permission_classes = [AllowAny]
+    filterset_fields = ["province"]
+
+
+class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Agencies, VVBs, project owners and other participants (public register)."""
+
+    queryset = Organisation.objects.filter(is_active=True)
+    serializer_class = OrganisationOutput
+    permission_classes = [AllowAny]
+    filterset_fields = ["kind", "province"]
+    search_fields = ["name", "name_en", "credit_code"]
+
+
+class EntityViewSet(ScopedReadViewSet):
+    """Key emitting entities the caller may see; regulators register and change them."""
+
+    serializer_class = EntityOutput
+    filterset_fields = ["province", "city", "sector", "status", "inclusion_year"]
+    search_fields = ["name", "name_en", "credit_code"]
+    ordering_fields = ["credit_code", "name", "inclusion_year"]
+
+    def scoped_queryset(self, user):
+        return selectors.entities_visible_to(user)
+
+    @extend_schema(request=EntityInput, responses={201: EntityOutput})
+    def create(self, request):
+        data = EntityInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entity = services.entity_create(actor=request.user, **data.validated_data)
+        return Response(EntityOutput(entity).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=EntityInput, responses={200: EntityOutput})
+    def partial_update(self, request, pk=None):
+        entity = selectors.entity_get(user=request.user, pk=pk)
+        data = EntityInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        entity = services.entity_update(actor=request.user, entity=entity, **data.validated_data)
+        return Response(EntityOutput(entity).data)
+
+
+class UnitViewSet(ScopedReadViewSet):
+    """Generating units with their ETS category and why."""
+
+    serializer_class = UnitOutput
+    filterset_fields = ["entity", "main_fuel", "status", "is_chp", "cooling"]
+    search_fields = ["code", "name"]
+
+    def scoped_queryset(self, user):
+        return selectors.units_visible_to(user)
+
+    @extend_schema(request=UnitInput, responses={201: UnitOutput})
+    def create(self, request):
+        data = UnitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        entity = selectors.entity_get(user=request.user, pk=fields.pop("entity"))
+        unit = services.unit_create(actor=request.user, entity=entity, **fields)
+        return Response(UnitOutput(unit).data, status=status.HTTP_201_CREATED)
+
+
+class MeView(APIView):
+    """Who the token or session belongs to, and what it is tied to."""
+
+    @extend_schema(responses=MeOutput)
+    def get(self, request):
+        return Response(MeOutput(request.user).data)

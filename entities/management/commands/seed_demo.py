@@ -1,0 +1,32 @@
+import importlib
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from entities.demo import DEMO_PASSWORD
+
+# Each app may add its part of the demo market in <app>/demo.py: seed(out, base) -> None.
+APP_DEMOS = ["registry", "mrv", "allowances", "trading", "voluntary", "compliance"]
+
+
+class Command(BaseCommand):
+    help = "Build (or top up) the demo market; safe to run again."
+
+    def handle(self, *args, **options):
+        from entities import demo
+
+        with transaction.atomic():
+            base = demo.seed(self.stdout)
+        for app in APP_DEMOS:
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app}.demo":
+                    raise
+                continue
+            module.seed(self.stdout, base)
+        self.stdout.write(self.style.SUCCESS("Demo market ready at http://127.0.0.1:8000"))
+        self.stdout.write(f"Every demo user's password: {DEMO_PASSWORD}")
+        for name, user in base["users"].items():
+            door = "/admin/ (password + TOTP: python manage.py demo_totp " + name + ")" if user.is_regulator else "/"
+            self.stdout.write(f"  {name:<11} {user.get_role_display():<34} {door}")

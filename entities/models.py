@@ -1,0 +1,311 @@
+"""Jurisdictions, organisations, key emitting entities, their units, agencies and users."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .categories import unit_category
+from .credit_code import credit_code_problem
+
+
+def validate_credit_code(value: str) -> None:
+    problem = credit_code_problem(value)
+    if problem:
+        raise ValidationError(_("Invalid unified social credit code: %(p)s."), params={"p": problem},
+                              code="invalid_credit_code")
+
+
+class Province(models.Model):
+    """One of the 31 provincial-level divisions, keyed by its GB/T 2260 code (e.g. 42 Hubei)."""
+
+    code = models.CharField(_("code"), max_length=2, primary_key=True)
+    name = models.CharField(_("name"), max_length=20)
+    name_en = models.CharField(_("English name"), max_length=40)
+
+    class Meta:
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class City(models.Model):
+    """A prefecture-level city: the municipal tier of review."""
+
+    code = models.CharField(_("code"), max_length=6, primary_key=True)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="cities",
+                                 verbose_name=_("province"))
+    name = models.CharField(_("name"), max_length=40)
+    name_en = models.CharField(_("English name"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("city")
+        verbose_name_plural = _("cities")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.code and self.province_id and not self.code.startswith(self.province_id):
+            raise ValidationError({"code": _("A city code starts with its province's code.")})
+
+
+class Organisation(models.Model):
+    """A legal person that is not a key emitting entity: agencies, VVBs, project owners, traders."""
+
+    class Kind(models.TextChoices):
+        VERIFICATION_AGENCY = "verification_agency", _("Verification agency")
+        INSPECTION_BODY = "inspection_body", _("Inspection and testing body")
+        VVB = "vvb", _("Validation/verification body (CCER)")
+        PROJECT_OWNER = "project_owner", _("CCER project owner")
+        TRADING_PARTICIPANT = "trading_participant", _("Trading participant")
+        EXCHANGE = "exchange", _("Trading institution")
+        REGISTRY = "registry", _("Registration institution")
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True,
+                                   validators=[validate_credit_code])
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="organisations",
+                                 verbose_name=_("province"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Accreditation(models.Model):
+    """An agency's accreditation: what it may verify, test or validate, where, and until when."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="accreditations",
+                                     verbose_name=_("organisation"))
+    scope = models.CharField(_("scope"), max_length=100, help_text=_("e.g. power, CMA coal testing, CCER sector 14"))
+    number = models.CharField(_("certificate number"), max_length=60)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"))
+
+    class Meta:
+        verbose_name = _("accreditation")
+        verbose_name_plural = _("accreditations")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(valid_to__gte=models.F("valid_from")),
+                                   name="entities_accreditation_valid_period"),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} {self.scope} {self.number}"
+
+
+class KeyEntity(models.Model):
+    """A key emitting entity (重点排放单位): a legal person with >= 26,000 tCO2e a year."""
+
+    class Sector(models.TextChoices):
+        POWER = "power", _("Power generation")
+        STEEL = "steel", _("Iron and steel")
+        CEMENT = "cement", _("Cement")
+        ALUMINIUM = "aluminium", _("Aluminium smelting")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        REMOVED = "removed", _("Removed from the list")
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True,
+                                   validators=[validate_credit_code])
+    sector = models.CharField(_("sector"), max_length=12, choices=Sector.choices, default=Sector.POWER)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="entities",
+                                 verbose_name=_("province"))
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="entities", verbose_name=_("city"))
+    inclusion_year = models.PositiveSmallIntegerField(_("inclusion year"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("key emitting entity")
+        verbose_name_plural = _("key emitting entities")
+        ordering = ["credit_code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(inclusion_year__gte=2013) & models.Q(inclusion_year__lte=2100),
+                                   name="entities_keyentity_inclusion_year_range"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.city_id and self.province_id and self.city.province_id != self.province_id:
+            raise ValidationError({"city": _("The city is not in the entity's province.")})
+
+
+FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
+
+
+class Unit(models.Model):
+    """A generating unit (机组): allocation and much of MRV are per unit."""
+
+    class Fuel(models.TextChoices):
+        COAL = "coal", _("Coal")
+        UNCONVENTIONAL_COAL = "unconventional_coal", _("Unconventional coal (gangue, slime, ...)")
+        NATURAL_GAS = "natural_gas", _("Natural gas")
+        OIL = "oil", _("Oil")
+        OTHER = "other", _("Other / special fuel")
+
+    class CoalType(models.TextChoices):
+        BITUMINOUS = "bituminous", _("Bituminous")
+        ANTHRACITE = "anthracite", _("Anthracite")
+        LIGNITE = "lignite", _("Lignite")
+        SUB_BITUMINOUS = "sub_bituminous", _("Sub-bituminous")
+        WASTE = "waste", _("Waste coal / gangue")
+
+    class Cooling(models.TextChoices):
+        WATER = "water", _("Water-cooled")
+        AIR = "air", _("Air-cooled")
+        BACK_PRESSURE = "back_pressure", _("Back-pressure")
+
+    class Technology(models.TextChoices):
+        CONVENTIONAL = "conventional", _("Conventional boiler / combined cycle")
+        IGCC = "igcc", _("IGCC")
+        INTERNAL_COMBUSTION = "internal_combustion", _("Internal combustion")
+        COAL_TO_GAS = "coal_to_gas", _("Coal-to-gas conversion")
+        HEAT_ONLY = "heat_only", _("Heat-only boiler")
+
+    class Status(models.TextChoices):
+        OPERATING = "operating", _("Operating")
+        MOTHBALLED = "mothballed", _("Mothballed")
+        RETIRED = "retired", _("Retired")
+
+    entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="units", verbose_name=_("entity"))
+    code = models.CharField(_("unit code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    rated_power_mw = models.DecimalField(_("rated power (MW)"), max_digits=8, decimal_places=2,
+                                         validators=[MinValueValidator(Decimal("0.01"))])
+    main_fuel = models.CharField(_("main fuel"), max_length=20, choices=Fuel.choices)
+    coal_type = models.CharField(_("coal type"), max_length=16, choices=CoalType.choices, blank=True)
+    is_cfb = models.BooleanField(_("circulating fluidised bed"), default=False)
+    cooling = models.CharField(_("cooling"), max_length=14, choices=Cooling.choices, default=Cooling.WATER)
+    is_chp = models.BooleanField(_("combined heat and power"), default=False)
+    technology = models.CharField(_("technology"), max_length=20, choices=Technology.choices,
+                                  default=Technology.CONVENTIONAL)
+    biomass_share = models.DecimalField(_("biomass share of heat input"), max_digits=4, decimal_places=3, default=0,
+                                        validators=FRACTION)
+    other_fuel_share = models.DecimalField(_("other fuels' share of heat input"), max_digits=4, decimal_places=3,
+                                           default=0, validators=FRACTION)
+    commissioning_date = models.DateField(_("commissioning date"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPERATING)
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rated_power_mw__gt=0), name="entities_unit_rated_power_positive"),
+            models.CheckConstraint(
+                condition=models.Q(biomass_share__gte=0, biomass_share__lte=1, other_fuel_share__gte=0,
+                                   other_fuel_share__lte=1),
+                name="entities_unit_shares_are_fractions",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def category_for(self, plan_year: int | None = None):
+        """The ETS category for a plan year, with the rule that decided it."""
+        return unit_category(
+            main_fuel=self.main_fuel, rated_power_mw=self.rated_power_mw, is_cfb=self.is_cfb,
+            technology=self.technology, biomass_share=self.biomass_share, other_fuel_share=self.other_fuel_share,
+            commissioning_year=self.commissioning_date.year if self.commissioning_date else None, plan_year=plan_year,
+        )
+
+
+class AgencyAssignment(models.Model):
+    """The verification agency a province assigns to an entity for one reporting year."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="agency_assignments",
+                               verbose_name=_("entity"))
+    agency = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="assignments",
+                               verbose_name=_("agency"))
+    assigned_by = models.ForeignKey("User", on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("agency assignment")
+        verbose_name_plural = _("agency assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "entity"], name="entities_agencyassignment_one_per_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.entity} -> {self.agency}"
+
+
+class User(AbstractUser):
+    """A person, with one role and the jurisdiction or organisation it is tied to."""
+
+    class Role(models.TextChoices):
+        NATIONAL_REGULATOR = "national_regulator", _("National regulator (MEE)")
+        PROVINCIAL_REGULATOR = "provincial_regulator", _("Provincial regulator")
+        MUNICIPAL_REGULATOR = "municipal_regulator", _("Municipal regulator")
+        ENTITY = "entity", _("Key emitting entity user")
+        VERIFIER = "verifier", _("Verification agency user")
+        PROJECT_OWNER = "project_owner", _("CCER project owner")
+        VVB = "vvb", _("Validation/verification body user")
+        PARTICIPANT = "participant", _("Trading participant")
+        EXCHANGE_STAFF = "exchange_staff", _("Exchange settlement staff")
+        INTEGRATOR = "integrator", _("Integrator (API)")
+
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    province = models.ForeignKey(Province, null=True, blank=True, on_delete=models.PROTECT, related_name="users",
+                                 verbose_name=_("province"))
+    city = models.ForeignKey(City, null=True, blank=True, on_delete=models.PROTECT, related_name="users",
+                             verbose_name=_("city"))
+    entity = models.ForeignKey(KeyEntity, null=True, blank=True, on_delete=models.PROTECT, related_name="users",
+                               verbose_name=_("entity"))
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="users", verbose_name=_("organisation"))
+    preferred_language = models.CharField(_("language"), max_length=8, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="provincial_regulator") | models.Q(province__isnull=False),
+                name="entities_user_provincial_has_province",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="municipal_regulator") | models.Q(city__isnull=False),
+                name="entities_user_municipal_has_city",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="entity") | models.Q(entity__isnull=False),
+                name="entities_user_entity_user_has_entity",
+            ),
+        ]
+
+    REGULATOR_ROLES = {Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR, Role.MUNICIPAL_REGULATOR}
+
+    @property
+    def is_regulator(self) -> bool:
+        return self.role in self.REGULATOR_ROLES
+
+    @property
+    def acting_entity_id(self) -> int | None:
+        """The entity this user acts for: entity users, and integrators holding an entity's token."""
+        return self.entity_id if self.role in (self.Role.ENTITY, self.Role.INTEGRATOR) else None

@@ -1,0 +1,77 @@
+"""Who sees what: every read of entity-owned data is scoped through these functions.
+
+National regulators see everything; provincial regulators their province; municipal regulators
+their city; entity users (and integrators holding an entity's token) their own entity;
+verification agency users the entities assigned to their agency. Anyone else sees nothing.
+"""
+
+from django.db.models import Q, QuerySet
+
+from cets.common.errors import NotFound
+
+from .models import KeyEntity, Unit, User
+
+
+def _entity_filter(user, path: str) -> Q | None:
+    """A Q object restricting ``path`` (a lookup to a KeyEntity) to what ``user`` may see.
+
+    Returns None for "everything" and ``Q(pk__in=[])`` for "nothing".
+    """
+    prefix = f"{path}__" if path else ""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    role = user.role
+    if role == User.Role.NATIONAL_REGULATOR:
+        return None
+    if role == User.Role.PROVINCIAL_REGULATOR:
+        return Q(**{f"{prefix}province_id": user.province_id})
+    if role == User.Role.MUNICIPAL_REGULATOR:
+        return Q(**{f"{prefix}city_id": user.city_id})
+    if user.acting_entity_id:
+        return Q(**{f"{prefix}pk" if prefix else "pk": user.acting_entity_id})
+    if role == User.Role.VERIFIER and user.organisation_id:
+        return Q(**{f"{prefix}agency_assignments__agency_id": user.organisation_id})
+    return Q(pk__in=[])
+
+
+def scope_by_entity(queryset: QuerySet, user, path: str = "entity") -> QuerySet:
+    """Restrict any queryset whose rows belong to an entity (reached by ``path``) to ``user``."""
+    condition = _entity_filter(user, path)
+    if condition is None:
+        return queryset
+    if condition == Q(pk__in=[]):
+        return queryset.none()
+    scoped = queryset.filter(condition)
+    return scoped.distinct() if user.role == User.Role.VERIFIER else scoped
+
+
+def entities_visible_to(user) -> QuerySet[KeyEntity]:
+    return scope_by_entity(KeyEntity.objects.select_related("province", "city"), user, path="")
+
+
+def units_visible_to(user) -> QuerySet[Unit]:
+    return scope_by_entity(Unit.objects.select_related("entity"), user, path="entity")
+
+
+def entity_get(*, user, pk) -> KeyEntity:
+    """The entity if ``user`` may see it; otherwise NotFound (never reveal that it exists)."""
+    entity = entities_visible_to(user).filter(pk=pk).first()
+    if entity is None:
+        raise NotFound("No such entity.", field="entity")
+    return entity
+
+
+def can_manage_entity(user, entity: KeyEntity) -> bool:
+    """Registering and changing entities and units: the national or the entity's provincial regulator."""
+    if user.role == User.Role.NATIONAL_REGULATOR:
+        return True
+    return user.role == User.Role.PROVINCIAL_REGULATOR and user.province_id == entity.province_id
+
+
+def entity_summary(entity: KeyEntity, plan_year: int | None = None) -> list[dict]:
+    """An entity's units with their ETS category and the rule that decided it."""
+    rows = []
+    for unit in entity.units.all():
+        result = unit.category_for(plan_year)
+        rows.append({"unit": unit, "category": result.category, "reason": result.reason})
+    return rows

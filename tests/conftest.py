@@ -1,0 +1,131 @@
+"""The cast every permission test uses, and the switches that keep CI honest.
+
+- Tests marked ``postgres`` are skipped on SQLite; with ``REQUIRE_POSTGRES=1`` (CI) a skipped one
+  fails the run, so locking and concurrency are always proven against the real database.
+- Tests marked ``browser`` need Debian's Chromium; with ``REQUIRE_BROWSER=1`` (CI) they must run.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from entities.models import User
+
+from . import factories as f
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    has_browser = os.path.exists("/usr/bin/chromium")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if "browser" in item.keywords and not has_browser:
+            item.add_marker(pytest.mark.skip(reason="needs Debian chromium at /usr/bin/chromium"))
+
+
+_required_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        keywords = report.keywords
+        if ("postgres" in keywords and os.environ.get("REQUIRE_POSTGRES") == "1") or (
+            "browser" in keywords and os.environ.get("REQUIRE_BROWSER") == "1"
+        ):
+            _required_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _required_skips:
+        print(f"\nFAILED: {len(_required_skips)} required test(s) were skipped:")
+        for nodeid in _required_skips:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
+
+
+@pytest.fixture
+def on_postgres():
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def national(db):
+    return f.regulator(User.Role.NATIONAL_REGULATOR, username="mee")
+
+
+@pytest.fixture
+def hubei(db):
+    """Provincial regulator of Hubei (42)."""
+    return f.regulator(User.Role.PROVINCIAL_REGULATOR, province_code="42", username="hubei")
+
+
+@pytest.fixture
+def guangdong(db):
+    """Provincial regulator of Guangdong (44): must never see Hubei's data."""
+    return f.regulator(User.Role.PROVINCIAL_REGULATOR, province_code="44", username="guangdong")
+
+
+@pytest.fixture
+def wuhan(db):
+    """Municipal regulator of Wuhan (420100)."""
+    return f.regulator(User.Role.MUNICIPAL_REGULATOR, province_code="42", city_code="420100", username="wuhan")
+
+
+@pytest.fixture
+def entity(db):
+    """A Hubei power company in Wuhan with two coal units."""
+    ent = f.EntityFactory(name="武汉示范发电有限公司", province=f.province("42"), city=f.city("420100"))
+    f.UnitFactory(entity=ent, code="HB-WH-01", rated_power_mw=660)
+    f.UnitFactory(entity=ent, code="HB-WH-02", rated_power_mw=330, is_chp=True)
+    return ent
+
+
+@pytest.fixture
+def other_entity(db):
+    """A Guangdong company: the "other organisation" of every permission test."""
+    ent = f.EntityFactory(name="广州测试电厂", province=f.province("44"), city=f.city("440100"))
+    f.UnitFactory(entity=ent, code="GD-GZ-01", rated_power_mw=1000)
+    return ent
+
+
+@pytest.fixture
+def entity_user(entity):
+    return f.UserFactory(role=User.Role.ENTITY, entity=entity, username="carbon-manager")
+
+
+@pytest.fixture
+def other_entity_user(other_entity):
+    return f.UserFactory(role=User.Role.ENTITY, entity=other_entity, username="other-manager")
+
+
+@pytest.fixture
+def agency(db):
+    return f.OrganisationFactory(name="中环核查技术有限公司")
+
+
+@pytest.fixture
+def verifier(agency):
+    return f.UserFactory(role=User.Role.VERIFIER, organisation=agency, username="verifier")
+
+
+@pytest.fixture
+def integrator(entity):
+    return f.UserFactory(role=User.Role.INTEGRATOR, entity=entity, username="integrator")
+
+
+def api_client(user=None) -> APIClient:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api():
+    """``api(user)``: an API client authenticated as ``user`` (or anonymous with no argument)."""
+    return api_client
