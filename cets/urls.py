@@ -2,18 +2,24 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from cets.common import views as common_views
+from cets.common.admin import AdminLoginForm
+from cets.common.forms import PortalLoginForm
 
+# SimpleAdminConfig does not autodiscover (cets.common.admin is imported above first): import every app's admin.
+admin.autodiscover()
 if settings.ADMIN_REQUIRE_OTP:
     # Regulators sign in to /admin/ with password and a TOTP code (django-otp).
     admin.site.__class__ = OTPAdminSite
-admin.site.site_header = "CETS"
+    admin.site.login_form = AdminLoginForm
+admin.site.site_header = _("CETS · National Carbon Market")
 admin.site.site_title = "CETS"
-admin.site.index_title = "全国碳市场管理 / National carbon market administration"
+admin.site.index_title = _("National carbon market administration")
 
 APPS = ["entities", "registry", "mrv", "allowances", "trading", "voluntary", "compliance"]
 
@@ -24,7 +30,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
+                                                authentication_form=PortalLoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", common_views.home, name="home"),
     path("jobs/<int:pk>/", common_views.job_detail, name="job-detail"),

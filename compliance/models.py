@@ -1,1 +1,384 @@
-"""Tables of the compliance app."""
+"""Tables of the compliance app: cycles as data, obligations, surrender steps, flexible mechanisms,
+risk monitoring, closing outcomes, penalties and completion certificates.
+
+Every figure a regulator may need to correct (deadlines, eligible vintages, the offset cap, the
+warning horizons, the penalty multiplier range) is a row, not code (DOMAIN.md section 6).
+Tonnes are whole (BigIntegerField); money is Decimal yuan.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+def default_horizons() -> list[int]:
+    return [90, 60, 30, 7]
+
+
+class ComplianceCycle(models.Model):
+    """A compliance cycle: the years it covers, its deadlines, its offset cap and its state.
+
+    ``milestone_pct`` / ``milestone_date`` is the interim target set in the MEE notice (e.g. 95% of a
+    province's entities complete by 2023-11-15 for 2021-22) [B]; ``deadline`` is the final date after
+    which a surrender step counts as late (accepted until the cycle is closed, as a correction).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open for surrender")
+        CLOSING = "closing", _("Closing")
+        CLOSED = "closed", _("Closed")
+
+    code = models.CharField(_("code"), max_length=12, unique=True, help_text=_("e.g. 2021-2022"))
+    name = models.CharField(_("name"), max_length=100)
+    first_year = models.PositiveSmallIntegerField(_("first year"))
+    last_year = models.PositiveSmallIntegerField(_("last year"))
+    offset_cap_pct = models.DecimalField(_("CCER offset cap (% of obligation)"), max_digits=5, decimal_places=2,
+                                         default=Decimal("5"))
+    milestone_pct = models.DecimalField(_("milestone (% of entities complete)"), max_digits=5, decimal_places=2,
+                                        null=True, blank=True)
+    milestone_date = models.DateField(_("milestone date"), null=True, blank=True)
+    deadline = models.DateField(_("final deadline"))
+    warning_horizons = models.JSONField(_("warning horizons (days before the deadline)"), default=default_horizons)
+    penalty_multiplier_min = models.DecimalField(_("penalty multiplier min"), max_digits=4, decimal_places=2,
+                                                 default=Decimal("5"))
+    penalty_multiplier_max = models.DecimalField(_("penalty multiplier max"), max_digits=4, decimal_places=2,
+                                                 default=Decimal("10"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    closing_job = models.ForeignKey("common.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("closing job"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    confidence = models.CharField(_("confidence"), max_length=1, default="B",
+                                  help_text=_("A: read in the official text; B: secondary source; C: widely reported"))
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("compliance cycle")
+        verbose_name_plural = _("compliance cycles")
+        ordering = ["first_year"]
+        constraints = [
+            models.CheckConstraint(condition=Q(last_year__gte=F("first_year")), name="compliance_cycle_years"),
+            models.CheckConstraint(condition=Q(offset_cap_pct__gte=0, offset_cap_pct__lte=100),
+                                   name="compliance_cycle_offset_cap_range"),
+            models.CheckConstraint(condition=Q(penalty_multiplier_min__gt=0)
+                                   & Q(penalty_multiplier_max__gte=F("penalty_multiplier_min")),
+                                   name="compliance_cycle_multiplier_range"),
+            models.CheckConstraint(condition=Q(milestone_date__isnull=True) | Q(milestone_date__lte=F("deadline")),
+                                   name="compliance_cycle_milestone_before_deadline"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.first_year, self.last_year + 1))
+
+
+class EligibleVintage(models.Model):
+    """A CEA vintage that may be surrendered for one year of a cycle (never a later vintage).
+
+    ``vintage`` is the allowance year as the registry names instruments: 2019 (and 2020) is CEA19-20.
+    """
+
+    cycle = models.ForeignKey(ComplianceCycle, on_delete=models.CASCADE, related_name="vintages")
+    year = models.PositiveSmallIntegerField(_("obligation year"))
+    vintage = models.PositiveSmallIntegerField(_("CEA vintage"))
+
+    class Meta:
+        verbose_name = _("eligible vintage")
+        verbose_name_plural = _("eligible vintages")
+        ordering = ["cycle", "year", "vintage"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "year", "vintage"], name="compliance_eligiblevintage_once"),
+            models.CheckConstraint(condition=Q(vintage__lte=F("year")), name="compliance_eligiblevintage_not_later"),
+        ]
+
+    def __str__(self):
+        return f"{self.cycle} {self.year}: {self.vintage}"
+
+
+class Obligation(models.Model):
+    """What one entity must surrender for one year, and how far it has got.
+
+    ``quantity_tco2`` = confirmed verified emissions - approved individual relief. The plan's relief
+    (gas top-up, 20% shortfall cap) and borrowing reach the entity as allowances (allowances app), so
+    they are recorded here for the report, not subtracted again. ``surrendered_tco2`` and
+    ``offsets_tco2`` cache the sum of the steps (locked row, updated in the step's transaction).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        COMPLIANT = "compliant", _("Compliant")
+        COMPLIANT_LATE = "compliant_late", _("Compliant late")
+        PARTIAL = "partially_compliant", _("Partially compliant")
+        NON_COMPLIANT = "non_compliant", _("Non-compliant")
+
+    cycle = models.ForeignKey(ComplianceCycle, on_delete=models.PROTECT, related_name="obligations")
+    entity = models.ForeignKey("entities.KeyEntity", on_delete=models.PROTECT, related_name="compliance_obligations",
+                               verbose_name=_("entity"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    verified_emissions_tco2 = models.BigIntegerField(_("verified emissions"))
+    relief_tco2 = models.BigIntegerField(_("individual relief"), default=0)
+    quantity_tco2 = models.BigIntegerField(_("obligation"))
+    allocation_tco2 = models.BigIntegerField(_("allocated"), default=0)
+    plan_relief_tco2 = models.BigIntegerField(_("plan relief (in allocation)"), default=0)
+    borrowed_tco2 = models.BigIntegerField(_("borrowed"), default=0)
+    surrendered_tco2 = models.BigIntegerField(_("CEAs surrendered"), default=0)
+    offsets_tco2 = models.BigIntegerField(_("CCERs used"), default=0)
+    on_time_tco2 = models.BigIntegerField(_("covered by the deadline"), default=0)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    shortfall_tco2 = models.BigIntegerField(_("shortfall"), default=0)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("obligation")
+        verbose_name_plural = _("obligations")
+        ordering = ["cycle", "year", "entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year"], name="compliance_obligation_one_per_year"),
+            models.CheckConstraint(condition=Q(quantity_tco2__gte=0) & Q(relief_tco2__gte=0)
+                                   & Q(verified_emissions_tco2__gte=0),
+                                   name="compliance_obligation_nonnegative"),
+            models.CheckConstraint(condition=Q(quantity_tco2=F("verified_emissions_tco2") - F("relief_tco2")),
+                                   name="compliance_obligation_quantity_rule"),
+            models.CheckConstraint(condition=Q(surrendered_tco2__gte=0) & Q(offsets_tco2__gte=0)
+                                   & Q(quantity_tco2__gte=F("surrendered_tco2") + F("offsets_tco2")),
+                                   name="compliance_obligation_not_oversurrendered"),
+        ]
+        # Serves the closing job's chunks (a cycle's obligations by id) and the per-year report.
+        indexes = [models.Index(fields=["cycle", "year", "status"], name="compliance_obl_cycle_idx")]
+
+    def __str__(self):
+        return f"{self.entity} {self.year}: {self.quantity_tco2} t"
+
+    @property
+    def covered_tco2(self) -> int:
+        return self.surrendered_tco2 + self.offsets_tco2
+
+    @property
+    def remaining_tco2(self) -> int:
+        return self.quantity_tco2 - self.covered_tco2
+
+
+class SurrenderStep(models.Model):
+    """One step of a surrender: CEAs of one vintage or CCERs of one project vintage, one registry transaction."""
+
+    class Kind(models.TextChoices):
+        CEA = "cea", _("CEA surrender")
+        CCER = "ccer", _("CCER offset")
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="steps")
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    instrument_code = models.CharField(_("instrument"), max_length=60)
+    quantity = models.BigIntegerField(_("quantity"))
+    registry_transaction_id = models.BigIntegerField(_("registry transaction"))
+    credit_use_code = models.CharField(_("CCER cancellation certificate"), max_length=40, blank=True)
+    on_date = models.DateField(_("date"))
+    late = models.BooleanField(_("after the deadline"), default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("surrender step")
+        verbose_name_plural = _("surrender steps")
+        ordering = ["obligation", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="compliance_surrenderstep_positive"),
+            models.UniqueConstraint(fields=["registry_transaction_id"], name="compliance_surrenderstep_one_per_tx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.quantity} {self.instrument_code}"
+
+
+class FlexibleMechanism(models.Model):
+    """A flexible mechanism that helped an entity in one year: plan relief, borrowing, individual relief."""
+
+    class Kind(models.TextChoices):
+        PLAN_RELIEF = "plan_relief", _("Plan relief (gas top-up, 20% shortfall cap)")
+        BORROWING = "borrowing", _("Borrowing of next-vintage CEAs")
+        INDIVIDUAL_RELIEF = "individual_relief", _("Individual relief (public-welfare task)")
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="mechanisms")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    quantity_tco2 = models.BigIntegerField(_("quantity"))
+    reference = models.CharField(_("reference"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("flexible mechanism")
+        verbose_name_plural = _("flexible mechanisms")
+        constraints = [
+            models.UniqueConstraint(fields=["obligation", "kind"], name="compliance_flexiblemechanism_once"),
+            models.CheckConstraint(condition=Q(quantity_tco2__gt=0), name="compliance_flexiblemechanism_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.quantity_tco2} t"
+
+
+class ReliefDecision(models.Model):
+    """Individual relief for an entity with a major public-welfare task [C]: one regulator proposes,
+    another approves (four-eyes); approval lowers the obligation."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="relief_decisions")
+    quantity_tco2 = models.BigIntegerField(_("relief"))
+    reason = models.CharField(_("public-welfare task"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("relief decision")
+        verbose_name_plural = _("relief decisions")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity_tco2__gt=0), name="compliance_reliefdecision_positive"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                                   name="compliance_reliefdecision_four_eyes"),
+            models.UniqueConstraint(fields=["obligation"], condition=~Q(status="rejected"),
+                                    name="compliance_reliefdecision_one_live"),
+        ]
+
+    def __str__(self):
+        return f"relief {self.quantity_tco2} t ({self.status})"
+
+
+class RiskSnapshot(models.Model):
+    """One day's risk estimate for an entity and year: holdings + pending allocation vs expected obligation.
+
+    ``expected_tco2`` is the verified figure once it exists, otherwise the monthly MRV data to date
+    extrapolated to twelve months. ``gap_tco2`` > 0 means the entity is short.
+    """
+
+    class Level(models.TextChoices):
+        OK = "ok", _("Covered")
+        WATCH = "watch", _("Watch")
+        WARNING = "warning", _("Warning")
+        SEVERE = "severe", _("Severe")
+        CRITICAL = "critical", _("Critical")
+
+    cycle = models.ForeignKey(ComplianceCycle, on_delete=models.CASCADE, related_name="risk_snapshots")
+    entity = models.ForeignKey("entities.KeyEntity", on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("entity"))
+    on_date = models.DateField(_("date"))
+    expected_tco2 = models.BigIntegerField(_("expected obligation"))
+    basis = models.CharField(_("basis"), max_length=10, help_text=_("verified or monthly"))
+    holdings_tco2 = models.BigIntegerField(_("eligible holdings"))
+    pending_allocation_tco2 = models.BigIntegerField(_("pending allocation"))
+    covered_tco2 = models.BigIntegerField(_("already surrendered"))
+    gap_tco2 = models.BigIntegerField(_("gap"))
+    gap_change_tco2 = models.BigIntegerField(_("gap change since the previous scan"), null=True, blank=True)
+    days_left = models.IntegerField(_("days to the deadline"))
+    level = models.CharField(_("level"), max_length=8, choices=Level.choices)
+
+    class Meta:
+        verbose_name = _("risk snapshot")
+        verbose_name_plural = _("risk snapshots")
+        ordering = ["-on_date", "-gap_tco2"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "entity", "on_date"],
+                                               name="compliance_risksnapshot_one_per_day")]
+        # Serves the regulator's list (latest scan, by province, largest gap first).
+        indexes = [models.Index(fields=["cycle", "on_date", "level"], name="compliance_risk_day_idx")]
+
+    def __str__(self):
+        return f"{self.entity} {self.on_date}: gap {self.gap_tco2} t"
+
+
+class RiskWarning(models.Model):
+    """A graded warning sent once per horizon crossed (90/60/30/7 days) while an entity is short."""
+
+    cycle = models.ForeignKey(ComplianceCycle, on_delete=models.CASCADE, related_name="warnings")
+    entity = models.ForeignKey("entities.KeyEntity", on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("entity"))
+    horizon_days = models.PositiveSmallIntegerField(_("horizon (days)"))
+    level = models.CharField(_("level"), max_length=8, choices=RiskSnapshot.Level.choices)
+    gap_tco2 = models.BigIntegerField(_("gap"))
+    message = models.CharField(_("message"), max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("risk warning")
+        verbose_name_plural = _("risk warnings")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "entity", "horizon_days"],
+                                               name="compliance_riskwarning_once_per_horizon")]
+
+    def __str__(self):
+        return f"{self.entity} {self.horizon_days} d: {self.gap_tco2} t"
+
+
+class Penalty(models.Model):
+    """Art. 24 fine for an unsurrendered quantity, and the deduction from the next allocation.
+
+    amount = average market price of the month before the deadline x shortfall x multiplier (5-10).
+    One regulator proposes the multiplier, another decides (four-eyes). The deduction is a registry
+    deduction proposal (four-eyes in the registry) of the next vintage.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        DECIDED = "decided", _("Decided")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    obligation = models.OneToOneField(Obligation, on_delete=models.PROTECT, related_name="penalty")
+    shortfall_tco2 = models.BigIntegerField(_("shortfall"))
+    price_month = models.DateField(_("price month"), help_text=_("first day of the month before the deadline"))
+    average_price = models.DecimalField(_("average price (yuan/t)"), **MONEY)
+    multiplier = models.DecimalField(_("multiplier"), max_digits=4, decimal_places=2)
+    amount = models.DecimalField(_("fine (yuan)"), **MONEY)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    deduction_transaction_id = models.BigIntegerField(_("registry deduction"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("penalty")
+        verbose_name_plural = _("penalties")
+        constraints = [
+            models.CheckConstraint(condition=Q(shortfall_tco2__gt=0) & Q(amount__gte=0) & Q(average_price__gt=0),
+                                   name="compliance_penalty_positive"),
+            models.CheckConstraint(condition=Q(multiplier__gte=5) & Q(multiplier__lte=10),
+                                   name="compliance_penalty_multiplier_5_to_10"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                                   name="compliance_penalty_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.obligation}: {self.amount} yuan"
+
+
+class Certificate(models.Model):
+    """A compliance completion certificate: the signed content and its verification code.
+
+    ``code`` = HMAC-SHA256(settings.SECRET_KEY, canonical JSON of ``content``), shortened; the public
+    page recomputes it, so an edited row (or a forged PDF) no longer verifies.
+    """
+
+    obligation = models.OneToOneField(Obligation, on_delete=models.PROTECT, related_name="certificate")
+    code = models.CharField(_("verification code"), max_length=40, unique=True)
+    content = models.JSONField(_("certified content"))
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("completion certificate")
+        verbose_name_plural = _("completion certificates")
+
+    def __str__(self):
+        return self.code

@@ -4,24 +4,18 @@ from django.utils.translation import gettext_lazy as _
 from cets.common.errors import DomainError
 
 from . import services
-from .admin_scoping import RegulatorAdmin
-from .models import AgencyAssignment, City, KeyEntity, Organisation, Province, Unit, User
+from .admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
+from .models import Accreditation, AgencyAssignment, City, KeyEntity, Organisation, Province, Unit, User
 
 
-class UnitInline(admin.TabularInline):
+class UnitInline(RegulatorReadOnlyInline):
     model = Unit
-    extra = 0
     fields = ["code", "name", "rated_power_mw", "main_fuel", "is_cfb", "cooling", "is_chp", "category", "status"]
-    readonly_fields = fields
-    can_delete = False
 
     @admin.display(description=_("ETS category"))
     def category(self, unit):
         result = unit.category_for()
         return f"{result.category or '-'} ({result.reason})"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(KeyEntity)
@@ -76,9 +70,17 @@ class CityAdmin(RegulatorAdmin):
     list_filter = ["province"]
 
 
+class AccreditationInline(RegulatorReadOnlyInline):
+    """What an agency or body is accredited for, and until when."""
+
+    model = Accreditation
+    fields = ["scope", "number", "valid_from", "valid_to"]
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(RegulatorAdmin):
     entity_path = None
+    inlines = [AccreditationInline]
     list_display = ["name", "credit_code", "kind", "province", "is_active"]
     list_filter = ["kind", "province", "is_active"]
     search_fields = ["name", "credit_code"]

@@ -42,3 +42,26 @@ class RegulatorAdmin(ExportMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RegulatorReadOnlyInline(admin.TabularInline):
+    """A read-only inline regulators see by role (Django's per-model view permissions are not used)."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return bool(user.is_active and user.is_staff and getattr(user, "is_regulator", False)) or user.is_superuser
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -8,8 +8,9 @@ verification agency users the entities assigned to their agency. Anyone else see
 from django.db.models import Q, QuerySet
 
 from cets.common.errors import NotFound
+from cets.common.models import AuditEntry
 
-from .models import KeyEntity, Unit, User
+from .models import AgencyAssignment, KeyEntity, Unit, User
 
 
 def _entity_filter(user, path: str) -> Q | None:
@@ -53,6 +54,10 @@ def units_visible_to(user) -> QuerySet[Unit]:
     return scope_by_entity(Unit.objects.select_related("entity"), user, path="entity")
 
 
+def assignments_visible_to(user) -> QuerySet[AgencyAssignment]:
+    return scope_by_entity(AgencyAssignment.objects.select_related("entity", "agency"), user, path="entity")
+
+
 def entity_get(*, user, pk) -> KeyEntity:
     """The entity if ``user`` may see it; otherwise NotFound (never reveal that it exists)."""
     entity = entities_visible_to(user).filter(pk=pk).first()
@@ -75,3 +80,20 @@ def entity_summary(entity: KeyEntity, plan_year: int | None = None) -> list[dict
         result = unit.category_for(plan_year)
         rows.append({"unit": unit, "category": result.category, "reason": result.reason})
     return rows
+
+
+def entity_audit_trail(*, user, entity: KeyEntity, limit: int = 50) -> list[AuditEntry]:
+    """The latest audited writes to an entity, its units and its agency assignments (regulators only).
+
+    Entity users see their data, not who at the regulator changed what; an empty list for them.
+    """
+    if not user.is_regulator:
+        return []
+    units = [str(pk) for pk in entity.units.values_list("pk", flat=True)]
+    assignments = [str(pk) for pk in entity.agency_assignments.values_list("pk", flat=True)]
+    condition = Q(object_type="entities.keyentity", object_id=str(entity.pk))
+    if units:
+        condition |= Q(object_type="entities.unit", object_id__in=units)
+    if assignments:
+        condition |= Q(object_type="entities.agencyassignment", object_id__in=assignments)
+    return list(AuditEntry.objects.filter(condition).order_by("-id")[:limit])

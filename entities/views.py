@@ -24,7 +24,9 @@ def entity_detail(request, pk: int):
         entity = selectors.entity_get(user=request.user, pk=pk)
     except NotFound:
         raise Http404
-    return render(request, "entities/detail.html", {"entity": entity, "units": selectors.entity_summary(entity)})
+    context = {"entity": entity, "units": selectors.entity_summary(entity),
+               "audit": selectors.entity_audit_trail(user=request.user, entity=entity)}
+    return render(request, "entities/detail.html", context)
 
 
 @login_required

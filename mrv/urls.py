@@ -1,3 +1,16 @@
+from django.urls import path
+
+from . import views
+
 app_name = "mrv"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("entities/<int:pk>/", views.entity_dashboard, name="entity"),
+    path("template/", views.template_download, name="template"),
+    path("upload/", views.upload, name="upload"),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("warnings/", views.warnings, name="warnings"),
+    path("verifications/", views.verifications, name="verifications"),
+    path("verifications/assignments/<int:assignment_id>/", views.verification_upload, name="verification-upload"),
+]

@@ -1,1 +1,434 @@
-"""Tables of the registry app."""
+"""Tables of the registry: instruments, accounts, serial-numbered unit blocks and the transaction ledger.
+
+The truth is in two tables: ``Block`` (who holds which serial range now) and ``TransactionLeg``
+(every movement ever made, never edited). ``Holding`` caches per (account, instrument) totals for
+fast reads; ``manage.py check_ledger`` proves the cache equals the blocks and the blocks equal
+what was issued. Business rules live in ``registry.services``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+REGISTRY_PREFIX = "CN"
+SERIAL_DIGITS = 12
+
+
+class Instrument(models.Model):
+    """A unit type with its own serial series: a CEA vintage (CEA21) or a CCER project vintage.
+
+    Serials are issued in ascending order from ``next_serial``; a serial number renders as
+    ``{serial_prefix}-{number:012d}``, e.g. ``CN-CEA21-000000000001``.
+    """
+
+    class Kind(models.TextChoices):
+        CEA = "cea", _("China Emission Allowance (CEA)")
+        CCER = "ccer", _("China Certified Emission Reduction (CCER)")
+
+    code = models.CharField(_("code"), max_length=60, unique=True)
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    vintage = models.PositiveSmallIntegerField(_("vintage"), help_text=_("last year covered (CEA19-20: 2020)"))
+    project_ref = models.CharField(_("CCER project reference"), max_length=60, blank=True)
+    serial_prefix = models.CharField(_("serial prefix"), max_length=80, unique=True)
+    next_serial = models.BigIntegerField(_("next serial"), default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("instrument")
+        verbose_name_plural = _("instruments")
+        ordering = ["kind", "vintage", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(next_serial__gte=1), name="registry_instrument_next_serial_positive"),
+            models.CheckConstraint(condition=Q(kind="cea", project_ref="") | Q(kind="ccer") & ~Q(project_ref=""),
+                                   name="registry_instrument_project_ref_iff_ccer"),
+            models.UniqueConstraint(fields=["kind", "vintage", "project_ref"],
+                                    name="registry_instrument_one_per_vintage"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def issued(self) -> int:
+        return self.next_serial - 1
+
+    def serial(self, number: int) -> str:
+        return f"{self.serial_prefix}-{number:0{SERIAL_DIGITS}d}"
+
+    def serial_range(self, start: int, end: int) -> str:
+        return self.serial(start) if start == end else f"{self.serial(start)}…{self.serial(end)}"
+
+
+class Account(models.Model):
+    """A registry account: national management accounts, provincial, entity holding, trading participant."""
+
+    class Kind(models.TextChoices):
+        NATIONAL_ISSUANCE = "national_issuance", _("National issuance (total quantity) account")
+        NATIONAL_ALLOCATION = "national_allocation", _("National allocation account")
+        NATIONAL_SURRENDER = "national_surrender", _("National surrender account")
+        NATIONAL_DELETION = "national_deletion", _("National deletion account")
+        NATIONAL_CCER_CANCELLATION = "national_ccer_cancellation", _("National CCER cancellation account")
+        NATIONAL_VOLUNTARY_RETIREMENT = "national_voluntary_retirement", _("National voluntary retirement account")
+        PROVINCIAL = "provincial", _("Provincial account")
+        ENTITY_HOLDING = "entity_holding", _("Entity holding account")
+        TRADING_PARTICIPANT = "trading_participant", _("Trading participant account")
+
+    NATIONAL_KINDS = (Kind.NATIONAL_ISSUANCE, Kind.NATIONAL_ALLOCATION, Kind.NATIONAL_SURRENDER,
+                      Kind.NATIONAL_DELETION, Kind.NATIONAL_CCER_CANCELLATION, Kind.NATIONAL_VOLUNTARY_RETIREMENT)
+    #: Units that reach these accounts have ended their life; they stay there and still count as issued.
+    TERMINAL_KINDS = (Kind.NATIONAL_SURRENDER, Kind.NATIONAL_DELETION, Kind.NATIONAL_CCER_CANCELLATION,
+                      Kind.NATIONAL_VOLUNTARY_RETIREMENT)
+    KIND_CODES = {"national_issuance": 100, "national_allocation": 110, "national_surrender": 120,
+                  "national_deletion": 130, "national_ccer_cancellation": 140, "national_voluntary_retirement": 150,
+                  "provincial": 200, "entity_holding": 300, "trading_participant": 400}
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed (opening applied for)")
+        OPEN = "open", _("Open")
+        PARTIALLY_FROZEN = "partially_frozen", _("Partially frozen (may receive, may not send)")
+        FULLY_FROZEN = "fully_frozen", _("Fully frozen / suspended")
+        RESTRICTED = "restricted", _("Restricted to compliance transactions")
+        CLOSED = "closed", _("Closed")
+        REJECTED = "rejected", _("Opening rejected")
+
+    number = models.CharField(_("account number"), max_length=24, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PROPOSED)
+    entity = models.ForeignKey("entities.KeyEntity", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="registry_accounts", verbose_name=_("entity"))
+    organisation = models.ForeignKey("entities.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="registry_accounts", verbose_name=_("organisation"))
+    province = models.ForeignKey("entities.Province", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="registry_accounts", verbose_name=_("province"))
+    requires_second_approval = models.BooleanField(
+        _("transfers need a second representative"), default=False,
+        help_text=_("Transfers initiated by a representative run only after another representative approves."))
+    status_comment = models.CharField(_("last status comment"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(kind__startswith="national_"),
+                                    name="registry_account_one_per_national_kind"),
+            models.UniqueConstraint(fields=["province"], condition=Q(kind="provincial"),
+                                    name="registry_account_one_per_province"),
+            models.UniqueConstraint(fields=["entity"], condition=Q(kind="entity_holding") & ~Q(status="closed"),
+                                    name="registry_account_one_open_per_entity"),
+            models.CheckConstraint(condition=~Q(kind="entity_holding") | Q(entity__isnull=False),
+                                   name="registry_account_entity_holding_has_entity"),
+            models.CheckConstraint(condition=~Q(kind="provincial") | Q(province__isnull=False),
+                                   name="registry_account_provincial_has_province"),
+            models.CheckConstraint(condition=~Q(kind="trading_participant") | Q(organisation__isnull=False),
+                                   name="registry_account_participant_has_organisation"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+    @property
+    def is_national(self) -> bool:
+        return self.kind in self.NATIONAL_KINDS
+
+
+class AccountRepresentative(models.Model):
+    """A person who acts for an account, with rights (UK ETS: initiate and approve / approve / read)."""
+
+    class Right(models.TextChoices):
+        INITIATE_APPROVE = "initiate_approve", _("Initiate and approve")
+        APPROVE = "approve", _("Approve only")
+        READ = "read", _("Read only")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="representatives")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registry_roles")
+    right = models.CharField(_("right"), max_length=20, choices=Right.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("account representative")
+        verbose_name_plural = _("account representatives")
+        constraints = [models.UniqueConstraint(fields=["account", "user"], name="registry_accountrepresentative_once")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.account.number} ({self.right})"
+
+
+class TrustedAccount(models.Model):
+    """An account on another account's trusted list: transfers to it run at once, not delayed."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="trusted")
+    trusted = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="trusted_by")
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("trusted account")
+        verbose_name_plural = _("trusted accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "trusted"], name="registry_trustedaccount_once"),
+            models.CheckConstraint(condition=~Q(account=F("trusted")), name="registry_trustedaccount_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} trusts {self.trusted_id}"
+
+
+class Reservation(models.Model):
+    """Units set aside in an account for a pending use (a sell order, a delayed transfer, a surrender).
+
+    Reserved blocks carry this reservation and cannot move by any other transaction; the
+    reservation is settled (units move) or released (units become available again).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="reservations")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.BigIntegerField(_("quantity still reserved"))
+    original_quantity = models.BigIntegerField(_("quantity reserved"))
+    reference = models.CharField(_("reference"), max_length=120, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0) & Q(quantity__lte=F("original_quantity")),
+                                   name="registry_reservation_quantity_range"),
+            models.CheckConstraint(condition=Q(status="closed") | Q(quantity__gt=0),
+                                   name="registry_reservation_open_has_units"),
+        ]
+
+    def __str__(self):
+        return f"reservation #{self.pk} {self.quantity} {self.instrument_id}"
+
+
+class Freeze(models.Model):
+    """Units frozen in an account by a regulator (judicial freeze, pledge) until unfrozen."""
+
+    class Kind(models.TextChoices):
+        JUDICIAL = "judicial", _("Judicial freeze")
+        PLEDGE = "pledge", _("Pledge")
+        REGULATORY = "regulatory", _("Regulatory freeze")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        RELEASED = "released", _("Released")
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="freezes")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="freezes")
+    quantity = models.BigIntegerField(_("quantity"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("freeze")
+        verbose_name_plural = _("freezes")
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="registry_freeze_quantity_positive")]
+
+    def __str__(self):
+        return f"freeze #{self.pk} {self.quantity} {self.instrument_id}"
+
+
+class Block(models.Model):
+    """A contiguous serial range ``[serial_start, serial_end]`` of one instrument held by one account.
+
+    Never one row per tonne. A block is either available, reserved (``reservation``) or frozen
+    (``freeze``), never both. On PostgreSQL an exclusion constraint (migration 0002) forbids two
+    blocks of one instrument from overlapping.
+    """
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="blocks")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="blocks")
+    serial_start = models.BigIntegerField(_("first serial"))
+    serial_end = models.BigIntegerField(_("last serial"))
+    reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="blocks")
+    freeze = models.ForeignKey(Freeze, null=True, blank=True, on_delete=models.PROTECT, related_name="blocks")
+
+    class Meta:
+        verbose_name = _("unit block")
+        verbose_name_plural = _("unit blocks")
+        # Serves "take this account's available blocks of an instrument in serial order".
+        indexes = [models.Index(fields=["account", "instrument", "serial_start"], name="registry_block_holder_idx"),
+                   # Serves the serial trace and the disjointness check (instrument, serial order).
+                   models.Index(fields=["instrument", "serial_start"], name="registry_block_serial_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(serial_start__gte=1) & Q(serial_end__gte=F("serial_start")),
+                                   name="registry_block_range_valid"),
+            models.CheckConstraint(condition=Q(reservation__isnull=True) | Q(freeze__isnull=True),
+                                   name="registry_block_reserved_or_frozen"),
+        ]
+
+    def __str__(self):
+        return f"{self.instrument_id}:{self.serial_start}-{self.serial_end} @ {self.account_id}"
+
+    @property
+    def quantity(self) -> int:
+        return self.serial_end - self.serial_start + 1
+
+
+class Holding(models.Model):
+    """Cached balance of one account in one instrument: equals the sum of its blocks (check_ledger)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holdings")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="holdings")
+    total = models.BigIntegerField(_("total"), default=0)
+    reserved = models.BigIntegerField(_("reserved"), default=0)
+    frozen = models.BigIntegerField(_("frozen"), default=0)
+
+    class Meta:
+        verbose_name = _("holding")
+        verbose_name_plural = _("holdings")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "instrument"], name="registry_holding_once"),
+            models.CheckConstraint(condition=Q(reserved__gte=0) & Q(frozen__gte=0)
+                                   & Q(total__gte=F("reserved") + F("frozen")),
+                                   name="registry_holding_available_nonneg"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id}/{self.instrument_id}: {self.total}"
+
+    @property
+    def available(self) -> int:
+        return self.total - self.reserved - self.frozen
+
+
+class Transaction(models.Model):
+    """One movement (or freeze) of units with its legs; never edited once completed.
+
+    A correction is a new transaction (``reverses``); the original then shows ``reversed``.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUANCE = "issuance", _("Issuance")
+        ALLOCATION = "allocation", _("Allocation")
+        TRANSFER = "transfer", _("Transfer")
+        TRADE = "trade", _("Trade settlement")
+        SURRENDER = "surrender", _("Surrender")
+        CCER_CANCELLATION = "ccer_cancellation", _("CCER cancellation")
+        VOLUNTARY_RETIREMENT = "voluntary_retirement", _("Voluntary retirement")
+        DEDUCTION = "deduction", _("Deduction")
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        FREEZE = "freeze", _("Freeze")
+        UNFREEZE = "unfreeze", _("Unfreeze")
+        REVERSAL = "reversal", _("Reversal")
+
+    #: Kinds a regulator proposes and a second regulator approves (four-eyes).
+    FOUR_EYES_KINDS = (Kind.ISSUANCE, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.FREEZE, Kind.UNFREEZE, Kind.REVERSAL)
+    #: Kinds a restricted account may still do.
+    COMPLIANCE_KINDS = (Kind.SURRENDER, Kind.ALLOCATION, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.REVERSAL,
+                        Kind.CCER_CANCELLATION)
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        DELAYED = "delayed", _("Delayed (cancellable)")
+        PROCESSING = "processing", _("Processing (chunked job)")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        REVERSED = "reversed", _("Reversed by a later transaction")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="transactions")
+    quantity = models.BigIntegerField(_("quantity"))
+    from_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="outgoing", verbose_name=_("from account"))
+    to_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="incoming", verbose_name=_("to account"))
+    reference = models.CharField(_("reference"), max_length=120, blank=True)
+    compliance_year = models.PositiveSmallIntegerField(_("compliance year"), null=True, blank=True)
+    purpose = models.CharField(_("purpose"), max_length=200, blank=True)
+    beneficiary = models.CharField(_("beneficiary"), max_length=200, blank=True)
+    reason = models.CharField(_("reason / comment"), max_length=500, blank=True)
+    reservation = models.OneToOneField(Reservation, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="transaction")
+    freeze = models.ForeignKey(Freeze, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    freeze_kind = models.CharField(_("freeze kind"), max_length=12, choices=Freeze.Kind.choices, blank=True)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reversed_by", verbose_name=_("reverses"))
+    job = models.ForeignKey("common.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("proposed by"))
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("approved by"))
+    not_before = models.DateTimeField(_("runs not before"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    executed_at = models.DateTimeField(_("executed"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        ordering = ["-id"]
+        # Serves the approval queue and the due-delayed-transfer sweep.
+        indexes = [models.Index(fields=["status", "kind"], name="registry_tx_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="registry_transaction_quantity_positive"),
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | Q(proposed_by__isnull=True)
+                                   | ~Q(approved_by=F("proposed_by")),
+                                   name="registry_transaction_four_eyes"),
+            models.UniqueConstraint(fields=["reference"], condition=Q(kind="allocation") & ~Q(reference=""),
+                                    name="registry_transaction_one_allocation_per_reference"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.kind} {self.quantity} {self.status}"
+
+
+class TransactionLeg(models.Model):
+    """One serial range moved by a transaction: the append-only ledger line."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="legs")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    from_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    serial_start = models.BigIntegerField()
+    serial_end = models.BigIntegerField()
+    quantity = models.BigIntegerField()
+    executed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("transaction leg")
+        verbose_name_plural = _("transaction legs")
+        # Serves account statements (legs into / out of an account) and the serial trace.
+        indexes = [models.Index(fields=["to_account", "instrument", "executed_at"], name="registry_leg_to_idx"),
+                   models.Index(fields=["from_account", "instrument", "executed_at"], name="registry_leg_from_idx"),
+                   models.Index(fields=["instrument", "serial_start"], name="registry_leg_serial_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(serial_start__gte=1) & Q(serial_end__gte=F("serial_start"))
+                                   & Q(quantity=F("serial_end") - F("serial_start") + 1),
+                                   name="registry_transactionleg_quantity_is_range"),
+        ]
+
+    def __str__(self):
+        return f"leg {self.transaction_id}: {self.serial_start}-{self.serial_end}"
+
+
+class PendingApproval(Transaction):
+    """The approval queue in the admin: transactions awaiting a second person's decision."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("approval queue item")
+        verbose_name_plural = _("approval queue")

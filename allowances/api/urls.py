@@ -1,1 +1,14 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("plans", views.PlanViewSet, basename="allowances-plan")
+router.register("allocations", views.AllocationViewSet, basename="allowances-allocation")
+router.register("borrowings", views.BorrowingViewSet, basename="allowances-borrowing")
+router.register("runs", views.RunViewSet, basename="allowances-run")
+router.register("scenarios", views.ScenarioViewSet, basename="allowances-scenario")
+
+urlpatterns = [path("calculate/", views.CalculateView.as_view(), name="allowances-calculate"), *router.urls]

@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("cycles", views.CycleViewSet, basename="compliance-cycle")
+router.register("obligations", views.ObligationViewSet, basename="compliance-obligation")
+router.register("warnings", views.WarningViewSet, basename="compliance-warning")
+router.register("reliefs", views.ReliefViewSet, basename="compliance-relief")
+router.register("penalties", views.PenaltyViewSet, basename="compliance-penalty")
+
+urlpatterns = [
+    path("cycles/<str:code>/risk/", views.RiskListView.as_view(), name="compliance-risk"),
+    path("certificates/<str:code>/", views.CertificateVerifyView.as_view(), name="compliance-certificate-verify"),
+    *router.urls,
+]

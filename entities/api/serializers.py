@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from ..models import City, KeyEntity, Organisation, Province, Unit, User
+from ..models import AgencyAssignment, City, KeyEntity, Organisation, Province, Unit, User
 
 
 class ProvinceOutput(serializers.ModelSerializer):
@@ -78,3 +78,15 @@ class MeOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "role", "province", "city", "entity", "organisation"]
+
+
+class AgencyAssignmentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AgencyAssignment
+        fields = ["id", "year", "entity", "agency", "assigned_by", "assigned_at"]
+
+
+class AgencyAssignmentInput(serializers.Serializer):
+    entity = serializers.IntegerField()
+    agency = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all())
+    year = serializers.IntegerField(min_value=2013, max_value=2100)

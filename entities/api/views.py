@@ -4,11 +4,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cets.common.api import idempotent
 from cets.common.viewsets import ScopedReadViewSet
 
 from .. import selectors, services
 from ..models import City, Organisation, Province
 from .serializers import (
+    AgencyAssignmentInput,
+    AgencyAssignmentOutput,
     CityOutput,
     EntityInput,
     EntityOutput,
@@ -58,6 +61,7 @@ class EntityViewSet(ScopedReadViewSet):
         return selectors.entities_visible_to(user)
 
     @extend_schema(request=EntityInput, responses={201: EntityOutput})
+    @idempotent
     def create(self, request):
         data = EntityInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -91,6 +95,26 @@ class UnitViewSet(ScopedReadViewSet):
         entity = selectors.entity_get(user=request.user, pk=fields.pop("entity"))
         unit = services.unit_create(actor=request.user, entity=entity, **fields)
         return Response(UnitOutput(unit).data, status=status.HTTP_201_CREATED)
+
+
+class AgencyAssignmentViewSet(ScopedReadViewSet):
+    """Which verification agency checks which entity in a year; the entity's province assigns."""
+
+    serializer_class = AgencyAssignmentOutput
+    filterset_fields = ["year", "entity", "agency"]
+
+    def scoped_queryset(self, user):
+        return selectors.assignments_visible_to(user)
+
+    @extend_schema(request=AgencyAssignmentInput, responses={201: AgencyAssignmentOutput})
+    @idempotent
+    def create(self, request):
+        data = AgencyAssignmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entity = selectors.entity_get(user=request.user, pk=data.validated_data["entity"])
+        assignment = services.agency_assign(actor=request.user, entity=entity, agency=data.validated_data["agency"],
+                                            year=data.validated_data["year"])
+        return Response(AgencyAssignmentOutput(assignment).data, status=status.HTTP_201_CREATED)
 
 
 class MeView(APIView):

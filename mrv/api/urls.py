@@ -1,1 +1,20 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("submissions", views.SubmissionViewSet, basename="mrv-submission")
+router.register("test-reports", views.TestReportViewSet, basename="mrv-test-report")
+router.register("qc-plans", views.QcPlanViewSet, basename="mrv-qc-plan")
+router.register("annual-reports", views.AnnualReportViewSet, basename="mrv-annual-report")
+router.register("warnings", views.WarningViewSet, basename="mrv-warning")
+router.register("verifications", views.VerificationViewSet, basename="mrv-verification")
+router.register("reminders", views.ReminderViewSet, basename="mrv-reminder")
+
+urlpatterns = [
+    path("calculate/", views.CalculateView.as_view(), name="mrv-calculate"),
+    path("agency-ratings/", views.AgencyRatingView.as_view(), name="mrv-agency-rating"),
+    *router.urls,
+]

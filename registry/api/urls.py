@@ -1,1 +1,18 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("accounts", views.AccountViewSet, basename="registry-account")
+router.register("holdings", views.HoldingViewSet, basename="registry-holding")
+router.register("transactions", views.TransactionViewSet, basename="registry-transaction")
+
+urlpatterns = [
+    path("transfers/", views.TransferView.as_view(), name="registry-transfer"),
+    path("surrenders/", views.SurrenderView.as_view(), name="registry-surrender"),
+    path("public/vintages/", views.VintageTotalsView.as_view(), name="registry-public-vintages"),
+    path("public/serials/<str:serial>/", views.SerialTraceView.as_view(), name="registry-public-serial"),
+    *router.urls,
+]

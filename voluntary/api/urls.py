@@ -1,1 +1,20 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("methodologies", views.MethodologyViewSet, basename="ccer-methodology")
+router.register("organisations", views.VvbViewSet, basename="ccer-organisation")
+router.register("projects", views.ProjectViewSet, basename="ccer-project")
+router.register("reports", views.ReportViewSet, basename="ccer-report")
+router.register("issuances", views.IssuanceViewSet, basename="ccer-issuance")
+router.register("uses", views.UseViewSet, basename="ccer-use")
+
+urlpatterns = [
+    path("transfers/", views.TransferView.as_view(), name="ccer-transfer"),
+    path("retirements/", views.RetireView.as_view(), name="ccer-retire"),
+    path("offsets/", views.OffsetView.as_view(), name="ccer-offset"),
+    *router.urls,
+]

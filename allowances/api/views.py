@@ -1,0 +1,131 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import ReadOnlyModelViewSet
+
+from cets.common.errors import NotFound
+from cets.common.viewsets import ScopedReadViewSet
+from entities.selectors import entity_get
+
+from .. import selectors, services
+from ..models import AllocationPlan, BorrowingApplication
+from .serializers import (
+    BorrowingDecisionInput,
+    BorrowingInput,
+    BorrowingOutput,
+    CalculatorInput,
+    CalculatorOutput,
+    EntityAllocationOutput,
+    PlanOutput,
+    RunInput,
+    RunOutput,
+    ScenarioInput,
+    ScenarioOutput,
+)
+
+
+class CalculateView(APIView):
+    """Allocation calculator: a plan's formula, line by line, on units you describe (nothing stored)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=CalculatorInput, responses=CalculatorOutput)
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        return Response(selectors.calculate(plan_code=data.get("plan"), units=data.get("units")))
+
+
+class PlanViewSet(ReadOnlyModelViewSet):
+    """Published allocation plans with their rules and benchmark rows (confidence marks included)."""
+
+    serializer_class = PlanOutput
+    lookup_field = "code"
+    pagination_class = None
+
+    def get_queryset(self):
+        qs = AllocationPlan.objects.prefetch_related("benchmarks")
+        if not self.request.user.is_regulator:
+            qs = qs.filter(status=AllocationPlan.Status.PUBLISHED)
+        return qs
+
+
+class AllocationViewSet(ScopedReadViewSet):
+    """Allocation results of the entities the caller may see, each unit with its formula lines."""
+
+    serializer_class = EntityAllocationOutput
+    filterset_fields = ["entity", "run__year", "run__kind", "status"]
+
+    def scoped_queryset(self, user):
+        return selectors.entity_allocations_visible_to(user).prefetch_related("units__unit")
+
+
+class BorrowingViewSet(ScopedReadViewSet):
+    """Borrowing applications (2021-22 plans): the entity applies, its province decides."""
+
+    serializer_class = BorrowingOutput
+
+    def scoped_queryset(self, user):
+        return selectors.borrowings_visible_to(user)
+
+    @extend_schema(request=BorrowingInput, responses={201: BorrowingOutput})
+    def create(self, request):
+        data = BorrowingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not request.user.acting_entity_id:
+            raise NotFound("No entity to apply for.", field="entity")
+        entity = entity_get(user=request.user, pk=request.user.acting_entity_id)
+        application = services.borrowing_apply(actor=request.user, entity=entity, **data.validated_data)
+        return Response(BorrowingOutput(application).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=BorrowingDecisionInput, responses=BorrowingOutput)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        application: BorrowingApplication = self.get_object()
+        data = BorrowingDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = services.borrowing_decide(actor=request.user, application=application,
+                                                approve=data.validated_data["approve"])
+        return Response(BorrowingOutput(application).data)
+
+
+class RunViewSet(ScopedReadViewSet):
+    """Allocation runs (regulators): the national regulator starts one, a second one approves it."""
+
+    serializer_class = RunOutput
+
+    def scoped_queryset(self, user):
+        return selectors.runs_visible_to(user)
+
+    @extend_schema(request=RunInput, responses={201: RunOutput})
+    def create(self, request):
+        data = RunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.run_start(actor=request.user, **data.validated_data)
+        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=RunOutput)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        run = services.run_approve(actor=request.user, run=self.get_object())
+        return Response(RunOutput(run).data)
+
+
+class ScenarioViewSet(ScopedReadViewSet):
+    """Policy sandbox (national regulator): edited benchmarks or rules evaluated on verified data."""
+
+    serializer_class = ScenarioOutput
+
+    def scoped_queryset(self, user):
+        return selectors.scenarios_visible_to(user)
+
+    @extend_schema(request=ScenarioInput, responses={201: ScenarioOutput})
+    def create(self, request):
+        data = ScenarioInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        plan = selectors.plan_get(fields.pop("plan"), published=False)
+        scenario = services.scenario_create(actor=request.user, plan=plan, **fields)
+        return Response(ScenarioOutput(scenario).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,191 @@
+"""Reads of allocation data.
+
+Public for other apps:
+
+- ``benchmark_for(year, category) -> dict`` (the MRV dashboard): the published benchmark row of the
+  plan covering ``year``: ``{"plan", "year", "category", "electricity_t_per_mwh", "heat_t_per_gj",
+  "confidence", "note"}``; NotFound when no published plan covers the year.
+- ``electricity_benchmark(*, category, year) -> Decimal`` (what mrv.selectors calls).
+- ``allocation_for(entity_id, year) -> dict`` (compliance): the entity's allocation of ``year``:
+  ``{"pre_allocated_tco2", "true_up_tco2" (None before true-up), "allocation_tco2" (the final figure
+  when trued up, else the pre-allocation), "relief_tco2", "borrowed_tco2", "open_obligation_tco2",
+  "final"}``.
+
+Everything else here is scoped to the user through ``entities.selectors.scope_by_entity``.
+"""
+
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from cets.common.errors import NotFound
+from entities.selectors import scope_by_entity
+
+from . import formulas
+from .models import (
+    AllocationPlan,
+    AllocationRun,
+    BenchmarkRow,
+    BorrowingApplication,
+    EntityAllocation,
+    Obligation,
+    Scenario,
+)
+
+
+def plan_get(code: str, *, published: bool = True) -> AllocationPlan:
+    """A plan by code; with ``published`` only a published one (the calculator and runs need one)."""
+    qs = AllocationPlan.objects.all()
+    if published:
+        qs = qs.filter(status=AllocationPlan.Status.PUBLISHED)
+    plan = qs.filter(code=str(code)).first()
+    if plan is None:
+        raise NotFound(_("There is no published allocation plan %(code)s.") % {"code": code}, "unknown_plan", "plan")
+    return plan
+
+
+def plan_for_year(year: int) -> AllocationPlan:
+    """The published plan covering ``year`` (a later code wins if two overlap)."""
+    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, first_year__lte=year,
+                                          last_year__gte=year).order_by("-first_year", "-code").first())
+    if plan is None:
+        raise NotFound(_("No published allocation plan covers %(year)s.") % {"year": year}, "unknown_plan", "year")
+    return plan
+
+
+def plan_rules(plan: AllocationPlan, year: int | None = None, overrides: dict | None = None) -> formulas.PlanRules:
+    """The formula's view of a plan for one year, optionally with a scenario's overrides applied."""
+    year = year or plan.first_year
+    rows = {r.category: r for r in plan.benchmarks.all()
+            if r.year == year and r.kind == BenchmarkRow.Kind.BENCHMARK}
+    if len(rows) < len(formulas.CATEGORIES):
+        raise NotFound(_("Plan %(code)s has no complete benchmark table for %(year)s.")
+                       % {"code": plan.code, "year": year}, "no_benchmarks", "year")
+    overrides = overrides or {}
+    electricity = {c: rows[c].electricity_t_per_mwh for c in formulas.CATEGORIES}
+    heat = {c: rows[c].heat_t_per_gj for c in formulas.CATEGORIES}
+    electricity.update({c: Decimal(str(v)) for c, v in (overrides.get("electricity") or {}).items()})
+    heat.update({c: Decimal(str(v)) for c, v in (overrides.get("heat") or {}).items()})
+    floor = overrides.get("entity_relief_floor", plan.entity_relief_floor)
+    return formulas.PlanRules(
+        code=plan.code, correction_scheme=plan.correction_scheme,
+        electricity_benchmark=electricity, heat_benchmark=heat,
+        cooling_factors={"water": plan.cooling_water_factor, "air": plan.cooling_air_factor,
+                         "back_pressure": plan.cooling_back_pressure_factor},
+        heat_ratio_coefficient=plan.heat_ratio_coefficient,
+        gas_heat_ratio_coefficient=plan.gas_heat_ratio_coefficient,
+        load_factor_for_chp=plan.load_factor_for_chp, peak_threshold=plan.peak_threshold,
+        gas_relief=bool(overrides.get("gas_relief", plan.gas_relief)),
+        entity_relief_floor=None if floor in (None, "") else Decimal(str(floor)),
+    )
+
+
+def benchmark_for(year: int, category: str) -> dict:
+    """The published benchmark of ``category`` for ``year`` with its confidence (for the MRV dashboard)."""
+    plan = plan_for_year(year)
+    row = plan.benchmarks.filter(year=year, category=category, kind=BenchmarkRow.Kind.BENCHMARK).first()
+    if row is None:
+        raise NotFound(_("No benchmark for category %(c)s in %(year)s.") % {"c": category, "year": year},
+                       "no_benchmarks", "category")
+    return {"plan": plan.code, "year": year, "category": category,
+            "electricity_t_per_mwh": row.electricity_t_per_mwh, "heat_t_per_gj": row.heat_t_per_gj,
+            "confidence": row.confidence, "note": row.note}
+
+
+def electricity_benchmark(*, category: str, year: int) -> Decimal:
+    return benchmark_for(year, category)["electricity_t_per_mwh"]
+
+
+def allocation_for(entity_id: int, year: int) -> dict:
+    """What an entity was allocated for ``year``: pre-allocation, true-up and what is still owed."""
+    rows = {ea.run.kind: ea for ea in EntityAllocation.objects.filter(entity_id=entity_id, run__year=year)
+            .select_related("run")}
+    pre = rows.get(AllocationRun.Kind.PRE_ALLOCATION)
+    true_up = rows.get(AllocationRun.Kind.TRUE_UP)
+    final = true_up is not None and true_up.run.status == AllocationRun.Status.COMPLETED
+    borrowed = (BorrowingApplication.objects.filter(entity_id=entity_id, year=year,
+                                                    status__in=["approved", "deducted"])
+                .aggregate(s=Sum("requested_tco2"))["s"] or 0)
+    owed = (Obligation.objects.filter(entity_id=entity_id, year=year, status=Obligation.Status.OPEN)
+            .aggregate(s=Sum("quantity_tco2"))["s"] or 0)
+    pre_tco2 = pre.allocation_tco2 if pre else 0
+    return {
+        "entity_id": entity_id, "year": year, "pre_allocated_tco2": pre_tco2,
+        "true_up_tco2": true_up.allocation_tco2 if true_up else None,
+        "allocation_tco2": true_up.allocation_tco2 if true_up else pre_tco2,
+        "relief_tco2": true_up.relief_tco2 if true_up else 0,
+        "borrowed_tco2": borrowed, "open_obligation_tco2": owed, "final": final,
+    }
+
+
+def entity_allocations_visible_to(user) -> QuerySet[EntityAllocation]:
+    return scope_by_entity(EntityAllocation.objects.select_related("run", "run__plan", "entity"), user)
+
+
+def entity_allocation_get(*, user, pk: int) -> EntityAllocation:
+    row = entity_allocations_visible_to(user).filter(pk=pk).first()
+    if row is None:
+        raise NotFound(_("No such allocation."), field="allocation")
+    return row
+
+
+def borrowings_visible_to(user) -> QuerySet[BorrowingApplication]:
+    return scope_by_entity(BorrowingApplication.objects.select_related("entity", "plan"), user)
+
+
+def runs_visible_to(user) -> QuerySet[AllocationRun]:
+    """Runs are national: every regulator may see them (their entities' rows are scoped separately)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_regulator:
+        return AllocationRun.objects.none()
+    return AllocationRun.objects.select_related("plan")
+
+
+def scenarios_visible_to(user) -> QuerySet[Scenario]:
+    if not getattr(user, "is_authenticated", False) or user.role != "national_regulator":
+        return Scenario.objects.none()
+    return Scenario.objects.select_related("plan")
+
+
+def calculate(*, plan_code, units: list) -> dict:
+    """The calculator: a plan's formula on units an integrator describes (nothing is stored).
+
+    ``units`` are dicts of the API shape; a bad value raises DomainError naming ``units[i].field``.
+    """
+    from cets.common.errors import DomainError
+
+    if plan_code is None or str(plan_code) == "":
+        raise DomainError(_("Name the plan (2021, 2022, 2023 or 2024)."), "required", "plan")
+    plan = AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, code=str(plan_code)).first()
+    if plan is None:
+        raise DomainError(_("There is no published allocation plan %(code)s.") % {"code": plan_code},
+                          "unknown_plan", "plan")
+    if not isinstance(units, list) or not units:
+        raise DomainError(_("Give at least one unit."), "required", "units")
+    parsed = []
+    try:
+        for index, raw in enumerate(units):
+            prefix = f"units[{index}]."
+            if not isinstance(raw, dict):
+                raise formulas.FormulaError(_("Each unit must be an object."), f"units[{index}]")
+            verified = raw.get("verified_emissions_tco2")
+            unit = formulas.UnitData(
+                id=str(raw.get("id", index)), category=raw.get("category"),
+                electricity_mwh=formulas.dec(raw.get("electricity_mwh", 0), f"{prefix}electricity_mwh"),
+                heat_gj=formulas.dec(raw.get("heat_gj", 0), f"{prefix}heat_gj"),
+                cooling=raw.get("cooling", "water"),
+                heat_supply_ratio=formulas.dec(raw.get("heat_supply_ratio", 0), f"{prefix}heat_supply_ratio"),
+                load_factor=formulas.dec(raw.get("load_factor", 1), f"{prefix}load_factor"),
+                verified_emissions_tco2=None if verified is None else formulas.dec(
+                    verified, f"{prefix}verified_emissions_tco2"))
+            formulas.validate_unit(unit, prefix)
+            parsed.append(unit)
+        result = formulas.entity_allocation(plan_rules(plan, plan.first_year), parsed)
+    except formulas.FormulaError as exc:
+        raise DomainError(str(exc), "invalid", exc.field) from exc
+    return {
+        "units": [{"id": r.id, "allocation_tco2": r.allocation_tco2, "lines": [line.as_dict() for line in r.lines]}
+                  for r in result.units],
+        "entity_total_tco2": result.total_tco2,
+        "relief_tco2": result.relief_tco2,
+    }

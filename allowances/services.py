@@ -1,0 +1,602 @@
+"""Writes of the allocation app: plans (four-eyes publication), runs, borrowing, high-risk, scenarios.
+
+Every service is atomic, keyword-only, checks who may do it, audits as its last step and returns
+what it changed. Long work (a run over 2,257 entities) is a Job (``allowances.jobs``) that calls
+the chunk functions here, each chunk in its own transaction.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cets.common.audit import audit_record
+from cets.common.errors import Conflict, DomainError, Forbidden
+from cets.common.locks import lock_rows
+from entities.models import KeyEntity, User
+from entities.selectors import can_manage_entity
+
+from .models import (
+    AllocationPlan,
+    AllocationRun,
+    BenchmarkRow,
+    BorrowingApplication,
+    EntityAllocation,
+    HighRiskDesignation,
+    Obligation,
+    Scenario,
+    UnitAllocation,
+)
+
+NATIONAL = User.Role.NATIONAL_REGULATOR
+
+
+def _require_national(actor, what: str) -> None:
+    if getattr(actor, "role", None) != NATIONAL:
+        raise Forbidden(_("Only the national regulator may %(what)s.") % {"what": what})
+
+
+def _plan_snapshot(plan: AllocationPlan) -> dict:
+    return {k: v for k, v in model_to_dict(plan).items() if k not in ("submitted_by", "published_by")}
+
+
+# ---- plans ---------------------------------------------------------------------------------------
+
+@transaction.atomic
+def plan_draft_create(*, actor, source: AllocationPlan, code: str, first_year: int, last_year: int) -> AllocationPlan:
+    """A new draft plan copied from ``source`` (rules and benchmark rows), to be edited then published."""
+    _require_national(actor, _("draft allocation plans"))
+    if AllocationPlan.objects.filter(code=code).exists():
+        raise Conflict(_("A plan with code %(code)s already exists.") % {"code": code}, "duplicate_plan", "code")
+    if last_year < first_year:
+        raise DomainError(_("The last year must not be before the first year."), "invalid_years", "last_year")
+    fields = {f.name: getattr(source, f.name) for f in AllocationPlan._meta.concrete_fields
+              if f.name not in ("id", "code", "first_year", "last_year", "status", "submitted_by",
+                                "published_by", "published_at")}
+    plan = AllocationPlan.objects.create(**fields, code=code, first_year=first_year, last_year=last_year,
+                                         status=AllocationPlan.Status.DRAFT)
+    source_year = source.last_year
+    rows = [BenchmarkRow(plan=plan, year=year, category=row.category, kind=row.kind,
+                         electricity_t_per_mwh=row.electricity_t_per_mwh, heat_t_per_gj=row.heat_t_per_gj,
+                         confidence=row.confidence, note=_("copied from %(code)s %(year)s, to be edited")
+                         % {"code": source.code, "year": source_year})
+            for row in source.benchmarks.filter(year=source_year, kind=BenchmarkRow.Kind.BENCHMARK)
+            for year in range(first_year, last_year + 1)]
+    BenchmarkRow.objects.bulk_create(rows)
+    audit_record(actor=actor, action="allocation_plan.draft", obj=plan, after=_plan_snapshot(plan))
+    return plan
+
+
+def _editable(plan: AllocationPlan) -> None:
+    if plan.status != AllocationPlan.Status.DRAFT:
+        raise Conflict(_("Plan %(code)s is %(status)s: only a draft can be edited.")
+                       % {"code": plan.code, "status": plan.get_status_display()}, "plan_not_draft", "plan")
+
+
+@transaction.atomic
+def benchmark_row_update(*, actor, row: BenchmarkRow, electricity_t_per_mwh=None, heat_t_per_gj=None,
+                         confidence=None, note=None) -> BenchmarkRow:
+    """Change a benchmark row of a draft plan (published plans are frozen)."""
+    _require_national(actor, _("edit benchmarks"))
+    (row,) = lock_rows(BenchmarkRow.objects.filter(pk=row.pk))
+    _editable(row.plan)
+    before = model_to_dict(row)
+    for name, value in (("electricity_t_per_mwh", electricity_t_per_mwh), ("heat_t_per_gj", heat_t_per_gj)):
+        if value is not None:
+            value = Decimal(str(value))
+            if value < 0:
+                raise DomainError(_("A benchmark must not be negative."), "invalid_benchmark", name)
+            setattr(row, name, value)
+    if confidence is not None:
+        row.confidence = confidence
+    if note is not None:
+        row.note = note
+    row.save()
+    audit_record(actor=actor, action="benchmark_row.update", obj=row, before=before, after=model_to_dict(row))
+    return row
+
+
+@transaction.atomic
+def plan_update(*, actor, plan: AllocationPlan, **fields) -> AllocationPlan:
+    """Change the rules of a draft plan (shares, correction coefficients, relief, borrowing)."""
+    _require_national(actor, _("edit allocation plans"))
+    (plan,) = lock_rows(AllocationPlan.objects.filter(pk=plan.pk))
+    _editable(plan)
+    before = _plan_snapshot(plan)
+    for name, value in fields.items():
+        setattr(plan, name, value)
+    plan.full_clean()
+    plan.save()
+    audit_record(actor=actor, action="allocation_plan.update", obj=plan, before=before, after=_plan_snapshot(plan))
+    return plan
+
+
+@transaction.atomic
+def plan_submit(*, actor, plan: AllocationPlan) -> AllocationPlan:
+    """First pair of eyes: submit a complete draft for publication."""
+    _require_national(actor, _("submit allocation plans"))
+    (plan,) = lock_rows(AllocationPlan.objects.filter(pk=plan.pk))
+    _editable(plan)
+    for year in plan.years:
+        have = set(plan.benchmarks.filter(year=year, kind=BenchmarkRow.Kind.BENCHMARK)
+                   .values_list("category", flat=True))
+        if have != {"I", "II", "III", "IV"}:
+            raise DomainError(_("Plan %(code)s lacks benchmarks for %(year)s (categories I-IV).")
+                              % {"code": plan.code, "year": year}, "incomplete_plan", "benchmarks")
+    updated = AllocationPlan.objects.filter(pk=plan.pk, status=AllocationPlan.Status.DRAFT).update(
+        status=AllocationPlan.Status.SUBMITTED, submitted_by=actor)
+    if updated != 1:
+        raise Conflict(_("The plan changed meanwhile; reload and retry."), "plan_changed", "plan")
+    plan.refresh_from_db()
+    audit_record(actor=actor, action="allocation_plan.submit", obj=plan, before={"status": "draft"},
+                 after={"status": plan.status})
+    return plan
+
+
+@transaction.atomic
+def plan_publish(*, actor, plan: AllocationPlan) -> AllocationPlan:
+    """Second pair of eyes: another national regulator publishes the submitted plan (then frozen)."""
+    _require_national(actor, _("publish allocation plans"))
+    (plan,) = lock_rows(AllocationPlan.objects.filter(pk=plan.pk))
+    if plan.status != AllocationPlan.Status.SUBMITTED:
+        raise Conflict(_("Only a submitted plan can be published."), "plan_not_submitted", "plan")
+    if plan.submitted_by_id == actor.pk:
+        raise Forbidden(_("Four-eyes: the regulator who submitted the plan may not publish it."), "four_eyes")
+    AllocationPlan.objects.filter(pk=plan.pk).update(status=AllocationPlan.Status.PUBLISHED, published_by=actor,
+                                                     published_at=timezone.now())
+    plan.refresh_from_db()
+    audit_record(actor=actor, action="allocation_plan.publish", obj=plan, before={"status": "submitted"},
+                 after={"status": plan.status, "published_by": actor.pk})
+    return plan
+
+
+@transaction.atomic
+def plan_return_to_draft(*, actor, plan: AllocationPlan) -> AllocationPlan:
+    """The second regulator sends a submitted plan back for changes."""
+    _require_national(actor, _("return allocation plans"))
+    updated = AllocationPlan.objects.filter(pk=plan.pk, status=AllocationPlan.Status.SUBMITTED).update(
+        status=AllocationPlan.Status.DRAFT, submitted_by=None)
+    if updated != 1:
+        raise Conflict(_("Only a submitted plan can be returned to draft."), "plan_not_submitted", "plan")
+    plan.refresh_from_db()
+    audit_record(actor=actor, action="allocation_plan.return", obj=plan, before={"status": "submitted"},
+                 after={"status": plan.status})
+    return plan
+
+
+# ---- high-risk entities -----------------------------------------------------------------------------
+
+@transaction.atomic
+def high_risk_designate(*, actor, entity: KeyEntity, year: int, reason: str) -> HighRiskDesignation:
+    """The province marks an entity whose allocation of ``year`` goes to the provincial account."""
+    if not can_manage_entity(actor, entity):
+        raise Forbidden(_("Only the national regulator or the entity's province may designate it high-risk."))
+    if reason not in HighRiskDesignation.Reason.values:
+        raise DomainError(_("Unknown reason %(r)s.") % {"r": reason}, "invalid_reason", "reason")
+    row, created = HighRiskDesignation.objects.get_or_create(
+        entity=entity, year=year, defaults={"reason": reason, "designated_by": actor})
+    if not created:
+        raise Conflict(_("The entity is already designated high-risk for that year."), "already_designated", "year")
+    audit_record(actor=actor, action="allocation.high_risk", obj=row,
+                 after={"entity": entity.pk, "year": year, "reason": reason})
+    return row
+
+
+# ---- borrowing (2021-22 plans) --------------------------------------------------------------------------
+
+@transaction.atomic
+def borrowing_apply(*, actor, entity: KeyEntity, year: int, requested_tco2: int) -> BorrowingApplication:
+    """An entity short by more than the plan's threshold applies to borrow next-vintage CEAs.
+
+    The shortfall is verified emissions minus the year's completed true-up allocation; the entity
+    may borrow up to the plan's share (50%) of it. The province decides (``borrowing_decide``).
+    """
+    from . import selectors
+
+    if actor.acting_entity_id != entity.pk:
+        raise Forbidden(_("Only the entity itself may apply to borrow allowances."))
+    plan = selectors.plan_for_year(year)
+    if not plan.borrowing_allowed:
+        raise DomainError(_("Plan %(code)s does not allow borrowing.") % {"code": plan.code},
+                          "borrowing_not_allowed", "year")
+    figures = selectors.allocation_for(entity.pk, year)
+    verified = _verified_emissions(entity.pk, year)
+    if not figures["final"] or verified is None:
+        raise DomainError(_("Borrowing needs the year's verified emissions and completed true-up."),
+                          "not_trued_up", "year")
+    allocation = figures["allocation_tco2"]
+    shortfall = verified - allocation
+    if shortfall <= verified * plan.borrowing_threshold:
+        raise DomainError(_("The shortfall %(s)s t is not more than %(p)s%% of verified emissions %(v)s t.")
+                          % {"s": shortfall, "p": plan.borrowing_threshold * 100, "v": verified},
+                          "shortfall_too_small", "requested_tco2")
+    limit = int(shortfall * plan.borrowing_max_share)
+    if isinstance(requested_tco2, bool) or not isinstance(requested_tco2, int) or requested_tco2 <= 0:
+        raise DomainError(_("The requested quantity must be a positive whole number of tonnes."),
+                          "invalid_quantity", "requested_tco2")
+    if requested_tco2 > limit:
+        raise DomainError(_("At most %(m)s t may be borrowed (%(p)s%% of the shortfall %(s)s t).")
+                          % {"m": limit, "p": plan.borrowing_max_share * 100, "s": shortfall},
+                          "borrowing_above_limit", "requested_tco2")
+    if BorrowingApplication.objects.filter(entity=entity, year=year).exclude(status="rejected").exists():
+        raise Conflict(_("The entity already applied to borrow for this year."), "already_applied", "year")
+    application = BorrowingApplication.objects.create(
+        entity=entity, plan=plan, year=year, verified_emissions_tco2=verified, allocation_tco2=allocation,
+        shortfall_tco2=shortfall, requested_tco2=requested_tco2, applied_by=actor)
+    audit_record(actor=actor, action="borrowing.apply", obj=application,
+                 after={"entity": entity.pk, "year": year, "requested_tco2": requested_tco2, "shortfall": shortfall})
+    return application
+
+
+@transaction.atomic
+def borrowing_decide(*, actor, application: BorrowingApplication, approve: bool) -> BorrowingApplication:
+    """The entity's province approves or rejects; approved amounts are deducted from the next allocation."""
+    if not (actor.role == User.Role.PROVINCIAL_REGULATOR and actor.province_id == application.entity.province_id):
+        raise Forbidden(_("Only the entity's provincial regulator decides borrowing applications."))
+    status = BorrowingApplication.Status.APPROVED if approve else BorrowingApplication.Status.REJECTED
+    updated = BorrowingApplication.objects.filter(pk=application.pk, status="submitted").update(
+        status=status, decided_by=actor, decided_at=timezone.now())
+    if updated != 1:
+        raise Conflict(_("The application was already decided."), "already_decided", "application")
+    application.refresh_from_db()
+    audit_record(actor=actor, action="borrowing.decide", obj=application, before={"status": "submitted"},
+                 after={"status": status})
+    return application
+
+
+def _verified_emissions(entity_id: int, year: int) -> int | None:
+    from mrv import selectors as mrv_selectors
+
+    return mrv_selectors.verified_emissions_by_entity(year).get(entity_id)
+
+
+# ---- scenarios -----------------------------------------------------------------------------------------
+
+OVERRIDE_KEYS = {"electricity", "heat", "entity_relief_floor", "gas_relief"}
+
+
+def _clean_overrides(overrides: dict) -> dict:
+    if not isinstance(overrides, dict):
+        raise DomainError(_("Overrides must be an object."), "invalid_overrides", "overrides")
+    unknown = set(overrides) - OVERRIDE_KEYS
+    if unknown:
+        raise DomainError(_("Unknown override %(k)s.") % {"k": ", ".join(sorted(unknown))}, "invalid_overrides",
+                          "overrides")
+    clean: dict = {}
+    for kind in ("electricity", "heat"):
+        values = overrides.get(kind) or {}
+        if not isinstance(values, dict):
+            raise DomainError(_("%(k)s must map categories to values.") % {"k": kind}, "invalid_overrides", kind)
+        for category, value in values.items():
+            if category not in ("I", "II", "III", "IV"):
+                raise DomainError(_("Unknown unit category %(c)s.") % {"c": category}, "unknown_category",
+                                  f"{kind}.{category}")
+            try:
+                number = Decimal(str(value))
+            except Exception as exc:
+                raise DomainError(_("A benchmark must be a number."), "invalid_benchmark",
+                                  f"{kind}.{category}") from exc
+            if not number.is_finite() or number < 0:
+                raise DomainError(_("A benchmark must be a non-negative number."), "invalid_benchmark",
+                                  f"{kind}.{category}")
+            clean.setdefault(kind, {})[category] = str(number)
+    if "entity_relief_floor" in overrides:
+        floor = overrides["entity_relief_floor"]
+        if floor is not None:
+            try:
+                floor = Decimal(str(floor))
+            except Exception as exc:
+                raise DomainError(_("The relief floor must be a fraction."), "invalid_floor",
+                                  "entity_relief_floor") from exc
+            if not floor.is_finite() or not 0 <= floor <= 1:
+                raise DomainError(_("The relief floor must be a fraction between 0 and 1."), "invalid_floor",
+                                  "entity_relief_floor")
+            floor = str(floor)
+        clean["entity_relief_floor"] = floor
+    if "gas_relief" in overrides:
+        clean["gas_relief"] = bool(overrides["gas_relief"])
+    return clean
+
+
+@transaction.atomic
+def scenario_create(*, actor, plan: AllocationPlan, name: str, data_year: int, overrides: dict) -> Scenario:
+    """Evaluate a plan with edited benchmarks or rules on verified data; nothing touches the registry."""
+    from .sandbox import scenario_evaluate
+
+    _require_national(actor, _("run policy scenarios"))
+    if not name.strip():
+        raise DomainError(_("A scenario needs a name."), "required", "name")
+    overrides = _clean_overrides(overrides)
+    result = scenario_evaluate(plan=plan, data_year=data_year, overrides=overrides)
+    scenario = Scenario.objects.create(name=name.strip(), plan=plan, data_year=data_year, overrides=overrides,
+                                       result=result, created_by=actor)
+    audit_record(actor=actor, action="scenario.create", obj=scenario,
+                 after={"plan": plan.code, "data_year": data_year, "overrides": overrides})
+    return scenario
+
+
+# ---- allocation runs -------------------------------------------------------------------------------------
+
+CHUNK = 500  # entities per database transaction of a run (one commit per chunk, progress after each)
+# Withdrawals per database transaction: each is a registry four-eyes pair on its own account, so a
+# chunk only batches the commits; a failure rolls the chunk back and a rerun redoes it.
+WITHDRAWAL_CHUNK = 100
+
+
+def _mrv():
+    from mrv import selectors as mrv_selectors
+
+    return mrv_selectors
+
+
+def _unconfirmed_entities(year: int) -> list[int]:
+    active = set(KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE).values_list("pk", flat=True))
+    return sorted(active - _mrv().verification_confirmed_entity_ids(year))
+
+
+@transaction.atomic
+def run_start(*, actor, year: int, kind: str) -> AllocationRun:
+    """Start the pre-allocation or the true-up of ``year``: a Job computes every entity's result.
+
+    The true-up is refused until MRV has confirmed the verification of every active entity for the
+    year; the pre-allocation needs the previous year's confirmed data. Nothing moves in the
+    registry until a second national regulator approves the run (``run_approve``).
+    """
+    from cets.common.jobs import job_create
+
+    from . import selectors
+
+    _require_national(actor, _("start allocation runs"))
+    if kind not in AllocationRun.Kind.values:
+        raise DomainError(_("Unknown run kind %(k)s.") % {"k": kind}, "invalid_kind", "kind")
+    plan = selectors.plan_for_year(year)
+    selectors.plan_rules(plan, year)  # refuses a plan without a complete benchmark table for the year
+    if AllocationRun.objects.filter(year=year, kind=kind).exists():
+        raise Conflict(_("A %(kind)s run for %(year)s already exists.") % {"kind": kind, "year": year},
+                       "run_exists", "year")
+    data_year = year if kind == AllocationRun.Kind.TRUE_UP else year - 1
+    if kind == AllocationRun.Kind.TRUE_UP:
+        missing = _unconfirmed_entities(year)
+        if missing:
+            raise DomainError(
+                _("True-up refused: verification of %(year)s is not confirmed for %(n)d entities (ids %(ids)s).")
+                % {"year": year, "n": len(missing), "ids": ", ".join(map(str, missing[:20]))},
+                "verification_not_confirmed", "year")
+    confirmed = _mrv().verification_confirmed_entity_ids(data_year)
+    if not confirmed:
+        raise DomainError(_("There is no confirmed verified data for %(year)s.") % {"year": data_year},
+                          "no_verified_data", "year")
+    run = AllocationRun.objects.create(plan=plan, year=year, kind=kind, created_by=actor)
+    run.calculate_job = job_create(kind="allowances.calculate", user=actor, params={"run": run.pk},
+                                   total=len(confirmed))
+    run.save(update_fields=["calculate_job"])
+    audit_record(actor=actor, action="allocation_run.start", obj=run,
+                 after={"plan": plan.code, "year": year, "kind": kind})
+    return run
+
+
+def _unit_rows(ea: EntityAllocation, results: list[tuple[dict, int, int, list]]) -> list[UnitAllocation]:
+    return [UnitAllocation(entity_allocation=ea, unit_id=row["unit_id"], category=row["category"], base_tco2=base,
+                           relief_tco2=relief, allocation_tco2=base + relief,
+                           lines=[line.as_dict() for line in lines])
+            for row, base, relief, lines in results]
+
+
+def run_calculate(*, run: AllocationRun, job=None) -> dict:
+    """Compute every entity of a run in chunks; entities a previous attempt committed are skipped."""
+    from cets.common.jobs import job_progress
+
+    from . import calculation, selectors
+
+    plan = run.plan
+    rules = selectors.plan_rules(plan, run.year)
+    true_up = run.kind == AllocationRun.Kind.TRUE_UP
+    rows = _mrv().verified_unit_data(run.year if true_up else run.year - 1)
+    grouped = calculation.by_entity(rows)
+    done = set(EntityAllocation.objects.filter(run=run).values_list("entity_id", flat=True))
+    todo = [pk for pk in sorted(grouped) if pk not in done]
+    if job is not None:
+        job_progress(job, done=len(done), total=len(grouped), message=_("calculating"))
+    high_risk = set(HighRiskDesignation.objects.filter(year=run.year).values_list("entity_id", flat=True))
+    pre_rows = {}
+    if true_up:
+        pre_rows = {ea.entity_id: ea for ea in EntityAllocation.objects.filter(
+            run__year=run.year, run__kind=AllocationRun.Kind.PRE_ALLOCATION)}
+    borrowed: dict[int, list[BorrowingApplication]] = {}
+    for application in BorrowingApplication.objects.filter(year=run.year - 1,
+                                                           status=BorrowingApplication.Status.APPROVED):
+        borrowed.setdefault(application.entity_id, []).append(application)
+    for i in range(0, len(todo), CHUNK):
+        chunk = todo[i:i + CHUNK]
+        with transaction.atomic():
+            entity_rows, unit_rows, deducted = [], [], []
+            for entity_id in chunk:
+                ea, units = _entity_result(run, plan, rules, grouped[entity_id], true_up=true_up,
+                                           pre=pre_rows.get(entity_id), borrowings=borrowed.get(entity_id, []))
+                ea.destination = (EntityAllocation.Destination.PROVINCIAL if entity_id in high_risk
+                                  else EntityAllocation.Destination.ENTITY)
+                entity_rows.append(ea)
+                unit_rows.append(units)
+            EntityAllocation.objects.bulk_create(entity_rows, batch_size=1000)
+            all_units = []
+            for ea, units in zip(entity_rows, unit_rows, strict=True):
+                deducted.extend(a.pk for a in borrowed.get(ea.entity_id, []) if ea.borrowing_deduction_tco2)
+                all_units.extend(_unit_rows(ea, units))
+            UnitAllocation.objects.bulk_create(all_units, batch_size=2000)
+            if deducted:
+                by_entity = {ea.entity_id: ea for ea in entity_rows}
+                for application in BorrowingApplication.objects.filter(pk__in=deducted):
+                    application.status = BorrowingApplication.Status.DEDUCTED
+                    application.deducted_in = by_entity[application.entity_id]
+                    application.save(update_fields=["status", "deducted_in"])
+        if job is not None:
+            job_progress(job, advance=len(chunk))
+    with transaction.atomic():
+        total = sum(EntityAllocation.objects.filter(run=run).values_list("allocation_tco2", flat=True))
+        AllocationRun.objects.filter(pk=run.pk, status=AllocationRun.Status.CALCULATING).update(
+            status=AllocationRun.Status.CALCULATED, total_tco2=total)
+        run.refresh_from_db()
+        audit_record(actor=None, action="allocation_run.calculated", obj=run,
+                     after={"entities": len(grouped), "total_tco2": total})
+    return {"entities": len(grouped), "total_tco2": total}
+
+
+def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings) -> tuple[EntityAllocation, list]:
+    """One entity's EntityAllocation (unsaved) and its unit results (row, base, relief, lines)."""
+    from . import calculation
+
+    entity_id = rows[0]["entity_id"]
+    borrowed = sum(a.requested_tco2 for a in borrowings)
+    if true_up:
+        result, covered, excluded = calculation.true_up(rules, rows, basis=plan.activity_basis)
+        units = [(row, r.base_tco2, r.gas_relief_tco2, r.lines) for row, r in zip(covered, result.units, strict=True)]
+        allocation = result.total_tco2
+        previous = (pre.allocation_tco2 - pre.borrowing_deduction_tco2) if pre else 0
+        deduction = pre.borrowing_deduction_tco2 if pre else borrowed
+        difference = allocation - deduction - previous
+        ea = EntityAllocation(
+            run=run, entity_id=entity_id, base_tco2=result.base_tco2, relief_tco2=result.relief_tco2,
+            allocation_tco2=allocation, verified_emissions_tco2=result.verified_emissions_tco2,
+            previously_issued_tco2=previous, borrowing_deduction_tco2=deduction, difference_tco2=difference,
+            lines=[line.as_dict() for line in [*excluded, *result.lines]])
+        return ea, units
+    results, excluded = calculation.pre_allocation(rules, rows, basis=plan.activity_basis,
+                                                   pre_basis=plan.pre_allocation_basis,
+                                                   share=plan.pre_allocation_share)
+    units = [(row, amount, 0, lines) for row, amount, lines in results]
+    allocation = sum(amount for _row, amount, _lines in results)
+    ea = EntityAllocation(run=run, entity_id=entity_id, base_tco2=allocation, allocation_tco2=allocation,
+                          borrowing_deduction_tco2=borrowed, difference_tco2=allocation - borrowed,
+                          lines=[line.as_dict() for line in excluded])
+    return ea, units
+
+
+@transaction.atomic
+def run_approve(*, actor, run: AllocationRun) -> AllocationRun:
+    """Second pair of eyes: another national regulator approves; a Job moves the units in the registry."""
+    from cets.common.jobs import job_create
+
+    _require_national(actor, _("approve allocation runs"))
+    (run,) = lock_rows(AllocationRun.objects.filter(pk=run.pk))
+    if run.status != AllocationRun.Status.CALCULATED:
+        raise Conflict(_("Only a calculated run can be approved (this one is %(s)s).")
+                       % {"s": run.get_status_display()}, "run_not_calculated", "run")
+    if run.created_by_id == actor.pk:
+        raise Forbidden(_("Four-eyes: the regulator who started the run may not approve it."), "four_eyes")
+    run.status = AllocationRun.Status.ISSUING
+    run.approved_by = actor
+    run.issue_job = job_create(kind="allowances.issue", user=actor, params={"run": run.pk},
+                               total=run.entities.count())
+    run.save(update_fields=["status", "approved_by", "issue_job"])
+    audit_record(actor=actor, action="allocation_run.approve", obj=run, before={"status": "calculated"},
+                 after={"status": run.status})
+    return run
+
+
+def run_issue(*, run: AllocationRun, job=None) -> dict:
+    """Move each entity's difference through the registry; resumable, never doubling.
+
+    1. The positive differences are issued as new CEAs of the run's vintage into the national
+       allocation account: proposed by the regulator who started the run, approved by the one who
+       approved it (the registry's four-eyes), once (the transaction id is kept on the run).
+    2. ``registry.allocation_execute`` hands them to the entity accounts (or the provincial account
+       of high-risk entities and of entities whose account is fully frozen) in chunks, with the
+       run's reference, so a rerun resumes.
+    3. Negative differences are withdrawn (four-eyes, same two regulators) up to what the entity
+       holds available in that vintage; what it cannot cover is recorded as an Obligation: a
+       balance never goes negative. One database transaction per WITHDRAWAL_CHUNK entities; each
+       entity's row is marked settled in it, so a rerun skips what was committed.
+    """
+    from cets.common.jobs import job_progress
+    from registry import selectors as registry_selectors
+    from registry import services as registry
+
+    run = AllocationRun.objects.select_related("created_by", "approved_by").get(pk=run.pk)
+    proposer, approver = run.created_by, run.approved_by
+    instrument = registry.instrument_get_or_create_cea(vintage=run.year)
+    reference = f"allowances-run-{run.pk}"
+    pending = EntityAllocation.objects.filter(run=run, status=EntityAllocation.Status.CALCULATED).select_related(
+        "entity")
+    positives = [ea for ea in pending if ea.difference_tco2 > 0]
+    if positives and not run.issuance_reference:
+        with transaction.atomic():
+            # the run's row lock makes a concurrent rerun wait, then see the reference and skip
+            (locked,) = lock_rows(AllocationRun.objects.filter(pk=run.pk))
+            if not locked.issuance_reference:
+                proposal = registry.issuance_propose(actor=proposer, instrument=instrument,
+                                                     quantity=sum(ea.difference_tco2 for ea in positives))
+                registry.transaction_approve(actor=approver, transaction=proposal)
+                locked.issuance_reference = str(proposal.pk)
+                locked.save(update_fields=["issuance_reference"])
+            run.issuance_reference = locked.issuance_reference
+    holder_accounts = {a.entity_id: a for a in registry_selectors.accounts_visible_to(approver).filter(
+        kind="entity_holding", entity_id__in=[ea.entity_id for ea in pending]).exclude(status="closed")}
+
+    def account_of(ea):
+        return holder_accounts.get(ea.entity_id) or registry.account_for_entity(entity=ea.entity)
+
+    if positives:
+        accounts = {}
+        for ea in positives:
+            account = account_of(ea)
+            if ea.destination == EntityAllocation.Destination.PROVINCIAL or account.status == "fully_frozen":
+                ea.destination = EntityAllocation.Destination.PROVINCIAL
+                account = registry.provincial_account(province=ea.entity.province)
+            accounts[ea.pk] = account.pk
+        allocations: dict[int, int] = {}
+        for ea in positives:
+            allocations[accounts[ea.pk]] = allocations.get(accounts[ea.pk], 0) + ea.difference_tco2
+        tx = registry.allocation_execute(actor=approver, instrument=instrument, allocations=allocations,
+                                         reference=reference, job=job)
+        for ea in positives:
+            ea.status = EntityAllocation.Status.ISSUED
+            ea.registry_reference = str(tx.pk)
+        with transaction.atomic():
+            EntityAllocation.objects.bulk_update(positives, ["status", "registry_reference", "destination"],
+                                                 batch_size=1000)
+    rest = [ea for ea in pending if ea.difference_tco2 <= 0]
+    for i in range(0, len(rest), WITHDRAWAL_CHUNK):
+        chunk = rest[i:i + WITHDRAWAL_CHUNK]
+        with transaction.atomic():
+            for ea in chunk:
+                _settle_negative(ea, account=account_of(ea), run=run, proposer=proposer, approver=approver,
+                                 instrument=instrument, registry=registry, registry_selectors=registry_selectors)
+        if job is not None:
+            job_progress(job, advance=len(chunk))
+    with transaction.atomic():
+        AllocationRun.objects.filter(pk=run.pk).update(status=AllocationRun.Status.COMPLETED)
+        run.refresh_from_db()
+        obligations = Obligation.objects.filter(entity_allocation__run=run).count()
+        audit_record(actor=approver, action="allocation_run.completed", obj=run,
+                     after={"issued": sum(ea.difference_tco2 for ea in positives), "obligations": obligations})
+    return {"issued_tco2": sum(ea.difference_tco2 for ea in positives), "obligations": obligations}
+
+
+def _settle_negative(ea, *, account, run, proposer, approver, instrument, registry, registry_selectors) -> None:
+    """Withdraw what the entity holds of an over-allocation; the rest becomes an obligation."""
+    (locked,) = lock_rows(EntityAllocation.objects.filter(pk=ea.pk))
+    if locked.status != EntityAllocation.Status.CALCULATED:
+        return
+    need = -locked.difference_tco2
+    if need == 0:
+        locked.status = EntityAllocation.Status.NOTHING
+        locked.save(update_fields=["status"])
+        return
+    available = registry_selectors.balance(account, instrument).available
+    withdrawn = min(need, available)
+    if withdrawn:
+        proposal = registry.deduction_propose(
+            actor=proposer, account=account, instrument=instrument, quantity=withdrawn, kind="withdrawal",
+            reason=_("Allocation %(kind)s %(year)s: over-allocation withdrawn") % {"kind": run.kind, "year": run.year})
+        registry.transaction_approve(actor=approver, transaction=proposal)
+        locked.registry_reference = str(proposal.pk)
+    locked.status = EntityAllocation.Status.WITHDRAWN
+    if withdrawn < need:
+        locked.status = EntityAllocation.Status.OBLIGATION
+        Obligation.objects.create(entity_allocation=locked, entity_id=locked.entity_id, year=run.year,
+                                  quantity_tco2=need - withdrawn)
+    locked.save(update_fields=["status", "registry_reference"])
+    audit_record(actor=approver, action="allocation.withdraw", obj=locked,
+                 after={"withdrawn_tco2": withdrawn, "obligation_tco2": need - withdrawn})

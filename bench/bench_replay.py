@@ -1,0 +1,100 @@
+"""The national replay as a benchmark: stage times, rows/s and tx/s, and how cost grows with the market.
+
+    .venv/bin/python bench/bench_replay.py                      # 300 entities (what `make bench` runs)
+    .venv/bin/python bench/bench_replay.py --sizes 2257 4514    # the scaling comparison (issue 10, point 4)
+
+Each size runs ``manage.py replay_cycle`` on a fresh database of its own: with DATABASE_URL pointing
+at PostgreSQL, a database ``cets_replay_bench_<n>`` is (re)created on that server; otherwise a
+temporary SQLite file. With two or more sizes it prints the time ratio of the last to the first
+beside the entity ratio, from the same run. The replay's own checks (ledger, audit, independent
+recomputation) are reported too: a benchmark of a run that failed them is not a result.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def fresh_database(size: int, workdir: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        parsed = urlparse(url)
+        name = f"cets_replay_bench_{size}"
+        admin = urlunparse(parsed._replace(path="/postgres"))
+        import psycopg2
+
+        conn = psycopg2.connect(admin)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+            cur.execute(f"CREATE DATABASE {name}")
+        conn.close()
+        return urlunparse(parsed._replace(path=f"/{name}"))
+    return f"sqlite:///{workdir / f'replay_{size}.sqlite3'}"
+
+
+def run(size: int, years: list[str], seed: int, fleet: str, workdir: Path) -> dict:
+    env = {**os.environ, "DATABASE_URL": fresh_database(size, workdir)}
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0", "--skip-checks"], cwd=ROOT, env=env, check=True)
+    out = workdir / f"replay_{size}.json"
+    command = [PY, "manage.py", "replay_cycle", "--skip-checks", "--entities", str(size), "--years", *years,
+               "--seed", str(seed), "--out", str(out)] + (["--fleet", fleet] if fleet else [])
+    started = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if not out.exists():
+        print(proc.stdout[-3000:], proc.stderr[-3000:])
+        raise SystemExit(f"replay of {size} entities produced no result (exit {proc.returncode})")
+    result = json.loads(out.read_text())
+    result["wall_seconds"] = wall
+    result["exit"] = proc.returncode
+    result["stderr_tail"] = proc.stderr.strip().splitlines()[-1:] if proc.returncode else []
+    return result
+
+
+def show(result: dict) -> None:
+    fleet = result["fleet"]
+    print(f"\n{fleet['entities']} entities, {fleet['units']} units, {fleet['unit_months']} unit-months "
+          f"({fleet['source']}), database {result['database']}: total {result['seconds']['total']:.1f} s "
+          f"(wall {result['wall_seconds']:.1f} s), exit {result['exit']} {' '.join(result['stderr_tail'])}")
+    print(f"  {'stage':<30} {'status':<14} {'seconds':>8} {'rows':>9} {'rows/s':>9} {'tx':>7} {'tx/s':>7}")
+    for s in result["stages"]:
+        print(f"  {s['name']:<30} {s['status']:<14} {s['seconds']:>8.2f} {s['rows']:>9} "
+              f"{s['rows_per_s'] or '':>9} {s['transactions']:>7} {s['tx_per_s'] or '':>7}")
+    checks = result["checks"]
+    print(f"  check_ledger ok={checks['check_ledger']['ok']}  verify_audit ok={checks['verify_audit']['ok']}  "
+          f"disagreements={len(checks['disagreements'])}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[300])
+    parser.add_argument("--years", nargs="+", default=["2021", "2022"])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fleet", default="", help="GEM unit list (SHARED_DIR/data/china_power_units.csv)")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            results.append(run(size, args.years, args.seed, args.fleet, Path(tmp)))
+            show(results[-1])
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        ratio = last["seconds"]["total"] / first["seconds"]["total"]
+        print(f"\nscaling: {last['fleet']['entities']} / {first['fleet']['entities']} entities = "
+              f"{last['fleet']['entities'] / first['fleet']['entities']:.2f}x; time {last['seconds']['total']:.1f} s / "
+              f"{first['seconds']['total']:.1f} s = {ratio:.2f}x (goal < 2.2x)")
+    return 0 if all(r["exit"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

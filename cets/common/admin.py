@@ -1,0 +1,146 @@
+"""Regulator admin for platform tables: jobs (read-only, live progress), the calendar, the audit trail.
+
+Access is decided by role, as in ``entities.admin_scoping``: every regulator may watch jobs they may
+see, only the national regulator reads the audit trail and amends the calendar (through a service,
+so the amendment is itself audited).
+"""
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .errors import DomainError
+from .export import ExportMixin
+from .forms import LoginThrottleMixin
+from .models import AuditEntry, CalendarDay, Job
+from .selectors import jobs_visible_to
+from .services import calendar_day_amend
+
+REGULATOR_ROLES = {"national_regulator", "provincial_regulator", "municipal_regulator"}
+
+
+def _is_regulator(request) -> bool:
+    user = request.user
+    return user.is_superuser or bool(user.is_active and user.is_staff and getattr(user, "role", None)
+                                     in REGULATOR_ROLES)
+
+
+def _is_national(request) -> bool:
+    user = request.user
+    return user.is_superuser or bool(user.is_active and user.is_staff
+                                     and getattr(user, "role", None) == "national_regulator")
+
+
+class AdminLoginForm(LoginThrottleMixin, OTPAdminAuthenticationForm):
+    """Password and TOTP code in one step: a regulator with one authenticator need not pick it first.
+
+    Repeated failures (password or code) lock the username out for a while, as at the portal.
+
+    django-otp asks for the device explicitly (so a wrong code is not charged to every device); with a
+    single confirmed TOTP device there is nothing to choose, so it is taken as chosen.
+    """
+
+    def _chosen_device(self, user):
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)[:2])
+            if len(devices) == 1:
+                device = devices[0]
+        return device
+
+
+class ReadOnlyAdmin(ExportMixin, admin.ModelAdmin):
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "status", "progress", "message", "created_by", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["kind", "message"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["kind", "status", "progress", "done", "total", "message", "params", "result", "created_by",
+                       "created_at", "started_at", "finished_at"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return jobs_visible_to(request.user).select_related("created_by")
+
+    def has_module_permission(self, request):
+        return _is_regulator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_regulator(request)
+
+    @admin.display(description=_("progress"))
+    def progress(self, job):
+        """A progress bar linking to the portal page that refreshes it live (htmx)."""
+        return format_html('<progress max="100" value="{}">{}%</progress> <a href="{}">{}%</a>',
+                           job.percent, job.percent, reverse("job-detail", args=[job.pk]), job.percent)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ExportMixin, admin.ModelAdmin):
+    list_display = ["date", "is_working_day", "is_trading_day", "holiday_name", "source"]
+    list_filter = ["source", "is_working_day", "is_trading_day"]
+    date_hierarchy = "date"
+    search_fields = ["holiday_name"]
+    fields = ["date", "is_working_day", "is_trading_day", "holiday_name", "source"]
+    readonly_fields = ["source"]
+    list_per_page = 62
+
+    def has_module_permission(self, request):
+        return _is_regulator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_regulator(request)
+
+    def has_add_permission(self, request):
+        return _is_national(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_national(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["date", "source"] if obj else ["source"]
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = calendar_day_amend(actor=request.user, date=obj.date, is_working_day=obj.is_working_day,
+                                       is_trading_day=obj.is_trading_day, holiday_name=obj.holiday_name)
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+            return
+        obj.source = saved.source
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "actor_label", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "action", "object_type", "object_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "actor", "actor_label", "action", "object_type", "object_id", "before", "after",
+                       "prev_hash", "entry_hash"]
+    fields = readonly_fields
+
+    def has_module_permission(self, request):
+        return _is_national(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_national(request)

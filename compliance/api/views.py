@@ -1,0 +1,179 @@
+"""The compliance API: thin views over ``compliance.services`` and ``compliance.selectors``."""
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cets.common.api import idempotent
+from cets.common.api_views import JobOutput
+from cets.common.errors import Forbidden
+from cets.common.viewsets import ScopedReadViewSet
+
+from .. import selectors, services
+from ..certificates import certificate_pdf
+from . import serializers as s
+
+
+def _json(value):
+    """Decimals as strings, dates as ISO text: the report dict made JSON-safe."""
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    if isinstance(value, (int, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class CycleViewSet(viewsets.ReadOnlyModelViewSet):
+    """Compliance cycles (public reference data); the cycle report; closing (national regulator)."""
+
+    serializer_class = s.CycleOutput
+    permission_classes = [AllowAny]
+    lookup_field = "code"
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.cycles().prefetch_related("vintages")
+
+    @extend_schema(responses=dict)
+    @action(detail=True, methods=["get"])
+    def report(self, request, code=None):
+        """The cycle report's figures nationally and by province (or ``?province=42``)."""
+        cycle = selectors.cycle_get(code)
+        return Response(_json(selectors.cycle_report(cycle, province=request.query_params.get("province") or None)))
+
+    @extend_schema(request=None, responses={202: JobOutput})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def close(self, request, code=None):
+        """Start closing the cycle (national regulator); a second close while one runs is refused (409)."""
+        job = services.cycle_close(actor=request.user, cycle=selectors.cycle_get(code))
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ObligationViewSet(ScopedReadViewSet):
+    """Obligations the user may see (own entity, jurisdiction); surrender by the entity itself."""
+
+    serializer_class = s.ObligationOutput
+    filterset_fields = ["year", "status", "cycle__code"]
+    ordering_fields = ["id", "year", "quantity_tco2"]
+
+    def scoped_queryset(self, user):
+        return selectors.obligations_visible_to(user).order_by("id")
+
+    def get_serializer_class(self):
+        return s.ObligationDetailOutput if self.action == "retrieve" else s.ObligationOutput
+
+    def retrieve(self, request, pk=None):
+        obligation = selectors.obligation_get(user=request.user, pk=pk)
+        return Response(s.ObligationDetailOutput(obligation).data)
+
+    @extend_schema(request=s.SurrenderInput, responses={201: s.SurrenderOutput})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def surrender(self, request, pk=None):
+        """Surrender CEAs and cancel CCERs in one step; answers the steps and the remaining obligation."""
+        obligation = selectors.obligation_get(user=request.user, pk=pk)
+        data = s.SurrenderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        steps = services.surrender(actor=request.user, obligation=obligation,
+                                   items=[dict(i) for i in data.validated_data["items"]])
+        obligation = selectors.obligation_get(user=request.user, pk=pk)
+        return Response({"steps": s.StepOutput(steps, many=True).data,
+                         "obligation": s.ObligationOutput(obligation).data}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @action(detail=True, methods=["get"])
+    def certificate(self, request, pk=None):
+        obligation = selectors.obligation_get(user=request.user, pk=pk)
+        cert = services.certificate_issue(obligation=obligation)
+        url = request.build_absolute_uri(f"/compliance/public/certificates/{cert.code}/")
+        response = HttpResponse(certificate_pdf(cert, url), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="compliance-{cert.code}.pdf"'
+        return response
+
+
+class WarningViewSet(ScopedReadViewSet):
+    serializer_class = s.WarningOutput
+    filterset_fields = ["cycle__code", "level", "horizon_days"]
+
+    def scoped_queryset(self, user):
+        return selectors.warnings_visible_to(user).order_by("-id")
+
+
+class RiskListView(APIView):
+    """Regulators: the latest scan's entities at risk in their jurisdiction, with gap and its change."""
+
+    @extend_schema(responses=s.RiskOutput(many=True))
+    def get(self, request, code):
+        if not request.user.is_regulator:
+            raise Forbidden("Only regulators see the risk list.")
+        cycle = selectors.cycle_get(code)
+        rows = selectors.risk_list(request.user, cycle, province=request.query_params.get("province") or None)
+        return Response(s.RiskOutput(rows, many=True).data)
+
+
+class ReliefViewSet(ScopedReadViewSet):
+    serializer_class = s.ReliefOutput
+
+    def scoped_queryset(self, user):
+        if not user.is_regulator:
+            return selectors.reliefs_visible_to(user).none()
+        return selectors.reliefs_visible_to(user).order_by("-id")
+
+    @extend_schema(request=s.ReliefInput, responses={201: s.ReliefOutput})
+    def create(self, request):
+        data = s.ReliefInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        obligation = selectors.obligation_get(user=request.user, pk=data.validated_data["obligation"])
+        decision = services.relief_propose(actor=request.user, obligation=obligation,
+                                           quantity=data.validated_data["quantity"],
+                                           reason=data.validated_data["reason"])
+        return Response(s.ReliefOutput(decision).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.DecideInput, responses=s.ReliefOutput)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        data = s.DecideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = services.relief_decide(actor=request.user, decision=self.get_object(),
+                                          approve=data.validated_data["approve"])
+        return Response(s.ReliefOutput(decision).data)
+
+
+class PenaltyViewSet(ScopedReadViewSet):
+    serializer_class = s.PenaltyOutput
+
+    def scoped_queryset(self, user):
+        return selectors.penalties_visible_to(user).order_by("-id")
+
+    @extend_schema(request=s.PenaltyInput, responses={201: s.PenaltyOutput})
+    def create(self, request):
+        data = s.PenaltyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        obligation = selectors.obligation_get(user=request.user, pk=data.validated_data["obligation"])
+        penalty = services.penalty_propose(actor=request.user, obligation=obligation,
+                                           multiplier=data.validated_data["multiplier"],
+                                           average_price=data.validated_data.get("average_price"))
+        return Response(s.PenaltyOutput(penalty).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.PenaltyOutput)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        return Response(s.PenaltyOutput(services.penalty_decide(actor=request.user, penalty=self.get_object())).data)
+
+
+class CertificateVerifyView(APIView):
+    """Public: is this certificate code genuine, and what does it certify?"""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=dict)
+    def get(self, request, code):
+        result = selectors.certificate_verify(code)
+        return Response({"valid": result["valid"], "reason": result["reason"], "content": result["content"]},
+                        status=status.HTTP_200_OK if result["valid"] else status.HTTP_404_NOT_FOUND)

@@ -1,0 +1,107 @@
+"""Replay a whole compliance cycle at national scale through the real services (issue 10).
+
+    python manage.py replay_cycle --entities 2257 --years 2021 2022 --seed 1 \
+        [--fleet ../shared/data/china_power_units.csv] [--out bench/out/replay.json]
+
+Run it on a fresh database (it refuses one that already holds the same seed's market). Exits
+non-zero when a stage failed, when ``check_ledger`` or ``verify_audit`` finds anything, or when a
+figure the system computed disagrees with the independent recomputation.
+"""
+
+import json
+import time
+from io import StringIO
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from compliance.replay import figures, stages
+from compliance.replay import fleet as fleet_module
+
+
+class Command(BaseCommand):
+    help = "Replay a compliance cycle (2,257 entities by default) through the real services; print and check."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--entities", type=int, default=fleet_module.NATIONAL_ENTITIES)
+        parser.add_argument("--years", type=int, nargs="+", default=[2021, 2022])
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--fleet", type=str, default="",
+                            help="GEM unit list (e.g. SHARED_DIR/data/china_power_units.csv); synthetic without")
+        parser.add_argument("--out", type=str, default="bench/out/replay.json")
+
+    def handle(self, *args, **opts):
+        started = time.perf_counter()
+        years = sorted(opts["years"])
+        if years != list(range(years[0], years[-1] + 1)) or not set(years) <= {2021, 2022}:
+            raise CommandError("--years: the replay covers the 2021-2022 cycle (consecutive years 2021 and/or 2022)")
+        if opts["entities"] < 2:
+            raise CommandError("--entities: at least 2 (a market needs a buyer and a seller)")
+        path = Path(opts["fleet"]) if opts["fleet"] else None
+        if path and not path.exists():
+            raise CommandError(f"--fleet: {path} does not exist (expected under {settings.SHARED_DIR / 'data'})")
+        t0 = time.perf_counter()
+        fleet = fleet_module.build(opts["entities"], opts["seed"], path, years=tuple(years))
+        generate_s = time.perf_counter() - t0
+        self.stdout.write(f"generated {len(fleet.entities)} entities, {len(fleet.units)} units, "
+                          f"{len(fleet.months)} unit-months from {fleet.source} in {generate_s:.1f} s")
+        ctx = stages.Context(fleet=fleet, years=years)
+        self.stdout.write("stages:")
+        results = stages.run_stages(ctx, stages.plan(years), log=self.stdout.write)
+
+        t0 = time.perf_counter()
+        system = figures.system_figures(ctx, years)
+        independent = figures.recompute(fleet, years, ctx.state, ctx.entity_ids)
+        disagreements = figures.compare(system, independent)
+        ledger_ok, ledger_text = self._check("check_ledger")
+        audit_ok, audit_text = self._check("verify_audit")
+        check_s = time.perf_counter() - t0
+        total_s = time.perf_counter() - started
+
+        self.stdout.write("\nheadline figures (system | report):")
+        for label, value, report in figures.headline_table(system, years, len(fleet.entities)):
+            self.stdout.write(f"  {label:<42} {value:<28} {report}")
+        self.stdout.write(f"\ncheck_ledger: {ledger_text}\nverify_audit: {audit_text}")
+        self.stdout.write("independent recomputation: " + ("agrees" if not disagreements else "DISAGREES"))
+        for line in disagreements:
+            self.stdout.write(f"  {line}")
+        self.stdout.write(f"\ntimes: generate {generate_s:.1f} s, stages "
+                          f"{sum(r.seconds for r in results):.1f} s, checks {check_s:.1f} s, total {total_s:.1f} s")
+
+        failed = [r for r in results if r.status == "failed"]
+        out = {"command": {k: (str(v) if isinstance(v, Path) else v) for k, v in opts.items()
+                           if k in ("entities", "years", "seed", "fleet")},
+               "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+               "fleet": {"source": fleet.source, "entities": len(fleet.entities), "units": len(fleet.units),
+                         "unit_months": len(fleet.months), "calibration": fleet.calibration},
+               "stages": [r.as_dict() for r in results], "figures": system, "recomputed": independent,
+               "report": {k: ({str(y): v for y, v in val.items()} if isinstance(val, dict) else val)
+                          for k, val in figures.REPORT.items()},
+               "checks": {"check_ledger": {"ok": ledger_ok, "output": ledger_text},
+                          "verify_audit": {"ok": audit_ok, "output": audit_text},
+                          "disagreements": disagreements},
+               "seconds": {"generate": round(generate_s, 2), "checks": round(check_s, 2), "total": round(total_s, 2)}}
+        out_path = Path(opts["out"])
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(out, indent=1, default=str))
+        self.stdout.write(f"wrote {out_path}")
+        problems = [f"stage {r.name} failed: {r.reason}" for r in failed]
+        problems += [] if ledger_ok else ["check_ledger found problems"]
+        problems += [] if audit_ok else ["verify_audit found problems"]
+        problems += [f"{len(disagreements)} figure(s) disagree with the recomputation"] if disagreements else []
+        if problems:
+            raise CommandError("; ".join(problems))
+
+    @staticmethod
+    def _check(name: str) -> tuple[bool, str]:
+        """Run a checking command; a missing command is reported, not counted as passing."""
+        out, err = StringIO(), StringIO()
+        try:
+            call_command(name, stdout=out, stderr=err)
+        except CommandError as exc:
+            return False, f"{exc} {err.getvalue().strip()[:2000]}"
+        except Exception as exc:  # an unknown command (its app has not landed) is not a pass
+            return False, f"not available: {type(exc).__name__}: {exc}"
+        return True, out.getvalue().strip()[:2000]

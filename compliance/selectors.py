@@ -1,0 +1,245 @@
+"""Reads of the compliance app.
+
+For the national replay and the doors:
+
+- ``compliance_rates(cycle) -> {year: Decimal percent}``: tonnes covered by the final deadline over
+  tonnes owed, per year (the report's "compliance rate"), 2 decimals.
+- ``status_counts(cycle) -> {year: {status: n}}``.
+- ``cycle_report(cycle, province=None) -> dict``: the figures of the progress report's chapter IV,
+  per year, nationally and by province (see ``cycle_report``'s docstring for the keys).
+- Scoped reads: ``obligations_visible_to(user)``, ``obligation_get(user=, pk=)``,
+  ``risk_list(user, cycle)``, ``warnings_visible_to(user)``, ``certificate_verify(code)``.
+"""
+
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from cets.common.errors import NotFound
+from entities.selectors import scope_by_entity
+
+from .models import (
+    Certificate,
+    ComplianceCycle,
+    FlexibleMechanism,
+    Obligation,
+    Penalty,
+    ReliefDecision,
+    RiskSnapshot,
+    RiskWarning,
+    SurrenderStep,
+)
+
+PCT = Decimal("0.01")
+S = Obligation.Status
+FAILED = [S.COMPLIANT_LATE, S.PARTIAL, S.NON_COMPLIANT]
+
+
+def percent(part, whole) -> Decimal:
+    if not whole:
+        return Decimal("0.00")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(PCT, rounding=ROUND_HALF_UP)
+
+
+def cycles() -> QuerySet[ComplianceCycle]:
+    return ComplianceCycle.objects.all()
+
+
+def cycle_get(code_or_pk) -> ComplianceCycle:
+    qs = ComplianceCycle.objects.all()
+    cycle = qs.filter(code=str(code_or_pk)).first()
+    if cycle is None and str(code_or_pk).isdigit():
+        cycle = qs.filter(pk=int(code_or_pk)).first()
+    if cycle is None:
+        raise NotFound("No such compliance cycle.", field="cycle")
+    return cycle
+
+
+def obligations_visible_to(user) -> QuerySet[Obligation]:
+    return scope_by_entity(Obligation.objects.select_related("cycle", "entity", "entity__province"), user)
+
+
+def obligation_get(*, user, pk) -> Obligation:
+    obligation = obligations_visible_to(user).filter(pk=pk).first()
+    if obligation is None:
+        raise NotFound("No such obligation.", field="obligation")
+    return obligation
+
+
+def steps_of(obligation: Obligation) -> QuerySet[SurrenderStep]:
+    return obligation.steps.order_by("id")
+
+
+def reliefs_visible_to(user) -> QuerySet[ReliefDecision]:
+    return scope_by_entity(ReliefDecision.objects.select_related("obligation", "obligation__entity"), user,
+                           "obligation__entity")
+
+
+def penalties_visible_to(user) -> QuerySet[Penalty]:
+    return scope_by_entity(Penalty.objects.select_related("obligation", "obligation__entity",
+                                                          "obligation__cycle"), user, "obligation__entity")
+
+
+def warnings_visible_to(user) -> QuerySet[RiskWarning]:
+    return scope_by_entity(RiskWarning.objects.select_related("entity", "cycle"), user)
+
+
+def certificates_visible_to(user) -> QuerySet[Certificate]:
+    return scope_by_entity(Certificate.objects.select_related("obligation", "obligation__entity"), user,
+                           "obligation__entity")
+
+
+def risk_list(user, cycle: ComplianceCycle, province: str | None = None) -> list[RiskSnapshot]:
+    """The latest scan's entities at risk that ``user`` may see, by province then largest gap first."""
+    latest = RiskSnapshot.objects.filter(cycle=cycle).order_by("-on_date").values_list("on_date", flat=True).first()
+    if latest is None:
+        return []
+    qs = (RiskSnapshot.objects.filter(cycle=cycle, on_date=latest).exclude(level=RiskSnapshot.Level.OK)
+          .select_related("entity", "entity__province"))
+    if province:
+        qs = qs.filter(entity__province_id=province)
+    return list(scope_by_entity(qs, user).order_by("entity__province_id", "-gap_tco2"))
+
+
+def compliance_rates(cycle: ComplianceCycle) -> dict[int, Decimal]:
+    """Per year: tonnes covered by the deadline (capped at what was owed) over tonnes owed, in percent."""
+    rates = {}
+    for year in cycle.years:
+        owed = covered = 0
+        for quantity, on_time in Obligation.objects.filter(cycle=cycle, year=year).values_list(
+                "quantity_tco2", "on_time_tco2"):
+            owed += quantity
+            covered += min(quantity, on_time)
+        rates[year] = percent(covered, owed) if owed else Decimal("100.00")
+    return rates
+
+
+def status_counts(cycle: ComplianceCycle) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {str(y): {} for y in cycle.years}
+    for row in Obligation.objects.filter(cycle=cycle).values("year", "status").annotate(n=Count("id")):
+        counts[str(row["year"])][row["status"]] = row["n"]
+    return counts
+
+
+def non_compliant(cycle: ComplianceCycle, user=None) -> QuerySet[Obligation]:
+    """Obligations not met in full by the deadline (compliant late, partial, none), public once closed."""
+    qs = Obligation.objects.filter(cycle=cycle, status__in=FAILED).select_related("entity", "entity__province")
+    if user is not None:
+        qs = scope_by_entity(qs, user)
+    return qs.order_by("entity__province_id", "entity__name", "year")
+
+
+def _year_figures(qs: QuerySet[Obligation]) -> dict:
+    agg = qs.aggregate(allocated=Sum("allocation_tco2"), verified=Sum("verified_emissions_tco2"),
+                       owed=Sum("quantity_tco2"), cea=Sum("surrendered_tco2"), ccer=Sum("offsets_tco2"),
+                       shortfall=Sum("shortfall_tco2"), entities=Count("entity", distinct=True),
+                       failed=Count("entity", distinct=True, filter=Q(status__in=FAILED)))
+    allocated = agg["allocated"] or 0
+    verified = agg["verified"] or 0
+    owed = agg["owed"] or 0
+    on_time = sum(min(q, t) for q, t in qs.values_list("quantity_tco2", "on_time_tco2"))
+    return {"allocated_tco2": allocated, "verified_tco2": verified, "surplus_tco2": allocated - verified,
+            "surplus_share_pct": percent(allocated - verified, allocated), "obligation_tco2": owed,
+            "cea_surrendered_tco2": agg["cea"] or 0, "ccer_used_tco2": agg["ccer"] or 0,
+            "shortfall_tco2": agg["shortfall"] or 0, "entities": agg["entities"],
+            "entities_failed": agg["failed"],
+            "compliance_rate_pct": percent(on_time, owed) if owed else Decimal("100.00")}
+
+
+def cycle_report(cycle: ComplianceCycle, province: str | None = None) -> dict:
+    """The cycle's figures as in the progress report's chapter IV, computed from the obligations.
+
+    ``{"cycle", "status", "years": {year: {allocated_tco2, verified_tco2, surplus_tco2,
+    surplus_share_pct, obligation_tco2, cea_surrendered_tco2, ccer_used_tco2, shortfall_tco2,
+    entities, entities_failed, compliance_rate_pct}}, "ccer_used_tco2", "entities_helped",
+    "mechanisms": {kind: entities}, "entities_failed", "penalties_yuan", "penalties",
+    "provinces": [{"code", "name", "years": {...}, "entities_failed", "entities_helped"}]}``
+    (nationally, or for one ``province`` code). Surplus = allocated - verified emissions.
+    """
+    base = Obligation.objects.filter(cycle=cycle)
+    if province:
+        base = base.filter(entity__province_id=province)
+    mechanisms = FlexibleMechanism.objects.filter(obligation__in=base)
+    penalties = Penalty.objects.filter(obligation__in=base, status=Penalty.Status.DECIDED)
+    report = {
+        "cycle": cycle.code, "status": cycle.status, "deadline": cycle.deadline,
+        "years": {year: _year_figures(base.filter(year=year)) for year in cycle.years},
+        "ccer_used_tco2": base.aggregate(s=Sum("offsets_tco2"))["s"] or 0,
+        "entities_helped": mechanisms.values("obligation__entity").distinct().count(),
+        "mechanisms": {kind: mechanisms.filter(kind=kind).values("obligation__entity").distinct().count()
+                       for kind in FlexibleMechanism.Kind.values},
+        "entities_failed": base.filter(status__in=FAILED).values("entity").distinct().count(),
+        "penalties": penalties.count(),
+        "penalties_yuan": penalties.aggregate(s=Sum("amount"))["s"] or Decimal("0.00"),
+        "provinces": [],
+    }
+    if province is None:
+        report["provinces"] = _by_province(cycle, base)
+    return report
+
+
+def _by_province(cycle: ComplianceCycle, base: QuerySet[Obligation]) -> list[dict]:
+    """Per province and year, in one grouped query (no query per province)."""
+    rows: dict[str, dict] = {}
+    grouped = base.values("entity__province_id", "entity__province__name", "year").annotate(
+        allocated=Sum("allocation_tco2"), verified=Sum("verified_emissions_tco2"), owed=Sum("quantity_tco2"),
+        cea=Sum("surrendered_tco2"), ccer=Sum("offsets_tco2"), shortfall=Sum("shortfall_tco2"),
+        entities=Count("entity", distinct=True), failed=Count("entity", distinct=True, filter=Q(status__in=FAILED)))
+    on_time: dict[tuple, int] = defaultdict(int)
+    for prov, year, q, t in base.values_list("entity__province_id", "year", "quantity_tco2", "on_time_tco2"):
+        on_time[(prov, year)] += min(q, t)
+    for g in grouped.order_by("entity__province_id", "year"):
+        code = g["entity__province_id"]
+        row = rows.setdefault(code, {"code": code, "name": g["entity__province__name"], "years": {}})
+        allocated, verified, owed = g["allocated"] or 0, g["verified"] or 0, g["owed"] or 0
+        row["years"][g["year"]] = {
+            "allocated_tco2": allocated, "verified_tco2": verified, "surplus_tco2": allocated - verified,
+            "surplus_share_pct": percent(allocated - verified, allocated), "obligation_tco2": owed,
+            "cea_surrendered_tco2": g["cea"] or 0, "ccer_used_tco2": g["ccer"] or 0,
+            "shortfall_tco2": g["shortfall"] or 0, "entities": g["entities"], "entities_failed": g["failed"],
+            "compliance_rate_pct": percent(on_time[(code, g["year"])], owed) if owed else Decimal("100.00")}
+    helped = dict(FlexibleMechanism.objects.filter(obligation__in=base).values("obligation__entity__province_id")
+                  .annotate(n=Count("obligation__entity", distinct=True))
+                  .values_list("obligation__entity__province_id", "n"))
+    failed = dict(base.filter(status__in=FAILED).values("entity__province_id")
+                  .annotate(n=Count("entity", distinct=True)).values_list("entity__province_id", "n"))
+    for code, row in rows.items():
+        row["entities_helped"] = helped.get(code, 0)
+        row["entities_failed"] = failed.get(code, 0)
+    return list(rows.values())
+
+
+def milestone_progress(cycle: ComplianceCycle) -> list[dict]:
+    """Per province: share of entities whose every obligation of the cycle was covered by the milestone."""
+    if cycle.milestone_date is None:
+        return []
+    per_entity: dict[int, dict] = {}
+    for entity_id, prov, quantity, done_on in Obligation.objects.filter(cycle=cycle).values_list(
+            "entity_id", "entity__province_id", "quantity_tco2", "completed_on"):
+        row = per_entity.setdefault(entity_id, {"province": prov, "met": True})
+        if quantity > 0 and (done_on is None or done_on > cycle.milestone_date):
+            row["met"] = False
+    provinces: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in per_entity.values():
+        provinces[row["province"]][0] += 1
+        provinces[row["province"]][1] += int(row["met"])
+    return [{"province": p, "entities": n, "met": m, "share_pct": percent(m, n),
+             "target_met": percent(m, n) >= cycle.milestone_pct} for p, (n, m) in sorted(provinces.items())]
+
+
+def certificate_verify(code: str) -> dict:
+    """Whether a certificate code is genuine: recomputes the HMAC of the stored content.
+
+    ``{"valid": bool, "certificate": Certificate | None, "content": dict | None, "reason": str}``; a row
+    whose content was edited after issue no longer matches its code and is reported as tampered.
+    """
+    from .services import certificate_code
+
+    code = (code or "").strip().upper()
+    cert = Certificate.objects.select_related("obligation").filter(code=code).first() if len(code) <= 40 else None
+    if cert is None:
+        return {"valid": False, "certificate": None, "content": None, "reason": "unknown"}
+    if certificate_code(cert.content) != cert.code:
+        return {"valid": False, "certificate": cert, "content": None, "reason": "tampered"}
+    return {"valid": True, "certificate": cert, "content": cert.content, "reason": "genuine"}

@@ -1,0 +1,153 @@
+"""Regulator admin for MRV: queues (submissions to review, warnings), plans, verification, and the
+parameters and rules a national regulator tunes. Writes go through services (admin actions)."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from cets.common.audit import audit_record
+from cets.common.errors import DomainError
+from entities.admin_scoping import RegulatorAdmin
+from entities.models import User
+
+from . import oversight, services
+from .models import (
+    AccountingParameter,
+    AgencyRating,
+    AnnualReport,
+    EarlyWarning,
+    MonthlySubmission,
+    PlausibilityRange,
+    QualityControlPlan,
+    Verification,
+    WarningRule,
+)
+
+
+def _each(modeladmin, request, queryset, fn, done_message):
+    done = 0
+    for obj in queryset:
+        try:
+            fn(obj)
+            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+
+
+class NationalDataAdmin(RegulatorAdmin):
+    """Reference data (parameters, rules): the national regulator edits, every change is audited."""
+
+    entity_path = None
+
+    def _national(self, request) -> bool:
+        return request.user.is_superuser or getattr(request.user, "role", None) == User.Role.NATIONAL_REGULATOR
+
+    def has_change_permission(self, request, obj=None):
+        return self._national(request)
+
+    def has_add_permission(self, request):
+        return self._national(request)
+
+    def save_model(self, request, obj, form, change):
+        before = {name: str(form.initial.get(name)) for name in form.changed_data} if change else None
+        super().save_model(request, obj, form, change)
+        audit_record(actor=request.user, action=f"mrv.{obj._meta.model_name}.{'change' if change else 'add'}",
+                     obj=obj, before=before, after={name: str(form.cleaned_data.get(name)) for name in
+                                                    form.changed_data})
+
+
+@admin.register(AccountingParameter)
+class AccountingParameterAdmin(NationalDataAdmin):
+    list_display = ["key", "fuel", "year_from", "year_to", "value", "confidence", "source"]
+    list_filter = ["key", "confidence"]
+
+
+@admin.register(PlausibilityRange)
+class PlausibilityRangeAdmin(NationalDataAdmin):
+    list_display = ["parameter", "fuel", "low", "high", "confidence"]
+
+
+@admin.register(WarningRule)
+class WarningRuleAdmin(NationalDataAdmin):
+    list_display = ["code", "name", "enabled", "thresholds", "rectify_working_days"]
+    list_editable = ["enabled"]
+    fields = ["code", "name", "description", "enabled", "thresholds", "rectify_working_days"]
+
+
+@admin.register(MonthlySubmission)
+class MonthlySubmissionAdmin(RegulatorAdmin):
+    list_display = ["entity", "unit", "year", "month", "version", "status", "emissions_tco2", "on_time", "deadline"]
+    list_filter = ["status", "year", "month", "on_time", "is_current"]
+    search_fields = ["entity__name", "unit__code"]
+    list_select_related = ["entity", "unit"]
+    actions = [*RegulatorAdmin.actions, "accept"]
+
+    @admin.action(description=_("Accept at my tier (passes it to the next tier)"))
+    def accept(self, request, queryset):
+        _each(self, request, queryset, lambda s: oversight.submission_review(actor=request.user, submission=s,
+                                                                            accept=True),
+              _("%(n)d submissions accepted."))
+
+
+@admin.register(EarlyWarning)
+class EarlyWarningAdmin(RegulatorAdmin):
+    list_display = ["rule", "entity", "unit", "year", "month", "status", "tier", "due_date", "escalations", "message"]
+    list_filter = ["tier", "status", "rule", "year"]
+    search_fields = ["entity__name", "message"]
+    list_select_related = ["rule", "entity", "unit"]
+    actions = [*RegulatorAdmin.actions, "transfer", "request_rectification", "check"]
+
+    def _move(self, request, queryset, to):
+        _each(self, request, queryset, lambda w: oversight.warning_transition(actor=request.user, warning=w, to=to),
+              _("%(n)d warnings moved."))
+
+    @admin.action(description=_("Transfer to the responsible department"))
+    def transfer(self, request, queryset):
+        self._move(request, queryset, EarlyWarning.Status.TRANSFERRED)
+
+    @admin.action(description=_("Request rectification from the entity"))
+    def request_rectification(self, request, queryset):
+        self._move(request, queryset, EarlyWarning.Status.RECTIFICATION_REQUESTED)
+
+    @admin.action(description=_("Mark rectification checked"))
+    def check(self, request, queryset):
+        self._move(request, queryset, EarlyWarning.Status.CHECKED)
+
+
+@admin.register(QualityControlPlan)
+class QualityControlPlanAdmin(RegulatorAdmin):
+    list_display = ["entity", "year", "version", "status", "submitted_at", "reviewed_at"]
+    list_filter = ["status", "year"]
+    actions = [*RegulatorAdmin.actions, "approve"]
+
+    @admin.action(description=_("Approve (provincial regulator)"))
+    def approve(self, request, queryset):
+        _each(self, request, queryset, lambda p: services.qc_plan_review(actor=request.user, plan=p, approve=True),
+              _("%(n)d plans approved."))
+
+
+@admin.register(AnnualReport)
+class AnnualReportAdmin(RegulatorAdmin):
+    list_display = ["entity", "year", "version", "status", "emissions_tco2", "due_date", "submitted_at"]
+    list_filter = ["status", "year"]
+
+
+@admin.register(Verification)
+class VerificationAdmin(RegulatorAdmin):
+    list_display = ["entity", "year", "agency", "status", "verified_emissions_tco2", "is_conservative",
+                    "submitted_at", "confirmed_at", "review_decision_due"]
+    list_filter = ["status", "year", "is_conservative"]
+    actions = [*RegulatorAdmin.actions, "confirm"]
+
+    @admin.action(description=_("Confirm verified emissions (provincial regulator)"))
+    def confirm(self, request, queryset):
+        _each(self, request, queryset, lambda v: oversight.verification_confirm(actor=request.user, verification=v),
+              _("%(n)d verifications confirmed."))
+
+
+@admin.register(AgencyRating)
+class AgencyRatingAdmin(RegulatorAdmin):
+    entity_path = None
+    list_display = ["agency", "province", "year", "timeliness", "quality", "on_time_reports", "late_reports"]
+    list_filter = ["year", "province"]

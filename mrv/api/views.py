@@ -1,0 +1,295 @@
+"""MRV API: thin views over mrv.services, mrv.oversight and mrv.selectors."""
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cets.common.api import error_response
+from cets.common.errors import DomainError, NotFound
+from cets.common.viewsets import ScopedReadViewSet
+from entities.models import KeyEntity, Organisation, Unit
+from entities.selectors import entity_get, units_visible_to
+
+from .. import accounting, oversight, selectors, services, spreadsheet
+from ..models import EarlyWarning
+from . import serializers as s
+
+
+def _invalid_file(exc: services.UploadInvalid) -> Response:
+    return error_response(exc.code, str(exc.message), exc.field, 400, details=exc.errors)
+
+
+def _invalid_rows(exc: services.InvalidRows) -> Response:
+    return error_response(exc.code, str(exc.message), exc.field, 400,
+                          details=[p.as_dict() for p in exc.problems])
+
+
+class CalculateView(APIView):
+    """The accounting guideline as a calculator: fuels and purchased electricity in, tCO2 with every line out."""
+
+    @extend_schema(request=s.CalculateInput, responses={200: s.CalculateOutput})
+    def post(self, request):
+        data = s.CalculateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            result = accounting.compute(selectors.parameter_set(values["year"]), fuels=values["fuels"],
+                                        purchased_electricity_mwh=values["purchased_electricity_mwh"])
+        except accounting.AccountingError as exc:
+            raise DomainError(exc.message, exc.code, exc.field) from exc
+        return Response(result.as_dict())
+
+
+class SubmissionViewSet(ScopedReadViewSet):
+    """Monthly submissions (every version); entities submit their own units, regulators review theirs."""
+
+    filterset_fields = ["entity", "unit", "year", "month", "status", "is_current", "on_time"]
+    ordering_fields = ["year", "month", "submitted_at"]
+
+    def scoped_queryset(self, user):
+        return selectors.submissions_visible_to(user).prefetch_related("fuels__test_report")
+
+    def get_serializer_class(self):
+        return s.SubmissionListOutput if self.action == "list" else s.SubmissionOutput
+
+    @extend_schema(request=s.SubmissionInput, responses={201: s.SubmissionOutput})
+    def create(self, request):
+        data = s.SubmissionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        unit = units_visible_to(request.user).filter(pk=values.pop("unit")).first()
+        if unit is None:
+            raise NotFound("No such unit among the units you may submit for.", field="unit")
+        try:
+            sub = services.submission_submit(actor=request.user, unit=unit, **values)
+        except services.InvalidRows as exc:
+            return _invalid_rows(exc)
+        return Response(s.SubmissionOutput(sub).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request={"multipart/form-data": s.UploadInput}, responses={201: s.UploadOutput})
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def upload(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DomainError("Attach the file as 'file'.", "required", "file")
+        try:
+            result = services.submissions_upload(actor=request.user, content=upload.read(), filename=upload.name)
+        except services.UploadInvalid as exc:
+            return _invalid_file(exc)
+        return Response({"created": result["created"], "superseded": result["superseded"],
+                         "emissions_tco2": str(result["emissions_tco2"])}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("year", int)], responses={(200, "application/octet-stream"): bytes})
+    @action(detail=False, methods=["get"])
+    def template(self, request):
+        entity_id = request.user.acting_entity_id
+        if not entity_id:
+            raise NotFound("Templates are for entity users.", field="entity")
+        try:
+            year = int(request.query_params.get("year", timezone.localdate().year))
+        except ValueError:
+            raise DomainError("year must be a whole number.", "invalid_integer", "year")
+        return template_response(entity_get(user=request.user, pk=entity_id), year)
+
+    @extend_schema(request=s.DecisionInput, responses={200: s.SubmissionOutput})
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        data = s.DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = oversight.submission_review(actor=request.user, submission=self.get_object(), **data.validated_data)
+        return Response(s.SubmissionOutput(sub).data)
+
+
+def template_response(entity: KeyEntity, year: int) -> HttpResponse:
+    units = Unit.objects.filter(entity=entity, status=Unit.Status.OPERATING).order_by("code")
+    content = spreadsheet.template_workbook(units, year, spreadsheet.template_months(year, timezone.localdate()))
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="mrv-{entity.credit_code}-{year}.xlsx"'
+    return response
+
+
+class TestReportViewSet(ScopedReadViewSet):
+    """CMA/CNAS laboratory reports of the entity's fuel samples."""
+
+    serializer_class = s.TestReportOutput
+    filterset_fields = ["entity"]
+
+    def scoped_queryset(self, user):
+        return selectors.test_reports_visible_to(user)
+
+    @extend_schema(request=s.TestReportInput, responses={201: s.TestReportOutput})
+    def create(self, request):
+        data = s.TestReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entity = _own_entity(request.user)
+        report = services.test_report_create(actor=request.user, entity=entity, **data.validated_data)
+        return Response(s.TestReportOutput(report).data, status=status.HTTP_201_CREATED)
+
+
+def _own_entity(user) -> KeyEntity:
+    if not user.acting_entity_id:
+        raise NotFound("Only an entity's users act for it.", field="entity")
+    return entity_get(user=user, pk=user.acting_entity_id)
+
+
+class QcPlanViewSet(ScopedReadViewSet):
+    """Data quality control plans: every version; the province reviews each change."""
+
+    serializer_class = s.QcPlanOutput
+    filterset_fields = ["entity", "year", "status"]
+
+    def scoped_queryset(self, user):
+        return selectors.qc_plans_visible_to(user)
+
+    @extend_schema(request=s.QcPlanInput, responses={201: s.QcPlanOutput})
+    def create(self, request):
+        data = s.QcPlanInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = services.qc_plan_submit(actor=request.user, entity=_own_entity(request.user), **data.validated_data)
+        return Response(s.QcPlanOutput(plan).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.DecisionInput, responses={200: s.QcPlanOutput})
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        data = s.DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = services.qc_plan_review(actor=request.user, plan=self.get_object(),
+                                       approve=data.validated_data["accept"], comment=data.validated_data["comment"])
+        return Response(s.QcPlanOutput(plan).data)
+
+
+class AnnualReportViewSet(ScopedReadViewSet):
+    """Annual emission reports compiled from the months (due Mar 31)."""
+
+    serializer_class = s.AnnualReportOutput
+    filterset_fields = ["entity", "year", "status"]
+
+    def scoped_queryset(self, user):
+        return selectors.annual_reports_visible_to(user)
+
+    @extend_schema(request=s.AnnualReportInput, responses={201: s.AnnualReportOutput})
+    def create(self, request):
+        data = s.AnnualReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.annual_report_compile(actor=request.user, entity=_own_entity(request.user),
+                                                year=data.validated_data["year"])
+        return Response(s.AnnualReportOutput(report).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: s.AnnualReportOutput})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        report = services.annual_report_submit(actor=request.user, report=self.get_object())
+        return Response(s.AnnualReportOutput(report).data)
+
+
+class WarningViewSet(ScopedReadViewSet):
+    """Early warnings: regulators' queues by tier and status; entities see what they must fix and why."""
+
+    serializer_class = s.WarningOutput
+    filterset_fields = ["entity", "tier", "status", "year", "month", "rule__code"]
+
+    def scoped_queryset(self, user):
+        return selectors.warnings_visible_to(user)
+
+    @extend_schema(request=s.TransitionInput, responses={200: s.WarningOutput})
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        data = s.TransitionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        warning: EarlyWarning = self.get_object()
+        warning = oversight.warning_transition(actor=request.user, warning=warning, **data.validated_data)
+        return Response(s.WarningOutput(warning).data)
+
+
+class VerificationViewSet(ScopedReadViewSet):
+    """Verification: the assigned agency submits, the province confirms or determines, the entity may ask review."""
+
+    serializer_class = s.VerificationOutput
+    filterset_fields = ["entity", "year", "status", "agency"]
+
+    def scoped_queryset(self, user):
+        return selectors.verifications_visible_to(user).prefetch_related("unit_values__unit")
+
+    @extend_schema(request=s.VerificationInput, responses={201: s.VerificationOutput})
+    def create(self, request):
+        data = s.VerificationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        entity = entity_get(user=request.user, pk=values.pop("entity"))
+        verification = oversight.verification_submit(actor=request.user, entity=entity, **values)
+        return Response(s.VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: s.VerificationOutput})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        verification = oversight.verification_confirm(actor=request.user, verification=self.get_object())
+        return Response(s.VerificationOutput(verification).data)
+
+    @extend_schema(request=s.ReasonInput, responses={200: s.VerificationOutput})
+    @action(detail=True, methods=["post"], url_path="request-review")
+    def request_review(self, request, pk=None):
+        data = s.ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        verification = oversight.verification_request_review(actor=request.user, verification=self.get_object(),
+                                                             reason=data.validated_data["reason"])
+        return Response(s.VerificationOutput(verification).data)
+
+    @extend_schema(request=s.ReviewDecisionInput, responses={200: s.VerificationOutput})
+    @action(detail=True, methods=["post"], url_path="decide-review")
+    def decide_review(self, request, pk=None):
+        data = s.ReviewDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        verification = oversight.verification_decide_review(actor=request.user, verification=self.get_object(),
+                                                            **data.validated_data)
+        return Response(s.VerificationOutput(verification).data)
+
+    @extend_schema(request=s.DetermineInput, responses={201: s.VerificationOutput})
+    @action(detail=False, methods=["post"])
+    def determine(self, request):
+        data = s.DetermineInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        entity = entity_get(user=request.user, pk=values.pop("entity"))
+        verification = oversight.verification_determine(actor=request.user, entity=entity, **values)
+        return Response(s.VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
+
+
+    @extend_schema(request=None, responses={200: s.VerificationOutput})
+    @action(detail=True, methods=["post"], url_path="approve-determination")
+    def approve_determination(self, request, pk=None):
+        verification = oversight.verification_determination_approve(actor=request.user,
+                                                                    verification=self.get_object())
+        return Response(s.VerificationOutput(verification).data)
+
+
+class ReminderViewSet(ScopedReadViewSet):
+    """Reminders sent 7 days and 1 day before due dates, to whoever must act."""
+
+    serializer_class = s.ReminderOutput
+    filterset_fields = ["kind", "entity", "due_date"]
+
+    def scoped_queryset(self, user):
+        return selectors.reminders_visible_to(user)
+
+
+class AgencyRatingView(APIView):
+    """A province rates a verification agency's year (timeliness and quality, 1-5)."""
+
+    @extend_schema(request=s.RatingInput, responses={200: None})
+    def post(self, request):
+        data = s.RatingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        agency = Organisation.objects.filter(pk=values.pop("agency"),
+                                             kind=Organisation.Kind.VERIFICATION_AGENCY).first()
+        if agency is None:
+            raise NotFound("No such verification agency.", field="agency")
+        rating = oversight.agency_rate(actor=request.user, agency=agency, **values)
+        return Response({"agency": agency.pk, "year": rating.year, "timeliness": rating.timeliness,
+                         "quality": rating.quality, "on_time_reports": rating.on_time_reports,
+                         "late_reports": rating.late_reports})

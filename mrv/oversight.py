@@ -1,0 +1,592 @@
+"""Oversight writes: early warnings and their closed loop, three-tier review, verification, agency ratings.
+
+Warnings are computed by ``mrv.rules`` (pandas) over frames loaded in a few queries; one Celery job per
+batch of submissions (on submission) or per year (nightly), never one task per row.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cets.common.audit import audit_record
+from cets.common.calendar import add_working_days
+from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
+from cets.common.jobs import job_create
+from cets.common.locks import lock_rows
+from entities.models import AgencyAssignment, KeyEntity, Organisation, Unit, User
+
+from . import accounting, rules
+from .models import (
+    AgencyRating,
+    AnnualReport,
+    EarlyWarning,
+    FuelRecord,
+    MonthlySubmission,
+    Reminder,
+    SubmissionReview,
+    Tier,
+    Verification,
+    VerifiedUnitValue,
+    WarningEvent,
+    WarningRule,
+)
+from .selectors import month_deadline
+
+TIER_ORDER = [Tier.MUNICIPAL, Tier.PROVINCIAL, Tier.NATIONAL]
+ROLE_TIER = {User.Role.MUNICIPAL_REGULATOR: Tier.MUNICIPAL, User.Role.PROVINCIAL_REGULATOR: Tier.PROVINCIAL,
+             User.Role.NATIONAL_REGULATOR: Tier.NATIONAL}
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def regulator_covers(user: User, entity: KeyEntity) -> bool:
+    """Whether a regulator's jurisdiction includes the entity (nation, its province, or its city)."""
+    if user.role == User.Role.NATIONAL_REGULATOR:
+        return True
+    if user.role == User.Role.PROVINCIAL_REGULATOR:
+        return user.province_id == entity.province_id
+    if user.role == User.Role.MUNICIPAL_REGULATOR:
+        return user.city_id == entity.city_id
+    return False
+
+
+def _require_tier(user: User, entity: KeyEntity, tier: str) -> None:
+    if ROLE_TIER.get(user.role) != tier or not regulator_covers(user, entity):
+        raise Forbidden(_("This step belongs to the %(tier)s regulator of the entity.") % {"tier": tier},
+                        field="tier")
+
+
+# ---- early warnings ---------------------------------------------------------------------------------
+
+def warnings_enqueue_for_submissions(ids: list[int]) -> None:
+    """After commit, run the rules on newly stored submissions (one job for the whole batch)."""
+    if ids:
+        job_create(kind="mrv.warnings", params={"submission_ids": ids}, total=len(ids))
+
+
+def _frames(submission_filter: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cols = ["id", "unit_id", "entity_id", "year", "month", "on_time", "electricity_generated_mwh",
+            "electricity_supplied_mwh", "heat_supplied_gj", "load_factor", "fuel_heat_gj", "emissions_tco2"]
+    rows = list(MonthlySubmission.objects.filter(is_current=True, **submission_filter).values_list(*cols))
+    subs = pd.DataFrame(rows, columns=cols)
+    unit_ids = set(subs["unit_id"].tolist()) if not subs.empty else set()
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=unit_ids)}
+    subs["is_chp"] = subs["unit_id"].map(lambda pk: units[pk].is_chp) if not subs.empty else []
+    subs["main_fuel"] = subs["unit_id"].map(lambda pk: units[pk].main_fuel) if not subs.empty else []
+    categories = {pk: u.category_for(None).category for pk, u in units.items()}
+    subs["category"] = subs["unit_id"].map(categories) if not subs.empty else []
+    for c in ["electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "load_factor",
+              "fuel_heat_gj", "emissions_tco2"]:
+        subs[c] = pd.to_numeric(subs[c], errors="coerce")
+    fcols = ["submission_id", "submission__unit_id", "submission__entity_id", "submission__year",
+             "submission__month", "fuel", "ncv", "carbon_content", "oxidation_rate", "test_report_id",
+             "test_report__sample_date", "test_report__report_date", "test_report__ncv"]
+    frows = list(FuelRecord.objects.filter(**{f"submission__{k}": v for k, v in submission_filter.items()},
+                                           submission__is_current=True).values_list(*fcols))
+    fuels = pd.DataFrame(frows, columns=["submission_id", "unit_id", "entity_id", "year", "month", "fuel", "ncv",
+                                         "carbon_content", "oxidation_rate", "test_report_id", "sample_date",
+                                         "report_date", "report_ncv"])
+    fuels["fuel_class"] = fuels["fuel"].map(lambda f: accounting.FUELS.get(f, ("other",))[0])
+    for c in ["ncv", "carbon_content", "oxidation_rate", "report_ncv"]:
+        fuels[c] = pd.to_numeric(fuels[c], errors="coerce")
+    # A measured carbon content comes with its sample's NCV in the test report: use it where none was reported.
+    fuels["ncv"] = fuels["ncv"].fillna(fuels["report_ncv"])
+    return subs, fuels
+
+
+def _route(entities: dict[int, KeyEntity]) -> dict[int, str]:
+    """The tier that owns each entity: its city if it has a municipal regulator, else province, else nation."""
+    active = User.objects.filter(is_active=True)
+    cities = set(active.filter(role=User.Role.MUNICIPAL_REGULATOR).values_list("city_id", flat=True))
+    provinces = set(active.filter(role=User.Role.PROVINCIAL_REGULATOR).values_list("province_id", flat=True))
+    return {pk: Tier.MUNICIPAL if e.city_id in cities else Tier.PROVINCIAL if e.province_id in provinces
+            else Tier.NATIONAL for pk, e in entities.items()}
+
+
+def warnings_run(*, submission_ids: list[int] | None = None, year: int | None = None,
+                 today: dt.date | None = None) -> dict:
+    """Run the enabled rules; store new findings as warnings (open duplicates are skipped).
+
+    With ``submission_ids`` the frames cover the months of those submissions (peers and the previous
+    month are needed for z-scores and jumps) and only findings on those submissions are kept. With
+    ``year`` every current submission of the year is checked, plus missing months and annual totals.
+    Returns ``{rule_code: new warnings}``.
+    """
+    today = today or _today()
+    enabled = {r.code: r for r in WarningRule.objects.filter(enabled=True)}
+    if submission_ids:
+        periods = set(MonthlySubmission.objects.filter(pk__in=submission_ids).values_list("year", "month"))
+        months = {(y, m) for y, m in periods} | {(y - (m == 1), (m - 2) % 12 + 1) for y, m in periods}
+        subs_parts, fuel_parts = [], []
+        for y, m in sorted(months):
+            s, f = _frames({"year": y, "month": m})
+            subs_parts.append(s)
+            fuel_parts.append(f)
+        subs, fuels = pd.concat(subs_parts, ignore_index=True), pd.concat(fuel_parts, ignore_index=True)
+        keep = set(submission_ids)
+    else:
+        subs, fuels = _frames({"year": year})
+        keep = None
+    findings: list[tuple[str, tuple]] = []
+    for code, fn in rules.RULES.items():
+        if code in enabled and not subs.empty:
+            for finding in fn(subs, fuels, enabled[code].thresholds or {}):
+                if keep is None or finding[0] in keep:
+                    findings.append((code, finding))
+    if keep is None and year:
+        findings += _missing_months(year, today, enabled)
+        findings += _annual_mismatch(year, enabled)
+    return _store_findings(findings, enabled, today)
+
+
+def _missing_months(year: int, today: dt.date, enabled: dict) -> list:
+    if "missing_month" not in enabled:
+        return []
+    due = [m for m in range(1, 13) if month_deadline(year, m) < today]
+    if not due:
+        return []
+    have = set(MonthlySubmission.objects.filter(year=year, is_current=True).values_list("unit_id", "month"))
+    units = Unit.objects.filter(entity__status=KeyEntity.Status.ACTIVE, status=Unit.Status.OPERATING).values_list(
+        "pk", "entity_id")
+    return [("missing_month", (None, uid, eid, year, m, f"No data for {year}-{m:02d} after its deadline "
+                               f"{month_deadline(year, m)}.", {"deadline": month_deadline(year, m).isoformat()}))
+            for uid, eid in units for m in due if (uid, m) not in have]
+
+
+def _annual_mismatch(year: int, enabled: dict) -> list:
+    if "annual_mismatch" not in enabled:
+        return []
+    sums = dict(MonthlySubmission.objects.filter(year=year, is_current=True).values("entity_id")
+                .annotate(s=Sum("emissions_tco2")).values_list("entity_id", "s"))
+    out = []
+    for report in AnnualReport.objects.filter(year=year, status=AnnualReport.Status.SUBMITTED):
+        months = sums.get(report.entity_id) or Decimal(0)
+        if abs(months - report.emissions_tco2) > Decimal("0.001"):
+            out.append(("annual_mismatch", (None, None, report.entity_id, year, None,
+                                            f"Annual report {report.emissions_tco2} t differs from the months' sum "
+                                            f"{months} t.", {"report": str(report.emissions_tco2),
+                                                              "months": str(months)})))
+    return out
+
+
+def _store_findings(findings: list, enabled: dict, today: dt.date) -> dict:
+    if not findings:
+        return {}
+    entity_ids = {f[1][2] for f in findings}
+    entities = KeyEntity.objects.in_bulk(entity_ids)
+    tiers = _route(entities)
+    fingerprints = {}
+    for code, (sub_id, unit_id, entity_id, year, month, message, details) in findings:
+        fp = f"{code}:{entity_id}:{unit_id or '-'}:{year}:{month or '-'}"
+        fingerprints.setdefault(fp, (code, sub_id, unit_id, entity_id, year, month, message, details))
+    existing = set(EarlyWarning.objects.filter(fingerprint__in=list(fingerprints), status__in=EarlyWarning.OPEN)
+                   .values_list("fingerprint", flat=True))
+    due = {code: add_working_days(today, rule.rectify_working_days) for code, rule in enabled.items()}
+    new = [EarlyWarning(rule=enabled[code], entity_id=entity_id, unit_id=unit_id, submission_id=sub_id, year=year,
+                        month=month, fingerprint=fp, message=message[:500], details=details, tier=tiers[entity_id],
+                        due_date=due[code])
+           for fp, (code, sub_id, unit_id, entity_id, year, month, message, details) in fingerprints.items()
+           if fp not in existing]
+    with transaction.atomic():
+        EarlyWarning.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    counts: dict[str, int] = {}
+    for w in new:
+        counts[w.rule.code] = counts.get(w.rule.code, 0) + 1
+    return counts
+
+
+TRANSITIONS = {
+    EarlyWarning.Status.TRANSFERRED: {EarlyWarning.Status.DETECTED},
+    EarlyWarning.Status.RECTIFICATION_REQUESTED: {EarlyWarning.Status.DETECTED, EarlyWarning.Status.TRANSFERRED},
+    EarlyWarning.Status.CHECKED: {EarlyWarning.Status.RECTIFIED},
+    EarlyWarning.Status.CLOSED: {EarlyWarning.Status.CHECKED},
+    EarlyWarning.Status.DISMISSED: set(EarlyWarning.OPEN),
+}
+
+
+@transaction.atomic
+def warning_transition(*, actor: User, warning: EarlyWarning, to: str, comment: str = "",
+                       today: dt.date | None = None) -> EarlyWarning:
+    """Move a warning one step of the closed loop; the owning tier's regulator acts, closing needs a reason."""
+    _require_tier(actor, warning.entity, warning.tier)
+    if to not in TRANSITIONS:
+        raise DomainError(_("Unknown or entity-only step."), "invalid_choice", "to")
+    if to in (EarlyWarning.Status.CLOSED, EarlyWarning.Status.DISMISSED) and not comment.strip():
+        raise DomainError(_("Give the reason for closing or dismissing this warning."), "required", "comment")
+    [warning] = lock_rows(EarlyWarning.objects.filter(pk=warning.pk))
+    if warning.status not in TRANSITIONS[to]:
+        raise Conflict(_("A warning that is %(s)s cannot move to %(t)s.") % {"s": warning.status, "t": to},
+                       "invalid_transition", "to")
+    before = warning.status
+    warning.status = to
+    if to == EarlyWarning.Status.RECTIFICATION_REQUESTED:
+        warning.due_date = add_working_days(today or _today(), warning.rule.rectify_working_days)
+    if to in (EarlyWarning.Status.CLOSED, EarlyWarning.Status.DISMISSED):
+        warning.reason, warning.closed_at = comment, timezone.now()
+    warning.save()
+    WarningEvent.objects.create(warning=warning, from_status=before, to_status=to, actor=actor, comment=comment)
+    audit_record(actor=actor, action="mrv.warning.transition", obj=warning, before={"status": before},
+                 after={"status": to, "comment": comment})
+    return warning
+
+
+def warnings_mark_rectified(submissions: list[MonthlySubmission]) -> int:
+    """A new version of a unit-month rectifies the warnings on it that asked for rectification."""
+    count = 0
+    for sub in submissions:
+        open_ = EarlyWarning.objects.filter(unit_id=sub.unit_id, year=sub.year, month=sub.month,
+                                            status=EarlyWarning.Status.RECTIFICATION_REQUESTED)
+        for warning in open_:
+            WarningEvent.objects.create(warning=warning, from_status=warning.status,
+                                        to_status=EarlyWarning.Status.RECTIFIED, actor=sub.submitted_by,
+                                        comment=f"version {sub.version}")
+        count += open_.update(status=EarlyWarning.Status.RECTIFIED, rectified_by=sub)
+    return count
+
+
+@transaction.atomic
+def warnings_escalate(*, today: dt.date | None = None) -> int:
+    """Overdue open warnings move one tier up with a fresh due date (periodic task)."""
+    today = today or _today()
+    overdue = lock_rows(EarlyWarning.objects.filter(status__in=EarlyWarning.OPEN, due_date__lt=today)
+                        .exclude(tier=Tier.NATIONAL).select_related("rule"))
+    for warning in overdue:
+        before = warning.tier
+        warning.tier = TIER_ORDER[TIER_ORDER.index(warning.tier) + 1]
+        warning.escalations += 1
+        warning.due_date = add_working_days(today, warning.rule.rectify_working_days)
+        warning.save(update_fields=["tier", "escalations", "due_date"])
+        WarningEvent.objects.create(warning=warning, from_status=warning.status, to_status=warning.status,
+                                    comment=f"escalated {before} -> {warning.tier} (overdue)")
+    if overdue:
+        audit_record(actor=None, action="mrv.warning.escalate", object_type="mrv.earlywarning",
+                     object_id=",".join(str(w.pk) for w in overdue[:50]), after={"count": len(overdue)})
+    return len(overdue)
+
+
+# ---- three-tier review ------------------------------------------------------------------------------
+
+REVIEW_STATUS = {MonthlySubmission.Status.MUNICIPAL_REVIEW: Tier.MUNICIPAL,
+                 MonthlySubmission.Status.PROVINCIAL_REVIEW: Tier.PROVINCIAL,
+                 MonthlySubmission.Status.NATIONAL_REVIEW: Tier.NATIONAL}
+NEXT_STATUS = {Tier.MUNICIPAL: MonthlySubmission.Status.PROVINCIAL_REVIEW,
+               Tier.PROVINCIAL: MonthlySubmission.Status.NATIONAL_REVIEW,
+               Tier.NATIONAL: MonthlySubmission.Status.ACCEPTED}
+
+
+def review_start_status(entities: dict[int, KeyEntity]) -> dict[int, str]:
+    """Where a new submission enters review: the lowest tier that has a regulator for the entity (a city
+    without a municipal department passes straight to its province, a province without one to the nation)."""
+    tier_status = {Tier.MUNICIPAL: MonthlySubmission.Status.MUNICIPAL_REVIEW,
+                   Tier.PROVINCIAL: MonthlySubmission.Status.PROVINCIAL_REVIEW,
+                   Tier.NATIONAL: MonthlySubmission.Status.NATIONAL_REVIEW}
+    return {pk: tier_status[tier] for pk, tier in _route(entities).items()}
+
+
+@transaction.atomic
+def submission_review(*, actor: User, submission: MonthlySubmission, accept: bool,
+                      comment: str = "") -> MonthlySubmission:
+    """The tier whose turn it is accepts (passing it up) or returns the submission with comments."""
+    [submission] = lock_rows(MonthlySubmission.objects.filter(pk=submission.pk))
+    tier = REVIEW_STATUS.get(submission.status)
+    if tier is None:
+        raise Conflict(_("This submission is not awaiting review."), "not_in_review", "status")
+    _require_tier(actor, submission.entity, tier)
+    if not accept and not comment.strip():
+        raise DomainError(_("Say what must be corrected."), "required", "comment")
+    before = submission.status
+    SubmissionReview.objects.create(submission=submission, tier=tier, reviewer=actor, comment=comment,
+                                    decision=SubmissionReview.Decision.ACCEPTED if accept
+                                    else SubmissionReview.Decision.RETURNED)
+    submission.status = NEXT_STATUS[tier] if accept else MonthlySubmission.Status.RETURNED
+    submission.save(update_fields=["status"])
+    audit_record(actor=actor, action="mrv.submission.review", obj=submission, before={"status": before},
+                 after={"status": submission.status, "tier": tier, "comment": comment})
+    return submission
+
+
+# ---- verification -----------------------------------------------------------------------------------
+
+VERIFIED_FIELDS = ["electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "load_factor",
+                   "heat_supply_ratio", "emissions_tco2"]
+
+
+def _unit_values(entity: KeyEntity, unit_values: list[dict]) -> list[dict]:
+    units = {u.code: u for u in entity.units.all()}
+    clean = []
+    for index, item in enumerate(unit_values):
+        unit = units.get(str(item.get("unit") or ""))
+        if unit is None:
+            raise DomainError(_("No such unit of this entity."), "unknown_unit", f"unit_values[{index}].unit")
+        row = {"unit": unit}
+        for name in VERIFIED_FIELDS:
+            try:
+                value = Decimal(str(item.get(name)))
+            except Exception:
+                raise DomainError(_("Must be a number."), "invalid_number", f"unit_values[{index}].{name}")
+            if not value.is_finite() or value < 0:
+                raise DomainError(_("May not be negative."), "negative", f"unit_values[{index}].{name}")
+            if name in ("load_factor", "heat_supply_ratio") and value > 1:
+                raise DomainError(_("A fraction between 0 and 1."), "out_of_range", f"unit_values[{index}].{name}")
+            row[name] = value
+        clean.append(row)
+    if not clean:
+        raise DomainError(_("Give the verified values of each unit."), "required", "unit_values")
+    return clean
+
+
+@transaction.atomic
+def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_values: list[dict],
+                        findings: list | None = None, report_file=None) -> Verification:
+    """The assigned agency uploads its report with verified values per unit (resubmittable until confirmed)."""
+    if actor.role != User.Role.VERIFIER or not AgencyAssignment.objects.filter(
+            entity=entity, year=year, agency_id=actor.organisation_id).exists():
+        raise NotFound(_("No such assignment for your agency."), field="entity")
+    values = _unit_values(entity, unit_values)
+    verification, _created = Verification.objects.get_or_create(entity=entity, year=year,
+                                                                defaults={"agency_id": actor.organisation_id})
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    if verification.status in (Verification.Status.CONFIRMED, Verification.Status.REVIEW_REQUESTED):
+        raise Conflict(_("The province has already confirmed this verification."), "already_confirmed", "status")
+    verification.unit_values.all().delete()
+    VerifiedUnitValue.objects.bulk_create([VerifiedUnitValue(verification=verification, **v) for v in values])
+    verification.agency_id = actor.organisation_id
+    verification.status = Verification.Status.SUBMITTED
+    verification.findings = findings or []
+    verification.verified_emissions_tco2 = sum((v["emissions_tco2"] for v in values), Decimal(0))
+    verification.submitted_by, verification.submitted_at = actor, timezone.now()
+    if report_file is not None:
+        verification.report_file = report_file
+    verification.save()
+    audit_record(actor=actor, action="mrv.verification.submit", obj=verification,
+                 after={"emissions_tco2": str(verification.verified_emissions_tco2), "units": len(values)})
+    return verification
+
+
+def _province_of(actor: User, entity: KeyEntity) -> None:
+    if actor.role != User.Role.PROVINCIAL_REGULATOR or actor.province_id != entity.province_id:
+        raise Forbidden(_("Only the entity's provincial regulator may do this."))
+
+
+@transaction.atomic
+def verification_confirm(*, actor: User, verification: Verification, today: dt.date | None = None) -> Verification:
+    """The province confirms verified emissions once; the entity may ask for a review within 7 working days."""
+    _province_of(actor, verification.entity)
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    if verification.status == Verification.Status.CONFIRMED:
+        raise Conflict(_("Verified emissions are already confirmed."), "already_confirmed", "status")
+    if verification.status != Verification.Status.SUBMITTED:
+        raise Conflict(_("The agency has not submitted its report."), "not_submitted", "status")
+    today = today or _today()
+    verification.status = Verification.Status.CONFIRMED
+    verification.confirmed_by, verification.confirmed_at = actor, timezone.now()
+    verification.review_deadline = add_working_days(today, 7)
+    verification.save()
+    audit_record(actor=actor, action="mrv.verification.confirm", obj=verification,
+                 after={"emissions_tco2": str(verification.verified_emissions_tco2)})
+    return verification
+
+
+@transaction.atomic
+def verification_request_review(*, actor: User, verification: Verification, reason: str,
+                                today: dt.date | None = None) -> Verification:
+    """The entity asks for a review of confirmed figures within 7 working days; decided within 10."""
+    if actor.acting_entity_id != verification.entity_id:
+        raise NotFound(_("No such verification."), field="verification")
+    if not reason.strip():
+        raise DomainError(_("Say what should be reviewed and why."), "required", "reason")
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    today = today or _today()
+    if verification.status != Verification.Status.CONFIRMED:
+        raise Conflict(_("Only confirmed figures can be reviewed."), "not_confirmed", "status")
+    if verification.review_deadline and today > verification.review_deadline:
+        raise DomainError(_("The 7 working days to request a review ended on %(d)s.")
+                          % {"d": verification.review_deadline}, "review_window_closed", "reason")
+    verification.status = Verification.Status.REVIEW_REQUESTED
+    verification.review_reason = reason
+    verification.review_decision_due = add_working_days(today, 10)
+    verification.save()
+    audit_record(actor=actor, action="mrv.verification.request_review", obj=verification, after={"reason": reason})
+    return verification
+
+
+@transaction.atomic
+def verification_decide_review(*, actor: User, verification: Verification, unit_values: list[dict] | None = None,
+                               comment: str = "") -> Verification:
+    """The province decides a review: keeps the figures, or replaces them, and confirms again."""
+    _province_of(actor, verification.entity)
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    if verification.status != Verification.Status.REVIEW_REQUESTED:
+        raise Conflict(_("No review is pending."), "no_review", "status")
+    before = str(verification.verified_emissions_tco2)
+    if unit_values:
+        values = _unit_values(verification.entity, unit_values)
+        verification.unit_values.all().delete()
+        VerifiedUnitValue.objects.bulk_create([VerifiedUnitValue(verification=verification, **v) for v in values])
+        verification.verified_emissions_tco2 = sum((v["emissions_tco2"] for v in values), Decimal(0))
+    verification.status = Verification.Status.CONFIRMED
+    verification.review_deadline = None
+    verification.save()
+    audit_record(actor=actor, action="mrv.verification.decide_review", obj=verification,
+                 before={"emissions_tco2": before},
+                 after={"emissions_tco2": str(verification.verified_emissions_tco2), "comment": comment})
+    return verification
+
+
+@transaction.atomic
+def verification_determine(*, actor: User, entity: KeyEntity, year: int, unit_values: list[dict],
+                           reason: str) -> Verification:
+    """Where data are missing or false the province proposes conservative emissions, recorded as such.
+
+    The proposal is a case of its own: it becomes the verified figure only when a second regulator (never
+    the one who proposed it) approves it with ``verification_determination_approve``.
+    """
+    _province_of(actor, entity)
+    if not reason.strip():
+        raise DomainError(_("Say which data were missing or false."), "required", "reason")
+    values = _unit_values(entity, unit_values)
+    verification, _created = Verification.objects.get_or_create(entity=entity, year=year)
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    if verification.status in (Verification.Status.CONFIRMED, Verification.Status.REVIEW_REQUESTED):
+        raise Conflict(_("Verified emissions are already confirmed."), "already_confirmed", "status")
+    verification.unit_values.all().delete()
+    VerifiedUnitValue.objects.bulk_create([VerifiedUnitValue(verification=verification, **v) for v in values])
+    verification.verified_emissions_tco2 = sum((v["emissions_tco2"] for v in values), Decimal(0))
+    verification.status = Verification.Status.DETERMINATION_PENDING
+    verification.is_conservative, verification.conservative_reason = True, reason
+    verification.determined_by = actor
+    verification.save()
+    audit_record(actor=actor, action="mrv.verification.determine", obj=verification,
+                 after={"emissions_tco2": str(verification.verified_emissions_tco2), "reason": reason})
+    return verification
+
+
+@transaction.atomic
+def verification_determination_approve(*, actor: User, verification: Verification,
+                                       today: dt.date | None = None) -> Verification:
+    """A second regulator of the province (or the nation) peer-reviews and finalises a determination."""
+    if not (actor.role == User.Role.NATIONAL_REGULATOR or (
+            actor.role == User.Role.PROVINCIAL_REGULATOR and actor.province_id == verification.entity.province_id)):
+        raise Forbidden(_("Only a regulator of the entity's province or the nation may approve this."))
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    if verification.status != Verification.Status.DETERMINATION_PENDING:
+        raise Conflict(_("No determination is awaiting peer review."), "not_pending", "status")
+    if verification.determined_by_id == actor.pk:
+        raise Forbidden(_("The regulator who proposed a determination cannot approve it."), field="actor")
+    verification.status = Verification.Status.CONFIRMED
+    verification.confirmed_by, verification.confirmed_at = actor, timezone.now()
+    verification.review_deadline = add_working_days(today or _today(), 7)
+    verification.save()
+    audit_record(actor=actor, action="mrv.verification.determination_approve", obj=verification,
+                 after={"emissions_tco2": str(verification.verified_emissions_tco2)})
+    return verification
+
+
+@transaction.atomic
+def agency_rate(*, actor: User, agency: Organisation, year: int, timeliness: int, quality: int,
+                comment: str = "") -> AgencyRating:
+    """A province rates an agency's year; on-time counts are taken from its reports (due Jun 30)."""
+    if actor.role != User.Role.PROVINCIAL_REGULATOR:
+        raise Forbidden(_("Only a provincial regulator rates agencies."))
+    for name, score in (("timeliness", timeliness), ("quality", quality)):
+        if not isinstance(score, int) or not 1 <= score <= 5:
+            raise DomainError(_("A score from 1 to 5."), "out_of_range", name)
+    mine = Verification.objects.filter(agency=agency, year=year, entity__province_id=actor.province_id,
+                                       submitted_at__isnull=False)
+    if not mine.exists():
+        raise NotFound(_("This agency did no verification in your province that year."), field="agency")
+    due = dt.date(year + 1, 6, 30)
+    on_time = sum(1 for v in mine if timezone.localdate(v.submitted_at) <= due)
+    rating, _created = AgencyRating.objects.update_or_create(
+        agency=agency, province_id=actor.province_id, year=year,
+        defaults={"timeliness": timeliness, "quality": quality, "comment": comment, "rated_by": actor,
+                  "on_time_reports": on_time, "late_reports": mine.count() - on_time})
+    audit_record(actor=actor, action="mrv.agency.rate", obj=rating,
+                 after={"timeliness": timeliness, "quality": quality})
+    return rating
+
+
+# ---- reminders --------------------------------------------------------------------------------------
+
+REMIND_DAYS = (7, 1)
+
+
+def reminders_send(*, today: dt.date | None = None) -> int:
+    """Record the reminders due today (7 days and 1 day before each due date); safe to rerun.
+
+    Monthly data (to the entity, for units still missing the month), annual reports (Mar 31), warnings
+    (to the entity when rectification is asked of it, else to the owning tier) and review decisions of
+    verification (to the province). Returns how many new reminders were recorded.
+    """
+    today = today or _today()
+    rows: list[Reminder] = []
+    for days in REMIND_DAYS:
+        due = today + dt.timedelta(days=days)
+        month_end = due - dt.timedelta(days=40)
+        if (month_end + dt.timedelta(days=1)).day == 1:
+            year, month = month_end.year, month_end.month
+            have = set(MonthlySubmission.objects.filter(year=year, month=month, is_current=True)
+                       .values_list("unit_id", flat=True))
+            for unit in Unit.objects.filter(status=Unit.Status.OPERATING, entity__status=KeyEntity.Status.ACTIVE):
+                if unit.pk not in have:
+                    rows.append(Reminder(kind=Reminder.Kind.MONTHLY_DATA, key=f"month:{unit.pk}:{year}-{month:02d}",
+                                         days_before=days, entity_id=unit.entity_id, due_date=due,
+                                         message=f"{unit.code}: data of {year}-{month:02d} due {due}"))
+        if (due.month, due.day) == (3, 31):
+            done = set(AnnualReport.objects.filter(year=due.year - 1, status=AnnualReport.Status.SUBMITTED)
+                       .values_list("entity_id", flat=True))
+            for entity_id in KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE).values_list("pk", flat=True):
+                if entity_id not in done:
+                    rows.append(Reminder(kind=Reminder.Kind.ANNUAL_REPORT, key=f"annual:{entity_id}:{due.year - 1}",
+                                         days_before=days, entity_id=entity_id, due_date=due,
+                                         message=f"Annual emission report {due.year - 1} due {due}"))
+        for warning in EarlyWarning.objects.filter(status__in=EarlyWarning.OPEN, due_date=due):
+            to_entity = warning.status == EarlyWarning.Status.RECTIFICATION_REQUESTED
+            rows.append(Reminder(kind=Reminder.Kind.WARNING, key=f"warning:{warning.pk}:{due}", days_before=days,
+                                 entity_id=warning.entity_id, due_date=due,
+                                 recipient_tier="" if to_entity else warning.tier,
+                                 message=f"{warning.message[:200]} - action due {due}"))
+        for verification in Verification.objects.filter(status=Verification.Status.REVIEW_REQUESTED,
+                                                         review_decision_due=due):
+            rows.append(Reminder(kind=Reminder.Kind.REVIEW_REQUEST, key=f"review:{verification.pk}",
+                                 days_before=days, entity_id=verification.entity_id, due_date=due,
+                                 recipient_tier=Tier.PROVINCIAL,
+                                 message=f"Review decision on {verification.year} verification due {due}"))
+    existing = set(Reminder.objects.filter(key__in=[r.key for r in rows]).values_list("kind", "key", "days_before"))
+    new = [r for r in rows if (r.kind, r.key, r.days_before) not in existing]
+    Reminder.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    return len(new)
+
+
+def next_step(obj) -> dict | None:
+    """Who must act next on a submission, warning or verification, and by when (shown to both sides)."""
+    if isinstance(obj, MonthlySubmission):
+        tier = REVIEW_STATUS.get(obj.status)
+        if tier:
+            return {"who": f"{tier}_regulator", "by": None}
+        if obj.status == MonthlySubmission.Status.RETURNED:
+            return {"who": "entity", "by": None}
+        return None
+    if isinstance(obj, EarlyWarning):
+        if obj.status == EarlyWarning.Status.RECTIFICATION_REQUESTED:
+            return {"who": "entity", "by": obj.due_date}
+        if obj.status in EarlyWarning.OPEN:
+            return {"who": f"{obj.tier}_regulator", "by": obj.due_date}
+        return None
+    if isinstance(obj, Verification):
+        if obj.status == Verification.Status.IN_PROGRESS:
+            return {"who": "verification_agency", "by": dt.date(obj.year + 1, 6, 30)}
+        if obj.status == Verification.Status.SUBMITTED:
+            return {"who": "provincial_regulator", "by": dt.date(obj.year + 1, 6, 30)}
+        if obj.status == Verification.Status.REVIEW_REQUESTED:
+            return {"who": "provincial_regulator", "by": obj.review_decision_due}
+        if obj.status == Verification.Status.DETERMINATION_PENDING:
+            return {"who": "second_regulator", "by": None}
+    return None

@@ -1,0 +1,275 @@
+"""Reads of MRV data. Other apps (allocation, compliance) use only the functions listed here.
+
+For allocation and compliance (system reads, not scoped to a user):
+
+- ``verified_unit_data(year, *, entity_ids=None, require_confirmed=False) -> list[dict]``
+  One dict per unit of every entity whose verification of ``year`` is CONFIRMED by the province:
+  ``unit_id, unit_code, entity_id, category (I/II/III/IV/None for the plan year), category_reason,
+  main_fuel, is_chp, is_cfb, cooling, rated_power_mw, electricity_supplied_mwh,
+  electricity_generated_mwh, heat_supplied_gj, load_factor, heat_supply_ratio, emissions_tco2``
+  (all figures Decimal) and ``is_conservative`` (province-determined emissions).
+  With ``require_confirmed=True`` (and ``entity_ids`` given, or all active entities) it raises
+  ``DomainError(code="verification_not_confirmed")`` naming the entities still unconfirmed, so
+  allocation can refuse a true-up before verification exists.
+- ``verification_confirmed_entity_ids(year) -> set[int]``
+- ``verified_emissions(entity_id, year) -> Decimal | None`` (None: not confirmed)
+- ``verified_emissions_by_entity(year) -> dict[entity_id, int]``: whole tonnes, rounded half-up
+  (0.5 t and more counts as a tonne), confirmed verifications only.
+- ``monthly_emissions_to_date(entity_id, year) -> Decimal``: sum of the current monthly versions
+  (fuel + purchased electricity), for compliance risk monitoring before verification.
+
+For the doors (scoped through ``entities.selectors.scope_by_entity``):
+``submissions_visible_to(user)``, ``submission_get(user=, pk=)``, ``qc_plans_visible_to(user)``,
+``annual_reports_visible_to(user)``, ``verifications_visible_to(user)``, ``entity_dashboard(entity, year)``.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+
+from cets.common.errors import DomainError, NotFound
+from entities.models import KeyEntity, Unit
+from entities.selectors import scope_by_entity
+
+from .accounting import Parameter, ParameterSet
+from .models import (
+    AccountingParameter,
+    AnnualReport,
+    MonthlySubmission,
+    QualityControlPlan,
+    TestReport,
+    Verification,
+    VerifiedUnitValue,
+)
+
+
+def parameter_set(year: int) -> ParameterSet:
+    """The accounting parameters in force for data ``year`` (one query)."""
+    rows = AccountingParameter.objects.filter(Q(year_to__isnull=True) | Q(year_to__gte=year), year_from__lte=year)
+    values = {}
+    for row in rows.order_by("year_from"):
+        values[(row.key, row.fuel)] = Parameter(row.value, row.confidence, row.source)
+    return ParameterSet(year=year, values=values)
+
+
+# ---- reads for allocation and compliance -------------------------------------------------------------
+
+def verification_confirmed_entity_ids(year: int) -> set[int]:
+    return set(Verification.objects.filter(year=year, status=Verification.Status.CONFIRMED)
+               .values_list("entity_id", flat=True))
+
+
+def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = False) -> list[dict]:
+    """Verified per-unit facts of ``year`` from confirmed verifications (see the module docstring)."""
+    if require_confirmed:
+        wanted = set(entity_ids) if entity_ids is not None else set(
+            KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE).values_list("pk", flat=True))
+        missing = sorted(wanted - verification_confirmed_entity_ids(year))
+        if missing:
+            shown = ", ".join(str(pk) for pk in missing[:20])
+            raise DomainError(
+                _("Verification not confirmed for %(n)d entities in %(year)d (ids %(ids)s).")
+                % {"n": len(missing), "year": year, "ids": shown}, "verification_not_confirmed", "year")
+    qs = (VerifiedUnitValue.objects.filter(verification__year=year,
+                                           verification__status=Verification.Status.CONFIRMED)
+          .select_related("unit", "verification").order_by("unit_id"))
+    if entity_ids is not None:
+        qs = qs.filter(verification__entity_id__in=list(entity_ids))
+    rows = []
+    for value in qs:
+        unit = value.unit
+        category = unit.category_for(year)
+        rows.append({
+            "unit_id": unit.pk, "unit_code": unit.code, "entity_id": value.verification.entity_id,
+            "category": category.category, "category_reason": category.reason,
+            "main_fuel": unit.main_fuel, "is_chp": unit.is_chp, "is_cfb": unit.is_cfb, "cooling": unit.cooling,
+            "rated_power_mw": unit.rated_power_mw,
+            "electricity_supplied_mwh": value.electricity_supplied_mwh,
+            "electricity_generated_mwh": value.electricity_generated_mwh,
+            "heat_supplied_gj": value.heat_supplied_gj, "load_factor": value.load_factor,
+            "heat_supply_ratio": value.heat_supply_ratio, "emissions_tco2": value.emissions_tco2,
+            "is_conservative": value.verification.is_conservative,
+        })
+    return rows
+
+
+def verified_emissions(entity_id: int, year: int) -> Decimal | None:
+    """The province-confirmed emissions of an entity's year, or None while not confirmed."""
+    return (Verification.objects.filter(entity_id=entity_id, year=year, status=Verification.Status.CONFIRMED)
+            .values_list("verified_emissions_tco2", flat=True).first())
+
+
+def whole_tonnes_half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def verified_emissions_by_entity(year: int) -> dict[int, int]:
+    """Confirmed verified emissions per entity in whole tonnes (half-up), for obligations and allocation."""
+    rows = Verification.objects.filter(year=year, status=Verification.Status.CONFIRMED).values_list(
+        "entity_id", "verified_emissions_tco2")
+    return {entity_id: whole_tonnes_half_up(value) for entity_id, value in rows}
+
+
+def monthly_emissions_to_date(entity_id: int, year: int) -> Decimal:
+    """Sum of the entity's current monthly versions of ``year`` so far (tCO2, 3 decimals)."""
+    total = MonthlySubmission.objects.filter(entity_id=entity_id, year=year, is_current=True).aggregate(
+        s=Sum("emissions_tco2"))["s"]
+    return total or Decimal("0.000")
+
+
+# ---- scoped reads for the doors -------------------------------------------------------------------
+
+def submissions_visible_to(user):
+    return scope_by_entity(MonthlySubmission.objects.select_related("unit", "entity"), user)
+
+
+def submission_get(*, user, pk) -> MonthlySubmission:
+    sub = submissions_visible_to(user).filter(pk=pk).first()
+    if sub is None:
+        raise NotFound(_("No such submission."), field="submission")
+    return sub
+
+
+def qc_plans_visible_to(user):
+    return scope_by_entity(QualityControlPlan.objects.select_related("entity"), user)
+
+
+def test_reports_visible_to(user):
+    return scope_by_entity(TestReport.objects.select_related("entity"), user)
+
+
+def annual_reports_visible_to(user):
+    return scope_by_entity(AnnualReport.objects.select_related("entity"), user)
+
+
+def verifications_visible_to(user):
+    qs = Verification.objects.select_related("entity", "agency")
+    if user.is_authenticated and user.role == user.Role.VERIFIER:
+        # An agency sees only the verifications it was assigned, not every year of its entities.
+        return qs.filter(agency_id=user.organisation_id) if user.organisation_id else qs.none()
+    return scope_by_entity(qs, user)
+
+
+def month_deadline(year: int, month: int) -> dt.date:
+    """40 natural days after the end of the month (DOMAIN.md section 5)."""
+    first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1) + dt.timedelta(days=40)
+
+
+def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = None) -> dict:
+    """What the entity's carbon manager sees: months by unit, emissions, intensity, what is missing or late."""
+    today = today or dt.date.today()
+    units = list(Unit.objects.filter(entity=entity).order_by("code"))
+    subs = list(MonthlySubmission.objects.filter(entity=entity, year=year, is_current=True)
+                .order_by("unit_id", "month"))
+    by_key = {(s.unit_id, s.month): s for s in subs}
+    per_month = defaultdict(Decimal)
+    per_unit = []
+    missing, late = [], []
+    for unit in units:
+        cells, emissions, generated = [], Decimal(0), Decimal(0)
+        for month in range(1, 13):
+            sub = by_key.get((unit.pk, month))
+            deadline = month_deadline(year, month)
+            if sub is not None:
+                per_month[month] += sub.emissions_tco2
+                emissions += sub.emissions_tco2
+                generated += sub.electricity_generated_mwh
+                if not sub.on_time:
+                    late.append({"unit": unit.code, "month": month, "deadline": deadline})
+            elif deadline - dt.timedelta(days=40) < today:  # the month has ended: its data are expected
+                overdue = today > deadline
+                missing.append({"unit": unit.code, "month": month, "deadline": deadline, "overdue": overdue})
+            cells.append({"month": month, "submission": sub, "deadline": deadline})
+        category = unit.category_for(year).category
+        intensity = (emissions / generated).quantize(Decimal("0.0001")) if generated else None
+        per_unit.append({"unit": unit, "cells": cells, "emissions": emissions, "generated": generated,
+                         "intensity": intensity, "category": category,
+                         "benchmark": electricity_benchmark(category, year)})
+    return {"units": per_unit, "per_month": [per_month.get(m, Decimal(0)) for m in range(1, 13)],
+            "total": sum(per_month.values(), Decimal(0)), "missing": missing, "late": late,
+            "benchmarks_available": benchmarks_available()}
+
+
+def benchmarks_available() -> bool:
+    try:
+        from allowances import selectors as allowance_selectors  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(allowance_selectors, "electricity_benchmark")
+
+
+def electricity_benchmark(category: str | None, year: int) -> Decimal | None:
+    """The category's electricity benchmark (tCO2/MWh) from the allowances app, when it offers one.
+
+    mrv sits above allowances in the import tree, so this read is optional: the benchmarks table is
+    owned by allowances and the dashboard shows intensity alone (and says so) until it exists.
+    """
+    if category is None or not benchmarks_available():
+        return None
+    from allowances import selectors as allowance_selectors
+
+    try:
+        return allowance_selectors.electricity_benchmark(category=category, year=year)
+    except DomainError:
+        return None
+
+
+def warnings_visible_to(user):
+    """Regulators: warnings of their jurisdiction; entities: their own (what to fix and why)."""
+    from .models import EarlyWarning
+
+    return scope_by_entity(EarlyWarning.objects.select_related("rule", "entity", "unit"), user)
+
+
+def regulator_overview(user, year: int) -> dict:
+    """Headline figures for a regulator's jurisdiction: per province on-time rate, open problems, time to
+    rectify; warnings by rule; the review queue waiting for the user's tier."""
+    from django.db.models import Count, Q
+
+    from .models import EarlyWarning
+
+    subs = submissions_visible_to(user).filter(year=year, is_current=True)
+    per_province = {}
+    for row in subs.values("entity__province_id", "entity__province__name").annotate(
+            total=Count("id"), on_time=Count("id", filter=Q(on_time=True))):
+        per_province[row["entity__province_id"]] = {
+            "province": row["entity__province__name"], "submissions": row["total"],
+            "on_time_rate": round(100 * row["on_time"] / row["total"], 1) if row["total"] else None,
+            "open_warnings": 0, "closed_warnings": 0, "days_to_rectify": None}
+    warnings = warnings_visible_to(user).filter(year=year)
+    for row in warnings.values("entity__province_id", "entity__province__name").annotate(
+            open=Count("id", filter=Q(status__in=EarlyWarning.OPEN)),
+            closed=Count("id", filter=Q(status="closed"))):
+        entry = per_province.setdefault(row["entity__province_id"], {
+            "province": row["entity__province__name"], "submissions": 0, "on_time_rate": None,
+            "days_to_rectify": None})
+        entry["open_warnings"], entry["closed_warnings"] = row["open"], row["closed"]
+    durations = defaultdict(list)
+    for province_id, created, closed in warnings.filter(status="closed", closed_at__isnull=False).values_list(
+            "entity__province_id", "created_at", "closed_at"):
+        durations[province_id].append((closed - created).total_seconds() / 86400)
+    for province_id, values in durations.items():
+        per_province[province_id]["days_to_rectify"] = round(sum(values) / len(values), 1)
+    by_rule = list(warnings.values("rule__code", "rule__name").annotate(
+        total=Count("id"), open=Count("id", filter=Q(status__in=EarlyWarning.OPEN))).order_by("-total"))
+    status_for_role = {"municipal_regulator": MonthlySubmission.Status.MUNICIPAL_REVIEW,
+                       "provincial_regulator": MonthlySubmission.Status.PROVINCIAL_REVIEW,
+                       "national_regulator": MonthlySubmission.Status.NATIONAL_REVIEW}
+    queue = subs.filter(status=status_for_role.get(user.role, "-")).order_by("year", "month", "submitted_at")
+    total = sum(p["submissions"] for p in per_province.values())
+    on_time = sum(p["submissions"] * (p["on_time_rate"] or 0) / 100 for p in per_province.values())
+    return {"provinces": sorted(per_province.values(), key=lambda p: p["province"]), "by_rule": by_rule,
+            "queue": queue[:50], "queue_count": queue.count(),
+            "on_time_rate": round(100 * on_time / total, 1) if total else None}
+
+
+def reminders_visible_to(user):
+    """Entities see reminders addressed to them; regulators those of their jurisdiction addressed to a tier."""
+    from .models import Reminder
+
+    qs = scope_by_entity(Reminder.objects.select_related("entity"), user)
+    return qs.filter(recipient_tier="") if user.acting_entity_id else qs.exclude(recipient_tier="")

@@ -1,0 +1,172 @@
+"""Portal pages: the entity's MRV dashboard, spreadsheet upload, submission detail, warnings; regulators'
+overview of their jurisdiction. Thin: selectors read, services write."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cets.common.errors import DomainError, NotFound
+from entities.models import AgencyAssignment
+from entities.selectors import entity_get
+
+from . import charts, oversight, selectors, services
+from .api.views import template_response
+from .forms import UploadForm
+
+
+def _year(request) -> int:
+    try:
+        return int(request.GET.get("year") or timezone.localdate().year)
+    except ValueError:
+        raise Http404
+
+
+def _entity_or_404(user, pk):
+    try:
+        return entity_get(user=user, pk=pk)
+    except NotFound:
+        raise Http404
+
+
+@login_required
+def home(request):
+    """Entity users land on their own dashboard; regulators on their jurisdiction's overview."""
+    if request.user.acting_entity_id:
+        return redirect("mrv:entity", pk=request.user.acting_entity_id)
+    if not request.user.is_regulator:
+        raise Http404
+    year = _year(request)
+    overview = selectors.regulator_overview(request.user, year)
+    chart = charts.horizontal_bars([(r["rule__name"], r["total"]) for r in overview["by_rule"]])
+    return render(request, "mrv/overview.html", {"year": year, "o": overview, "chart": chart})
+
+
+@login_required
+def entity_dashboard(request, pk: int):
+    entity = _entity_or_404(request.user, pk)
+    year = _year(request)
+    data = selectors.entity_dashboard(entity, year, today=timezone.localdate())
+    chart = charts.monthly_stacked_bars([(row["unit"].code, [c["submission"].emissions_tco2 if c["submission"]
+                                                             else 0 for c in row["cells"]]) for row in data["units"]])
+    warnings = selectors.warnings_visible_to(request.user).filter(entity=entity, status__in=[
+        "detected", "transferred", "rectification_requested"]).order_by("due_date")[:20]
+    reminders = selectors.reminders_visible_to(request.user).filter(
+        entity=entity, due_date__gte=timezone.localdate()).order_by("due_date")[:10]
+    return render(request, "mrv/dashboard.html", {"entity": entity, "year": year, "d": data, "chart": chart,
+                                                  "warnings": warnings, "years": range(year - 2, year + 1),
+                                                  "reminders": reminders,
+                                                  "can_submit": request.user.acting_entity_id == entity.pk})
+
+
+@login_required
+def template_download(request):
+    if not request.user.acting_entity_id:
+        raise Http404
+    return template_response(_entity_or_404(request.user, request.user.acting_entity_id), _year(request))
+
+
+@login_required
+def upload(request):
+    if not request.user.acting_entity_id:
+        raise Http404
+    errors = None
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload_file = form.cleaned_data["file"]
+        try:
+            result = services.submissions_upload(actor=request.user, content=upload_file.read(),
+                                                 filename=upload_file.name)
+        except services.UploadInvalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, _("%(n)d monthly submissions stored (%(s)d earlier versions kept), "
+                                        "%(t)s tCO2.") % {"n": result["created"], "s": result["superseded"],
+                                                          "t": result["emissions_tco2"]})
+            return redirect("mrv:entity", pk=request.user.acting_entity_id)
+    return render(request, "mrv/upload.html", {"form": form, "errors": errors, "year": _year(request)})
+
+
+@login_required
+def submission_detail(request, pk: int):
+    try:
+        sub = selectors.submission_get(user=request.user, pk=pk)
+    except NotFound:
+        raise Http404
+    history = selectors.submissions_visible_to(request.user).filter(unit=sub.unit, year=sub.year, month=sub.month)
+    return render(request, "mrv/submission.html", {"s": sub, "history": history.order_by("-version"),
+                                                   "reviews": sub.reviews.select_related("reviewer")})
+
+
+@login_required
+def warnings(request):
+    qs = selectors.warnings_visible_to(request.user).order_by("due_date", "-created_at")
+    if not (request.user.is_regulator or request.user.acting_entity_id):
+        raise Http404
+    status = request.GET.get("status", "open")
+    if status == "open":
+        qs = qs.filter(status__in=["detected", "transferred", "rectification_requested", "rectified", "checked"])
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "mrv/warnings.html", {"page": page, "status": status})
+
+
+@login_required
+def verifications(request):
+    """Agencies: their assignments and reports; regulators: confirm; entities: their results and review requests."""
+    user = request.user
+    if request.method == "POST":
+        verification = selectors.verifications_visible_to(user).filter(pk=request.POST.get("verification")).first()
+        if verification is None:
+            raise Http404
+        try:
+            if request.POST.get("do") == "confirm":
+                oversight.verification_confirm(actor=user, verification=verification)
+            elif request.POST.get("do") == "review":
+                oversight.verification_request_review(actor=user, verification=verification,
+                                                      reason=request.POST.get("reason", ""))
+            else:
+                raise Http404
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Done."))
+        return redirect("mrv:verifications")
+    assignments = []
+    if user.role == user.Role.VERIFIER and user.organisation_id:
+        done = {(v.entity_id, v.year): v for v in selectors.verifications_visible_to(user)}
+        assignments = [{"a": a, "v": done.get((a.entity_id, a.year))} for a in
+                       AgencyAssignment.objects.filter(agency_id=user.organisation_id).select_related("entity")
+                       .order_by("-year")]
+    elif not (user.is_regulator or user.acting_entity_id):
+        raise Http404
+    rows = selectors.verifications_visible_to(user).order_by("-year", "entity__name")
+    return render(request, "mrv/verifications.html", {"assignments": assignments, "rows": rows})
+
+
+@login_required
+def verification_upload(request, assignment_id: int):
+    """The assigned agency enters verified values per unit, findings and the report file."""
+    user = request.user
+    assignment = AgencyAssignment.objects.filter(pk=assignment_id, agency_id=user.organisation_id or -1,
+                                                 agency__isnull=False).select_related("entity").first()
+    if assignment is None or user.role != user.Role.VERIFIER:
+        raise Http404
+    units = list(assignment.entity.units.order_by("code"))
+    values = [{"unit": u.code, **{f: request.POST.get(f"{u.code}:{f}", "") for f in oversight.VERIFIED_FIELDS}}
+              for u in units]
+    if request.method == "POST":
+        findings = [line.strip() for line in request.POST.get("findings", "").splitlines() if line.strip()]
+        try:
+            oversight.verification_submit(actor=user, entity=assignment.entity, year=assignment.year,
+                                          unit_values=values, findings=findings,
+                                          report_file=request.FILES.get("report_file"))
+        except DomainError as exc:
+            messages.error(request, f"{exc.field or ''}: {exc.message}")
+        else:
+            messages.success(request, _("Verification report submitted to the province."))
+            return redirect("mrv:verifications")
+    return render(request, "mrv/verification_upload.html", {"assignment": assignment, "values": values,
+                                                            "fields": oversight.VERIFIED_FIELDS})

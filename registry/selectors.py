@@ -1,0 +1,345 @@
+"""Reads of the registry, scoped to who may see what.
+
+- The national regulator sees every account and transaction; a provincial regulator its province's
+  holder accounts (entity, provincial, participant; not the national accounts); a municipal
+  regulator its city's entity accounts.
+- An entity user (or an integrator with its token) sees its entity's accounts; a trading
+  participant or project owner its organisation's; anyone named as a representative sees that account.
+- The public sees per-vintage totals and the serial trace. Disclosure rule for the trace: each event's
+  date, kind and the *kind* of the accounts involved (national accounts by name), plus the public
+  facts of an end of life (compliance year of a surrender, purpose and beneficiary of a cancellation
+  or retirement); never a private holder's name or account number.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cets.common.errors import NotFound
+
+from .models import Account, AccountRepresentative, Block, Holding, Instrument, Transaction, TransactionLeg
+
+K = Account.Kind
+TS = Transaction.Status
+R = AccountRepresentative.Right
+
+
+@dataclass(frozen=True)
+class Balance:
+    total: int
+    available: int
+    reserved: int
+    frozen: int
+
+
+def balance(account: Account, instrument: Instrument) -> Balance:
+    """The cached balance of one account in one instrument (zeros when nothing is held)."""
+    h = Holding.objects.filter(account=account, instrument=instrument).first()
+    if h is None:
+        return Balance(0, 0, 0, 0)
+    return Balance(h.total, h.available, h.reserved, h.frozen)
+
+
+# ---------------------------------------------------------------------------------------------- rights
+
+def regulator_covers(user, account: Account) -> bool:
+    """Whether a regulator's jurisdiction includes the account (national accounts: the nation only)."""
+    role = getattr(user, "role", None)
+    if role == "national_regulator":
+        return True
+    if account.is_national:
+        return False
+    if role == "provincial_regulator":
+        return account.province_id == user.province_id
+    if role == "municipal_regulator":
+        return account.entity_id is not None and account.entity.city_id == user.city_id
+    return False
+
+
+def _holder_user(user, account: Account) -> bool:
+    """A user of the holder itself (entity users and integrators, or the organisation's users)."""
+    if account.entity_id and getattr(user, "acting_entity_id", None) == account.entity_id:
+        return True
+    return bool(account.organisation_id and not user.is_regulator and user.organisation_id == account.organisation_id
+                and user.role in ("participant", "project_owner", "integrator"))
+
+
+def _rights(user, account: Account) -> set[str] | None:
+    """Rights from named representatives; None when the account names none (holder users act in full)."""
+    reps = list(AccountRepresentative.objects.filter(account=account).values_list("user_id", "right", "status"))
+    if not reps:
+        return None
+    return {right for uid, right, status in reps if uid == user.pk and status == "active"}
+
+
+def can_initiate(user, account: Account) -> bool:
+    """May ``user`` start a movement out of ``account``? Named representatives (initiate right) decide;
+    an account without named representatives is acted for by its holder's own users."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    rights = _rights(user, account)
+    if rights is None:
+        return _holder_user(user, account)
+    return R.INITIATE_APPROVE in rights
+
+
+def can_approve(user, account: Account) -> bool:
+    """May ``user`` give the second approval of a transfer out of ``account``?"""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    rights = _rights(user, account)
+    if rights is None:
+        return _holder_user(user, account)
+    return bool(rights & {R.INITIATE_APPROVE, R.APPROVE})
+
+
+# ---------------------------------------------------------------------------------------------- scoping
+
+def _account_filter(user) -> Q | None:
+    """A Q over Account for what ``user`` sees; None = everything."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    represented = Q(representatives__user=user, representatives__status="active")
+    role = user.role
+    if role == "national_regulator":
+        return None
+    if role == "provincial_regulator":
+        return Q(province_id=user.province_id) & ~Q(kind__startswith="national_")
+    if role == "municipal_regulator":
+        return Q(entity__city_id=user.city_id)
+    if user.acting_entity_id:
+        return Q(entity_id=user.acting_entity_id) | represented
+    if user.organisation_id and role in ("participant", "project_owner"):
+        return Q(organisation_id=user.organisation_id) | represented
+    return represented
+
+
+def accounts_visible_to(user) -> QuerySet[Account]:
+    qs = Account.objects.select_related("entity", "organisation", "province")
+    condition = _account_filter(user)
+    if condition is None:
+        return qs
+    return qs.filter(pk__in=Account.objects.filter(condition).values("pk"))
+
+
+def account_get(*, user, pk, field: str = "account") -> Account:
+    """The account if ``user`` may see it; NotFound otherwise (never reveal that it exists)."""
+    account = accounts_visible_to(user).filter(pk=pk).first()
+    if account is None:
+        raise NotFound(_("No such account."), field=field)
+    return account
+
+
+def account_by_number(number: str, *, field: str = "to_account") -> Account:
+    """A recipient by its account number (known to the sender from outside, like an IBAN)."""
+    account = Account.objects.filter(number=(number or "").strip()).first()
+    if account is None:
+        raise NotFound(_("No account with this number."), "unknown_account", field)
+    return account
+
+
+def instrument_get(code: str, *, field: str = "instrument") -> Instrument:
+    instrument = Instrument.objects.filter(code=(code or "").strip()).first()
+    if instrument is None:
+        raise NotFound(_("No such instrument."), "unknown_instrument", field)
+    return instrument
+
+
+def holdings_for(user) -> QuerySet[Holding]:
+    """Every non-zero holding in the accounts ``user`` sees."""
+    return (Holding.objects.filter(account__in=accounts_visible_to(user).values("pk"), total__gt=0)
+            .select_related("account", "instrument").order_by("account__number", "instrument__vintage",
+                                                              "instrument__code"))
+
+
+def transactions_visible_to(user) -> QuerySet[Transaction]:
+    """Transactions touching an account the user sees (an allocation: through its legs)."""
+    qs = Transaction.objects.select_related("instrument", "from_account", "to_account", "proposed_by", "approved_by")
+    condition = _account_filter(user)
+    if condition is None:
+        return qs
+    visible = Account.objects.filter(condition).values("pk")
+    leg_in = TransactionLeg.objects.filter(transaction=OuterRef("pk"), to_account__in=visible)
+    return qs.filter(Q(from_account__in=visible) | Q(to_account__in=visible)
+                     | Q(kind=Transaction.Kind.ALLOCATION) & Exists(leg_in))
+
+
+def transactions_of(account: Account) -> QuerySet[Transaction]:
+    """Every transaction that moved units in or out of one account (an allocation: through its legs)."""
+    leg_in = TransactionLeg.objects.filter(transaction=OuterRef("pk"), to_account=account)
+    return (Transaction.objects.select_related("instrument", "from_account", "to_account")
+            .filter(Q(from_account=account) | Q(to_account=account) | Q(kind=Transaction.Kind.ALLOCATION)
+                    & Exists(leg_in)))
+
+
+def transaction_get(*, user, pk) -> Transaction:
+    tx = transactions_visible_to(user).filter(pk=pk).first()
+    if tx is None:
+        raise NotFound(_("No such transaction."), field="transaction")
+    return tx
+
+
+def approval_queue(user) -> QuerySet[Transaction]:
+    """What ``user`` may approve: four-eyes proposals for regulators, second approvals for representatives."""
+    qs = transactions_visible_to(user).filter(status=TS.AWAITING_APPROVAL).exclude(proposed_by=user)
+    if getattr(user, "is_regulator", False):
+        qs = qs.filter(kind__in=Transaction.FOUR_EYES_KINDS)
+        if user.role != "national_regulator":
+            qs = qs.exclude(kind__in=(Transaction.Kind.ISSUANCE, Transaction.Kind.WITHDRAWAL,
+                                      Transaction.Kind.REVERSAL))
+        return qs.order_by("created_at")
+    return qs.filter(kind=Transaction.Kind.TRANSFER).order_by("created_at")
+
+
+def pending_transactions(account: Account) -> QuerySet[Transaction]:
+    """Open work on an account: proposals awaiting approval, delayed transfers, running jobs."""
+    return Transaction.objects.filter(Q(from_account=account) | Q(to_account=account),
+                                      status__in=[TS.AWAITING_APPROVAL, TS.DELAYED, TS.PROCESSING, TS.PROPOSED])
+
+
+# ---------------------------------------------------------------------------------------------- holdings
+
+def blocks_of(account: Account, instrument: Instrument | None = None) -> QuerySet[Block]:
+    qs = Block.objects.filter(account=account).select_related("instrument").order_by("instrument__code",
+                                                                                     "serial_start")
+    return qs.filter(instrument=instrument) if instrument else qs
+
+
+def holdings_by_vintage(account: Account) -> list[dict]:
+    """The account's holdings grouped by instrument, each with its serial ranges and their state."""
+    rows: dict[int, dict] = {}
+    for h in Holding.objects.filter(account=account, total__gt=0).select_related("instrument").order_by(
+            "instrument__kind", "instrument__vintage", "instrument__code"):
+        rows[h.instrument_id] = {"instrument": h.instrument, "holding": h, "ranges": []}
+    for b in Block.objects.filter(account=account).order_by("serial_start"):
+        row = rows.get(b.instrument_id)
+        if row is None:
+            continue
+        state = "frozen" if b.freeze_id else "reserved" if b.reservation_id else "available"
+        row["ranges"].append({"start": b.serial_start, "end": b.serial_end, "quantity": b.quantity,
+                              "label": row["instrument"].serial_range(b.serial_start, b.serial_end),
+                              "state": state})
+    return list(rows.values())
+
+
+def units_bought_on(*, account: Account, instrument: Instrument, day: dt.date) -> int:
+    """Units received by trade settlement on ``day`` (local time): the T+1 rule forbids selling them that day."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    end = start + dt.timedelta(days=1)
+    total = TransactionLeg.objects.filter(
+        to_account=account, instrument=instrument, transaction__kind=Transaction.Kind.TRADE,
+        executed_at__gte=start, executed_at__lt=end).aggregate(n=Sum("quantity"))["n"]
+    return total or 0
+
+
+def surrendered_for(*, account: Account, compliance_year: int) -> dict[str, int]:
+    """Units surrendered (CEA) and cancelled as ETS offsets (CCER) against one compliance year."""
+    base = Transaction.objects.filter(from_account=account, compliance_year=compliance_year, status=TS.COMPLETED)
+    cea = base.filter(kind=Transaction.Kind.SURRENDER).aggregate(n=Sum("quantity"))["n"] or 0
+    ccer = base.filter(kind=Transaction.Kind.CCER_CANCELLATION).aggregate(n=Sum("quantity"))["n"] or 0
+    return {"cea": cea, "ccer": ccer}
+
+
+# ---------------------------------------------------------------------------------------------- statements
+
+def account_statement(*, account: Account, instrument: Instrument | None = None, start: dt.date | None = None,
+                      end: dt.date | None = None) -> list[dict]:
+    """Every leg in or out of the account, oldest first, with the running balance per instrument."""
+    legs = TransactionLeg.objects.filter(Q(to_account=account) | Q(from_account=account))
+    if instrument is not None:
+        legs = legs.filter(instrument=instrument)
+    running: dict[int, int] = {}
+    if start is not None:
+        since = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+        before = legs.filter(executed_at__lt=since)
+        for row in before.filter(to_account=account).values("instrument_id").annotate(n=Sum("quantity")):
+            running[row["instrument_id"]] = running.get(row["instrument_id"], 0) + row["n"]
+        for row in before.filter(from_account=account).values("instrument_id").annotate(n=Sum("quantity")):
+            running[row["instrument_id"]] = running.get(row["instrument_id"], 0) - row["n"]
+        legs = legs.filter(executed_at__gte=since)
+    if end is not None:
+        legs = legs.filter(executed_at__lt=timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1),
+                                                                                   dt.time.min)))
+    rows = []
+    for leg in legs.select_related("transaction", "instrument", "from_account", "to_account").order_by(
+            "executed_at", "pk"):
+        incoming = leg.to_account_id == account.pk
+        running[leg.instrument_id] = running.get(leg.instrument_id, 0) + (leg.quantity if incoming else -leg.quantity)
+        other = leg.from_account if incoming else leg.to_account
+        rows.append({
+            "date": timezone.localtime(leg.executed_at), "transaction": leg.transaction_id,
+            "kind": leg.transaction.get_kind_display(), "instrument": leg.instrument.code,
+            "counterparty": other.number if other else "",
+            "received": leg.quantity if incoming else 0, "sent": 0 if incoming else leg.quantity,
+            "balance": running[leg.instrument_id],
+            "serials": leg.instrument.serial_range(leg.serial_start, leg.serial_end),
+            "reference": leg.transaction.reference,
+        })
+    return rows
+
+
+STATEMENT_HEADERS = ["date", "transaction", "kind", "instrument", "counterparty", "received", "sent", "balance",
+                     "serials", "reference"]
+
+
+# ---------------------------------------------------------------------------------------------- public
+
+def _public_account(account: Account | None) -> str:
+    if account is None:
+        return ""
+    if account.is_national:
+        return account.name
+    return str(account.get_kind_display())
+
+
+def serial_history(instrument: Instrument, serial: int) -> dict:
+    """The public trace of one serial number: its events and where it is now (see the disclosure rule)."""
+    events = []
+    legs = (TransactionLeg.objects.filter(instrument=instrument, serial_start__lte=serial, serial_end__gte=serial)
+            .select_related("transaction", "from_account", "to_account").order_by("executed_at", "pk"))
+    for leg in legs:
+        tx = leg.transaction
+        events.append({
+            "date": timezone.localtime(leg.executed_at), "kind": tx.kind, "kind_label": tx.get_kind_display(),
+            "from": _public_account(leg.from_account), "to": _public_account(leg.to_account),
+            "compliance_year": tx.compliance_year, "purpose": tx.purpose, "beneficiary": tx.beneficiary,
+        })
+    block = Block.objects.filter(instrument=instrument, serial_start__lte=serial,
+                                 serial_end__gte=serial).select_related("account").first()
+    return {"instrument": instrument.code, "serial": instrument.serial(serial), "issued": block is not None,
+            "held_in": _public_account(block.account) if block else "", "events": events}
+
+
+def parse_serial(text: str) -> tuple[Instrument, int]:
+    """``CN-CEA21-000000000001`` -> (instrument, 1); NotFound when the prefix is unknown."""
+    text = (text or "").strip()
+    prefix, _sep, number = text.rpartition("-")
+    if not number.isdigit():
+        raise NotFound(_("Not a serial number."), "invalid_serial", "serial")
+    instrument = Instrument.objects.filter(serial_prefix=prefix).first()
+    if instrument is None:
+        raise NotFound(_("No instrument with this serial prefix."), "invalid_serial", "serial")
+    return instrument, int(number)
+
+
+def vintage_totals() -> list[dict]:
+    """Public per-instrument totals: issued, allocated, surrendered, cancelled, retired, deleted."""
+    national = {kind: dict(Holding.objects.filter(account__kind=kind).values_list("instrument_id", "total"))
+                for kind in Account.TERMINAL_KINDS}
+    allocated = dict(TransactionLeg.objects.filter(transaction__kind=Transaction.Kind.ALLOCATION,
+                                                   transaction__status__in=[TS.COMPLETED, TS.PROCESSING])
+                     .values("instrument_id").annotate(n=Sum("quantity")).values_list("instrument_id", "n"))
+    rows = []
+    for inst in Instrument.objects.order_by("kind", "vintage", "code"):
+        rows.append({
+            "instrument": inst.code, "kind": inst.kind, "vintage": inst.vintage, "issued": inst.issued,
+            "allocated": allocated.get(inst.pk, 0),
+            "surrendered": national[K.NATIONAL_SURRENDER].get(inst.pk, 0),
+            "cancelled": national[K.NATIONAL_CCER_CANCELLATION].get(inst.pk, 0),
+            "retired": national[K.NATIONAL_VOLUNTARY_RETIREMENT].get(inst.pk, 0),
+            "deleted": national[K.NATIONAL_DELETION].get(inst.pk, 0),
+        })
+    return rows

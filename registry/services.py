@@ -1,0 +1,1205 @@
+"""Writes to the registry: every movement of units, each atomic, locked, audited and refused when not allowed.
+
+Serial numbers
+    Each instrument has one series starting at 1. A serial renders as ``{prefix}-{number:012d}``
+    where prefix is ``CN-{instrument code}``: ``CN-CEA21-000000000001``; CCER codes carry the
+    project reference: ``CN-CCER-P000123-2024-000000000001``. A holding is a set of blocks
+    (inclusive ranges), rendered ``CN-CEA21-000000000001…CN-CEA21-000000500000``.
+    Instrument codes: CEA19-20 (vintage 2019 or 2020), CEA21, CEA22, ...; CCER-{project_ref}-{vintage}.
+
+Block order
+    A movement of N units takes the sender's available blocks lowest serial first and splits the
+    last one (the lower part moves, the upper part stays). Received ranges merge with an adjacent
+    block of the same holder and state.
+
+Public functions (keyword-only; ``actor`` is the acting User, or None for the system itself)
+    Instruments and accounts
+        instrument_get_or_create_cea(vintage) -> Instrument
+        instrument_create_ccer(project_ref, vintage) -> Instrument   (returns the existing one if any)
+        national_account(kind), provincial_account(province) -> Account   (opened on demand)
+        account_for_entity(entity, create=True), account_for_organisation(org, create=True) -> Account | None
+        account_apply(actor, kind, name, entity=None, organisation=None, province=None) -> Account (proposed)
+        account_approve_opening(actor, account) / account_reject_opening(actor, account, comment)
+        account_set_status(actor, account, status, comment); account_close(actor, account, comment)
+        account_set_second_approval(actor, account, required)
+        representative_add(actor, account, user, right); representative_set_status(actor, representative, status,
+            comment)
+        trusted_account_add(actor, account, trusted, description=""); trusted_account_remove(actor, account, trusted)
+    Movements (each returns the Transaction)
+        issuance_propose(actor, instrument, quantity, to_account=None)        four-eyes; default destination:
+            CEA -> national allocation account, CCER -> national issuance account; a system proposal
+            (actor=None, e.g. a CCER registration reviewed in the voluntary app) still needs a person to approve
+        transaction_approve(actor, transaction)   executes a four-eyes proposal (another regulator) or a
+            transfer awaiting a second representative
+        transaction_reject(actor, transaction, reason); transaction_cancel(actor, transaction, reason="")
+        transfer_create(actor, from_account, to_account, instrument, quantity, kind="transfer", reference="")
+            immediate when: kind != "transfer", actor is None, the recipient is on the sender's trusted
+            list, is a national account or belongs to the same holder; otherwise DELAYED by
+            settings.REGISTRY_TRANSFER_DELAY_HOURS working hours (default 26; units reserved, cancellable).
+            AWAITING_APPROVAL first when the account requires a second representative.
+        transfers_execute_due(now=None) -> int    runs delayed transfers whose time has come (Celery beat)
+        allocation_execute(actor, instrument, allocations: {account_id: qty}, reference, job=None)
+            from the national allocation account, in chunks (one DB transaction each); rerun with the
+            same reference resumes and never doubles;
+        allocation_enqueue(actor, instrument, allocations, reference) -> Job   (the same as a background job)
+        surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")
+        ccer_cancel(actor, account, instrument, quantity, purpose, beneficiary="", reference="",
+            compliance_year=None)
+        voluntary_retire(actor, account, instrument, quantity, beneficiary, purpose="", reference="")
+        deduction_propose(actor, account, instrument, quantity, reason, kind="deduction"|"withdrawal")
+            deduction -> national deletion account, withdrawal -> national allocation account
+        freeze_propose(actor, account, instrument, quantity, freeze_kind, reason); unfreeze_propose(actor, freeze,
+            reason)
+        reversal_propose(actor, transaction, reason)   once per transaction, four-eyes
+    Reservations (trading)
+        units_reserve(actor, account, instrument, quantity, reference="", sellable_on=None) -> Reservation
+            with ``sellable_on=date`` units bought (trade legs in) on that date cannot be reserved (T+1)
+        reservation_release(reservation, quantity=None, actor=None) -> Reservation
+        reservation_settle(reservation, to_account, quantity, reference="", actor=None) -> Transaction (kind trade)
+            atomic: call it inside the trade's own transaction.atomic for delivery versus payment
+
+Errors: DomainError (400, field named), Forbidden (403), NotFound (404), Conflict (409), Busy (409 lock
+timeout, retry). Accounts are locked with cets.common.locks.lock_rows in primary-key order.
+"""
+
+import datetime as dt
+import re
+import uuid
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cets.common.audit import audit_record
+from cets.common.calendar import is_working_day
+from cets.common.errors import Conflict, DomainError, Forbidden
+from cets.common.jobs import job_progress
+from cets.common.locks import lock_rows
+from cets.common.money import whole_tonnes
+
+from . import selectors
+from .models import (
+    REGISTRY_PREFIX,
+    Account,
+    AccountRepresentative,
+    Block,
+    Freeze,
+    Holding,
+    Instrument,
+    Reservation,
+    Transaction,
+    TransactionLeg,
+    TrustedAccount,
+)
+
+K = Account.Kind
+S = Account.Status
+TK = Transaction.Kind
+TS = Transaction.Status
+
+ALLOCATION_CHUNK = 500
+MERGE_LIMIT = 20  # ranges per movement beyond which merging with neighbours is skipped (bulk moves)
+
+
+# --------------------------------------------------------------------------------------------- instruments
+
+def instrument_get_or_create_cea(*, vintage: int) -> Instrument:
+    """The CEA instrument of a vintage; 2019 and 2020 share CEA19-20 (the first allocation plan)."""
+    vintage = int(vintage)
+    if not 2019 <= vintage <= 2100:
+        raise DomainError(_("A CEA vintage is a year from 2019."), "invalid_vintage", "vintage")
+    if vintage in (2019, 2020):
+        code, vintage = "CEA19-20", 2020
+    else:
+        code = f"CEA{vintage % 100:02d}"
+    instrument, _created = _get_or_create_instrument(code=code, kind=Instrument.Kind.CEA, vintage=vintage)
+    return instrument
+
+
+def instrument_create_ccer(*, project_ref: str, vintage: int) -> Instrument:
+    """The CCER instrument of a project's vintage (created once; later calls return it)."""
+    project_ref = (project_ref or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}", project_ref):
+        raise DomainError(_("A project reference is 1-40 letters, digits or hyphens."), "invalid_project_ref",
+                          "project_ref")
+    vintage = int(vintage)
+    if not 2012 <= vintage <= 2100:
+        raise DomainError(_("A CCER vintage is a year from 2012."), "invalid_vintage", "vintage")
+    instrument, _created = _get_or_create_instrument(code=f"CCER-{project_ref}-{vintage}",
+                                                     kind=Instrument.Kind.CCER, vintage=vintage,
+                                                     project_ref=project_ref)
+    return instrument
+
+
+def _get_or_create_instrument(*, code: str, **fields) -> tuple[Instrument, bool]:
+    try:
+        with transaction.atomic():
+            return Instrument.objects.get_or_create(code=code, defaults={
+                **fields, "serial_prefix": f"{REGISTRY_PREFIX}-{code}"})
+    except IntegrityError:
+        return Instrument.objects.get(code=code), False
+
+
+# --------------------------------------------------------------------------------------------- accounts
+
+def _new_number() -> str:
+    return f"tmp-{uuid.uuid4().hex[:20]}"
+
+
+def _create_account(**fields) -> Account:
+    """Insert an account and give it its number ``CN-{kind code}-{id:07d}`` (e.g. CN-300-0000042)."""
+    account = Account.objects.create(number=_new_number(), **fields)
+    account.number = f"CN-{Account.KIND_CODES[account.kind]}-{account.pk:07d}"
+    Account.objects.filter(pk=account.pk).update(number=account.number)
+    return account
+
+
+def _open_on_demand(lookup: dict, **fields) -> Account:
+    """Find or open a system account (race-safe: the partial unique constraints decide)."""
+    account = Account.objects.filter(**lookup).exclude(status=S.CLOSED).first()
+    if account:
+        return account
+    try:
+        with transaction.atomic():
+            account = _create_account(status=S.OPEN, opened_at=timezone.now(), **lookup, **fields)
+            audit_record(actor=None, action="registry.account.open", obj=account,
+                         after={"number": account.number, "kind": account.kind})
+            return account
+    except IntegrityError:
+        return Account.objects.filter(**lookup).exclude(status=S.CLOSED).get()
+
+
+def national_account(*, kind: str) -> Account:
+    """One of the national management accounts, opened on first use."""
+    if kind not in Account.NATIONAL_KINDS:
+        raise DomainError(_("Not a national account kind."), "invalid_kind", "kind")
+    return _open_on_demand({"kind": kind}, name=str(K(kind).label))
+
+
+def provincial_account(*, province) -> Account:
+    """A province's account (allocations held back from high-risk entities), opened on first use."""
+    return _open_on_demand({"kind": K.PROVINCIAL, "province": province}, name=f"{province} {K.PROVINCIAL.label}")
+
+
+def account_for_entity(*, entity, create: bool = True) -> Account | None:
+    """The entity's holding account (not closed); opened by the registry when the entity joins the list."""
+    account = Account.objects.filter(kind=K.ENTITY_HOLDING, entity=entity).exclude(status=S.CLOSED).first()
+    if account or not create:
+        return account
+    return _open_on_demand({"kind": K.ENTITY_HOLDING, "entity": entity}, name=entity.name,
+                           province_id=entity.province_id)
+
+
+def account_for_organisation(*, organisation, create: bool = True) -> Account | None:
+    """An organisation's trading participant account (project owners hold CCERs in it too)."""
+    account = (Account.objects.filter(kind=K.TRADING_PARTICIPANT, organisation=organisation)
+               .exclude(status=S.CLOSED).first())
+    if account or not create:
+        return account
+    return _open_on_demand({"kind": K.TRADING_PARTICIPANT, "organisation": organisation}, name=organisation.name,
+                           province_id=organisation.province_id)
+
+
+def _require_regulator(actor, account: Account | None = None, *, national_only: bool = False, field=None) -> None:
+    if actor is None:
+        return
+    if not getattr(actor, "is_regulator", False):
+        raise Forbidden(_("Only a regulator may do this."), "not_regulator", field)
+    if actor.role == "national_regulator":
+        return
+    if national_only or account is None or not selectors.regulator_covers(actor, account):
+        raise Forbidden(_("This account is outside your jurisdiction."), "outside_jurisdiction", field)
+
+
+@transaction.atomic
+def account_apply(*, actor, kind: str, name: str, entity=None, organisation=None, province=None) -> Account:
+    """Apply to open an account: it stays PROPOSED until a regulator approves the opening."""
+    if kind not in (K.ENTITY_HOLDING, K.TRADING_PARTICIPANT):
+        raise DomainError(_("Only holding and trading participant accounts are applied for."), "invalid_kind", "kind")
+    if not (name or "").strip():
+        raise DomainError(_("An account needs a name."), "required", "name")
+    if kind == K.ENTITY_HOLDING and entity is None:
+        raise DomainError(_("A holding account belongs to a key emitting entity."), "required", "entity")
+    if kind == K.TRADING_PARTICIPANT and organisation is None:
+        raise DomainError(_("A trading participant account belongs to an organisation."), "required", "organisation")
+    if actor is not None and not actor.is_regulator:
+        own = (entity is not None and actor.acting_entity_id == entity.pk) or (
+            organisation is not None and actor.organisation_id == organisation.pk)
+        if not own:
+            raise Forbidden(_("You may apply only for your own organisation's account."), "not_own", "entity")
+    try:
+        with transaction.atomic():
+            account = _create_account(kind=kind, name=name.strip(), entity=entity, organisation=organisation,
+                                      province=province or (entity.province if entity else organisation.province))
+    except IntegrityError:
+        raise Conflict(_("This holder already has an account."), "duplicate_account", "entity")
+    audit_record(actor=actor, action="registry.account.apply", obj=account,
+                 after={"number": account.number, "kind": kind, "status": account.status})
+    return account
+
+
+def _set_status(account: Account, *, old: list[str], new: str, comment: str, actor, action: str, **extra) -> Account:
+    """Compare-and-set a status with a comment and an audit entry."""
+    if not (comment or "").strip():
+        raise DomainError(_("A status change needs a comment."), "required", "comment")
+    changed = Account.objects.filter(pk=account.pk, status__in=old).update(status=new, status_comment=comment[:500],
+                                                                          **extra)
+    if not changed:
+        raise Conflict(_("The account is %(status)s; this change is not possible.") % {
+            "status": account.get_status_display()}, "wrong_status", "status")
+    before = account.status
+    account.refresh_from_db()
+    audit_record(actor=actor, action=action, obj=account, before={"status": before},
+                 after={"status": new, "comment": comment})
+    return account
+
+
+@transaction.atomic
+def account_approve_opening(*, actor, account: Account) -> Account:
+    _require_regulator(actor, account)
+    return _set_status(account, old=[S.PROPOSED], new=S.OPEN, comment=_("Opening approved"), actor=actor,
+                       action="registry.account.approve_opening", opened_at=timezone.now())
+
+
+@transaction.atomic
+def account_reject_opening(*, actor, account: Account, comment: str) -> Account:
+    _require_regulator(actor, account)
+    return _set_status(account, old=[S.PROPOSED], new=S.REJECTED, comment=comment, actor=actor,
+                       action="registry.account.reject_opening")
+
+
+@transaction.atomic
+def account_set_status(*, actor, account: Account, status: str, comment: str) -> Account:
+    """Freeze (partly or fully), restrict or reopen an account; every change needs a comment."""
+    _require_regulator(actor, account, field="status")
+    movable = [S.OPEN, S.PARTIALLY_FROZEN, S.FULLY_FROZEN, S.RESTRICTED]
+    if status not in movable:
+        raise DomainError(_("Use the opening or closing actions for this status."), "invalid_status", "status")
+    return _set_status(account, old=[s for s in movable if s != status], new=status, comment=comment, actor=actor,
+                       action="registry.account.set_status")
+
+
+@transaction.atomic
+def account_close(*, actor, account: Account, comment: str) -> Account:
+    """Close an account: only when it holds nothing and has no open work (reservations, pending transactions)."""
+    _require_regulator(actor, account)
+    (account,) = lock_rows(Account.objects.filter(pk=account.pk))
+    if Block.objects.filter(account=account).exists():
+        raise Conflict(_("An account with a balance cannot be closed."), "has_balance", "account")
+    if Reservation.objects.filter(account=account, status=Reservation.Status.OPEN).exists() or (
+            selectors.pending_transactions(account).exists()):
+        raise Conflict(_("An account with open work cannot be closed."), "has_open_work", "account")
+    return _set_status(account, old=[S.OPEN, S.PARTIALLY_FROZEN, S.FULLY_FROZEN, S.RESTRICTED], new=S.CLOSED,
+                       comment=comment, actor=actor, action="registry.account.close", closed_at=timezone.now())
+
+
+@transaction.atomic
+def account_set_second_approval(*, actor, account: Account, required: bool) -> Account:
+    """Require (or stop requiring) a second representative's approval of the account's transfers."""
+    if actor is not None and not actor.is_regulator and not selectors.can_initiate(actor, account):
+        raise Forbidden(_("You may not change this account's settings."), "not_representative", "account")
+    if actor is not None and actor.is_regulator:
+        _require_regulator(actor, account)
+    before = account.requires_second_approval
+    Account.objects.filter(pk=account.pk).update(requires_second_approval=bool(required))
+    account.requires_second_approval = bool(required)
+    audit_record(actor=actor, action="registry.account.second_approval", obj=account,
+                 before={"requires_second_approval": before}, after={"requires_second_approval": bool(required)})
+    return account
+
+
+@transaction.atomic
+def representative_add(*, actor, account: Account, user, right: str) -> AccountRepresentative:
+    """Name a representative; from then on only named representatives act for the account."""
+    _require_regulator(actor, account)
+    if right not in AccountRepresentative.Right.values:
+        raise DomainError(_("Unknown right."), "invalid_right", "right")
+    if user.is_regulator:
+        raise DomainError(_("A regulator cannot represent an account holder."), "invalid_user", "user")
+    rep, created = AccountRepresentative.objects.get_or_create(account=account, user=user, defaults={"right": right})
+    if not created:
+        raise Conflict(_("This person already represents the account."), "duplicate_representative", "user")
+    audit_record(actor=actor, action="registry.representative.add", obj=rep,
+                 after={"account": account.number, "user": user.pk, "right": right})
+    return rep
+
+
+@transaction.atomic
+def representative_set_status(*, actor, representative: AccountRepresentative, status: str,
+                              comment: str) -> AccountRepresentative:
+    _require_regulator(actor, representative.account)
+    if status not in AccountRepresentative.Status.values:
+        raise DomainError(_("Unknown status."), "invalid_status", "status")
+    if not (comment or "").strip():
+        raise DomainError(_("A status change needs a comment."), "required", "comment")
+    before = representative.status
+    representative.status = status
+    representative.save(update_fields=["status"])
+    audit_record(actor=actor, action="registry.representative.set_status", obj=representative,
+                 before={"status": before}, after={"status": status, "comment": comment})
+    return representative
+
+
+@transaction.atomic
+def trusted_account_add(*, actor, account: Account, trusted: Account, description: str = "") -> TrustedAccount:
+    """Put an account on the trusted list (a representative or regulator): transfers to it run at once."""
+    if actor is not None and not actor.is_regulator and not selectors.can_initiate(actor, account):
+        raise Forbidden(_("You may not change this account's trusted list."), "not_representative", "account")
+    if account.pk == trusted.pk:
+        raise DomainError(_("An account cannot trust itself."), "same_account", "trusted")
+    entry, created = TrustedAccount.objects.get_or_create(account=account, trusted=trusted,
+                                                          defaults={"description": description[:200]})
+    if not created:
+        raise Conflict(_("The account is already trusted."), "duplicate_trusted", "trusted")
+    audit_record(actor=actor, action="registry.trusted.add", obj=entry,
+                 after={"account": account.number, "trusted": trusted.number})
+    return entry
+
+
+@transaction.atomic
+def trusted_account_remove(*, actor, account: Account, trusted: Account) -> None:
+    if actor is not None and not actor.is_regulator and not selectors.can_initiate(actor, account):
+        raise Forbidden(_("You may not change this account's trusted list."), "not_representative", "account")
+    deleted, _rows = TrustedAccount.objects.filter(account=account, trusted=trusted).delete()
+    if not deleted:
+        raise Conflict(_("The account is not on the trusted list."), "not_trusted", "trusted")
+    audit_record(actor=actor, action="registry.trusted.remove", object_type="registry.trustedaccount",
+                 object_id=f"{account.pk}-{trusted.pk}", before={"trusted": trusted.number})
+
+
+# --------------------------------------------------------------------------------------------- block mechanics
+
+def _take(account_id: int, instrument_id: int, quantity: int, *, reservation_id=None, freeze_id=None) -> list:
+    """Detach ``quantity`` units from the account's blocks in one state, lowest serial first.
+
+    Whole blocks are deleted and the last one is shrunk (its upper part stays), so the ranges
+    returned no longer exist as blocks when the caller places them elsewhere (no transient overlap).
+    The caller holds the account's lock and has checked the quantity against the cached balance.
+    """
+    qs = (Block.objects.filter(account_id=account_id, instrument_id=instrument_id, reservation_id=reservation_id,
+                               freeze_id=freeze_id).order_by("serial_start").values_list("pk", "serial_start",
+                                                                                         "serial_end"))
+    need, ranges, whole, offset = quantity, [], [], 0
+    while need > 0:
+        batch = list(qs[offset:offset + 1000])
+        if not batch:
+            raise Conflict(_("The account's blocks do not cover the quantity."), "ledger_mismatch", "quantity")
+        for pk, start, end in batch:
+            size = end - start + 1
+            if size <= need:
+                ranges.append((start, end))
+                whole.append(pk)
+                need -= size
+            else:
+                ranges.append((start, start + need - 1))
+                Block.objects.filter(pk=pk).update(serial_start=start + need)
+                need = 0
+            if need == 0:
+                break
+        offset += len(batch)
+    for i in range(0, len(whole), 5000):
+        Block.objects.filter(pk__in=whole[i:i + 5000]).delete()
+    return ranges
+
+
+def _coalesce(ranges: list) -> list:
+    merged: list = []
+    for start, end in sorted(ranges):
+        if merged and merged[-1][1] + 1 == start:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _place(account_id: int, instrument_id: int, ranges: list, *, reservation_id=None, freeze_id=None) -> None:
+    """Create blocks for ``ranges``, merged with each other and with an adjacent block in the same state."""
+    ranges = _coalesce(ranges)
+    state = {"account_id": account_id, "instrument_id": instrument_id, "reservation_id": reservation_id,
+             "freeze_id": freeze_id}
+    new = []
+    for start, end in ranges:
+        if len(ranges) <= MERGE_LIMIT:
+            before = after = None
+            for block in Block.objects.filter(Q(serial_end=start - 1) | Q(serial_start=end + 1), **state):
+                if block.serial_end == start - 1:
+                    before = block
+                else:
+                    after = block
+            if after is not None:
+                Block.objects.filter(pk=after.pk).delete()
+                end = after.serial_end
+            if before is not None:
+                Block.objects.filter(pk=before.pk).update(serial_end=end)
+                continue
+        new.append(Block(serial_start=start, serial_end=end, **state))
+    Block.objects.bulk_create(new, batch_size=5000)
+
+
+def _adjust(account_id: int, instrument_id: int, *, total: int = 0, reserved: int = 0, frozen: int = 0) -> None:
+    """Change the cached balance (the account is locked, so the read-modify-write is safe)."""
+    updated = Holding.objects.filter(account_id=account_id, instrument_id=instrument_id).update(
+        total=F("total") + total, reserved=F("reserved") + reserved, frozen=F("frozen") + frozen)
+    if not updated:
+        Holding.objects.create(account_id=account_id, instrument_id=instrument_id, total=total, reserved=reserved,
+                               frozen=frozen)
+
+
+def _adjust_pair(from_id: int, to_id: int, instrument_id: int, quantity: int, *, state: str | None) -> None:
+    """Both cached balances of a movement in one UPDATE (hot path: every transfer and trade)."""
+    outgoing = Q(account_id=from_id)
+    changes = {"total": F("total") + Case(When(outgoing, then=Value(-quantity)), default=Value(quantity))}
+    if state:
+        changes[state] = F(state) - Case(When(outgoing, then=Value(quantity)), default=Value(0))
+    updated = Holding.objects.filter(account_id__in=(from_id, to_id), instrument_id=instrument_id).update(**changes)
+    if updated < 2:  # the sender always has a holding (checked), so the recipient's is new
+        Holding.objects.create(account_id=to_id, instrument_id=instrument_id, total=quantity)
+
+
+def _legs(tx: Transaction, from_id, to_id: int, ranges: list, now) -> list[TransactionLeg]:
+    return [TransactionLeg(transaction=tx, instrument_id=tx.instrument_id, from_account_id=from_id,
+                           to_account_id=to_id, serial_start=s, serial_end=e, quantity=e - s + 1, executed_at=now)
+            for s, e in ranges]
+
+
+def _move(tx: Transaction, *, from_account: Account, to_account: Account, quantity: int, reservation=None,
+          freeze=None, now) -> list:
+    """Move units (free, or of a reservation/freeze) and write the legs. Accounts are locked by the caller."""
+    ranges = _take(from_account.pk, tx.instrument_id, quantity, reservation_id=getattr(reservation, "pk", None),
+                   freeze_id=getattr(freeze, "pk", None))
+    _place(to_account.pk, tx.instrument_id, ranges)
+    TransactionLeg.objects.bulk_create(_legs(tx, from_account.pk, to_account.pk, ranges, now), batch_size=5000)
+    _adjust_pair(from_account.pk, to_account.pk, tx.instrument_id, quantity,
+                 state="reserved" if reservation else "frozen" if freeze else None)
+    return ranges
+
+
+# --------------------------------------------------------------------------------------------- checks
+
+def _quantity(value, field="quantity") -> int:
+    return whole_tonnes(value, field=field)
+
+
+def _lock(*accounts: Account) -> dict[int, Account]:
+    """Lock accounts in pk order and return fresh copies (statuses may have changed since they were read)."""
+    ids = {a.pk for a in accounts if a is not None}
+    return {a.pk: a for a in lock_rows(Account.objects.filter(pk__in=ids))}
+
+
+def _check_sender(account: Account, kind: str, *, by_regulator: bool = False) -> None:
+    status = account.status
+    if status == S.OPEN:
+        return
+    if status == S.RESTRICTED and kind in Transaction.COMPLIANCE_KINDS:
+        return
+    if status == S.PARTIALLY_FROZEN and by_regulator:
+        return
+    raise Conflict(_("Account %(number)s is %(status)s: it may not send units.") % {
+        "number": account.number, "status": account.get_status_display()}, "account_not_open", "from_account")
+
+
+def _check_recipient(account: Account, kind: str) -> None:
+    status = account.status
+    if status in (S.OPEN, S.PARTIALLY_FROZEN):
+        return
+    if status == S.RESTRICTED and kind in Transaction.COMPLIANCE_KINDS:
+        return
+    raise Conflict(_("Account %(number)s is %(status)s: it may not receive units.") % {
+        "number": account.number, "status": account.get_status_display()}, "account_not_open", "to_account")
+
+
+def _check_available(account: Account, instrument: Instrument, quantity: int, *, sellable_on=None) -> Holding:
+    holding = Holding.objects.filter(account=account, instrument=instrument).first()
+    if holding is None or holding.total == 0:
+        raise DomainError(_("Account %(number)s holds no %(code)s.") % {"number": account.number,
+                                                                       "code": instrument.code},
+                          "not_held", "instrument")
+    available = holding.available
+    if sellable_on is not None:
+        available -= selectors.units_bought_on(account=account, instrument=instrument, day=sellable_on)
+    if available < quantity:
+        raise DomainError(_("Only %(available)s %(code)s are available, %(quantity)s requested.") % {
+            "available": max(available, 0), "code": instrument.code, "quantity": quantity},
+            "insufficient_units", "quantity")
+    return holding
+
+
+def _check_initiator(actor, account: Account) -> None:
+    if actor is None:
+        return
+    if not selectors.can_initiate(actor, account):
+        raise Forbidden(_("You may not initiate transactions from account %(number)s.") % {"number": account.number},
+                        "not_representative", "from_account")
+
+
+def _audit_tx(actor, tx: Transaction, action: str, before: str | None = None) -> None:
+    audit_record(actor=actor, action=f"registry.transaction.{action}", obj=tx,
+                 before={"status": before} if before else None,
+                 after={"kind": tx.kind, "status": tx.status, "quantity": tx.quantity, "instrument": tx.instrument.code,
+                        "from": tx.from_account_id, "to": tx.to_account_id, "reference": tx.reference})
+
+
+def _reserve(account: Account, instrument: Instrument, quantity: int, *, actor, reference: str) -> Reservation:
+    reservation = Reservation.objects.create(account=account, instrument=instrument, quantity=quantity,
+                                             original_quantity=quantity, reference=reference[:120],
+                                             created_by=actor if getattr(actor, "pk", None) else None)
+    ranges = _take(account.pk, instrument.pk, quantity)
+    _place(account.pk, instrument.pk, ranges, reservation_id=reservation.pk)
+    _adjust(account.pk, instrument.pk, reserved=quantity)
+    return reservation
+
+
+def _release(reservation: Reservation, quantity: int) -> None:
+    ranges = _take(reservation.account_id, reservation.instrument_id, quantity, reservation_id=reservation.pk)
+    _place(reservation.account_id, reservation.instrument_id, ranges)
+    _adjust(reservation.account_id, reservation.instrument_id, reserved=-quantity)
+    _consume(reservation, quantity)
+
+
+def _consume(reservation: Reservation, quantity: int) -> None:
+    reservation.quantity -= quantity
+    if reservation.quantity == 0:
+        reservation.status = Reservation.Status.CLOSED
+    reservation.save(update_fields=["quantity", "status"])
+
+
+def _is_trusted(from_account: Account, to_account: Account) -> bool:
+    if to_account.is_national:
+        return True
+    if from_account.entity_id and from_account.entity_id == to_account.entity_id:
+        return True
+    if from_account.organisation_id and from_account.organisation_id == to_account.organisation_id:
+        return True
+    return TrustedAccount.objects.filter(account=from_account, trusted=to_account).exists()
+
+
+def transfer_delay_hours() -> int:
+    """Working hours a transfer to an untrusted account waits (EU/UK registries: 26 hours)."""
+    return int(getattr(settings, "REGISTRY_TRANSFER_DELAY_HOURS", 26))
+
+
+def delay_until(start: dt.datetime, hours: int) -> dt.datetime:
+    """``start`` plus ``hours`` hours counted on working days only (weekends and holidays do not count)."""
+    moment = timezone.localtime(start)
+    remaining = hours
+    known: dict[dt.date, bool] = {}
+    while remaining > 0:
+        moment += dt.timedelta(hours=1)
+        day = moment.date()
+        if day not in known:
+            known[day] = is_working_day(day)
+        if known[day]:
+            remaining -= 1
+    return moment
+
+
+# --------------------------------------------------------------------------------------------- issuance
+
+@transaction.atomic
+def issuance_propose(*, actor, instrument: Instrument, quantity, to_account: Account | None = None) -> Transaction:
+    """Propose issuing new units (four-eyes: another national regulator approves, then serials are created)."""
+    quantity = _quantity(quantity)
+    _require_regulator(actor, national_only=True)
+    if to_account is None:
+        to_account = national_account(kind=K.NATIONAL_ALLOCATION if instrument.kind == "cea"
+                                      else K.NATIONAL_ISSUANCE)
+    _check_recipient(to_account, TK.ISSUANCE)
+    tx = Transaction.objects.create(kind=TK.ISSUANCE, status=TS.AWAITING_APPROVAL, instrument=instrument,
+                                    quantity=quantity, to_account=to_account, proposed_by=actor)
+    _audit_tx(actor, tx, "propose")
+    return tx
+
+
+def _execute_issuance(tx: Transaction, now) -> None:
+    (instrument,) = lock_rows(Instrument.objects.filter(pk=tx.instrument_id))
+    accounts = _lock(tx.to_account)
+    _check_recipient(accounts[tx.to_account_id], TK.ISSUANCE)
+    start = instrument.next_serial
+    end = start + tx.quantity - 1
+    Instrument.objects.filter(pk=instrument.pk).update(next_serial=end + 1)
+    _place(tx.to_account_id, instrument.pk, [(start, end)])
+    TransactionLeg.objects.bulk_create(_legs(tx, None, tx.to_account_id, [(start, end)], now))
+    _adjust(tx.to_account_id, instrument.pk, total=tx.quantity)
+
+
+# --------------------------------------------------------------------------------------------- approvals
+
+def _check_approver(actor, tx: Transaction) -> None:
+    """Four-eyes: a regulator with jurisdiction, never the proposer (also a DB constraint)."""
+    if actor is None:
+        raise Forbidden(_("An approval needs a person."), "not_regulator", None)
+    if tx.proposed_by_id == actor.pk:
+        raise Forbidden(_("You proposed this transaction; another person must approve it."), "own_proposal", None)
+    if tx.kind == TK.TRANSFER:
+        if not selectors.can_approve(actor, tx.from_account):
+            raise Forbidden(_("Only another representative of account %(number)s may approve.") % {
+                "number": tx.from_account.number}, "not_representative", None)
+        return
+    subject = tx.from_account if tx.kind != TK.ISSUANCE else None
+    _require_regulator(actor, subject, national_only=tx.kind in (TK.ISSUANCE, TK.WITHDRAWAL, TK.REVERSAL))
+
+
+@transaction.atomic
+def transaction_approve(*, actor, transaction: Transaction) -> Transaction:
+    """Approve and execute a proposal (or a transfer awaiting its second representative)."""
+    tx = transaction
+    _check_approver(actor, tx)
+    locked = lock_rows(Transaction.objects.filter(pk=tx.pk))[0]
+    if locked.status != TS.AWAITING_APPROVAL:
+        raise Conflict(_("This transaction is %(status)s, not awaiting approval.") % {
+            "status": locked.get_status_display()}, "wrong_status", None)
+    tx = locked
+    now = timezone.now()
+    tx.approved_by = actor
+    if tx.kind == TK.TRANSFER:
+        if _is_trusted(tx.from_account, tx.to_account):
+            _execute_reserved(tx, now)
+        else:
+            tx.status = TS.DELAYED
+            tx.not_before = delay_until(now, transfer_delay_hours())
+    elif tx.kind == TK.ISSUANCE:
+        _execute_issuance(tx, now)
+        _complete(tx, now)
+    elif tx.kind in (TK.DEDUCTION, TK.WITHDRAWAL):
+        _execute_reserved(tx, now)
+    elif tx.kind == TK.FREEZE:
+        _execute_freeze(tx, now)
+    elif tx.kind == TK.UNFREEZE:
+        _execute_unfreeze(tx, now)
+    elif tx.kind == TK.REVERSAL:
+        _execute_reversal(tx, now)
+    tx.save()
+    _audit_tx(actor, tx, "approve", TS.AWAITING_APPROVAL)
+    return tx
+
+
+def _complete(tx: Transaction, now) -> None:
+    tx.status = TS.COMPLETED
+    tx.executed_at = now
+
+
+def _execute_reserved(tx: Transaction, now) -> None:
+    """Move the units a transaction reserved at proposal to its destination."""
+    accounts = _lock(tx.from_account, tx.to_account)
+    _check_recipient(accounts[tx.to_account_id], tx.kind)
+    reservation = Reservation.objects.get(pk=tx.reservation_id)
+    _move(tx, from_account=accounts[tx.from_account_id], to_account=accounts[tx.to_account_id],
+          quantity=tx.quantity, reservation=reservation, now=now)
+    _consume(reservation, tx.quantity)
+    _complete(tx, now)
+
+
+@transaction.atomic
+def transaction_reject(*, actor, transaction: Transaction, reason: str) -> Transaction:
+    """Reject a proposal; reserved units become available again."""
+    if not (reason or "").strip():
+        raise DomainError(_("A rejection needs a reason."), "required", "reason")
+    _check_approver(actor, transaction)
+    return _end(actor, transaction, TS.REJECTED, reason, [TS.AWAITING_APPROVAL], "reject")
+
+
+@transaction.atomic
+def transaction_cancel(*, actor, transaction: Transaction, reason: str = "") -> Transaction:
+    """Cancel a delayed transfer or withdraw one's own proposal; reserved units are released."""
+    tx = transaction
+    if actor is not None and tx.proposed_by_id != actor.pk:
+        allowed = (selectors.can_initiate(actor, tx.from_account) if tx.kind == TK.TRANSFER and tx.from_account
+                   else False) or (actor.is_regulator and tx.from_account is not None
+                                   and selectors.regulator_covers(actor, tx.from_account))
+        if not allowed:
+            raise Forbidden(_("You may not cancel this transaction."), "not_representative", None)
+    return _end(actor, tx, TS.CANCELLED, reason, [TS.AWAITING_APPROVAL, TS.DELAYED], "cancel")
+
+
+def _end(actor, tx: Transaction, status: str, reason: str, old: list[str], action: str) -> Transaction:
+    locked = lock_rows(Transaction.objects.filter(pk=tx.pk))[0]
+    if locked.status not in old:
+        raise Conflict(_("This transaction is %(status)s; it can no longer be changed.") % {
+            "status": locked.get_status_display()}, "wrong_status", None)
+    before = locked.status
+    if locked.reservation_id:
+        _lock(locked.from_account)
+        reservation = Reservation.objects.get(pk=locked.reservation_id)
+        if reservation.quantity:
+            _release(reservation, reservation.quantity)
+    locked.status = status
+    locked.reason = (reason or "")[:500]
+    locked.save(update_fields=["status", "reason"])
+    _audit_tx(actor, locked, action, before)
+    return locked
+
+
+# --------------------------------------------------------------------------------------------- transfers
+
+@transaction.atomic
+def transfer_create(*, actor, from_account: Account, to_account: Account, instrument: Instrument, quantity,
+                    kind: str = TK.TRANSFER, reference: str = "") -> Transaction:
+    """Transfer units between accounts (see the module docstring for when it runs at once)."""
+    quantity = _quantity(quantity)
+    if kind not in (TK.TRANSFER, TK.TRADE):
+        raise DomainError(_("Unknown transfer kind."), "invalid_kind", "kind")
+    if to_account is None:
+        raise DomainError(_("Unknown recipient account."), "unknown_account", "to_account")
+    if from_account.pk == to_account.pk:
+        raise DomainError(_("An account cannot transfer to itself."), "same_account", "to_account")
+    _check_initiator(actor, from_account)
+    accounts = _lock(from_account, to_account)
+    sender, recipient = accounts[from_account.pk], accounts[to_account.pk]
+    _check_sender(sender, kind)
+    _check_recipient(recipient, kind)
+    _check_available(sender, instrument, quantity)
+    now = timezone.now()
+    tx = Transaction(kind=kind, instrument=instrument, quantity=quantity, from_account=sender, to_account=recipient,
+                     reference=reference[:120], proposed_by=actor if getattr(actor, "pk", None) else None)
+    needs_second = actor is not None and sender.requires_second_approval and kind == TK.TRANSFER
+    immediate = kind != TK.TRANSFER or actor is None or _is_trusted(sender, recipient)
+    if needs_second or not immediate:
+        tx.reservation = _reserve(sender, instrument, quantity, actor=actor, reference=f"transaction {reference}")
+        if needs_second:
+            tx.status = TS.AWAITING_APPROVAL
+        else:
+            tx.status = TS.DELAYED
+            tx.not_before = delay_until(now, transfer_delay_hours())
+        tx.save()
+    else:  # recorded completed at once: the row and its legs commit together or not at all
+        _complete(tx, now)
+        tx.save()
+        _move(tx, from_account=sender, to_account=recipient, quantity=quantity, now=now)
+    _audit_tx(actor, tx, "create")
+    return tx
+
+
+def transfers_execute_due(*, now: dt.datetime | None = None) -> int:
+    """Execute delayed transfers whose delay has passed; each in its own transaction. Returns how many ran."""
+    now = now or timezone.now()
+    done = 0
+    for pk in Transaction.objects.filter(status=TS.DELAYED, not_before__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            tx = lock_rows(Transaction.objects.filter(pk=pk, status=TS.DELAYED))
+            if not tx:
+                continue
+            tx = tx[0]
+            recipient = Account.objects.get(pk=tx.to_account_id)
+            try:
+                _check_recipient(recipient, tx.kind)
+            except Conflict as exc:
+                _end(None, tx, TS.CANCELLED, str(exc.message), [TS.DELAYED], "cancel")
+                continue
+            _execute_reserved(tx, now)
+            tx.save()
+            _audit_tx(None, tx, "execute_delayed", TS.DELAYED)
+            done += 1
+    return done
+
+
+# --------------------------------------------------------------------------------------------- allocation
+
+def allocation_execute(*, actor, instrument: Instrument, allocations: dict, reference: str,
+                       job=None) -> Transaction:
+    """Allocate from the national allocation account to many accounts: one transaction, chunked.
+
+    Each chunk of ``ALLOCATION_CHUNK`` accounts is its own database transaction (locks: the
+    allocation account and the chunk's accounts, in pk order), so a national run never holds
+    locks for long and reports progress. The Transaction stays PROCESSING until the last chunk;
+    a rerun with the same reference skips accounts that already have a leg, so it resumes and
+    never doubles. With ``job``, progress advances by the accounts of each committed chunk (the
+    caller's job sets the total). Correct because the allocation account's lock serialises chunks against
+    every other spender of it, and the pre-check guarantees the whole run is covered.
+    """
+    if not (reference or "").strip():
+        raise DomainError(_("An allocation needs a reference (the allocation run)."), "required", "reference")
+    _require_regulator(actor, national_only=True)
+    if not allocations:
+        raise DomainError(_("Nothing to allocate."), "required", "allocations")
+    plan: dict[int, int] = {}
+    for account_id, qty in allocations.items():
+        plan[int(account_id)] = _quantity(qty, field=f"allocations[{account_id}]")
+    total = sum(plan.values())
+    found = dict(Account.objects.filter(pk__in=plan).values_list("pk", "kind"))
+    missing = set(plan) - set(found)
+    if missing:
+        raise DomainError(_("Unknown account %(id)s.") % {"id": min(missing)}, "unknown_account",
+                          f"allocations[{min(missing)}]")
+    wrong = [pk for pk, kind in found.items() if kind not in (K.ENTITY_HOLDING, K.PROVINCIAL)]
+    if wrong:
+        raise DomainError(_("Allocations go to entity holding or provincial accounts."), "invalid_account",
+                          f"allocations[{wrong[0]}]")
+    source = national_account(kind=K.NATIONAL_ALLOCATION)
+    with transaction.atomic():
+        tx, created = Transaction.objects.get_or_create(
+            kind=TK.ALLOCATION, reference=reference[:120],
+            defaults={"status": TS.PROCESSING, "instrument": instrument, "quantity": total, "from_account": source,
+                      "proposed_by": actor if getattr(actor, "pk", None) else None, "job": job})
+        if not created and (tx.quantity != total or tx.instrument_id != instrument.pk):
+            raise Conflict(_("Allocation %(ref)s already exists with other figures.") % {"ref": reference},
+                           "duplicate_reference", "reference")
+        if created:
+            _audit_tx(actor, tx, "start")
+    if tx.status == TS.COMPLETED:
+        return tx
+    done_ids = set(TransactionLeg.objects.filter(transaction=tx).values_list("to_account_id", flat=True))
+    todo = [(pk, qty) for pk, qty in sorted(plan.items()) if pk not in done_ids]
+    remaining = sum(qty for _pk, qty in todo)
+    holding = Holding.objects.filter(account=source, instrument=instrument).first()
+    if (holding.available if holding else 0) < remaining:
+        raise DomainError(_("The allocation account holds %(available)s %(code)s available; %(need)s needed.") % {
+            "available": holding.available if holding else 0, "code": instrument.code, "need": remaining},
+            "insufficient_units", "allocations")
+    for i in range(0, len(todo), ALLOCATION_CHUNK):
+        chunk = todo[i:i + ALLOCATION_CHUNK]
+        with transaction.atomic():
+            _allocate_chunk(tx, source, instrument, chunk)
+            audit_record(actor=actor, action="registry.transaction.allocate_chunk", obj=tx,
+                         after={"accounts": len(chunk), "quantity": sum(q for _p, q in chunk)})
+        if job is not None:
+            job_progress(job, advance=len(chunk))
+    with transaction.atomic():
+        Transaction.objects.filter(pk=tx.pk).update(status=TS.COMPLETED, executed_at=timezone.now())
+        tx.refresh_from_db()
+        _audit_tx(actor, tx, "complete", TS.PROCESSING)
+    return tx
+
+
+def allocation_enqueue(*, actor, instrument: Instrument, allocations: dict, reference: str):
+    """Run ``allocation_execute`` as a background Job with a progress bar (returns the Job)."""
+    from cets.common.jobs import job_create
+
+    _require_regulator(actor, national_only=True)
+    if not allocations:
+        raise DomainError(_("Nothing to allocate."), "required", "allocations")
+    return job_create(kind="registry.allocation", user=actor, total=len(allocations),
+                      params={"instrument": instrument.code, "reference": reference,
+                              "allocations": {str(k): int(v) for k, v in allocations.items()}})
+
+
+def _allocate_chunk(tx: Transaction, source: Account, instrument: Instrument, chunk: list) -> None:
+    ids = [pk for pk, _q in chunk]
+    locked = {a.pk: a for a in lock_rows(Account.objects.filter(pk__in=[source.pk, *ids]))}
+    for pk in ids:
+        _check_recipient(locked[pk], TK.ALLOCATION)
+    quantity = sum(q for _p, q in chunk)
+    _check_available(locked[source.pk], instrument, quantity)
+    ranges = _take(source.pk, instrument.pk, quantity)
+    now = timezone.now()
+    blocks, legs, cursor = [], [], 0
+    carved = defaultdict(list)
+    for pk, qty in chunk:
+        need = qty
+        while need:
+            start, end = ranges[cursor]
+            size = end - start + 1
+            part = min(size, need)
+            carved[pk].append((start, start + part - 1))
+            need -= part
+            if part == size:
+                cursor += 1
+            else:
+                ranges[cursor] = (start + part, end)
+    for pk, parts in carved.items():
+        for start, end in _coalesce(parts):
+            blocks.append(Block(instrument=instrument, account_id=pk, serial_start=start, serial_end=end))
+            legs.append(TransactionLeg(transaction=tx, instrument=instrument, from_account_id=source.pk,
+                                       to_account_id=pk, serial_start=start, serial_end=end,
+                                       quantity=end - start + 1, executed_at=now))
+    Block.objects.bulk_create(blocks, batch_size=5000)
+    TransactionLeg.objects.bulk_create(legs, batch_size=5000)
+    existing = {h.account_id: h for h in Holding.objects.filter(instrument=instrument, account_id__in=ids)}
+    for h in existing.values():
+        h.total += dict(chunk)[h.account_id]
+    Holding.objects.bulk_update(list(existing.values()), ["total"], batch_size=1000)
+    Holding.objects.bulk_create([Holding(account_id=pk, instrument=instrument, total=qty) for pk, qty in chunk
+                                 if pk not in existing], batch_size=5000)
+    _adjust(source.pk, instrument.pk, total=-quantity)
+
+
+# --------------------------------------------------------------------------------------------- end of life
+
+def _retire(*, actor, kind: str, account: Account, instrument: Instrument, quantity, destination: str,
+            reference: str = "", **fields) -> Transaction:
+    """Move units to a national end-of-life account at once (surrender, cancellation, retirement)."""
+    quantity = _quantity(quantity)
+    _check_initiator(actor, account)
+    target = national_account(kind=destination)
+    accounts = _lock(account, target)
+    sender = accounts[account.pk]
+    _check_sender(sender, kind)
+    _check_available(sender, instrument, quantity)
+    now = timezone.now()
+    tx = Transaction.objects.create(kind=kind, status=TS.COMPLETED, executed_at=now, instrument=instrument,
+                                    quantity=quantity, from_account=sender, to_account=target,
+                                    reference=(reference or "")[:120],
+                                    proposed_by=actor if getattr(actor, "pk", None) else None, **fields)
+    _move(tx, from_account=sender, to_account=accounts[target.pk], quantity=quantity, now=now)
+    _audit_tx(actor, tx, "create")
+    return tx
+
+
+@transaction.atomic
+def surrender_execute(*, actor, account: Account, instrument: Instrument, quantity, compliance_year: int,
+                      reference: str = "") -> Transaction:
+    """Surrender units for an entity's obligation of ``compliance_year`` (to the national surrender account)."""
+    if not compliance_year or not 2019 <= int(compliance_year) <= 2100:
+        raise DomainError(_("A surrender names its compliance year."), "invalid_year", "compliance_year")
+    if account.kind != K.ENTITY_HOLDING:
+        raise DomainError(_("Only an entity holding account surrenders."), "invalid_account", "account")
+    return _retire(actor=actor, kind=TK.SURRENDER, account=account, instrument=instrument, quantity=quantity,
+                   destination=K.NATIONAL_SURRENDER, reference=reference, compliance_year=int(compliance_year))
+
+
+@transaction.atomic
+def ccer_cancel(*, actor, account: Account, instrument: Instrument, quantity, purpose: str, beneficiary: str = "",
+                reference: str = "", compliance_year: int | None = None) -> Transaction:
+    """Cancel CCERs (ETS offset, event neutrality, corporate claims): they end in the cancellation account."""
+    if instrument.kind != Instrument.Kind.CCER:
+        raise DomainError(_("Only CCERs are cancelled."), "not_ccer", "instrument")
+    if not (purpose or "").strip():
+        raise DomainError(_("A cancellation states its purpose."), "required", "purpose")
+    return _retire(actor=actor, kind=TK.CCER_CANCELLATION, account=account, instrument=instrument,
+                   quantity=quantity, destination=K.NATIONAL_CCER_CANCELLATION, reference=reference,
+                   purpose=purpose.strip()[:200], beneficiary=(beneficiary or "").strip()[:200],
+                   compliance_year=compliance_year)
+
+
+@transaction.atomic
+def voluntary_retire(*, actor, account: Account, instrument: Instrument, quantity, beneficiary: str,
+                     purpose: str = "", reference: str = "") -> Transaction:
+    """Retire units voluntarily on behalf of a named beneficiary (never usable again)."""
+    if not (beneficiary or "").strip():
+        raise DomainError(_("A retirement names its beneficiary."), "required", "beneficiary")
+    return _retire(actor=actor, kind=TK.VOLUNTARY_RETIREMENT, account=account, instrument=instrument,
+                   quantity=quantity, destination=K.NATIONAL_VOLUNTARY_RETIREMENT, reference=reference,
+                   purpose=(purpose or "").strip()[:200], beneficiary=beneficiary.strip()[:200])
+
+
+# --------------------------------------------------------------------------------------------- regulator actions
+
+def _propose_reserving(*, actor, kind: str, account: Account, instrument: Instrument, quantity, reason: str,
+                       to_account: Account | None = None, **fields) -> Transaction:
+    quantity = _quantity(quantity)
+    if not (reason or "").strip():
+        raise DomainError(_("State the reason."), "required", "reason")
+    _require_regulator(actor, account, national_only=kind == TK.WITHDRAWAL, field="account")
+    if actor is None:
+        raise Forbidden(_("A proposal needs a person."), "not_regulator", None)
+    accounts = _lock(account)
+    sender = accounts[account.pk]
+    _check_sender(sender, kind, by_regulator=True)
+    _check_available(sender, instrument, quantity)
+    reservation = _reserve(sender, instrument, quantity, actor=actor, reference=f"{kind} proposal")
+    tx = Transaction.objects.create(kind=kind, status=TS.AWAITING_APPROVAL, instrument=instrument, quantity=quantity,
+                                    from_account=sender, to_account=to_account, reason=reason.strip()[:500],
+                                    reservation=reservation, proposed_by=actor, **fields)
+    _audit_tx(actor, tx, "propose")
+    return tx
+
+
+@transaction.atomic
+def deduction_propose(*, actor, account: Account, instrument: Instrument, quantity, reason: str,
+                      kind: str = TK.DEDUCTION) -> Transaction:
+    """Propose taking units from an account (four-eyes); the units are reserved until decided.
+
+    A deduction (penalty for non-compliance) ends in the national deletion account; a withdrawal
+    (over-allocation corrected) returns to the national allocation account.
+    """
+    if kind not in (TK.DEDUCTION, TK.WITHDRAWAL):
+        raise DomainError(_("Unknown kind."), "invalid_kind", "kind")
+    destination = national_account(kind=K.NATIONAL_DELETION if kind == TK.DEDUCTION else K.NATIONAL_ALLOCATION)
+    return _propose_reserving(actor=actor, kind=kind, account=account, instrument=instrument, quantity=quantity,
+                              reason=reason, to_account=destination)
+
+
+@transaction.atomic
+def freeze_propose(*, actor, account: Account, instrument: Instrument, quantity, freeze_kind: str,
+                   reason: str) -> Transaction:
+    """Propose freezing units (judicial freeze, pledge, regulatory); reserved now, frozen on approval."""
+    if freeze_kind not in Freeze.Kind.values:
+        raise DomainError(_("Unknown freeze kind."), "invalid_kind", "freeze_kind")
+    return _propose_reserving(actor=actor, kind=TK.FREEZE, account=account, instrument=instrument, quantity=quantity,
+                              reason=reason, freeze_kind=freeze_kind)
+
+
+def _execute_freeze(tx: Transaction, now) -> None:
+    _lock(tx.from_account)
+    reservation = Reservation.objects.get(pk=tx.reservation_id)
+    freeze = Freeze.objects.create(account_id=tx.from_account_id, instrument_id=tx.instrument_id,
+                                   quantity=tx.quantity, kind=tx.freeze_kind, reason=tx.reason)
+    ranges = _take(tx.from_account_id, tx.instrument_id, tx.quantity, reservation_id=reservation.pk)
+    _place(tx.from_account_id, tx.instrument_id, ranges, freeze_id=freeze.pk)
+    _adjust(tx.from_account_id, tx.instrument_id, reserved=-tx.quantity, frozen=tx.quantity)
+    _consume(reservation, tx.quantity)
+    tx.freeze = freeze
+    _complete(tx, now)
+
+
+@transaction.atomic
+def unfreeze_propose(*, actor, freeze: Freeze, reason: str) -> Transaction:
+    """Propose lifting a freeze (four-eyes)."""
+    if not (reason or "").strip():
+        raise DomainError(_("State the reason."), "required", "reason")
+    _require_regulator(actor, freeze.account, field="account")
+    if actor is None:
+        raise Forbidden(_("A proposal needs a person."), "not_regulator", None)
+    if freeze.status != Freeze.Status.ACTIVE:
+        raise Conflict(_("This freeze is already released."), "wrong_status", "freeze")
+    if Transaction.objects.filter(kind=TK.UNFREEZE, freeze=freeze, status=TS.AWAITING_APPROVAL).exists():
+        raise Conflict(_("An unfreeze of this freeze is already awaiting approval."), "duplicate", "freeze")
+    tx = Transaction.objects.create(kind=TK.UNFREEZE, status=TS.AWAITING_APPROVAL, instrument_id=freeze.instrument_id,
+                                    quantity=freeze.quantity, from_account_id=freeze.account_id, freeze=freeze,
+                                    reason=reason.strip()[:500], proposed_by=actor)
+    _audit_tx(actor, tx, "propose")
+    return tx
+
+
+def _execute_unfreeze(tx: Transaction, now) -> None:
+    _lock(tx.from_account)
+    freeze = lock_rows(Freeze.objects.filter(pk=tx.freeze_id))[0]
+    if freeze.status != Freeze.Status.ACTIVE:
+        raise Conflict(_("This freeze is already released."), "wrong_status", "freeze")
+    ranges = _take(freeze.account_id, freeze.instrument_id, freeze.quantity, freeze_id=freeze.pk)
+    _place(freeze.account_id, freeze.instrument_id, ranges)
+    _adjust(freeze.account_id, freeze.instrument_id, frozen=-freeze.quantity)
+    freeze.status = Freeze.Status.RELEASED
+    freeze.save(update_fields=["status"])
+    _complete(tx, now)
+
+
+@transaction.atomic
+def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transaction:
+    """Propose reversing a completed movement by a new transaction (once; a second regulator approves).
+
+    On approval the very serial ranges of the original legs go back (issuance: to the national
+    deletion account); if any of them has moved on since, the reversal is refused.
+    """
+    original = transaction
+    if not (reason or "").strip():
+        raise DomainError(_("State the reason."), "required", "reason")
+    _require_regulator(actor, national_only=True)
+    if actor is None:
+        raise Forbidden(_("A proposal needs a person."), "not_regulator", None)
+    if original.status != TS.COMPLETED or original.kind in (TK.FREEZE, TK.UNFREEZE, TK.REVERSAL):
+        raise Conflict(_("Only a completed movement can be reversed."), "wrong_status", "transaction")
+    if Transaction.objects.filter(reverses=original).exists():
+        raise Conflict(_("This transaction has already been reversed once."), "already_reversed", "transaction")
+    back_to = original.from_account or national_account(kind=K.NATIONAL_DELETION)
+    tx = Transaction.objects.create(kind=TK.REVERSAL, status=TS.AWAITING_APPROVAL, instrument=original.instrument,
+                                    quantity=original.quantity, from_account=original.to_account, to_account=back_to,
+                                    reverses=original, reason=reason.strip()[:500], proposed_by=actor)
+    _audit_tx(actor, tx, "propose")
+    return tx
+
+
+def _take_range(account_id: int, instrument_id: int, start: int, end: int) -> None:
+    """Detach exactly [start, end] from the account's available blocks, or refuse (units moved on)."""
+    blocks = list(Block.objects.filter(account_id=account_id, instrument_id=instrument_id, reservation=None,
+                                       freeze=None, serial_start__lte=end, serial_end__gte=start)
+                  .order_by("serial_start"))
+    covered = sum(min(b.serial_end, end) - max(b.serial_start, start) + 1 for b in blocks)
+    if covered != end - start + 1:
+        raise Conflict(_("Units of this transaction have moved on or are reserved; it cannot be reversed."),
+                       "units_moved_on", "transaction")
+    for b in blocks:
+        head = (b.serial_start, start - 1) if b.serial_start < start else None
+        tail = (end + 1, b.serial_end) if b.serial_end > end else None
+        if head:
+            Block.objects.filter(pk=b.pk).update(serial_end=head[1])
+        else:
+            Block.objects.filter(pk=b.pk).delete()
+        if tail:
+            Block.objects.create(instrument_id=instrument_id, account_id=account_id, serial_start=tail[0],
+                                 serial_end=tail[1])
+
+
+def _execute_reversal(tx: Transaction, now) -> None:
+    original = tx.reverses
+    legs = list(original.legs.order_by("pk"))
+    back_to = tx.to_account_id
+    _lock(*Account.objects.filter(pk__in={leg.to_account_id for leg in legs} | {back_to}))
+    moved = defaultdict(int)
+    new_legs = []
+    for leg in legs:
+        _take_range(leg.to_account_id, leg.instrument_id, leg.serial_start, leg.serial_end)
+        target = leg.from_account_id or back_to
+        _place(target, leg.instrument_id, [(leg.serial_start, leg.serial_end)])
+        new_legs.append(TransactionLeg(transaction=tx, instrument_id=leg.instrument_id,
+                                       from_account_id=leg.to_account_id, to_account_id=target,
+                                       serial_start=leg.serial_start, serial_end=leg.serial_end,
+                                       quantity=leg.quantity, executed_at=now))
+        moved[leg.to_account_id] -= leg.quantity
+        moved[target] += leg.quantity
+    TransactionLeg.objects.bulk_create(new_legs, batch_size=5000)
+    for account_id, delta in moved.items():
+        if delta:
+            _adjust(account_id, original.instrument_id, total=delta)
+    Transaction.objects.filter(pk=original.pk).update(status=TS.REVERSED)
+    _complete(tx, now)
+
+
+# --------------------------------------------------------------------------------------------- reservations
+
+@transaction.atomic
+def units_reserve(*, actor, account: Account, instrument: Instrument, quantity, reference: str = "",
+                  sellable_on: dt.date | None = None) -> Reservation:
+    """Reserve units for a pending use (a sell order): they cannot move until released or settled.
+
+    ``sellable_on``: enforce T+1 by excluding units bought by trade settlement on that date.
+    """
+    quantity = _quantity(quantity)
+    _check_initiator(actor, account)
+    sender = _lock(account)[account.pk]
+    _check_sender(sender, TK.TRADE)
+    _check_available(sender, instrument, quantity, sellable_on=sellable_on)
+    reservation = _reserve(sender, instrument, quantity, actor=actor, reference=reference)
+    audit_record(actor=actor, action="registry.reservation.create", obj=reservation,
+                 after={"account": sender.number, "instrument": instrument.code, "quantity": quantity,
+                        "reference": reference})
+    return reservation
+
+
+@transaction.atomic
+def reservation_release(*, reservation: Reservation, quantity=None, actor=None) -> Reservation:
+    """Release all (default) or part of a reservation: the units become available again."""
+    _lock(reservation.account)
+    reservation = lock_rows(Reservation.objects.filter(pk=reservation.pk))[0]
+    quantity = reservation.quantity if quantity is None else _quantity(quantity)
+    if reservation.status != Reservation.Status.OPEN or quantity > reservation.quantity:
+        raise Conflict(_("Only %(q)s units are still reserved.") % {"q": reservation.quantity},
+                       "insufficient_reserved", "quantity")
+    _release(reservation, quantity)
+    audit_record(actor=actor, action="registry.reservation.release", obj=reservation,
+                 after={"released": quantity, "left": reservation.quantity})
+    return reservation
+
+
+@transaction.atomic
+def reservation_settle(*, reservation: Reservation, to_account: Account, quantity, reference: str = "",
+                       actor=None) -> Transaction:
+    """Deliver reserved units to a buyer (trade settlement): a completed ``trade`` transaction.
+
+    Called by trading inside the same database transaction that records the trade and moves cash.
+    """
+    quantity = _quantity(quantity)
+    if to_account is None:
+        raise DomainError(_("Unknown recipient account."), "unknown_account", "to_account")
+    if reservation.account_id == to_account.pk:
+        raise DomainError(_("An account cannot transfer to itself."), "same_account", "to_account")
+    accounts = _lock(reservation.account, to_account)
+    reservation = lock_rows(Reservation.objects.filter(pk=reservation.pk))[0]
+    if reservation.status != Reservation.Status.OPEN or quantity > reservation.quantity:
+        raise Conflict(_("Only %(q)s units are still reserved.") % {"q": reservation.quantity},
+                       "insufficient_reserved", "quantity")
+    recipient = accounts[to_account.pk]
+    _check_recipient(recipient, TK.TRADE)
+    now = timezone.now()
+    tx = Transaction.objects.create(kind=TK.TRADE, status=TS.COMPLETED, executed_at=now,
+                                    instrument_id=reservation.instrument_id, quantity=quantity,
+                                    from_account_id=reservation.account_id, to_account=recipient,
+                                    reference=(reference or "")[:120],
+                                    proposed_by=actor if getattr(actor, "pk", None) else None)
+    _move(tx, from_account=accounts[reservation.account_id], to_account=recipient, quantity=quantity,
+          reservation=reservation, now=now)
+    _consume(reservation, quantity)
+    _audit_tx(actor, tx, "settle")
+    return tx

@@ -1,0 +1,115 @@
+"""Portal, public and admin pages: what each user sees, and what is refused."""
+
+import pytest
+from django.urls import reverse
+
+from compliance import services
+from compliance.models import SurrenderStep
+
+from .conftest import BEFORE_DEADLINE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(client):
+    """Pages in English, so assertions read the English messages and number format."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def test_entity_sees_own_obligations_and_surrenders_from_portal(client, entity_user, ob2021, ob2022, entity, give):
+    give(entity, 2021, 100_000)
+    client.force_login(entity_user)
+    page = client.get(reverse("compliance:obligations"))
+    assert page.status_code == 200 and "1,000,000" in page.content.decode()
+    detail = reverse("compliance:obligation", args=[ob2021.pk])
+    response = client.post(detail, {"cea_vintage": 2021, "cea_quantity": 40_000})
+    assert response.status_code == 302
+    ob2021.refresh_from_db()
+    assert ob2021.remaining_tco2 == 960_000
+    bad = client.post(detail, {"cea_vintage": 2022, "cea_quantity": 10})
+    assert bad.status_code == 200 and "later vintage" in bad.content.decode()
+    assert SurrenderStep.objects.count() == 1
+
+
+def test_other_entity_and_other_province_refused(client, other_entity_user, guangdong, ob2021):
+    detail = reverse("compliance:obligation", args=[ob2021.pk])
+    for user in (other_entity_user, guangdong):
+        client.force_login(user)
+        assert client.get(detail).status_code == 404
+        assert client.post(detail, {"cea_vintage": 2021, "cea_quantity": 1}).status_code == 404
+        assert client.get(reverse("compliance:certificate", args=[ob2021.pk])).status_code == 404
+
+
+def test_regulator_cannot_surrender_for_entity(client, hubei, ob2021):
+    client.force_login(hubei)
+    detail = reverse("compliance:obligation", args=[ob2021.pk])
+    assert client.get(detail).status_code == 200
+    assert client.post(detail, {"cea_vintage": 2021, "cea_quantity": 1}).status_code == 403
+
+
+def test_risk_page_regulators_by_jurisdiction(client, entity_user, hubei, guangdong, cycle, obligations):
+    services.risk_scan(cycle=cycle, on_date=BEFORE_DEADLINE)
+    url = reverse("compliance:risk", args=["2021-2022"])
+    client.force_login(entity_user)
+    assert client.get(url).status_code == 403
+    client.force_login(hubei)
+    assert "武汉示范发电有限公司" in client.get(url).content.decode()
+    client.force_login(guangdong)
+    body = client.get(url).content.decode()
+    assert "武汉示范发电有限公司" not in body and "广州测试电厂" in body
+    export = client.get(url + "?export=csv")
+    assert export["Content-Type"].startswith("text/csv") and "广州测试电厂" in export.content.decode("utf-8-sig")
+
+
+def test_public_report_list_and_certificate_pages(client, cycle, obligations, entity, entity_user, give, national,
+                                                  django_capture_on_commit_callbacks):
+    give(entity, 2021, 1_000_000)
+    services.surrender(actor=entity_user, obligation=obligations[(entity.pk, 2021)],
+                       items=[{"kind": "cea", "vintage": 2021, "quantity": 1_000_000}], on_date=BEFORE_DEADLINE)
+    listing = client.get(reverse("compliance:public-list", args=["2021-2022"]))
+    assert "published when the cycle is closed" in listing.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cycle_close(actor=national, cycle=cycle)
+    body = client.get(reverse("compliance:public-list", args=["2021-2022"])).content.decode()
+    assert "广州测试电厂" in body
+    report = client.get(reverse("compliance:public-report", args=["2021-2022"]))
+    text = report.content.decode()
+    assert report.status_code == 200 and "<svg" in text and "Supply and demand of CEAs generally balanced" in text
+    xlsx = client.get(reverse("compliance:public-report", args=["2021-2022"]) + "?export=xlsx")
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    csv = client.get(reverse("compliance:public-report", args=["2021-2022"]) + "?export=csv")
+    assert "national,National,2021,0,1500000,-1500000" in csv.content.decode("utf-8-sig")
+    cert = obligations[(entity.pk, 2021)].certificate
+    ok = client.get(reverse("compliance:certificate-verify", args=[cert.code]))
+    assert ok.status_code == 200 and "Genuine" in ok.content.decode()
+    assert client.get(reverse("compliance:certificate-verify", args=["0" * 32])).status_code == 404
+    client.force_login(entity_user)
+    pdf = client.get(reverse("compliance:certificate", args=[obligations[(entity.pk, 2021)].pk]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_admin_scoped_and_close_action(client, admin_login, hubei, guangdong, national, obligations, entity, cycle,
+                                       django_capture_on_commit_callbacks):
+    admin_login(client, guangdong)
+    body = client.get("/admin/compliance/obligation/").content.decode()
+    assert "广州测试电厂" in body and "武汉示范发电有限公司" not in body
+    assert client.get(f"/admin/compliance/obligation/{obligations[(entity.pk, 2021)].pk}/change/").status_code in (
+        302, 404)
+    response = client.post("/admin/compliance/compliancecycle/", {"action": "close_cycle",
+                                                                  "_selected_action": [cycle.pk]})
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.status == "open"  # a provincial regulator may not close
+    admin_login(client, national)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/compliance/compliancecycle/", {"action": "close_cycle", "_selected_action": [cycle.pk]})
+    cycle.refresh_from_db()
+    assert cycle.status == "closed"
+    assert client.get("/admin/compliance/compliancecycle/").status_code == 200
+
+
+def test_admin_refuses_entity_users(client, entity_user):
+    client.force_login(entity_user)
+    assert client.get("/admin/compliance/obligation/").status_code == 302

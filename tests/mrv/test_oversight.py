@@ -1,0 +1,200 @@
+"""Warnings and their closed loop, three-tier review, verification and the selectors others read."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
+from entities.models import AgencyAssignment
+from mrv import oversight, selectors, services
+from mrv.models import EarlyWarning, MonthlySubmission, Verification, WarningRule
+
+from .conftest import month_row
+
+pytestmark = pytest.mark.django_db
+
+VALUES = [{"unit": "HB-WH-01", "electricity_generated_mwh": "3600000", "electricity_supplied_mwh": "3400000",
+           "heat_supplied_gj": "0", "load_factor": "0.78", "heat_supply_ratio": "0", "emissions_tco2": "2900000.4"},
+          {"unit": "HB-WH-02", "electricity_generated_mwh": "1800000", "electricity_supplied_mwh": "1650000",
+           "heat_supplied_gj": "2500000", "load_factor": "0.70", "heat_supply_ratio": "0.28",
+           "emissions_tco2": "1700000.2"}]
+
+
+@pytest.fixture
+def assigned(entity, agency, hubei):
+    return AgencyAssignment.objects.create(year=2023, entity=entity, agency=agency, assigned_by=hubei)
+
+
+def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, entity_user, assigned):
+    with pytest.raises(DomainError) as exc:
+        selectors.verified_unit_data(2023, entity_ids=[entity.pk], require_confirmed=True)
+    assert exc.value.code == "verification_not_confirmed"
+    v = oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+                                      findings=["meter #3 calibration overdue"])
+    assert v.verified_emissions_tco2 == Decimal("4600000.600")
+    assert selectors.verified_emissions(entity.pk, 2023) is None
+    v = oversight.verification_confirm(actor=hubei, verification=v, today=dt.date(2024, 6, 3))
+    assert v.review_deadline == dt.date(2024, 6, 13)  # 7 working days; Dragon Boat Festival 2024-06-10
+    assert selectors.verified_emissions(entity.pk, 2023) == Decimal("4600000.600")
+    assert selectors.verified_emissions_by_entity(2023) == {entity.pk: 4600001}
+    rows = selectors.verified_unit_data(2023, entity_ids=[entity.pk], require_confirmed=True)
+    assert [(r["unit_code"], r["category"], r["emissions_tco2"]) for r in rows] == [
+        ("HB-WH-01", "I", Decimal("2900000.400")), ("HB-WH-02", "II", Decimal("1700000.200"))]
+    assert rows[1]["heat_supply_ratio"] == Decimal("0.2800")
+    with pytest.raises(Conflict):
+        oversight.verification_confirm(actor=hubei, verification=v)
+    v = oversight.verification_request_review(actor=entity_user, verification=v, reason="unit 2 heat is wrong",
+                                              today=dt.date(2024, 6, 5))
+    assert v.review_decision_due == dt.date(2024, 6, 20)
+    assert selectors.verified_emissions(entity.pk, 2023) is None
+    v = oversight.verification_decide_review(actor=hubei, verification=v, unit_values=VALUES[:1] + [
+        {**VALUES[1], "emissions_tco2": "1690000"}], comment="accepted")
+    assert selectors.verified_emissions_by_entity(2023) == {entity.pk: 4590000}
+
+
+def test_verification_refusals(entity, other_entity, verifier, guangdong, hubei, assigned):
+    with pytest.raises(NotFound):
+        oversight.verification_submit(actor=verifier, entity=other_entity, year=2023, unit_values=VALUES)
+    with pytest.raises(NotFound):
+        oversight.verification_submit(actor=verifier, entity=entity, year=2022, unit_values=VALUES)
+    assert Verification.objects.count() == 0
+    v = oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+    with pytest.raises(Forbidden):
+        oversight.verification_confirm(actor=guangdong, verification=v)
+    v.refresh_from_db()
+    assert v.status == Verification.Status.SUBMITTED
+    with pytest.raises(DomainError) as exc:
+        oversight.verification_submit(actor=verifier, entity=entity, year=2023,
+                                      unit_values=[{**VALUES[0], "load_factor": "1.3"}])
+    assert exc.value.field == "unit_values[0].load_factor"
+
+
+def test_conservative_determination_needs_a_second_regulator(entity, hubei, wuhan, guangdong):
+    from entities.models import User
+    from tests import factories as f
+
+    with pytest.raises(Forbidden):
+        oversight.verification_determine(actor=wuhan, entity=entity, year=2023, unit_values=VALUES, reason="x")
+    v = oversight.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
+                                         reason="annual report missing at Mar 31")
+    assert v.is_conservative and v.status == Verification.Status.DETERMINATION_PENDING
+    assert selectors.verified_emissions(entity.pk, 2023) is None
+    with pytest.raises(Forbidden):
+        oversight.verification_determination_approve(actor=hubei, verification=v)
+    with pytest.raises(Forbidden):
+        oversight.verification_determination_approve(actor=guangdong, verification=v)
+    colleague = f.regulator(User.Role.PROVINCIAL_REGULATOR, province_code="42", username="hubei2")
+    v = oversight.verification_determination_approve(actor=colleague, verification=v)
+    assert v.status == Verification.Status.CONFIRMED
+    assert selectors.verified_unit_data(2023)[0]["is_conservative"] is True
+    with pytest.raises(Conflict):
+        oversight.verification_determination_approve(actor=colleague, verification=v)
+
+
+def test_monthly_emissions_to_date(entity, entity_user, unit, chp_unit):
+    services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, month=1), month_row(chp_unit, month=1),
+                                                            month_row(unit, month=2)])
+    assert selectors.monthly_emissions_to_date(entity.pk, 2024) == Decimal("7024.179")
+    assert selectors.monthly_emissions_to_date(entity.pk, 2023) == Decimal("0")
+
+
+def test_three_tier_review(entity, entity_user, unit, wuhan, hubei, national, guangdong):
+    sub = services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit)])["ids"][0]
+    sub = MonthlySubmission.objects.get(pk=sub)
+    with pytest.raises(Forbidden):
+        oversight.submission_review(actor=hubei, submission=sub, accept=True)  # not its turn
+    sub = oversight.submission_review(actor=wuhan, submission=sub, accept=True)
+    assert sub.status == MonthlySubmission.Status.PROVINCIAL_REVIEW
+    with pytest.raises(Forbidden):
+        oversight.submission_review(actor=guangdong, submission=sub, accept=True)
+    with pytest.raises(DomainError):
+        oversight.submission_review(actor=hubei, submission=sub, accept=False, comment=" ")
+    sub = oversight.submission_review(actor=hubei, submission=sub, accept=True)
+    sub = oversight.submission_review(actor=national, submission=sub, accept=True)
+    assert sub.status == MonthlySubmission.Status.ACCEPTED
+    assert list(sub.reviews.values_list("tier", flat=True)) == ["municipal", "provincial", "national"]
+
+
+def test_warnings_on_submission_and_closed_loop(entity, entity_user, unit, wuhan, hubei, report,
+                                                django_capture_on_commit_callbacks):
+    bad = month_row(unit, load_factor="0.1", fuels=[{"fuel": "bituminous", "consumption": "1000",
+                                                      "carbon_content": "0.9", "test_report": report.number,
+                                                      "oxidation_rate": "0.8"}])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submissions_bulk_load(actor=entity_user, rows=[bad])
+    codes = set(EarlyWarning.objects.values_list("rule__code", flat=True))
+    # carbon 0.9 / NCV 22.5 = 40 tC/TJ; report dated 8 days after sampling is fine
+    assert {"load_factor_range", "oxidation_range", "coal_carbon_per_heat"} <= codes
+    assert "test_report" not in codes
+    warning = EarlyWarning.objects.get(rule__code="load_factor_range")
+    assert warning.tier == "municipal" and warning.status == "detected"
+    with pytest.raises(Forbidden):
+        oversight.warning_transition(actor=hubei, warning=warning, to="transferred")
+    warning = oversight.warning_transition(actor=wuhan, warning=warning, to="rectification_requested",
+                                           today=dt.date(2024, 6, 3))
+    services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit)])
+    warning.refresh_from_db()
+    assert warning.status == "rectified" and warning.rectified_by.version == 2
+    warning = oversight.warning_transition(actor=wuhan, warning=warning, to="checked")
+    with pytest.raises(DomainError):
+        oversight.warning_transition(actor=wuhan, warning=warning, to="closed", comment="")
+    warning = oversight.warning_transition(actor=wuhan, warning=warning, to="closed", comment="figures corrected")
+    assert list(warning.events.values_list("to_status", flat=True)) == [
+        "rectification_requested", "rectified", "checked", "closed"]
+
+
+def test_rules_switchable_and_escalation(entity, entity_user, unit, wuhan, django_capture_on_commit_callbacks):
+    WarningRule.objects.filter(code="load_factor_range").update(enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, load_factor="0.1")])
+    assert not EarlyWarning.objects.filter(rule__code="load_factor_range").exists()
+    counts = oversight.warnings_run(year=2024, today=dt.date(2024, 9, 1))
+    # months 1-6 of 2024 are past their deadline by Sep 1: 2 units x 6 months, minus the April submission
+    assert counts["missing_month"] == 11
+    assert oversight.warnings_run(year=2024, today=dt.date(2024, 9, 1)) == {}  # nightly rerun adds nothing
+    escalated = oversight.warnings_escalate(today=dt.date(2025, 1, 10))
+    assert escalated == 11
+    assert set(EarlyWarning.objects.filter(rule__code="missing_month").values_list("tier", flat=True)) == {
+        "provincial"}
+
+
+def test_peer_intensity_and_energy_balance_rules():
+    import pandas as pd
+
+    from mrv import rules
+
+    subs = pd.DataFrame({
+        "id": range(1, 8), "unit_id": range(1, 8), "entity_id": [1] * 7, "year": [2024] * 7, "month": [3] * 7,
+        "on_time": [True] * 7, "electricity_generated_mwh": [1000.0] * 7, "electricity_supplied_mwh": [900.0] * 7,
+        "heat_supplied_gj": [0.0] * 7, "load_factor": [0.8] * 7,
+        "fuel_heat_gj": [9000.0, 9100, 8900, 9050, 8950, 9000, 5000],
+        "emissions_tco2": [850.0, 860, 840, 855, 845, 850, 1500], "is_chp": [False] * 7, "category": ["I"] * 7,
+        "main_fuel": ["coal"] * 7})
+    peers = rules.peer_intensity(subs, None, {"z": 3.5, "min_peers": 5})
+    assert [f[0] for f in peers] == [7]
+    balance = rules.energy_balance(subs, None, {"chp_max": 1.0, "condensing_max": 0.46})
+    assert [f[0] for f in balance] == [7]  # 3600 GJ out of 5000 GJ fuel is 72%
+
+
+def test_reminders_seven_days_and_one_day_before(entity, entity_user, unit, wuhan):
+    from mrv.models import Reminder
+
+    # March 2025 data are due May 10 (Mar 31 + 40 days): reminders on May 3 and May 9 for units without data
+    services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, month=3, year=2025)])
+    assert oversight.reminders_send(today=dt.date(2025, 5, 3)) == 1
+    assert oversight.reminders_send(today=dt.date(2025, 5, 3)) == 0  # rerun sends nothing twice
+    assert oversight.reminders_send(today=dt.date(2025, 5, 9)) == 1
+    assert list(Reminder.objects.values_list("message", "days_before")) == [
+        ("HB-WH-02: data of 2025-03 due 2025-05-10", 7), ("HB-WH-02: data of 2025-03 due 2025-05-10", 1)]
+    # annual report 2024 due 2025-03-31: the entity has none submitted
+    assert oversight.reminders_send(today=dt.date(2025, 3, 24)) >= 1
+    assert Reminder.objects.filter(kind="annual_report", entity=entity).count() == 1
+
+
+def test_next_step_says_who_and_by_when(entity, entity_user, unit, wuhan):
+    sub = MonthlySubmission.objects.get(pk=services.submissions_bulk_load(
+        actor=entity_user, rows=[month_row(unit)])["ids"][0])
+    assert oversight.next_step(sub) == {"who": "municipal_regulator", "by": None}
+    sub = oversight.submission_review(actor=wuhan, submission=sub, accept=False, comment="NCV missing a report")
+    assert oversight.next_step(sub) == {"who": "entity", "by": None}

@@ -1,0 +1,135 @@
+"""Participants' cash: a double-entry journal with cached available/frozen balances.
+
+Every movement is one ``CashJournal`` with postings that sum to zero. Participant accounts cache
+their balances (updated with ``F()`` in the same transaction, guarded by non-negative constraints);
+the exchange's own accounts (bank clearing, fee income) do not cache, their balance is the sum of
+their postings, so no trade ever waits on a single hot "fees" row.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from cets.common.audit import audit_record
+from cets.common.errors import DomainError, Forbidden
+from cets.common.locks import lock_rows
+from cets.common.money import yuan
+
+from ..models import CashAccount, CashJournal, CashPosting, TradingAccount
+
+AVAILABLE = CashPosting.Bucket.AVAILABLE
+FROZEN = CashPosting.Bucket.FROZEN
+
+
+def system_account(kind: str) -> CashAccount:
+    """The exchange's bank clearing or fee income account (created on first use)."""
+    account, _created = CashAccount.objects.get_or_create(kind=kind, account=None)
+    return account
+
+
+def journal_post(*, kind: str, legs: list[tuple[CashAccount, str, Decimal]], actor=None, memo: str = "",
+                 bank_reference: str = "", order=None, trade=None) -> CashJournal:
+    """Write one balanced journal entry and move the cached participant balances.
+
+    Callers have locked (or hold the money frozen for) the participant accounts they debit; the
+    database constraints refuse a negative balance if a caller ever got that wrong.
+    """
+    legs = [(acc, bucket, yuan(amount)) for acc, bucket, amount in legs if amount]
+    if sum(amount for _acc, _bucket, amount in legs) != 0:
+        raise ValueError(f"unbalanced cash journal: {legs}")
+    journal = CashJournal.objects.create(kind=kind, actor=actor, memo=memo[:200], bank_reference=bank_reference,
+                                         order=order, trade=trade)
+    CashPosting.objects.bulk_create(
+        CashPosting(journal=journal, cash_account=acc, bucket=bucket, amount=amount) for acc, bucket, amount in legs)
+    deltas: dict[int, dict[str, Decimal]] = {}
+    for acc, bucket, amount in legs:
+        if acc.kind == CashAccount.Kind.PARTICIPANT:
+            per = deltas.setdefault(acc.pk, {})
+            per[bucket] = per.get(bucket, Decimal("0")) + amount
+    for pk, per in deltas.items():
+        CashAccount.objects.filter(pk=pk).update(**{bucket: F(bucket) + amount for bucket, amount in per.items()})
+    return journal
+
+
+def cash_lock(account: TradingAccount) -> CashAccount:
+    """Lock a participant's cash row for a check-then-debit (spending the same cash twice is impossible)."""
+    return lock_rows(CashAccount.objects.filter(account=account))[0]
+
+
+def _check_staff(actor) -> None:
+    if actor is None or actor.role != actor.Role.EXCHANGE_STAFF:
+        raise Forbidden(_("Only the exchange's settlement staff record deposits and withdrawals."))
+
+
+def _amount(value) -> Decimal:
+    try:
+        amount = yuan(value)
+    except (ArithmeticError, ValueError):
+        raise DomainError(_("Amount must be a number of yuan."), "invalid_amount", "amount") from None
+    if amount <= 0 or Decimal(str(value)) != amount:
+        raise DomainError(_("Amount must be positive with at most two decimals."), "invalid_amount", "amount")
+    return amount
+
+
+@transaction.atomic
+def cash_deposit(*, actor, account: TradingAccount, amount, bank_reference: str) -> CashJournal:
+    """Record a bank notice of money received for a participant (exchange staff or the bank API only).
+
+    The bank reference is unique: the same notice posted twice is refused, not doubled.
+    """
+    _check_staff(actor)
+    amount = _amount(amount)
+    if not bank_reference:
+        raise DomainError(_("A bank reference is required."), "required", "bank_reference")
+    if CashJournal.objects.filter(bank_reference=bank_reference).exists():
+        raise DomainError(_("Bank notice %(ref)s was already recorded.") % {"ref": bank_reference},
+                          "duplicate_bank_reference", "bank_reference")
+    cash = cash_lock(account)
+    journal = journal_post(kind=CashJournal.Kind.DEPOSIT, actor=actor, bank_reference=bank_reference,
+                           memo=_("Deposit"), legs=[(cash, AVAILABLE, amount),
+                                                    (system_account(CashAccount.Kind.BANK), AVAILABLE, -amount)])
+    audit_record(actor=actor, action="trading.cash_deposit", obj=journal,
+                 after={"account": account.number, "amount": str(amount), "bank_reference": bank_reference})
+    return journal
+
+
+@transaction.atomic
+def cash_withdraw(*, actor, account: TradingAccount, amount, bank_reference: str) -> CashJournal:
+    """Pay available cash out to the participant's bank account (frozen cash never leaves)."""
+    _check_staff(actor)
+    amount = _amount(amount)
+    if not bank_reference:
+        raise DomainError(_("A bank reference is required."), "required", "bank_reference")
+    if CashJournal.objects.filter(bank_reference=bank_reference).exists():
+        raise DomainError(_("Bank notice %(ref)s was already recorded.") % {"ref": bank_reference},
+                          "duplicate_bank_reference", "bank_reference")
+    cash = cash_lock(account)
+    if cash.available < amount:
+        raise DomainError(_("Only %(available)s yuan is available to withdraw.") % {"available": cash.available},
+                          "insufficient_funds", "amount")
+    journal = journal_post(kind=CashJournal.Kind.WITHDRAWAL, actor=actor, bank_reference=bank_reference,
+                           memo=_("Withdrawal"), legs=[(cash, AVAILABLE, -amount),
+                                                       (system_account(CashAccount.Kind.BANK), AVAILABLE, amount)])
+    audit_record(actor=actor, action="trading.cash_withdraw", obj=journal,
+                 after={"account": account.number, "amount": str(amount), "bank_reference": bank_reference})
+    return journal
+
+
+def cash_freeze(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "", order=None) -> None:
+    """Freeze cash for an order or bid; ``cash`` must be locked by the caller."""
+    if cash.available < amount:
+        raise DomainError(_("Insufficient funds: %(need)s yuan needed, %(available)s available.")
+                          % {"need": amount, "available": cash.available}, "insufficient_funds", "price")
+    journal_post(kind=CashJournal.Kind.FREEZE, actor=actor, memo=memo, order=order,
+                 legs=[(cash, AVAILABLE, -amount), (cash, FROZEN, amount)])
+    cash.available -= amount
+    cash.frozen += amount
+
+
+def cash_release(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "", order=None) -> None:
+    """Return frozen cash to available (an order cancelled, filled cheaper, or a bid lost)."""
+    if amount:
+        journal_post(kind=CashJournal.Kind.RELEASE, actor=actor, memo=memo, order=order,
+                     legs=[(cash, FROZEN, -amount), (cash, AVAILABLE, amount)])

@@ -1,0 +1,277 @@
+"""Listed agreement trading (挂牌协议): place, take, cancel and amend orders.
+
+Each use case runs in one transaction that holds the product's lock: rules checked, cash frozen or
+units reserved, the order stored, the engine matched, every fill settled (delivery versus payment),
+the book version bumped. If anything fails the whole transaction rolls back and the in-memory book
+is rebuilt from the database on next use (``trading.books``): an order is never half-placed or lost.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cets.common.audit import audit_record
+from cets.common.errors import Conflict, DomainError
+
+from .. import delivery, rules
+from ..books import book_for_update, product_lock
+from ..engine import EngineError, ListingNotTakeable, SelfTrade, UnknownOrder
+from ..engine import Order as EngineOrder
+from ..engine import Side as EngineSide
+from ..models import CashAccount, Method, Order, Product, Side, TradingAccount
+from ..rules import check_active, check_price, check_quantity, check_session, freeze_needed, from_fen, local, to_fen
+from .cash import cash_freeze, cash_lock, cash_release
+from .participants import check_acts_for
+from .settlement import check_position_limit, check_sellable, trade_settle
+from .surveillance import check_far_from_market
+
+
+def _status(order: Order) -> str:
+    if order.open_quantity == 0:
+        return Order.Status.FILLED
+    return Order.Status.PARTIAL if order.filled_quantity else Order.Status.OPEN
+
+
+def _reserve_or_freeze(*, actor, account: TradingAccount, product: Product, side: str, price: Decimal,
+                       quantity: int, now, order: Order | None = None) -> tuple[Decimal, object]:
+    """Freeze the buyer's cash or reserve the seller's units for ``quantity`` at ``price``."""
+    if side == Side.BUY:
+        check_position_limit(account, product, quantity, order)
+        amount = freeze_needed(product, price, quantity)
+        cash_freeze(cash=cash_lock(account), amount=amount, actor=actor, memo=_("Order"), order=order)
+        return amount, None
+    check_sellable(account, product, quantity, now)
+    reservation = delivery.units_reserve(account=account, product=product, quantity=quantity,
+                                         reference=f"trading order {order.pk}", day=local(now).date())
+    return Decimal("0"), reservation
+
+
+def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, actor) -> list:
+    """Settle the engine's fills; update every order touched (fills only ever reduce open quantity)."""
+    missing = {f.maker_order_id for f in fills} - orders.keys()
+    orders.update({o.pk: o for o in Order.objects.filter(pk__in=missing).select_related("account")})
+    trades = []
+    for fill in fills:
+        buy, sell = orders[fill.buy_order_id], orders[fill.sell_order_id]
+        price = from_fen(fill.price_fen)
+        trade = trade_settle(product=product, method=Method.LISTED, buyer=buy.account, seller=sell.account,
+                             price=price, quantity=fill.quantity, reservation=sell.reservation, now=now,
+                             actor=actor, buy_order=buy, sell_order=sell)
+        trades.append(trade)
+        for order in (buy, sell):
+            order.filled_quantity += fill.quantity
+        buy.frozen_amount -= trade.value + trade.buyer_fee
+    for order in {orders[f.maker_order_id].pk: orders[f.maker_order_id] for f in fills}.values():
+        order.open_quantity = order.quantity - order.filled_quantity
+        _release_excess(order, product, actor)
+        order.status = _status(order)
+        order.save(update_fields=["filled_quantity", "open_quantity", "status", "frozen_amount", "updated_at"])
+    return trades
+
+
+def _release_excess(order: Order, product: Product, actor) -> None:
+    """Keep frozen exactly what the open part of a buy order needs; release the rest (filled cheaper)."""
+    if order.side != Side.BUY:
+        return
+    needed = freeze_needed(product, order.price, order.open_quantity) if order.open_quantity else Decimal("0")
+    excess = order.frozen_amount - needed
+    if excess:
+        cash_release(cash=CashAccount.objects.get(account_id=order.account_id), amount=excess, actor=actor,
+                     memo=_("Order price improvement"), order=order)
+        order.frozen_amount = needed
+
+
+def _snapshot(order: Order) -> dict:
+    return {"side": order.side, "price": str(order.price), "quantity": order.quantity,
+            "open": order.open_quantity, "status": order.status}
+
+
+@transaction.atomic
+def order_place(*, user, account: TradingAccount, product: Product, side: str, price, quantity,
+                now=None) -> tuple[Order, list]:
+    """Place a limit order: take the best listings in price-time priority up to the limit, list the rest.
+
+    Returns the order (its open part rests in the book) and the trades it made. Resting orders of
+    the same account are skipped, never traded against (self-trades are refused).
+    """
+    now = now or rules.market_now()
+    check_acts_for(user, account)
+    if side not in Side.values:
+        raise DomainError(_("Side must be BUY or SELL."), "invalid_side", "side")
+    check_active(product)
+    check_session(product, Method.LISTED, now)
+    price = check_price(product, price, Method.LISTED)
+    quantity = check_quantity(product, quantity, Method.LISTED)
+    version = product_lock(product)
+    order = Order.objects.create(product=product, account=account, side=side, price=price, quantity=quantity,
+                                 open_quantity=quantity, placed_by=user, created_at=now)
+    order.frozen_amount, order.reservation = _reserve_or_freeze(
+        actor=user, account=account, product=product, side=side, price=price, quantity=quantity, now=now,
+        order=order)
+    # Taken only once the request passed every check: a refusal leaves the cached book untouched.
+    book, _version = book_for_update(product, version)
+    incoming = EngineOrder(order.pk, EngineSide(side), to_fen(price), quantity, account.pk)
+    try:
+        fills = book.submit_limit(incoming)
+    except EngineError as exc:
+        raise DomainError(str(exc), "refused", None) from exc
+    order.sequence = incoming.sequence
+    trades = _apply_fills(product=product, fills=fills, orders={order.pk: order}, now=now, actor=user)
+    order.open_quantity = incoming.quantity
+    _release_excess(order, product, user)
+    order.status = _status(order)
+    order.save(update_fields=["sequence", "open_quantity", "filled_quantity", "status", "frozen_amount",
+                              "reservation", "updated_at"])
+    if order.open_quantity:
+        check_far_from_market(order, now)
+    audit_record(actor=user, action="trading.order_place", obj=order,
+                 after={**_snapshot(order), "trades": [t.pk for t in trades]})
+    return order, trades
+
+
+@transaction.atomic
+def order_take(*, user, account: TradingAccount, listing: Order, quantity, now=None) -> tuple[Order, object]:
+    """Take a chosen listing, in full or in part, at its listed price (it must be among the best 5 levels).
+
+    The taker's side is recorded as an order of its own, filled at once. Taking one's own listing
+    is refused.
+    """
+    now = now or rules.market_now()
+    check_acts_for(user, account)
+    product = listing.product
+    check_active(product)
+    check_session(product, Method.LISTED, now)
+    quantity = check_quantity(product, quantity, Method.LISTED)
+    if listing.account_id == account.pk:
+        raise DomainError(_("You cannot take your own listing."), "self_trade", "listing")
+    version = product_lock(product)
+    listing = Order.objects.select_related("account").get(pk=listing.pk)
+    if not listing.is_open:
+        raise Conflict(_("Listing #%(id)s is no longer open.") % {"id": listing.pk}, "listing_closed", "listing")
+    if quantity > listing.open_quantity:
+        raise DomainError(_("Listing #%(id)s has only %(open)s t open.") % {"id": listing.pk,
+                                                                          "open": listing.open_quantity},
+                          "over_listing", "quantity")
+    side = Side.SELL if listing.side == Side.BUY else Side.BUY
+    order = Order.objects.create(product=product, account=account, side=side, price=listing.price,
+                                 quantity=quantity, open_quantity=quantity, placed_by=user, created_at=now)
+    order.frozen_amount, order.reservation = _reserve_or_freeze(
+        actor=user, account=account, product=product, side=side, price=listing.price, quantity=quantity, now=now,
+        order=order)
+    book, _version = book_for_update(product, version)
+    try:
+        fill = book.take(listing.pk, quantity, account.pk, order.pk)
+    except SelfTrade as exc:
+        raise DomainError(_("You cannot take your own listing."), "self_trade", "listing") from exc
+    except ListingNotTakeable as exc:
+        raise DomainError(_("Only listings among the best 5 price levels can be taken."), "not_takeable",
+                          "listing") from exc
+    except EngineError as exc:
+        raise DomainError(str(exc), "refused", "listing") from exc
+    trades = _apply_fills(product=product, fills=[fill], orders={order.pk: order, listing.pk: listing}, now=now,
+                          actor=user)
+    order.open_quantity = 0
+    _release_excess(order, product, user)
+    order.status = Order.Status.FILLED
+    order.save(update_fields=["open_quantity", "filled_quantity", "status", "frozen_amount", "reservation",
+                              "updated_at"])
+    audit_record(actor=user, action="trading.order_take", obj=order,
+                 after={**_snapshot(order), "listing": listing.pk, "trade": trades[0].pk})
+    return order, trades[0]
+
+
+def _locked_open_order(order: Order):
+    """Lock the order's product and return the fresh order with the product's book, ready to change."""
+    book, _version = book_for_update(order.product, product_lock(order.product))
+    order = Order.objects.select_related("account", "product").get(pk=order.pk)
+    if not order.is_open:
+        raise Conflict(_("Order #%(id)s is no longer open (%(status)s).") % {"id": order.pk,
+                                                                              "status": order.get_status_display()},
+                       "order_closed", "order")
+    return order, book
+
+
+def _free_open_part(order: Order, actor) -> None:
+    """Release the cash or units held for the order's open part."""
+    if order.side == Side.BUY:
+        cash_release(cash=CashAccount.objects.get(account_id=order.account_id), amount=order.frozen_amount,
+                     actor=actor, memo=_("Order cancelled"), order=order)
+        order.frozen_amount = Decimal("0")
+    elif order.open_quantity:
+        delivery.units_release(reservation=order.reservation, quantity=order.open_quantity)
+
+
+def _withdraw(order: Order, book, actor, action: str) -> Order:
+    before = _snapshot(order)
+    try:
+        book.cancel(order.pk)
+    except EngineError as exc:
+        raise Conflict(str(exc), "order_closed", "order") from exc
+    _free_open_part(order, actor)
+    order.open_quantity = 0
+    order.status = Order.Status.CANCELLED
+    order.save(update_fields=["open_quantity", "status", "frozen_amount", "updated_at"])
+    audit_record(actor=actor, action=action, obj=order, before=before, after=_snapshot(order))
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, user, order: Order) -> Order:
+    """Withdraw an open order: it leaves the book and its frozen cash or units are released."""
+    check_acts_for(user, order.account)
+    order, book = _locked_open_order(order)
+    return _withdraw(order, book, user, "trading.order_cancel")
+
+
+@transaction.atomic
+def order_expire(*, order: Order) -> int:
+    """Withdraw a day order still open at the session close (the system acts); 1 if withdrawn, else 0."""
+    try:
+        order, book = _locked_open_order(order)
+    except Conflict:
+        return 0
+    _withdraw(order, book, None, "trading.order_expire")
+    return 1
+
+
+@transaction.atomic
+def order_amend(*, user, order: Order, price, quantity, now=None) -> tuple[Order, list]:
+    """Change an open order's price and open quantity; it loses its time priority and may trade at once."""
+    now = now or rules.market_now()
+    product = order.product
+    check_session(product, Method.LISTED, now)
+    price = check_price(product, price, Method.LISTED)
+    quantity = check_quantity(product, quantity, Method.LISTED)
+    check_acts_for(user, order.account)
+    order, book = _locked_open_order(order)
+    before = _snapshot(order)
+    _free_open_part(order, user)
+    # The old open part no longer counts towards the position limit checked below.
+    Order.objects.filter(pk=order.pk).update(open_quantity=0)
+    order.frozen_amount, reservation = _reserve_or_freeze(
+        actor=user, account=order.account, product=product, side=order.side, price=price, quantity=quantity,
+        now=now, order=order)
+    if reservation is not None:
+        order.reservation = reservation
+    try:
+        fills = book.amend(order.pk, to_fen(price), quantity)
+    except EngineError as exc:
+        raise DomainError(str(exc), "refused", None) from exc
+    order.price = price
+    order.quantity = order.filled_quantity + quantity
+    trades = _apply_fills(product=product, fills=fills, orders={order.pk: order}, now=now, actor=user)
+    try:
+        resting = book.get(order.pk)
+    except UnknownOrder:
+        resting = None
+    order.sequence = resting.sequence if resting else order.sequence
+    order.open_quantity = resting.quantity if resting else 0
+    _release_excess(order, product, user)
+    order.status = _status(order)
+    order.save(update_fields=["price", "quantity", "sequence", "open_quantity", "filled_quantity", "status",
+                              "frozen_amount", "reservation", "updated_at"])
+    audit_record(actor=user, action="trading.order_amend", obj=order, before=before,
+                 after={**_snapshot(order), "trades": [t.pk for t in trades]})
+    return order, trades
+

@@ -1,0 +1,310 @@
+"""The voluntary-market API: public reads, owner/VVB/registry actions, each a thin call to a service."""
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cets.common.api import idempotent
+from cets.common.errors import NotFound
+from entities.selectors import entity_get
+
+from .. import selectors, services
+from ..certificates import certificate_pdf
+from ..models import MonitoringReport
+from . import serializers as s
+
+
+class PublicRead(AllowAny):
+    """Reads are public; writes need a signed-in user (each service then checks the role)."""
+
+    def has_permission(self, request, view):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return bool(request.user and request.user.is_authenticated)
+
+
+class MethodologyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published CCER methodologies with their applicability, limits and formula (public)."""
+
+    serializer_class = s.MethodologyOutput
+    permission_classes = [AllowAny]
+    lookup_field = "code"
+    search_fields = ["code", "title", "title_en"]
+
+    def get_queryset(self):
+        return selectors.methodologies_public()
+
+
+class VvbViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """VVBs and project owners (public register); the registry admits new ones."""
+
+    serializer_class = s.VvbOutput
+    permission_classes = [PublicRead]
+    filterset_fields = ["kind"]
+    search_fields = ["name", "credit_code"]
+
+    def get_queryset(self):
+        return selectors.organisations_public()
+
+    @extend_schema(request=s.OrganisationInput, responses={201: s.VvbOutput})
+    def create(self, request):
+        data = s.OrganisationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        org = services.organisation_register(actor=request.user, province_id=fields.pop("province").pk, **fields)
+        return Response(s.VvbOutput(org).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """CCER projects: public once disclosed; drafts to their owner and VVB; actions by role."""
+
+    serializer_class = s.ProjectOutput
+    permission_classes = [PublicRead]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    filterset_fields = ["state", "province", "owner", "validator"]
+    search_fields = ["ref", "registration_number", "title", "title_en", "site", "owner__name"]
+    ordering_fields = ["id", "registered_on", "disclosure_end"]
+
+    def get_queryset(self):
+        return selectors.projects_visible_to(self.request.user)
+
+    def _project(self, pk):
+        return selectors.project_get(user=self.request.user, pk=pk)
+
+    def _done(self, project):
+        return Response(s.ProjectOutput(project).data)
+
+    @extend_schema(request=s.ProjectInput, responses={201: s.ProjectOutput})
+    def create(self, request):
+        data = s.ProjectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = services.project_create(actor=request.user, **data.to_service())
+        return Response(s.ProjectOutput(project).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ProjectUpdateInput, responses=s.ProjectOutput)
+    def partial_update(self, request, pk=None):
+        project = self._project(pk)
+        data = s.ProjectUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return self._done(services.project_update(actor=request.user, project=project, **data.to_service()))
+
+    @extend_schema(request=None, responses=s.ProjectOutput)
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        return self._done(services.project_publish(actor=request.user, project=self._project(pk)))
+
+    @extend_schema(request=s.ValidateInput, responses=s.ProjectOutput)
+    @action(detail=True, methods=["post"])
+    def validate(self, request, pk=None):
+        data = s.ValidateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.project_validate(actor=request.user, project=self._project(pk),
+                                                    **data.validated_data))
+
+    @extend_schema(request=None, responses=s.ProjectOutput)
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        return self._done(services.project_apply(actor=request.user, project=self._project(pk)))
+
+    @extend_schema(request=None, responses=s.ProjectOutput)
+    @action(detail=True, methods=["post"])
+    def register(self, request, pk=None):
+        return self._done(services.project_register(actor=request.user, project=self._project(pk)))
+
+    @extend_schema(request=s.ReasonInput, responses=s.ProjectOutput)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = s.ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.project_reject(actor=request.user, project=self._project(pk),
+                                                  reason=data.validated_data["reason"]))
+
+    @extend_schema(request=s.ReasonInput, responses=s.ProjectOutput)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = s.ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.project_cancel(actor=request.user, project=self._project(pk),
+                                                  reason=data.validated_data["reason"]))
+
+    @extend_schema(request={"multipart/form-data": s.DocumentInput}, responses={200: s.DocumentOutput(many=True),
+                                                                                 201: s.DocumentOutput})
+    @action(detail=True, methods=["get", "post"])
+    def documents(self, request, pk=None):
+        project = self._project(pk)
+        if request.method == "GET":
+            return Response(s.DocumentOutput(selectors.documents_visible_to(request.user, project), many=True).data)
+        data = s.DocumentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = None
+        if data.validated_data.get("report"):
+            report = selectors.report_get(user=request.user, pk=data.validated_data["report"])
+        doc = services.document_upload(actor=request.user, project=project, kind=data.validated_data["kind"],
+                                       upload=data.validated_data["file"], report=report)
+        return Response(s.DocumentOutput(doc).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CommentInput, responses={200: s.CommentOutput(many=True), 201: s.CommentOutput})
+    @action(detail=True, methods=["get", "post"], permission_classes=[AllowAny])
+    def comments(self, request, pk=None):
+        project = self._project(pk)
+        if request.method == "GET":
+            if not selectors.may_see_comments(request.user, project):
+                raise NotFound("Comments are visible to the owner, the VVBs and the registry only.", field="project")
+            return Response(s.CommentOutput(selectors.comments_visible_to(request.user, project), many=True).data)
+        data = s.CommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        report = None
+        if fields.get("report"):
+            report = selectors.report_get(user=request.user, pk=fields.pop("report"))
+        fields.pop("report", None)
+        comment = services.comment_add(project=project, report=report, user=request.user, **fields)
+        return Response({"id": comment.pk, "created_at": comment.created_at}, status=status.HTTP_201_CREATED)
+
+
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Monitoring reports (reductions): public once disclosed; actions by owner, verifier, registry."""
+
+    serializer_class = s.ReportOutput
+    permission_classes = [PublicRead]
+    filterset_fields = ["state", "project", "verifier"]
+
+    def get_queryset(self):
+        return selectors.reports_visible_to(self.request.user)
+
+    def _report(self, pk) -> MonitoringReport:
+        return selectors.report_get(user=self.request.user, pk=pk)
+
+    def _done(self, report):
+        return Response(s.ReportOutput(report).data)
+
+    @extend_schema(request=s.ReportInput, responses={201: s.ReportOutput})
+    def create(self, request):
+        data = s.ReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        project = selectors.project_get(user=request.user, pk=fields.pop("project"))
+        report = services.report_create(actor=request.user, project=project, **fields)
+        return Response(s.ReportOutput(report).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ReportOutput)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._done(services.report_submit(actor=request.user, report=self._report(pk)))
+
+    @extend_schema(request=s.VerifyInput, responses=s.ReportOutput)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        data = s.VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.report_verify(actor=request.user, report=self._report(pk),
+                                                 **data.validated_data))
+
+    @extend_schema(request=None, responses=s.ReportOutput)
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        return self._done(services.report_apply(actor=request.user, report=self._report(pk)))
+
+    @extend_schema(request=None, responses=s.IssuanceOutput(many=True))
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def register(self, request, pk=None):
+        issuances = services.report_register(actor=request.user, report=self._report(pk))
+        return Response(s.IssuanceOutput(issuances, many=True).data)
+
+    @extend_schema(request=s.ReasonInput, responses=s.ReportOutput)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = s.ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.report_reject(actor=request.user, report=self._report(pk),
+                                                 reason=data.validated_data["reason"]))
+
+
+class IssuanceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every CCER issuance with its serial range (public)."""
+
+    serializer_class = s.IssuanceOutput
+    permission_classes = [AllowAny]
+    filterset_fields = ["project", "vintage", "instrument_code"]
+
+    def get_queryset(self):
+        return selectors.issuances_public()
+
+
+class UseViewSet(viewsets.ReadOnlyModelViewSet):
+    """Cancellations for offset and voluntary retirements (public), looked up by certificate code."""
+
+    serializer_class = s.UseOutput
+    permission_classes = [AllowAny]
+    lookup_field = "code"
+    filterset_fields = ["kind", "purpose", "project", "entity", "compliance_year"]
+    search_fields = ["code", "beneficiary"]
+
+    def get_queryset(self):
+        return selectors.uses_public()
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @action(detail=True, methods=["get"])
+    def certificate(self, request, code=None):
+        use = selectors.use_by_code(code)
+        url = request.build_absolute_uri(reverse("voluntary:public-use", args=[use.code]))
+        response = HttpResponse(certificate_pdf(use, url), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="ccer-{use.code}.pdf"'
+        return response
+
+
+class TransferView(APIView):
+    """Move CCERs to another registry account (registry transfer; exchange trading comes later)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.TransferInput, responses={201: dict})
+    @idempotent
+    def post(self, request):
+        data = s.TransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        result = services.ccer_transfer(actor=request.user, instrument_code=v["instrument"],
+                                        to_account=v["to_account"], quantity=v["quantity"])
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class RetireView(APIView):
+    """Retire CCERs voluntarily for a beneficiary and purpose; answers the public record."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.RetireInput, responses={201: s.UseOutput})
+    @idempotent
+    def post(self, request):
+        data = s.RetireInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        use = services.credit_retire(actor=request.user, instrument_code=v["instrument"], quantity=v["quantity"],
+                                     beneficiary=v["beneficiary"], purpose=v["purpose"],
+                                     purpose_detail=v.get("purpose_detail", ""))
+        return Response(s.UseOutput(use).data, status=status.HTTP_201_CREATED)
+
+
+class OffsetView(APIView):
+    """Cancel an entity's CCERs for an ETS offset of one compliance year."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.OffsetInput, responses={201: s.UseOutput})
+    @idempotent
+    def post(self, request):
+        data = s.OffsetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        entity = entity_get(user=request.user, pk=v["entity"])
+        use = services.offset_cancel(actor=request.user, entity=entity, instrument_code=v["instrument"],
+                                     quantity=v["quantity"], compliance_year=v["compliance_year"])
+        return Response(s.UseOutput(use).data, status=status.HTTP_201_CREATED)

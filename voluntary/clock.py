@@ -1,0 +1,30 @@
+"""Today's date for every deadline of the voluntary market, in one place.
+
+Disclosure windows and registration deadlines are counted in working days from "today". The demo
+replays a project's real history (a disclosure in 2024, an issuance in 2025), and tests step through
+20-working-day windows, so both set the date with ``frozen(day)`` instead of patching the library.
+"""
+
+import contextlib
+import datetime as dt
+import threading
+
+from django.utils import timezone
+
+_state = threading.local()
+
+
+def today() -> dt.date:
+    """The business date in Asia/Shanghai (or the date fixed by ``frozen``)."""
+    return getattr(_state, "day", None) or timezone.localdate()
+
+
+@contextlib.contextmanager
+def frozen(day: dt.date):
+    """Run the block as if it were ``day`` (nested blocks restore the outer date)."""
+    previous = getattr(_state, "day", None)
+    _state.day = day
+    try:
+        yield day
+    finally:
+        _state.day = previous
