@@ -68,14 +68,18 @@ def plan_rules(plan: AllocationPlan, year: int | None = None, overrides: dict | 
     electricity.update({c: Decimal(str(v)) for c, v in (overrides.get("electricity") or {}).items()})
     heat.update({c: Decimal(str(v)) for c, v in (overrides.get("heat") or {}).items()})
     floor = overrides.get("entity_relief_floor", plan.entity_relief_floor)
+
+    def rule(name):
+        return Decimal(str(overrides[name])) if name in overrides else getattr(plan, name)
+
     return formulas.PlanRules(
         code=plan.code, correction_scheme=plan.correction_scheme,
         electricity_benchmark=electricity, heat_benchmark=heat,
-        cooling_factors={"water": plan.cooling_water_factor, "air": plan.cooling_air_factor,
-                         "back_pressure": plan.cooling_back_pressure_factor},
-        heat_ratio_coefficient=plan.heat_ratio_coefficient,
-        gas_heat_ratio_coefficient=plan.gas_heat_ratio_coefficient,
-        load_factor_for_chp=plan.load_factor_for_chp, peak_threshold=plan.peak_threshold,
+        cooling_factors={"water": rule("cooling_water_factor"), "air": rule("cooling_air_factor"),
+                         "back_pressure": rule("cooling_back_pressure_factor")},
+        heat_ratio_coefficient=rule("heat_ratio_coefficient"),
+        gas_heat_ratio_coefficient=rule("gas_heat_ratio_coefficient"),
+        load_factor_for_chp=plan.load_factor_for_chp, peak_threshold=rule("peak_threshold"),
         gas_relief=bool(overrides.get("gas_relief", plan.gas_relief)),
         entity_relief_floor=None if floor in (None, "") else Decimal(str(floor)),
     )

@@ -254,7 +254,10 @@ def _verified_emissions(entity_id: int, year: int) -> int | None:
 
 # ---- scenarios -----------------------------------------------------------------------------------------
 
-OVERRIDE_KEYS = {"electricity", "heat", "entity_relief_floor", "gas_relief"}
+# Correction coefficients a scenario may change (fractions; cooling factors up to 2).
+RULE_OVERRIDES = {"cooling_water_factor": 2, "cooling_air_factor": 2, "cooling_back_pressure_factor": 2,
+                  "heat_ratio_coefficient": 1, "gas_heat_ratio_coefficient": 1, "peak_threshold": 1}
+OVERRIDE_KEYS = {"electricity", "heat", "entity_relief_floor", "gas_relief", *RULE_OVERRIDES}
 
 
 def _clean_overrides(overrides: dict) -> dict:
@@ -297,6 +300,16 @@ def _clean_overrides(overrides: dict) -> dict:
         clean["entity_relief_floor"] = floor
     if "gas_relief" in overrides:
         clean["gas_relief"] = bool(overrides["gas_relief"])
+    for name, upper in RULE_OVERRIDES.items():
+        if name in overrides:
+            try:
+                number = Decimal(str(overrides[name]))
+            except Exception as exc:
+                raise DomainError(_("%(name)s must be a number.") % {"name": name}, "invalid_rule", name) from exc
+            if not number.is_finite() or not 0 <= number <= upper:
+                raise DomainError(_("%(name)s must be between 0 and %(upper)s.") % {"name": name, "upper": upper},
+                                  "invalid_rule", name)
+            clean[name] = str(number)
     return clean
 
 

@@ -83,6 +83,9 @@ def reset() -> None:
                     "registry_reservation, registry_freeze, registry_trustedaccount, "
                     "registry_accountrepresentative, registry_account, registry_instrument, "
                     "common_auditentry, common_auditchainhead, common_idempotencyrecord RESTART IDENTITY CASCADE")
+        cur.execute("DELETE FROM authtoken_token WHERE user_id IN "
+                    "(SELECT id FROM entities_user WHERE username LIKE 'bench-%%')")
+        cur.execute("DELETE FROM common_job WHERE kind = 'bench'")
         cur.execute("DELETE FROM entities_user WHERE username LIKE 'bench-%%'")
         cur.execute("DELETE FROM entities_keyentity WHERE name LIKE 'BENCH %%'")
         cur.execute("UPDATE trading_product SET book_version = 0, previous_close = 79.42")

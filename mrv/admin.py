@@ -96,7 +96,7 @@ class EarlyWarningAdmin(RegulatorAdmin):
     list_filter = ["tier", "status", "rule", "year"]
     search_fields = ["entity__name", "message"]
     list_select_related = ["rule", "entity", "unit"]
-    actions = [*RegulatorAdmin.actions, "transfer", "request_rectification", "check"]
+    actions = [*RegulatorAdmin.actions, "transfer", "request_rectification", "mark_checked"]
 
     def _move(self, request, queryset, to):
         _each(self, request, queryset, lambda w: oversight.warning_transition(actor=request.user, warning=w, to=to),
@@ -111,7 +111,7 @@ class EarlyWarningAdmin(RegulatorAdmin):
         self._move(request, queryset, EarlyWarning.Status.RECTIFICATION_REQUESTED)
 
     @admin.action(description=_("Mark rectification checked"))
-    def check(self, request, queryset):
+    def mark_checked(self, request, queryset):
         self._move(request, queryset, EarlyWarning.Status.CHECKED)
 
 

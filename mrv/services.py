@@ -31,7 +31,8 @@ from .models import (
 )
 from .validation import Problem, prepare_rows
 
-COPY_THRESHOLD = 500  # below this, bulk_create is as fast and simpler to reason about
+COPY_THRESHOLD = 500
+MAX_SUPPORTING_FILE = 20 * 1024 * 1024  # below this, bulk_create is as fast and simpler to reason about
 
 
 class InvalidRows(DomainError):
@@ -244,6 +245,21 @@ def _copy_submissions(subs: list[MonthlySubmission]) -> list[int]:
 
 def _copy_fuels(rows: list[FuelRecord]) -> None:
     _copy(FuelRecord._meta.db_table, FUEL_COLUMNS, ([getattr(r, c) for c in FUEL_COLUMNS] for r in rows))
+
+
+@transaction.atomic
+def supporting_file_add(*, actor: User, submission: MonthlySubmission, upload, description: str = "") -> SupportingFile:
+    """Attach a stamped ledger or other evidence to the entity's own submission."""
+    _require_entity_actor(actor, submission.entity)
+    if upload is None or not getattr(upload, "size", 0):
+        raise DomainError(_("Attach a non-empty file."), "required", "file")
+    if upload.size > MAX_SUPPORTING_FILE:
+        raise DomainError(_("A supporting file may be at most 20 MB."), "too_large", "file")
+    item = SupportingFile.objects.create(submission=submission, file=upload,
+                                         description=(description or upload.name)[:200])
+    audit_record(actor=actor, action="mrv.submission.file_add", obj=item,
+                 after={"submission": submission.pk, "name": upload.name, "size": upload.size})
+    return item
 
 
 # ---- test reports ----------------------------------------------------------------------------------

@@ -96,6 +96,14 @@ class SubmissionViewSet(ScopedReadViewSet):
             raise DomainError("year must be a whole number.", "invalid_integer", "year")
         return template_response(entity_get(user=request.user, pk=entity_id), year)
 
+    @extend_schema(request={"multipart/form-data": s.UploadInput}, responses={201: None})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def files(self, request, pk=None):
+        item = services.supporting_file_add(actor=request.user, submission=self.get_object(),
+                                            upload=request.FILES.get("file"),
+                                            description=request.data.get("description", ""))
+        return Response({"id": item.pk, "description": item.description}, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=s.DecisionInput, responses={200: s.SubmissionOutput})
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):

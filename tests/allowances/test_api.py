@@ -70,3 +70,10 @@ def test_run_bad_input_changes_nothing(api, national, pre_2023, payload, status,
     assert response.status_code == status
     assert response.json()["error"]["field"] == field
     assert AllocationRun.objects.count() == before
+
+
+def test_allocation_list_query_count_is_pinned(api, national, pre_2023, django_assert_max_num_queries):
+    # session/auth aside: count, page, units prefetch with their unit rows, whatever the number of entities
+    with django_assert_max_num_queries(6):
+        response = api(national).get("/api/v1/allowances/allocations/")
+    assert response.json()["count"] == 2

@@ -61,6 +61,8 @@ def test_histogram_svg_is_plain_markup():
     ({"heat": {"I": "-1"}}, "heat.I"),
     ({"entity_relief_floor": "1.5"}, "entity_relief_floor"),
     ({"benchmarks": {}}, "overrides"),
+    ({"peak_threshold": "1.2"}, "peak_threshold"),
+    ({"cooling_air_factor": "x"}, "cooling_air_factor"),
 ])
 def test_scenario_bad_overrides_name_the_field(national, data_2023, overrides, field):
     plan = AllocationPlan.objects.get(code="2023")
@@ -80,3 +82,12 @@ def test_scenarios_are_national_only(api, national, hubei, data_2023):
     with pytest.raises(Forbidden):
         services.scenario_create(actor=hubei, plan=AllocationPlan.objects.get(code="2023"), name="x",
                                  data_year=2023, overrides={})
+
+
+def test_scenario_may_change_correction_rules(national, data_2023):
+    # peak threshold 0.55: HB-WH-02 at load 0.60 loses F_f: 809,000 + 207,600 = 1,016,600 (was 1,066,243)
+    scenario = services.scenario_create(actor=national, plan=AllocationPlan.objects.get(code="2023"),
+                                        name="narrow peak factor", data_year=2023,
+                                        overrides={"peak_threshold": "0.55"})
+    assert scenario.result["scenario"]["by_category"]["II"]["allocation_tco2"] == 1_016_600
+    assert scenario.result["baseline"]["by_category"]["II"]["allocation_tco2"] == 1_066_243

@@ -146,3 +146,17 @@ def test_certificate_verify_public(api, entity_user, ob2021, entity, give, natio
     assert api().get(f"{URL}/certificates/FAKE/").status_code == 404
     pdf = api(entity_user).get(f"{URL}/obligations/{ob2021.pk}/certificate/")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_lists_pin_queries_and_scope_warnings(api, national, other_entity_user, cycle, obligations,
+                                              django_assert_max_num_queries):
+    services.risk_scan(cycle=cycle, on_date=cycle.deadline.replace(month=11, day=1))
+    client = api(national)
+    with django_assert_max_num_queries(6):
+        assert client.get(f"{URL}/obligations/").json()["count"] == 3
+    with django_assert_max_num_queries(6):
+        assert client.get(f"{URL}/warnings/").json()["count"] == 2
+    own = api(other_entity_user).get(f"{URL}/warnings/").json()["results"]
+    assert [w["entity_name"] for w in own] == ["广州测试电厂"]
+    hubei_only = api().get(f"{URL}/cycles/2021-2022/report/?province=42").json()
+    assert hubei_only["years"]["2021"]["verified_tco2"] == 1_000_000 and hubei_only["provinces"] == []

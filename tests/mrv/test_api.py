@@ -146,3 +146,20 @@ def test_csv_upload_and_wrong_file(api, entity_user, unit):
 
 def test_template_only_for_entity_users(api, hubei):
     assert api(hubei).get("/api/v1/mrv/submissions/template/").status_code == 404
+
+
+def test_supporting_file_only_by_own_entity(api, entity_user, other_entity_user, wuhan, unit, settings, tmp_path):
+    from mrv.models import SupportingFile
+
+    settings.MEDIA_ROOT = tmp_path
+    sub_id = api(entity_user).post("/api/v1/mrv/submissions/", _json_row(unit), format="json").json()["id"]
+    ledger = io.BytesIO(b"%PDF-1.4 stamped ledger")
+    ledger.name = "ledger-2024-04.pdf"
+    url = f"/api/v1/mrv/submissions/{sub_id}/files/"
+    assert api(other_entity_user).post(url, {"file": ledger}, format="multipart").status_code == 404
+    ledger.seek(0)
+    assert api(wuhan).post(url, {"file": ledger}, format="multipart").status_code == 404
+    ledger.seek(0)
+    response = api(entity_user).post(url, {"file": ledger}, format="multipart")
+    assert response.status_code == 201
+    assert SupportingFile.objects.get().description == "ledger-2024-04.pdf"
