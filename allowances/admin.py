@@ -190,8 +190,29 @@ class ObligationAdmin(RegulatorAdmin):
 
 @admin.register(HighRiskDesignation)
 class HighRiskDesignationAdmin(RegulatorAdmin):
+    """The province marks judicially frozen or non-compliant entities: their allocation goes to its account."""
+
     list_display = ["entity", "year", "reason", "designated_by", "created_at"]
     list_filter = ["year", "reason"]
+    fields = ["entity", "year", "reason"]
+
+    def has_add_permission(self, request):
+        return request.user.role in (User.Role.NATIONAL_REGULATOR, User.Role.PROVINCIAL_REGULATOR)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "entity":
+            from entities.selectors import entities_visible_to
+
+            kwargs["queryset"] = entities_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            obj.pk = services.high_risk_designate(actor=request.user, entity=form.cleaned_data["entity"],
+                                                  year=form.cleaned_data["year"],
+                                                  reason=form.cleaned_data["reason"]).pk
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
 
 
 @admin.register(BorrowingApplication)

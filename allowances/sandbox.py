@@ -109,6 +109,14 @@ def evaluate(rules: formulas.PlanRules, rows: list[dict], *, basis: str, provinc
     }
 
 
+def balance_values_for(*, plan: AllocationPlan, data_year: int) -> dict:
+    """Balance values of ``plan``'s categories on the confirmed verified data of ``data_year``."""
+    year = plan.first_year if data_year not in plan.years else data_year
+    rules = selectors.plan_rules(plan, year)
+    return _jsonable({"plan": plan.code, "data_year": data_year,
+                      "categories": balance_values(rules, _rows(data_year), basis=plan.activity_basis)})
+
+
 def scenario_evaluate(*, plan: AllocationPlan, data_year: int, overrides: dict) -> dict:
     """The scenario and the unchanged plan on the same verified rows, with balance values."""
     year = plan.first_year if data_year not in plan.years else data_year

@@ -9,7 +9,8 @@ Public for other apps:
 - ``allocation_for(entity_id, year) -> dict`` (compliance): the entity's allocation of ``year``:
   ``{"pre_allocated_tco2", "true_up_tco2" (None before true-up), "allocation_tco2" (the final figure
   when trued up, else the pre-allocation), "relief_tco2", "borrowed_tco2", "open_obligation_tco2",
-  "final"}``.
+  "final", "vintage_rule"}`` (vintage_rule: "any" or "same_or_earlier", the plan's rule for which
+  vintages may cover the year's obligation).
 
 Everything else here is scoped to the user through ``entities.selectors.scope_by_entity``.
 """
@@ -120,7 +121,14 @@ def allocation_for(entity_id: int, year: int) -> dict:
         "allocation_tco2": true_up.allocation_tco2 if true_up else pre_tco2,
         "relief_tco2": true_up.relief_tco2 if true_up else 0,
         "borrowed_tco2": borrowed, "open_obligation_tco2": owed, "final": final,
+        "vintage_rule": _vintage_rule(year),
     }
+
+
+def _vintage_rule(year: int) -> str | None:
+    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, first_year__lte=year,
+                                          last_year__gte=year).order_by("-first_year", "-code").first())
+    return plan.vintage_rule if plan else None
 
 
 def entity_allocations_visible_to(user) -> QuerySet[EntityAllocation]:

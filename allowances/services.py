@@ -573,9 +573,12 @@ def run_issue(*, run: AllocationRun, job=None) -> dict:
     for i in range(0, len(rest), WITHDRAWAL_CHUNK):
         chunk = rest[i:i + WITHDRAWAL_CHUNK]
         with transaction.atomic():
-            for ea in chunk:
-                _settle_negative(ea, account=account_of(ea), run=run, proposer=proposer, approver=approver,
-                                 instrument=instrument, registry=registry, registry_selectors=registry_selectors)
+            settled = [_settle_negative(ea, account=account_of(ea), run=run, proposer=proposer, approver=approver,
+                                        instrument=instrument, registry=registry,
+                                        registry_selectors=registry_selectors) for ea in chunk]
+            settled = [entry for entry in settled if entry]
+            if settled:  # one entry per chunk naming every entity settled in it
+                audit_record(actor=approver, action="allocation.withdraw", obj=run, after={"entities": settled})
         if job is not None:
             job_progress(job, advance=len(chunk))
     with transaction.atomic():
@@ -587,16 +590,19 @@ def run_issue(*, run: AllocationRun, job=None) -> dict:
     return {"issued_tco2": sum(ea.difference_tco2 for ea in positives), "obligations": obligations}
 
 
-def _settle_negative(ea, *, account, run, proposer, approver, instrument, registry, registry_selectors) -> None:
-    """Withdraw what the entity holds of an over-allocation; the rest becomes an obligation."""
+def _settle_negative(ea, *, account, run, proposer, approver, instrument, registry, registry_selectors) -> dict | None:
+    """Withdraw what the entity holds of an over-allocation; the rest becomes an obligation.
+
+    Returns what was done (for the chunk's audit entry), or None when an earlier run did it.
+    """
     (locked,) = lock_rows(EntityAllocation.objects.filter(pk=ea.pk))
     if locked.status != EntityAllocation.Status.CALCULATED:
-        return
+        return None
     need = -locked.difference_tco2
     if need == 0:
         locked.status = EntityAllocation.Status.NOTHING
         locked.save(update_fields=["status"])
-        return
+        return {"entity": locked.entity_id, "status": locked.status}
     available = registry_selectors.balance(account, instrument).available
     withdrawn = min(need, available)
     if withdrawn:
@@ -611,5 +617,5 @@ def _settle_negative(ea, *, account, run, proposer, approver, instrument, regist
         Obligation.objects.create(entity_allocation=locked, entity_id=locked.entity_id, year=run.year,
                                   quantity_tco2=need - withdrawn)
     locked.save(update_fields=["status", "registry_reference"])
-    audit_record(actor=approver, action="allocation.withdraw", obj=locked,
-                 after={"withdrawn_tco2": withdrawn, "obligation_tco2": need - withdrawn})
+    return {"entity": locked.entity_id, "status": locked.status, "withdrawn_tco2": withdrawn,
+            "obligation_tco2": need - withdrawn}

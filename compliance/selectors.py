@@ -71,6 +71,28 @@ def steps_of(obligation: Obligation) -> QuerySet[SurrenderStep]:
     return obligation.steps.order_by("id")
 
 
+def surrender_options(obligation: Obligation) -> list[dict]:
+    """The entity's holdings it could surrender for this obligation: each instrument with what is
+    available and whether it is eligible (CEA vintage rule; CCERs subject to the cap and the project)."""
+    from registry import selectors as registry_selectors
+    from registry import services as registry
+
+    from .services import eligible_vintages, vintage_eligible
+
+    account = registry.account_for_entity(entity=obligation.entity, create=False)
+    if account is None:
+        return []
+    allowed = eligible_vintages(obligation)
+    options = []
+    for row in registry_selectors.holdings_by_vintage(account):
+        instrument, holding = row["instrument"], row["holding"]
+        cea = instrument.kind == instrument.Kind.CEA
+        options.append({"instrument": instrument.code, "kind": "cea" if cea else "ccer", "vintage": instrument.vintage,
+                        "available": holding.available,
+                        "eligible": vintage_eligible(allowed, instrument.vintage) if cea else True})
+    return options
+
+
 def reliefs_visible_to(user) -> QuerySet[ReliefDecision]:
     return scope_by_entity(ReliefDecision.objects.select_related("obligation", "obligation__entity"), user,
                            "obligation__entity")

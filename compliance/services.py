@@ -24,6 +24,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -184,6 +185,11 @@ def eligible_vintages(obligation: Obligation) -> list[int]:
     return list(obligation.cycle.vintages.filter(year=obligation.year).values_list("vintage", flat=True))
 
 
+def vintage_eligible(allowed: list[int], vintage: int) -> bool:
+    """Whether a CEA vintage is in the allowed list; CEA19-20 (registry vintage 2020) is listed as 2019."""
+    return vintage in allowed or (vintage == 2020 and 2019 in allowed)
+
+
 def offset_cap_tco2(obligation: Obligation) -> int:
     """CCERs may cover at most the cycle's cap (5%) of the obligation, whole tonnes rounded down."""
     cap = Decimal(obligation.quantity_tco2) * obligation.cycle.offset_cap_pct / 100
@@ -202,10 +208,10 @@ def _check_item(obligation: Obligation, item: dict, index: int) -> dict:
         except (TypeError, ValueError):
             raise DomainError(_("Name the CEA vintage (a year)."), "invalid_vintage", prefix + "vintage")
         allowed = eligible_vintages(obligation)
-        if vintage > obligation.year:
+        if vintage > obligation.year and not vintage_eligible(allowed, vintage):
             raise DomainError(_("A %(v)s CEA cannot be surrendered for %(y)s: never a later vintage for an earlier "
                                 "year.") % {"v": vintage, "y": obligation.year}, "later_vintage", prefix + "vintage")
-        if vintage not in allowed and not (vintage == 2020 and 2019 in allowed):
+        if not vintage_eligible(allowed, vintage):
             raise DomainError(_("Vintage %(v)s is not eligible for %(y)s (eligible: %(list)s).")
                               % {"v": vintage, "y": obligation.year, "list": ", ".join(map(str, allowed))},
                               "vintage_not_eligible", prefix + "vintage")
@@ -492,15 +498,18 @@ def cycle_close(*, actor, cycle: ComplianceCycle) -> Job:
 
     Compare-and-set open -> closing: of two concurrent closes exactly one changes the row, the other
     is refused (409) and changes nothing. Calling it again while the cycle is closing after a crash
-    (the job failed) reruns the same job, which skips the obligations already closed.
+    (the job failed) reruns the same job, which skips the obligations already closed. A national
+    regulator closes (a person answers for it; the job reads the ledger as that regulator sees it).
     """
+    if actor is None:
+        raise Forbidden(_("A national regulator closes a cycle."))
     _require_regulator(actor, national_only=True)
     with transaction.atomic():
         changed = ComplianceCycle.objects.filter(pk=cycle.pk, status=ComplianceCycle.Status.OPEN).update(
             status=ComplianceCycle.Status.CLOSING)
         if changed:
             total = Obligation.objects.filter(cycle=cycle).count()
-            job = job_create(kind=CLOSE_JOB, user=actor if getattr(actor, "pk", None) else None,
+            job = job_create(kind=CLOSE_JOB, user=actor,
                              params={"cycle": cycle.pk}, total=total)
             ComplianceCycle.objects.filter(pk=cycle.pk).update(closing_job=job)
             audit_record(actor=actor, action="compliance.cycle_close", obj=cycle,
@@ -518,15 +527,31 @@ def cycle_close(*, actor, cycle: ComplianceCycle) -> Job:
                    "cycle")
 
 
-def _reconcile(obligation: Obligation) -> None:
+def _ledger_totals(actor, rows: list[Obligation]) -> dict[tuple[int, int], dict[str, int]]:
+    """What the registry ledger shows per (entity, year) of a chunk: CEAs surrendered, CCERs cancelled.
+
+    One grouped query per chunk over the completed surrender and CCER-cancellation transactions the
+    closing regulator sees (the national regulator sees them all).
+    """
+    txs = registry_selectors.transactions_visible_to(actor)
+    K, S = txs.model.Kind, txs.model.Status
+    totals: dict[tuple[int, int], dict[str, int]] = {}
+    grouped = (txs.filter(from_account__entity_id__in={o.entity_id for o in rows},
+                          compliance_year__in={o.year for o in rows}, status=S.COMPLETED,
+                          kind__in=[K.SURRENDER, K.CCER_CANCELLATION])
+               .order_by().values("from_account__entity_id", "compliance_year", "kind").annotate(n=Sum("quantity")))
+    for row in grouped:
+        key = (row["from_account__entity_id"], row["compliance_year"])
+        totals.setdefault(key, {"cea": 0, "ccer": 0})["cea" if row["kind"] == K.SURRENDER else "ccer"] += row["n"]
+    return totals
+
+
+def _reconcile(obligation: Obligation, ledger: dict[str, int]) -> None:
     """The cached CEA and CCER totals must equal what the registry ledger holds for the entity and year.
 
     A closing defended in court rests on the ledger, not on a cache: a mismatch stops the job (nothing
     of the chunk is written) and names the entity, to be investigated before the rerun.
     """
-    account = registry.account_for_entity(entity=obligation.entity, create=False)
-    ledger = (registry_selectors.surrendered_for(account=account, compliance_year=obligation.year) if account
-              else {"cea": 0, "ccer": 0})
     if (ledger["cea"], ledger["ccer"]) != (obligation.surrendered_tco2, obligation.offsets_tco2):
         raise DomainError(_("%(entity)s %(year)s: the registry shows %(cea)s t surrendered and %(ccer)s t CCERs "
                             "cancelled, the obligation %(own_cea)s t and %(own_ccer)s t; closing stopped.") % {
@@ -535,7 +560,7 @@ def _reconcile(obligation: Obligation) -> None:
             "obligation")
 
 
-def close_chunk(cycle: ComplianceCycle, ids: list[int]) -> int:
+def close_chunk(cycle: ComplianceCycle, ids: list[int], actor) -> int:
     """Close one chunk of obligations in one transaction; those already closed are skipped (idempotent).
 
     Correct in chunks because each obligation is decided from its own row and the ledger alone, and
@@ -546,8 +571,9 @@ def close_chunk(cycle: ComplianceCycle, ids: list[int]) -> int:
                                      .select_related("entity", "cycle"))]
         now = timezone.now()
         certificates = []
+        ledger = _ledger_totals(actor, rows) if rows else {}
         for o in rows:
-            _reconcile(o)
+            _reconcile(o, ledger.get((o.entity_id, o.year), {"cea": 0, "ccer": 0}))
             o.status = outcome_status(o)
             o.shortfall_tco2 = max(o.quantity_tco2 - o.covered_tco2, 0)
             o.closed_at = now
@@ -556,7 +582,7 @@ def close_chunk(cycle: ComplianceCycle, ids: list[int]) -> int:
         Obligation.objects.bulk_update(rows, ["status", "shortfall_tco2", "closed_at"])
         Certificate.objects.bulk_create(certificates, ignore_conflicts=True)
         if rows:
-            audit_record(actor=None, action="compliance.close_chunk", obj=cycle,
+            audit_record(actor=actor, action="compliance.close_chunk", obj=cycle,
                          after={"obligations": len(rows), "first": rows[0].pk, "last": rows[-1].pk})
     return len(rows)
 
@@ -570,7 +596,7 @@ def close_run(job: Job) -> dict:
     done = Obligation.objects.filter(cycle=cycle, closed_at__isnull=False).count()
     job_progress(job, done=done, total=len(ids), message=_("Closing %(n)s obligations") % {"n": len(ids)})
     for start in range(0, len(ids), CLOSE_CHUNK):
-        closed = close_chunk(cycle, ids[start:start + CLOSE_CHUNK])
+        closed = close_chunk(cycle, ids[start:start + CLOSE_CHUNK], job.created_by)
         if closed:
             job_progress(job, advance=closed)
     with transaction.atomic():

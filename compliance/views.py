@@ -69,6 +69,8 @@ def obligation_detail(request, pk: int):
     return render(request, "compliance/obligation_detail.html", {
         "obligation": obligation, "steps": selectors.steps_of(obligation), "form": form,
         "vintages": services.eligible_vintages(obligation), "cap": services.offset_cap_tco2(obligation),
+        "options": selectors.surrender_options(obligation) if request.user.acting_entity_id == obligation.entity_id
+        else [],
         "may_surrender": request.user.acting_entity_id == obligation.entity_id
         and obligation.cycle.status == ComplianceCycle.Status.OPEN})
 

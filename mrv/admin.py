@@ -151,3 +151,9 @@ class AgencyRatingAdmin(RegulatorAdmin):
     entity_path = None
     list_display = ["agency", "province", "year", "timeliness", "quality", "on_time_reports", "late_reports"]
     list_filter = ["year", "province"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser or request.user.role == User.Role.NATIONAL_REGULATOR:
+            return qs
+        return qs.filter(province_id=request.user.province_id)

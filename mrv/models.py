@@ -222,6 +222,8 @@ class MonthlySubmission(models.Model):
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(_("submitted"))
     note = models.CharField(_("note"), max_length=500, blank=True)
+    review_due = models.DateField(_("current tier's review due"), null=True, blank=True,
+                                  help_text=_("Paused while a request for information is open."))
 
     class Meta:
         verbose_name = _("monthly submission")
@@ -577,6 +579,7 @@ class Reminder(models.Model):
         ANNUAL_REPORT = "annual_report", _("Annual report due")
         WARNING = "warning", _("Warning action due")
         REVIEW_REQUEST = "review_request", _("Verification review decision due")
+        REVIEW = "review", _("Monthly data review due")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=80)
@@ -598,3 +601,36 @@ class Reminder(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class InformationRequest(models.Model):
+    """A reviewer's request for information to the entity; the reviewer's deadline pauses until answered."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for the entity")
+        ANSWERED = "answered", _("Answered")
+
+    submission = models.ForeignKey(MonthlySubmission, on_delete=models.CASCADE, related_name="information_requests")
+    tier = models.CharField(_("tier"), max_length=10, choices=Tier.choices)
+    question = models.CharField(_("question"), max_length=1000)
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    asked_on = models.DateField(_("asked on"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    answer = models.CharField(_("answer"), max_length=2000, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    answered_on = models.DateField(_("answered on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("request for information")
+        verbose_name_plural = _("requests for information")
+        ordering = ["-asked_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission"], condition=Q(status="open"),
+                                    name="mrv_informationrequest_one_open"),
+            models.CheckConstraint(condition=Q(status="open") | ~Q(answer=""),
+                                   name="mrv_informationrequest_answered_has_answer"),
+        ]
+
+    def __str__(self):
+        return self.question[:60]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
-from cets.common.calendar import add_working_days
+from cets.common.calendar import add_working_days, working_days_between
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.jobs import job_create
 from cets.common.locks import lock_rows
@@ -26,6 +26,7 @@ from .models import (
     AnnualReport,
     EarlyWarning,
     FuelRecord,
+    InformationRequest,
     MonthlySubmission,
     Reminder,
     SubmissionReview,
@@ -37,6 +38,7 @@ from .models import (
 )
 from .selectors import month_deadline
 
+REVIEW_WORKING_DAYS = 10  # each tier's time to review a monthly submission (a setting of this platform)
 TIER_ORDER = [Tier.MUNICIPAL, Tier.PROVINCIAL, Tier.NATIONAL]
 ROLE_TIER = {User.Role.MUNICIPAL_REGULATOR: Tier.MUNICIPAL, User.Role.PROVINCIAL_REGULATOR: Tier.PROVINCIAL,
              User.Role.NATIONAL_REGULATOR: Tier.NATIONAL}
@@ -306,10 +308,57 @@ def submission_review(*, actor: User, submission: MonthlySubmission, accept: boo
                                     decision=SubmissionReview.Decision.ACCEPTED if accept
                                     else SubmissionReview.Decision.RETURNED)
     submission.status = NEXT_STATUS[tier] if accept else MonthlySubmission.Status.RETURNED
-    submission.save(update_fields=["status"])
+    submission.review_due = (add_working_days(_today(), REVIEW_WORKING_DAYS)
+                             if submission.status in REVIEW_STATUS else None)
+    submission.save(update_fields=["status", "review_due"])
     audit_record(actor=actor, action="mrv.submission.review", obj=submission, before={"status": before},
                  after={"status": submission.status, "tier": tier, "comment": comment})
     return submission
+
+
+@transaction.atomic
+def information_request(*, actor: User, submission: MonthlySubmission, question: str,
+                        today: dt.date | None = None) -> InformationRequest:
+    """The reviewing tier asks the entity for information; its own review deadline pauses until answered."""
+    [submission] = lock_rows(MonthlySubmission.objects.filter(pk=submission.pk))
+    tier = REVIEW_STATUS.get(submission.status)
+    if tier is None:
+        raise Conflict(_("This submission is not awaiting review."), "not_in_review", "status")
+    _require_tier(actor, submission.entity, tier)
+    if not question.strip():
+        raise DomainError(_("Say what information is needed."), "required", "question")
+    if submission.information_requests.filter(status=InformationRequest.Status.OPEN).exists():
+        raise Conflict(_("A request for information is already waiting for the entity."), "already_open",
+                       "question")
+    rfi = InformationRequest.objects.create(submission=submission, tier=tier, question=question, asked_by=actor,
+                                            asked_on=today or _today())
+    audit_record(actor=actor, action="mrv.information_request.ask", obj=rfi, after={"question": question})
+    return rfi
+
+
+@transaction.atomic
+def information_answer(*, actor: User, request: InformationRequest, answer: str,
+                       today: dt.date | None = None) -> InformationRequest:
+    """The entity answers; the reviewer's deadline moves by the working days the request was open."""
+    if actor.acting_entity_id != request.submission.entity_id:
+        raise NotFound(_("No such request."), field="request")
+    if not answer.strip():
+        raise DomainError(_("Give an answer."), "required", "answer")
+    [request] = lock_rows(InformationRequest.objects.filter(pk=request.pk))
+    if request.status != InformationRequest.Status.OPEN:
+        raise Conflict(_("This request was already answered."), "already_answered", "answer")
+    today = today or _today()
+    request.status, request.answer, request.answered_by, request.answered_on = (
+        InformationRequest.Status.ANSWERED, answer, actor, today)
+    request.save()
+    submission = request.submission
+    paused = working_days_between(request.asked_on, today)
+    if submission.review_due and paused:
+        submission.review_due = add_working_days(submission.review_due, paused)
+        submission.save(update_fields=["review_due"])
+    audit_record(actor=actor, action="mrv.information_request.answer", obj=request,
+                 after={"paused_working_days": paused, "review_due": str(submission.review_due)})
+    return request
 
 
 # ---- verification -----------------------------------------------------------------------------------
@@ -553,9 +602,15 @@ def reminders_send(*, today: dt.date | None = None) -> int:
                                  entity_id=warning.entity_id, due_date=due,
                                  recipient_tier="" if to_entity else warning.tier,
                                  message=f"{warning.message[:200]} - action due {due}"))
+        waiting = MonthlySubmission.objects.filter(review_due=due, status__in=list(REVIEW_STATUS)).exclude(
+            information_requests__status=InformationRequest.Status.OPEN)
+        for sub in waiting:
+            rows.append(Reminder(kind=Reminder.Kind.REVIEW, key=f"review:{sub.pk}:{sub.status}", days_before=days,
+                                 entity_id=sub.entity_id, due_date=due, recipient_tier=REVIEW_STATUS[sub.status],
+                                 message=f"Review of {sub.year}-{sub.month:02d} data (submission {sub.pk}) due {due}"))
         for verification in Verification.objects.filter(status=Verification.Status.REVIEW_REQUESTED,
                                                          review_decision_due=due):
-            rows.append(Reminder(kind=Reminder.Kind.REVIEW_REQUEST, key=f"review:{verification.pk}",
+            rows.append(Reminder(kind=Reminder.Kind.REVIEW_REQUEST, key=f"verification-review:{verification.pk}",
                                  days_before=days, entity_id=verification.entity_id, due_date=due,
                                  recipient_tier=Tier.PROVINCIAL,
                                  message=f"Review decision on {verification.year} verification due {due}"))
@@ -569,8 +624,10 @@ def next_step(obj) -> dict | None:
     """Who must act next on a submission, warning or verification, and by when (shown to both sides)."""
     if isinstance(obj, MonthlySubmission):
         tier = REVIEW_STATUS.get(obj.status)
+        if tier and obj.information_requests.filter(status=InformationRequest.Status.OPEN).exists():
+            return {"who": "entity", "by": None, "why": "request for information"}
         if tier:
-            return {"who": f"{tier}_regulator", "by": None}
+            return {"who": f"{tier}_regulator", "by": obj.review_due}
         if obj.status == MonthlySubmission.Status.RETURNED:
             return {"who": "entity", "by": None}
         return None

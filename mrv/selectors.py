@@ -18,9 +18,25 @@ For allocation and compliance (system reads, not scoped to a user):
 - ``monthly_emissions_to_date(entity_id, year) -> Decimal``: sum of the current monthly versions
   (fuel + purchased electricity), for compliance risk monitoring before verification.
 
+Writes others may call (in ``mrv.services``): ``submissions_bulk_load(actor=, rows=, today=None,
+submitted_at=None)`` validates every row and stores all with COPY (PostgreSQL, 500 rows and more) or
+bulk_create, or raises ``InvalidRows`` listing every problem; ``submissions_upload(actor=, content=,
+filename=)`` does the same from an .xlsx template or CSV. Rows are dicts with ``unit`` (a Unit) or
+``unit_id`` or ``unit_code``, ``year``, ``month``, ``electricity_generated_mwh``,
+``electricity_supplied_mwh``, ``heat_supplied_gj``, ``operating_hours``, ``load_factor``,
+``purchased_electricity_mwh``, ``note`` and ``fuels`` (list of ``fuel``, ``consumption``, ``ncv``,
+``carbon_content``, ``oxidation_rate``, ``test_report`` number); numbers as strings or Decimals.
+
 For the doors (scoped through ``entities.selectors.scope_by_entity``):
 ``submissions_visible_to(user)``, ``submission_get(user=, pk=)``, ``qc_plans_visible_to(user)``,
-``annual_reports_visible_to(user)``, ``verifications_visible_to(user)``, ``entity_dashboard(entity, year)``.
+``test_reports_visible_to(user)``, ``annual_reports_visible_to(user)``, ``verifications_visible_to(user)``
+(agencies: only their own assignments), ``warnings_visible_to(user)``, ``reminders_visible_to(user)``,
+``entity_dashboard(entity, year)``, ``regulator_overview(user, year)``; ``parameter_set(year)`` and
+``month_deadline(year, month)`` (40 natural days after the month's end).
+
+mrv sits above allowances in the import tree; the one read the other way, the category benchmark on the
+dashboard, is an optional lazy import of ``allowances.selectors.electricity_benchmark`` (intensity alone,
+and the page says so, when it is absent).
 """
 
 import datetime as dt

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
+from cets.common.calendar import add_working_days
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
 from entities.models import KeyEntity, Unit, User
@@ -124,9 +125,10 @@ def _store(actor, prepared, submitted_at, audit_each: bool) -> dict:
             versions[(row["unit_id"], row["year"], row["month"])] = row["v"]
         MonthlySubmission.objects.filter(pk__in=[s.pk for s in current]).update(
             is_current=False, status=MonthlySubmission.Status.SUPERSEDED)
-    from .oversight import review_start_status
+    from .oversight import REVIEW_WORKING_DAYS, review_start_status
 
     start = review_start_status({p.unit.entity_id: p.unit.entity for p in prepared})
+    review_due = add_working_days(timezone.localdate(submitted_at), REVIEW_WORKING_DAYS)
     subs = []
     for p in prepared:
         values = {k: (v if v is not None else Decimal(0)) for k, v in p.values.items()}
@@ -138,7 +140,7 @@ def _store(actor, prepared, submitted_at, audit_each: bool) -> dict:
             fuel_emissions_tco2=p.result.fuel_emissions_tco2, indirect_emissions_tco2=p.result.indirect_emissions_tco2,
             emissions_tco2=p.result.emissions_tco2, fuel_heat_gj=p.result.fuel_heat_gj,
             calculation=p.result.lines, deadline=p.deadline, on_time=p.on_time, submitted_by=actor,
-            submitted_at=submitted_at, note=p.note))
+            submitted_at=submitted_at, note=p.note, review_due=review_due))
     if connection.vendor == "postgresql" and len(subs) >= COPY_THRESHOLD:
         ids = _copy_submissions(subs)
     else:
@@ -200,7 +202,7 @@ SUB_COLUMNS = ["entity_id", "unit_id", "year", "month", "version", "is_current",
                "electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "operating_hours",
                "load_factor", "purchased_electricity_mwh", "fuel_emissions_tco2", "indirect_emissions_tco2",
                "emissions_tco2", "fuel_heat_gj", "calculation", "deadline", "on_time", "submitted_by_id",
-               "submitted_at", "note"]
+               "submitted_at", "note", "review_due"]
 FUEL_COLUMNS = ["submission_id", "fuel", "consumption", "ncv", "carbon_content", "oxidation_rate", "test_report_id",
                 "emissions_tco2"]
 

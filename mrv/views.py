@@ -96,9 +96,39 @@ def submission_detail(request, pk: int):
         sub = selectors.submission_get(user=request.user, pk=pk)
     except NotFound:
         raise Http404
+    if request.method == "POST":
+        return _submission_act(request, sub)
     history = selectors.submissions_visible_to(request.user).filter(unit=sub.unit, year=sub.year, month=sub.month)
-    return render(request, "mrv/submission.html", {"s": sub, "history": history.order_by("-version"),
-                                                   "reviews": sub.reviews.select_related("reviewer")})
+    tier = oversight.REVIEW_STATUS.get(sub.status)
+    open_rfi = sub.information_requests.filter(status="open").first()
+    return render(request, "mrv/submission.html", {
+        "s": sub, "history": history.order_by("-version"), "reviews": sub.reviews.select_related("reviewer"),
+        "rfis": sub.information_requests.all(), "open_rfi": open_rfi, "next": oversight.next_step(sub),
+        "can_review": bool(tier and request.user.is_regulator and oversight.ROLE_TIER.get(request.user.role) == tier
+                           and oversight.regulator_covers(request.user, sub.entity)),
+        "can_answer": bool(open_rfi and request.user.acting_entity_id == sub.entity_id)})
+
+
+def _submission_act(request, sub):
+    """Review (accept / return), ask for information, or answer it: one service call per button."""
+    do, text = request.POST.get("do"), request.POST.get("text", "")
+    try:
+        if do in ("accept", "return"):
+            oversight.submission_review(actor=request.user, submission=sub, accept=do == "accept", comment=text)
+        elif do == "ask":
+            oversight.information_request(actor=request.user, submission=sub, question=text)
+        elif do == "answer":
+            rfi = sub.information_requests.filter(status="open").first()
+            if rfi is None:
+                raise Http404
+            oversight.information_answer(actor=request.user, request=rfi, answer=text)
+        else:
+            raise Http404
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done."))
+    return redirect("mrv:submission", pk=sub.pk)
 
 
 @login_required

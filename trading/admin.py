@@ -4,6 +4,7 @@ records (read-only), and the surveillance queue with its evidence (escalate / di
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from cets.common.errors import DomainError
 from entities.admin_scoping import RegulatorAdmin
 
 from . import models, services
@@ -104,9 +105,15 @@ class AlertAdmin(RegulatorAdmin):
     actions = [*RegulatorAdmin.actions, "escalate", "dismiss"]
 
     def _review(self, request, queryset, status):
+        done = 0
         for alert in queryset:
-            services.alert_review(actor=request.user, alert=alert, status=status)
-        messages.success(request, _("%(n)s alert(s) updated.") % {"n": queryset.count()})
+            try:
+                services.alert_review(actor=request.user, alert=alert, status=status)
+            except DomainError as exc:
+                messages.error(request, str(exc.message))
+                return
+            done += 1
+        messages.success(request, _("%(n)s alert(s) updated.") % {"n": done})
 
     @admin.action(description=_("Escalate selected alerts"))
     def escalate(self, request, queryset):

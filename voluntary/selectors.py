@@ -168,8 +168,8 @@ def ets_units_matching(project: Project) -> list[Unit]:
     candidates = Unit.objects.select_related("entity").filter(
         entity__province_id=project.province_id, rated_power_mw=project.capacity)
     return [u for u in candidates
-            if u.entity.credit_code == project.owner.credit_code or u.entity.name in (project.site, project.title)
-            or u.code in project.site]
+            if u.entity.credit_code == project.owner.credit_code or u.entity.name in project.site
+            or u.entity.name in project.title or u.code in project.site]
 
 
 @dataclass(frozen=True)

@@ -11,4 +11,8 @@ router.register("borrowings", views.BorrowingViewSet, basename="allowances-borro
 router.register("runs", views.RunViewSet, basename="allowances-run")
 router.register("scenarios", views.ScenarioViewSet, basename="allowances-scenario")
 
-urlpatterns = [path("calculate/", views.CalculateView.as_view(), name="allowances-calculate"), *router.urls]
+urlpatterns = [
+    path("calculate/", views.CalculateView.as_view(), name="allowances-calculate"),
+    path("balance-values/", views.BalanceValuesView.as_view(), name="allowances-balance-values"),
+    *router.urls,
+]

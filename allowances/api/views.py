@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -6,11 +6,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
-from cets.common.errors import NotFound
+from cets.common.api import idempotent
+from cets.common.errors import DomainError, Forbidden, NotFound
 from cets.common.viewsets import ScopedReadViewSet
 from entities.selectors import entity_get
 
-from .. import selectors, services
+from .. import sandbox, selectors, services
 from ..models import AllocationPlan, BorrowingApplication
 from .serializers import (
     BorrowingDecisionInput,
@@ -36,6 +37,21 @@ class CalculateView(APIView):
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         return Response(selectors.calculate(plan_code=data.get("plan"), units=data.get("units")))
+
+
+class BalanceValuesView(APIView):
+    """Regulators: per category, the intensity at which allocation equals verified emissions."""
+
+    @extend_schema(parameters=[OpenApiParameter("plan", str), OpenApiParameter("year", int)], responses=dict)
+    def get(self, request):
+        if not request.user.is_regulator:
+            raise Forbidden("Only regulators see balance values.")
+        try:
+            year = int(request.query_params.get("year", ""))
+        except ValueError:
+            raise DomainError("Give the verified data year.", "required", "year") from None
+        plan = selectors.plan_get(request.query_params.get("plan", ""), published=False)
+        return Response(sandbox.balance_values_for(plan=plan, data_year=year))
 
 
 class PlanViewSet(ReadOnlyModelViewSet):
@@ -71,6 +87,7 @@ class BorrowingViewSet(ScopedReadViewSet):
         return selectors.borrowings_visible_to(user)
 
     @extend_schema(request=BorrowingInput, responses={201: BorrowingOutput})
+    @idempotent
     def create(self, request):
         data = BorrowingInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -100,6 +117,7 @@ class RunViewSet(ScopedReadViewSet):
         return selectors.runs_visible_to(user)
 
     @extend_schema(request=RunInput, responses={201: RunOutput})
+    @idempotent
     def create(self, request):
         data = RunInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -108,6 +126,7 @@ class RunViewSet(ScopedReadViewSet):
 
     @extend_schema(request=None, responses=RunOutput)
     @action(detail=True, methods=["post"])
+    @idempotent
     def approve(self, request, pk=None):
         run = services.run_approve(actor=request.user, run=self.get_object())
         return Response(RunOutput(run).data)

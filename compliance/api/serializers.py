@@ -57,7 +57,14 @@ class ObligationDetailOutput(ObligationOutput):
     eligible_vintages = serializers.SerializerMethodField()
 
     class Meta(ObligationOutput.Meta):
-        fields = ObligationOutput.Meta.fields + ["steps", "offset_cap_tco2", "eligible_vintages"]
+        fields = ObligationOutput.Meta.fields + ["steps", "offset_cap_tco2", "eligible_vintages", "holdings"]
+
+    holdings = serializers.SerializerMethodField()
+
+    def get_holdings(self, obligation) -> list[dict]:
+        from ..selectors import surrender_options
+
+        return surrender_options(obligation)
 
     def get_offset_cap_tco2(self, obligation) -> int:
         from ..services import offset_cap_tco2

@@ -9,6 +9,7 @@ from ..models import (
     AnnualReport,
     EarlyWarning,
     FuelRecord,
+    InformationRequest,
     MonthlySubmission,
     QualityControlPlan,
     Reminder,
@@ -123,10 +124,25 @@ class ReviewOutput(serializers.ModelSerializer):
         fields = ["tier", "decision", "reviewer", "comment", "decided_at"]
 
 
+class InformationRequestOutput(serializers.ModelSerializer):
+    class Meta:
+        model = InformationRequest
+        fields = ["id", "submission", "tier", "question", "asked_on", "status", "answer", "answered_on"]
+
+
+class QuestionInput(serializers.Serializer):
+    question = serializers.CharField(max_length=1000)
+
+
+class AnswerInput(serializers.Serializer):
+    answer = serializers.CharField(max_length=2000)
+
+
 class SubmissionOutput(NextStepMixin, serializers.ModelSerializer):
     unit_code = serializers.CharField(source="unit.code")
     fuels = FuelOutput(many=True, read_only=True)
     reviews = ReviewOutput(many=True, read_only=True)
+    information_requests = InformationRequestOutput(many=True, read_only=True)
     next_step = NextStepField()
 
     class Meta:
@@ -135,7 +151,7 @@ class SubmissionOutput(NextStepMixin, serializers.ModelSerializer):
                   "electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "operating_hours",
                   "load_factor", "purchased_electricity_mwh", "fuel_emissions_tco2", "indirect_emissions_tco2",
                   "emissions_tco2", "deadline", "on_time", "submitted_at", "note", "fuels", "calculation", "reviews",
-                  "next_step"]
+                  "information_requests", "review_due", "next_step"]
 
 
 class SubmissionListOutput(serializers.ModelSerializer):

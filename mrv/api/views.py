@@ -104,6 +104,26 @@ class SubmissionViewSet(ScopedReadViewSet):
                                             description=request.data.get("description", ""))
         return Response({"id": item.pk, "description": item.description}, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.QuestionInput, responses={201: s.InformationRequestOutput})
+    @action(detail=True, methods=["post"], url_path="information-requests")
+    def information_request(self, request, pk=None):
+        data = s.QuestionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rfi = oversight.information_request(actor=request.user, submission=self.get_object(),
+                                            question=data.validated_data["question"])
+        return Response(s.InformationRequestOutput(rfi).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.AnswerInput, responses={200: s.InformationRequestOutput})
+    @action(detail=True, methods=["post"], url_path="information-requests/answer")
+    def information_answer(self, request, pk=None):
+        data = s.AnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rfi = self.get_object().information_requests.filter(status="open").first()
+        if rfi is None:
+            raise NotFound("No request for information is waiting.", field="answer")
+        rfi = oversight.information_answer(actor=request.user, request=rfi, answer=data.validated_data["answer"])
+        return Response(s.InformationRequestOutput(rfi).data)
+
     @extend_schema(request=s.DecisionInput, responses={200: s.SubmissionOutput})
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):

@@ -77,3 +77,15 @@ def test_allocation_list_query_count_is_pinned(api, national, pre_2023, django_a
     with django_assert_max_num_queries(6):
         response = api(national).get("/api/v1/allowances/allocations/")
     assert response.json()["count"] == 2
+
+
+def test_run_start_replays_with_the_same_idempotency_key(api, national, pre_2023, django_capture_on_commit_callbacks):
+    client = api(national)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post("/api/v1/allowances/runs/", {"year": 2023, "kind": "true_up"}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post("/api/v1/allowances/runs/", {"year": 2023, "kind": "true_up"}, format="json",
+                        HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 400  # 2023 is not verified: refused, and replayed
+    assert again["Idempotent-Replayed"] == "true"
+    assert AllocationRun.objects.count() == 1

@@ -83,7 +83,7 @@ def test_pre_allocation_then_true_up_issue_withdraw_and_record_obligation(
 
     summary = selectors.allocation_for(entity.pk, 2023)
     assert summary["allocation_tco2"] == 3_848_743 and summary["pre_allocated_tco2"] == 2_800_000
-    assert summary["final"] is True
+    assert summary["final"] is True and summary["vintage_rule"] == "same_or_earlier"
     assert selectors.allocation_for(other_entity.pk, 2023)["open_obligation_tco2"] == 220_000
     assert ledger_check() == []
 

@@ -91,3 +91,11 @@ def test_scenario_may_change_correction_rules(national, data_2023):
                                         overrides={"peak_threshold": "0.55"})
     assert scenario.result["scenario"]["by_category"]["II"]["allocation_tco2"] == 1_016_600
     assert scenario.result["baseline"]["by_category"]["II"]["allocation_tco2"] == 1_066_243
+
+
+def test_balance_values_api_for_regulators_only(api, hubei, entity_user, data_2023):
+    body = api(hubei).get("/api/v1/allowances/balance-values/?plan=2023&year=2023").json()
+    assert body["categories"]["I"]["balance_value"] == "0.9067"
+    assert api(entity_user).get("/api/v1/allowances/balance-values/?plan=2023&year=2023").status_code == 403
+    bad = api(hubei).get("/api/v1/allowances/balance-values/?plan=2023&year=x")
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "year"

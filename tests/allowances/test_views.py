@@ -95,3 +95,16 @@ def test_admin_allocations_scoped(client, admin_login, guangdong, hubei, entity,
     assert entity.name not in page
     admin_login(client, hubei)
     assert entity.name in client.get("/admin/allowances/entityallocation/").content.decode()
+
+
+def test_admin_high_risk_designation_through_the_service(client, admin_login, hubei, guangdong, entity):
+    from allowances.models import HighRiskDesignation
+
+    url = "/admin/allowances/highriskdesignation/add/"
+    admin_login(client, guangdong)
+    client.post(url, {"entity": entity.pk, "year": 2024, "reason": "judicial_freeze"})
+    assert HighRiskDesignation.objects.count() == 0  # Hubei's entity is not among Guangdong's choices
+    admin_login(client, hubei)
+    client.post(url, {"entity": entity.pk, "year": 2024, "reason": "judicial_freeze"})
+    row = HighRiskDesignation.objects.get()
+    assert (row.entity, row.year, row.designated_by) == (entity, 2024, hubei)

@@ -18,6 +18,10 @@ def surrender_url(ob):
 
 def test_surrender_idempotent_and_shows_remaining(api, entity_user, ob2021, entity, give):
     give(entity, 2021, 700_000)
+    give(entity, 2022, 5)
+    holdings = api(entity_user).get(f"{URL}/obligations/{ob2021.pk}/").json()["holdings"]
+    assert [(h["instrument"], h["available"], h["eligible"]) for h in holdings] == [
+        ("CEA21", 700_000, True), ("CEA22", 5, False)]
     body = {"items": [{"kind": "cea", "vintage": 2021, "quantity": 600_000}]}
     first = api(entity_user).post(surrender_url(ob2021), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == 201, first.json()
@@ -67,6 +71,7 @@ def test_obligation_reads_are_scoped(api, entity_user, other_entity_user, hubei,
     ob = obligations[(entity.pk, 2021)]
     detail = api(entity_user).get(f"{URL}/obligations/{ob.pk}/").json()
     assert (detail["offset_cap_tco2"], detail["eligible_vintages"]) == (50_000, [2019, 2021])
+    assert detail["holdings"] == []
     assert api(other_entity_user).get(f"{URL}/obligations/{ob.pk}/").status_code == 404
     assert api(guangdong).get(f"{URL}/obligations/{ob.pk}/").status_code == 404
 

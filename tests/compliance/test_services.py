@@ -266,11 +266,11 @@ def test_close_rerun_after_crash_does_not_double(cycle, obligations, national, m
     calls = {"n": 0}
     real = services.close_chunk
 
-    def crash_after_first(cycle_, ids):
+    def crash_after_first(cycle_, ids, actor):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("worker killed")
-        return real(cycle_, ids)
+        return real(cycle_, ids, actor)
 
     monkeypatch.setattr(services, "CLOSE_CHUNK", 2)
     monkeypatch.setattr(services, "close_chunk", crash_after_first)
@@ -390,3 +390,33 @@ def test_cycle_update_national_only_audited_and_checked(cycle, national, hubei):
     assert (updated.deadline, updated.warning_horizons) == (dt.date(2024, 1, 31), [60, 14])
     entry = AuditEntry.objects.filter(action="compliance.cycle_update").get()
     assert entry.before["deadline"] == "2023-12-31" and entry.after["deadline"] == "2024-01-31"
+
+
+def test_plan_relief_and_borrowing_recorded_and_counted(cycle, entity, other_entity, national, monkeypatch):
+    from allowances import selectors as allowances_selectors
+
+    from .conftest import confirm
+
+    real = allowances_selectors.allocation_for
+
+    def allocation_for(entity_id, year):
+        figures = real(entity_id, year)
+        if entity_id == entity.pk:
+            figures.update(allocation_tco2=900_000, relief_tco2=20_000, borrowed_tco2=50_000)
+        return figures
+
+    monkeypatch.setattr(allowances_selectors, "allocation_for", allocation_for)
+    confirm(entity, 2021, "1000000")
+    confirm(other_entity, 2021, "400000")
+    services.obligations_calculate(actor=national, cycle=cycle, year=2021)
+    ob = Obligation.objects.get(entity=entity, year=2021)
+    assert (ob.allocation_tco2, ob.plan_relief_tco2, ob.borrowed_tco2, ob.quantity_tco2) == (
+        900_000, 20_000, 50_000, 1_000_000)  # relief and borrowing arrive as allowances, not as a smaller duty
+    assert sorted(FlexibleMechanism.objects.values_list("kind", "quantity_tco2")) == [
+        ("borrowing", 50_000), ("plan_relief", 20_000)]
+    report = selectors.cycle_report(cycle)
+    assert (report["entities_helped"], report["mechanisms"]["borrowing"], report["mechanisms"]["plan_relief"]) == (
+        1, 1, 1)
+    year = report["years"][2021]
+    assert (year["allocated_tco2"], year["verified_tco2"], year["surplus_tco2"]) == (900_000, 1_400_000, -500_000)
+    assert year["surplus_share_pct"] == Decimal("-55.56")

@@ -115,3 +115,27 @@ def test_agency_rating(api, entity, hubei, guangdong, verifier, agency):
     response = api(hubei).post("/api/v1/mrv/agency-ratings/", body, format="json")
     assert response.status_code == 200 and response.json()["on_time_reports"] == 1
     assert AgencyRating.objects.get().quality == 4
+
+
+def test_request_for_information_pauses_the_reviewers_deadline(api, entity_user, other_entity_user, wuhan, hubei,
+                                                                unit):
+    from mrv.models import InformationRequest, MonthlySubmission
+
+    sub_id = api(entity_user).post("/api/v1/mrv/submissions/", {**month_row(unit), "unit": unit.pk},
+                                   format="json").json()["id"]
+    sub = MonthlySubmission.objects.get(pk=sub_id)
+    MonthlySubmission.objects.filter(pk=sub_id).update(review_due=dt.date(2025, 6, 13))
+    url = f"/api/v1/mrv/submissions/{sub_id}/information-requests/"
+    assert api(hubei).post(url, {"question": "NCV test report?"}, format="json").status_code == 403
+    rfi = oversight.information_request(actor=wuhan, submission=sub, question="Send the NCV test report.",
+                                        today=dt.date(2025, 6, 3))
+    detail = api(entity_user).get(f"/api/v1/mrv/submissions/{sub_id}/").json()
+    assert detail["next_step"]["who"] == "entity"
+    assert api(wuhan).post(url, {"question": "again"}, format="json").status_code == 409
+    assert api(other_entity_user).post(url + "answer/", {"answer": "x"}, format="json").status_code == 404
+    oversight.information_answer(actor=entity_user, request=rfi, answer="Attached CMA report 0412.",
+                                 today=dt.date(2025, 6, 6))
+    sub.refresh_from_db()
+    # open Jun 3 -> Jun 6: three working days (4, 5, 6) added to Jun 13 -> Jun 18
+    assert sub.review_due == dt.date(2025, 6, 18)
+    assert InformationRequest.objects.get().status == "answered"

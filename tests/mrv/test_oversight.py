@@ -195,6 +195,7 @@ def test_reminders_seven_days_and_one_day_before(entity, entity_user, unit, wuha
 def test_next_step_says_who_and_by_when(entity, entity_user, unit, wuhan):
     sub = MonthlySubmission.objects.get(pk=services.submissions_bulk_load(
         actor=entity_user, rows=[month_row(unit)])["ids"][0])
-    assert oversight.next_step(sub) == {"who": "municipal_regulator", "by": None}
+    assert sub.review_due is not None
+    assert oversight.next_step(sub) == {"who": "municipal_regulator", "by": sub.review_due}
     sub = oversight.submission_review(actor=wuhan, submission=sub, accept=False, comment="NCV missing a report")
     assert oversight.next_step(sub) == {"who": "entity", "by": None}

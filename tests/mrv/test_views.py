@@ -117,3 +117,21 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
     client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"})
     v.refresh_from_db()
     assert v.status == "confirmed"
+
+
+def test_portal_review_and_information_request(client, entity_user, wuhan, guangdong, data):
+    sub = MonthlySubmission.objects.get(pk=data["ids"][0])
+    client.force_login(guangdong)
+    assert client.post(f"/mrv/submissions/{sub.pk}/", {"do": "accept"}).status_code == 404
+    client.force_login(wuhan)
+    assert 'data-testid="review-form"' in client.get(f"/mrv/submissions/{sub.pk}/").content.decode()
+    client.post(f"/mrv/submissions/{sub.pk}/", {"do": "ask", "text": "Send the stamped ledger."})
+    client.force_login(entity_user)
+    page = client.get(f"/mrv/submissions/{sub.pk}/").content.decode()
+    assert "Send the stamped ledger." in page and 'data-testid="review-form"' not in page
+    client.post(f"/mrv/submissions/{sub.pk}/", {"do": "answer", "text": "Uploaded."})
+    client.force_login(wuhan)
+    client.post(f"/mrv/submissions/{sub.pk}/", {"do": "accept"})
+    sub.refresh_from_db()
+    assert sub.status == MonthlySubmission.Status.PROVINCIAL_REVIEW
+    assert sub.information_requests.get().answer == "Uploaded."

@@ -187,3 +187,12 @@ def test_auction_window_is_checked(seller, seller_account, product):
                        pricing="uniform", opens_at=at(11), closes_at=at(11) - dt.timedelta(minutes=1))
     assert exc.value.field == "closes_at"
     assert Auction.objects.count() == 0
+
+
+def test_session_close_task_skips_holidays_and_closes_trading_days(seller, seller_account, product):
+    from trading.tasks import auctions_close_task, session_close_task
+
+    assert session_close_task.delay("2024-05-01").get() == {"day": "2024-05-01", "skipped": "not a trading day"}
+    result = session_close_task.delay(DAY.isoformat()).get()
+    assert result["products"]["CEA23"]["close"] == "79.42"
+    assert auctions_close_task.delay().get() == []

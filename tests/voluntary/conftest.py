@@ -103,7 +103,10 @@ def wind_fields(wind, validator_org, **overrides) -> dict:
 
 
 @pytest.fixture
-def draft(owner, wind, validator_org):
+def draft(owner, wind, validator_org, settings, tmp_path):
+    # Also here (not only autouse): other apps' tests import this cast, and their uploads must not
+    # land in the checkout's media/ either.
+    settings.MEDIA_ROOT = tmp_path
     with clock.frozen(CREATED):
         return services.project_create(actor=owner, **wind_fields(wind, validator_org))
 

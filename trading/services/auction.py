@@ -23,7 +23,7 @@ from .. import delivery, rules
 from ..books import product_lock
 from ..models import Auction, AuctionBid, CashAccount, Method, Product, TradingAccount
 from ..rules import check_active, freeze_needed, local, parse_price
-from .cash import cash_freeze, cash_lock, cash_release
+from .cash import cash_freeze, cash_lock, cash_release, lock_errors_as_busy
 from .participants import account_of_user, check_acts_for
 from .settlement import check_position_limit, check_sellable, trade_settle
 
@@ -130,6 +130,7 @@ def allocate(quantity: int, bids: list[AuctionBid]) -> list[tuple[AuctionBid, in
     return out
 
 
+@lock_errors_as_busy
 @transaction.atomic
 def auction_close(*, auction: Auction, now=None, actor=None) -> Auction:
     """Allocate and settle an auction after its window (idempotent: a closed auction is returned as is)."""

@@ -17,7 +17,7 @@ from .. import delivery, rules
 from ..books import product_lock
 from ..models import BulkProposal, CashAccount, Method, Product, Side, TradingAccount
 from ..rules import check_active, check_price, check_quantity, check_session, freeze_needed, local, session_end
-from .cash import cash_freeze, cash_lock, cash_release
+from .cash import cash_freeze, cash_lock, cash_release, lock_errors_as_busy
 from .participants import account_of_user, check_acts_for
 from .settlement import check_position_limit, check_sellable, trade_settle
 
@@ -84,6 +84,7 @@ def _locked_pending(proposal: BulkProposal) -> BulkProposal:
     return proposal
 
 
+@lock_errors_as_busy
 @transaction.atomic
 def bulk_confirm(*, user, proposal: BulkProposal, now=None) -> BulkProposal:
     """The named counterparty accepts: its side is checked and the trade settles at once."""

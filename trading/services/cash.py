@@ -6,15 +6,16 @@ the exchange's own accounts (bank clearing, fee income) do not cache, their bala
 their postings, so no trade ever waits on a single hot "fees" row.
 """
 
+import functools
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
-from cets.common.errors import DomainError, Forbidden
-from cets.common.locks import lock_rows
+from cets.common.errors import Busy, DomainError, Forbidden
+from cets.common.locks import LOCK_ERRORS, lock_rows
 from cets.common.money import yuan
 
 from ..models import CashAccount, CashJournal, CashPosting, TradingAccount
@@ -133,3 +134,24 @@ def cash_release(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = 
     if amount:
         journal_post(kind=CashJournal.Kind.RELEASE, actor=actor, memo=memo, order=order,
                      legs=[(cash, FROZEN, -amount), (cash, AVAILABLE, amount)])
+
+
+def lock_errors_as_busy(service):
+    """Turn a PostgreSQL deadlock or lock timeout inside ``service`` into ``Busy`` (409, retry).
+
+    Settlement updates the counterparty's cash row after the caller locked its own, so two
+    placements on different products between the same two participants can deadlock; PostgreSQL
+    aborts one of them and the client is told to retry instead of seeing a server error. Apply it
+    outside ``transaction.atomic`` so the transaction (or savepoint) is rolled back first.
+    """
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
+                raise Busy() from exc
+            raise
+
+    return wrapper

@@ -21,7 +21,7 @@ from ..engine import Order as EngineOrder
 from ..engine import Side as EngineSide
 from ..models import CashAccount, Method, Order, Product, Side, TradingAccount
 from ..rules import check_active, check_price, check_quantity, check_session, freeze_needed, from_fen, local, to_fen
-from .cash import cash_freeze, cash_lock, cash_release
+from .cash import cash_freeze, cash_lock, cash_release, lock_errors_as_busy
 from .participants import check_acts_for
 from .settlement import check_position_limit, check_sellable, trade_settle
 from .surveillance import check_far_from_market
@@ -87,6 +87,7 @@ def _snapshot(order: Order) -> dict:
             "open": order.open_quantity, "status": order.status}
 
 
+@lock_errors_as_busy
 @transaction.atomic
 def order_place(*, user, account: TradingAccount, product: Product, side: str, price, quantity,
                 now=None) -> tuple[Order, list]:
@@ -130,6 +131,7 @@ def order_place(*, user, account: TradingAccount, product: Product, side: str, p
     return order, trades
 
 
+@lock_errors_as_busy
 @transaction.atomic
 def order_take(*, user, account: TradingAccount, listing: Order, quantity, now=None) -> tuple[Order, object]:
     """Take a chosen listing, in full or in part, at its listed price (it must be among the best 5 levels).
@@ -216,6 +218,7 @@ def _withdraw(order: Order, book, actor, action: str) -> Order:
     return order
 
 
+@lock_errors_as_busy
 @transaction.atomic
 def order_cancel(*, user, order: Order) -> Order:
     """Withdraw an open order: it leaves the book and its frozen cash or units are released."""
@@ -235,6 +238,7 @@ def order_expire(*, order: Order) -> int:
     return 1
 
 
+@lock_errors_as_busy
 @transaction.atomic
 def order_amend(*, user, order: Order, price, quantity, now=None) -> tuple[Order, list]:
     """Change an open order's price and open quantity; it loses its time priority and may trade at once."""

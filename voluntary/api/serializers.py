@@ -8,7 +8,7 @@ from entities.models import Organisation, Province
 from ..models import Comment, CreditUse, Document, Issuance, Methodology, MonitoringReport, Project
 
 
-class MethodologyOutput(serializers.ModelSerializer):
+class CcerMethodologyOutput(serializers.ModelSerializer):
     class Meta:
         model = Methodology
         fields = ["id", "code", "version", "title", "title_en", "sector_code", "sector", "calculation", "capacity_unit",
@@ -16,7 +16,7 @@ class MethodologyOutput(serializers.ModelSerializer):
                   "crediting_years_max", "parameters", "formula", "confidence", "published_on"]
 
 
-class ProjectOutput(serializers.ModelSerializer):
+class CcerProjectOutput(serializers.ModelSerializer):
     methodology = serializers.SlugRelatedField(slug_field="code", read_only=True)
     owner_name = serializers.CharField(source="owner.name", read_only=True)
     validator_name = serializers.CharField(source="validator.name", read_only=True)
@@ -30,7 +30,7 @@ class ProjectOutput(serializers.ModelSerializer):
                   "cancelled_on", "cancellation_reason"]
 
 
-class ProjectInput(serializers.Serializer):
+class CcerProjectInput(serializers.Serializer):
     methodology = serializers.SlugRelatedField(slug_field="code", queryset=Methodology.objects.filter(is_active=True))
     validator = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.filter(kind=Organisation.Kind.VVB))
     title = serializers.CharField(max_length=200)
@@ -51,7 +51,7 @@ class ProjectInput(serializers.Serializer):
         return data
 
 
-class ProjectUpdateInput(ProjectInput):
+class CcerProjectUpdateInput(CcerProjectInput):
     def to_service(self) -> dict:
         data = super().to_service()
         for key in ("methodology", "validator"):
@@ -60,16 +60,16 @@ class ProjectUpdateInput(ProjectInput):
         return data
 
 
-class ReasonInput(serializers.Serializer):
+class CcerReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class ValidateInput(serializers.Serializer):
+class CcerValidateInput(serializers.Serializer):
     positive = serializers.BooleanField()
     conclusion = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class DocumentOutput(serializers.ModelSerializer):
+class CcerDocumentOutput(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -80,26 +80,26 @@ class DocumentOutput(serializers.ModelSerializer):
         return reverse("voluntary:public-document", args=[doc.pk])
 
 
-class DocumentInput(serializers.Serializer):
+class CcerDocumentInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Document.Kind.choices)
     file = serializers.FileField()
     report = serializers.IntegerField(required=False)
 
 
-class CommentOutput(serializers.ModelSerializer):
+class CcerCommentOutput(serializers.ModelSerializer):
     class Meta:
         model = Comment
         fields = ["id", "report", "author_name", "author_email", "text", "created_at"]
 
 
-class CommentInput(serializers.Serializer):
+class CcerCommentInput(serializers.Serializer):
     author_name = serializers.CharField(max_length=100)
     author_email = serializers.EmailField(required=False, allow_blank=True)
     text = serializers.CharField(max_length=5000)
     report = serializers.IntegerField(required=False)
 
 
-class ReportOutput(serializers.ModelSerializer):
+class CcerReportOutput(serializers.ModelSerializer):
     project_ref = serializers.CharField(source="project.ref", read_only=True)
 
     class Meta:
@@ -110,7 +110,7 @@ class ReportOutput(serializers.ModelSerializer):
                   "registered_on", "rejected_on", "rejection_reason"]
 
 
-class ReportInput(serializers.Serializer):
+class CcerReportInput(serializers.Serializer):
     project = serializers.IntegerField()
     verifier = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.filter(kind=Organisation.Kind.VVB))
     period_start = serializers.DateField()
@@ -119,13 +119,13 @@ class ReportInput(serializers.Serializer):
     reported_reductions = serializers.IntegerField(required=False, allow_null=True, min_value=0)
 
 
-class VerifyInput(serializers.Serializer):
+class CcerVerifyInput(serializers.Serializer):
     verified_net_export_mwh = serializers.DecimalField(max_digits=14, decimal_places=3, required=False,
                                                        allow_null=True)
     verified_reductions = serializers.IntegerField(required=False, allow_null=True, min_value=0)
 
 
-class IssuanceOutput(serializers.ModelSerializer):
+class CcerIssuanceOutput(serializers.ModelSerializer):
     project_ref = serializers.CharField(source="project.ref", read_only=True)
     registration_number = serializers.CharField(source="project.registration_number", read_only=True)
 
@@ -135,7 +135,7 @@ class IssuanceOutput(serializers.ModelSerializer):
                   "quantity", "serial_start", "serial_end", "serial_range", "registry_ref", "issued_on"]
 
 
-class UseOutput(serializers.ModelSerializer):
+class CcerUseOutput(serializers.ModelSerializer):
     project_ref = serializers.CharField(source="project.ref", read_only=True)
     verify_url = serializers.SerializerMethodField()
     certificate_url = serializers.SerializerMethodField()
@@ -153,13 +153,13 @@ class UseOutput(serializers.ModelSerializer):
         return reverse("voluntary:public-certificate", args=[use.code])
 
 
-class TransferInput(serializers.Serializer):
+class CcerTransferInput(serializers.Serializer):
     instrument = serializers.CharField(max_length=60)
     to_account = serializers.CharField(max_length=24)
     quantity = serializers.IntegerField()
 
 
-class RetireInput(serializers.Serializer):
+class CcerRetireInput(serializers.Serializer):
     instrument = serializers.CharField(max_length=60)
     quantity = serializers.IntegerField()
     beneficiary = serializers.CharField(max_length=200)
@@ -167,30 +167,30 @@ class RetireInput(serializers.Serializer):
     purpose_detail = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
-class OffsetInput(serializers.Serializer):
+class CcerOffsetInput(serializers.Serializer):
     entity = serializers.IntegerField()
     instrument = serializers.CharField(max_length=60)
     quantity = serializers.IntegerField()
     compliance_year = serializers.IntegerField(min_value=2021, max_value=2100)
 
 
-class AccreditationInput(serializers.Serializer):
+class CcerAccreditationInput(serializers.Serializer):
     scope = serializers.CharField(max_length=100)
     number = serializers.CharField(max_length=60)
     valid_from = serializers.DateField()
     valid_to = serializers.DateField()
 
 
-class OrganisationInput(serializers.Serializer):
+class CcerOrganisationInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[Organisation.Kind.VVB, Organisation.Kind.PROJECT_OWNER])
     name = serializers.CharField(max_length=200)
     name_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
     credit_code = serializers.CharField(max_length=18)
     province = serializers.PrimaryKeyRelatedField(queryset=Province.objects.all())
-    accreditations = AccreditationInput(many=True, required=False)
+    accreditations = CcerAccreditationInput(many=True, required=False)
 
 
-class VvbOutput(serializers.ModelSerializer):
+class CcerVvbOutput(serializers.ModelSerializer):
     accreditations = serializers.SerializerMethodField()
 
     class Meta:

@@ -32,7 +32,7 @@ class PublicRead(AllowAny):
 class MethodologyViewSet(viewsets.ReadOnlyModelViewSet):
     """Published CCER methodologies with their applicability, limits and formula (public)."""
 
-    serializer_class = s.MethodologyOutput
+    serializer_class = s.CcerMethodologyOutput
     permission_classes = [AllowAny]
     lookup_field = "code"
     search_fields = ["code", "title", "title_en"]
@@ -44,7 +44,7 @@ class MethodologyViewSet(viewsets.ReadOnlyModelViewSet):
 class VvbViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """VVBs and project owners (public register); the registry admits new ones."""
 
-    serializer_class = s.VvbOutput
+    serializer_class = s.CcerVvbOutput
     permission_classes = [PublicRead]
     filterset_fields = ["kind"]
     search_fields = ["name", "credit_code"]
@@ -52,19 +52,19 @@ class VvbViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Generi
     def get_queryset(self):
         return selectors.organisations_public()
 
-    @extend_schema(request=s.OrganisationInput, responses={201: s.VvbOutput})
+    @extend_schema(request=s.CcerOrganisationInput, responses={201: s.CcerVvbOutput})
     def create(self, request):
-        data = s.OrganisationInput(data=request.data)
+        data = s.CcerOrganisationInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         org = services.organisation_register(actor=request.user, province_id=fields.pop("province").pk, **fields)
-        return Response(s.VvbOutput(org).data, status=status.HTTP_201_CREATED)
+        return Response(s.CcerVvbOutput(org).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """CCER projects: public once disclosed; drafts to their owner and VVB; actions by role."""
 
-    serializer_class = s.ProjectOutput
+    serializer_class = s.CcerProjectOutput
     permission_classes = [PublicRead]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     filterset_fields = ["state", "province", "owner", "validator"]
@@ -78,86 +78,87 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return selectors.project_get(user=self.request.user, pk=pk)
 
     def _done(self, project):
-        return Response(s.ProjectOutput(project).data)
+        return Response(s.CcerProjectOutput(project).data)
 
-    @extend_schema(request=s.ProjectInput, responses={201: s.ProjectOutput})
+    @extend_schema(request=s.CcerProjectInput, responses={201: s.CcerProjectOutput})
     def create(self, request):
-        data = s.ProjectInput(data=request.data)
+        data = s.CcerProjectInput(data=request.data)
         data.is_valid(raise_exception=True)
         project = services.project_create(actor=request.user, **data.to_service())
-        return Response(s.ProjectOutput(project).data, status=status.HTTP_201_CREATED)
+        return Response(s.CcerProjectOutput(project).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.ProjectUpdateInput, responses=s.ProjectOutput)
+    @extend_schema(request=s.CcerProjectUpdateInput, responses=s.CcerProjectOutput)
     def partial_update(self, request, pk=None):
         project = self._project(pk)
-        data = s.ProjectUpdateInput(data=request.data, partial=True)
+        data = s.CcerProjectUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         return self._done(services.project_update(actor=request.user, project=project, **data.to_service()))
 
-    @extend_schema(request=None, responses=s.ProjectOutput)
+    @extend_schema(request=None, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         return self._done(services.project_publish(actor=request.user, project=self._project(pk)))
 
-    @extend_schema(request=s.ValidateInput, responses=s.ProjectOutput)
+    @extend_schema(request=s.CcerValidateInput, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def validate(self, request, pk=None):
-        data = s.ValidateInput(data=request.data)
+        data = s.CcerValidateInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._done(services.project_validate(actor=request.user, project=self._project(pk),
                                                     **data.validated_data))
 
-    @extend_schema(request=None, responses=s.ProjectOutput)
+    @extend_schema(request=None, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
         return self._done(services.project_apply(actor=request.user, project=self._project(pk)))
 
-    @extend_schema(request=None, responses=s.ProjectOutput)
+    @extend_schema(request=None, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def register(self, request, pk=None):
         return self._done(services.project_register(actor=request.user, project=self._project(pk)))
 
-    @extend_schema(request=s.ReasonInput, responses=s.ProjectOutput)
+    @extend_schema(request=s.CcerReasonInput, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = s.ReasonInput(data=request.data)
+        data = s.CcerReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._done(services.project_reject(actor=request.user, project=self._project(pk),
                                                   reason=data.validated_data["reason"]))
 
-    @extend_schema(request=s.ReasonInput, responses=s.ProjectOutput)
+    @extend_schema(request=s.CcerReasonInput, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = s.ReasonInput(data=request.data)
+        data = s.CcerReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._done(services.project_cancel(actor=request.user, project=self._project(pk),
                                                   reason=data.validated_data["reason"]))
 
-    @extend_schema(request={"multipart/form-data": s.DocumentInput}, responses={200: s.DocumentOutput(many=True),
-                                                                                 201: s.DocumentOutput})
+    @extend_schema(request={"multipart/form-data": s.CcerDocumentInput},
+                   responses={200: s.CcerDocumentOutput(many=True), 201: s.CcerDocumentOutput})
     @action(detail=True, methods=["get", "post"])
     def documents(self, request, pk=None):
         project = self._project(pk)
         if request.method == "GET":
-            return Response(s.DocumentOutput(selectors.documents_visible_to(request.user, project), many=True).data)
-        data = s.DocumentInput(data=request.data)
+            return Response(s.CcerDocumentOutput(selectors.documents_visible_to(request.user, project), many=True).data)
+        data = s.CcerDocumentInput(data=request.data)
         data.is_valid(raise_exception=True)
         report = None
         if data.validated_data.get("report"):
             report = selectors.report_get(user=request.user, pk=data.validated_data["report"])
         doc = services.document_upload(actor=request.user, project=project, kind=data.validated_data["kind"],
                                        upload=data.validated_data["file"], report=report)
-        return Response(s.DocumentOutput(doc).data, status=status.HTTP_201_CREATED)
+        return Response(s.CcerDocumentOutput(doc).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.CommentInput, responses={200: s.CommentOutput(many=True), 201: s.CommentOutput})
+    @extend_schema(request=s.CcerCommentInput,
+                   responses={200: s.CcerCommentOutput(many=True), 201: s.CcerCommentOutput})
     @action(detail=True, methods=["get", "post"], permission_classes=[AllowAny])
     def comments(self, request, pk=None):
         project = self._project(pk)
         if request.method == "GET":
             if not selectors.may_see_comments(request.user, project):
                 raise NotFound("Comments are visible to the owner, the VVBs and the registry only.", field="project")
-            return Response(s.CommentOutput(selectors.comments_visible_to(request.user, project), many=True).data)
-        data = s.CommentInput(data=request.data)
+            return Response(s.CcerCommentOutput(selectors.comments_visible_to(request.user, project), many=True).data)
+        data = s.CcerCommentInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         report = None
@@ -171,7 +172,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Monitoring reports (reductions): public once disclosed; actions by owner, verifier, registry."""
 
-    serializer_class = s.ReportOutput
+    serializer_class = s.CcerReportOutput
     permission_classes = [PublicRead]
     filterset_fields = ["state", "project", "verifier"]
 
@@ -182,46 +183,46 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return selectors.report_get(user=self.request.user, pk=pk)
 
     def _done(self, report):
-        return Response(s.ReportOutput(report).data)
+        return Response(s.CcerReportOutput(report).data)
 
-    @extend_schema(request=s.ReportInput, responses={201: s.ReportOutput})
+    @extend_schema(request=s.CcerReportInput, responses={201: s.CcerReportOutput})
     def create(self, request):
-        data = s.ReportInput(data=request.data)
+        data = s.CcerReportInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         project = selectors.project_get(user=request.user, pk=fields.pop("project"))
         report = services.report_create(actor=request.user, project=project, **fields)
-        return Response(s.ReportOutput(report).data, status=status.HTTP_201_CREATED)
+        return Response(s.CcerReportOutput(report).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=s.ReportOutput)
+    @extend_schema(request=None, responses=s.CcerReportOutput)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         return self._done(services.report_submit(actor=request.user, report=self._report(pk)))
 
-    @extend_schema(request=s.VerifyInput, responses=s.ReportOutput)
+    @extend_schema(request=s.CcerVerifyInput, responses=s.CcerReportOutput)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        data = s.VerifyInput(data=request.data)
+        data = s.CcerVerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._done(services.report_verify(actor=request.user, report=self._report(pk),
                                                  **data.validated_data))
 
-    @extend_schema(request=None, responses=s.ReportOutput)
+    @extend_schema(request=None, responses=s.CcerReportOutput)
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
         return self._done(services.report_apply(actor=request.user, report=self._report(pk)))
 
-    @extend_schema(request=None, responses=s.IssuanceOutput(many=True))
+    @extend_schema(request=None, responses=s.CcerIssuanceOutput(many=True))
     @action(detail=True, methods=["post"])
     @idempotent
     def register(self, request, pk=None):
         issuances = services.report_register(actor=request.user, report=self._report(pk))
-        return Response(s.IssuanceOutput(issuances, many=True).data)
+        return Response(s.CcerIssuanceOutput(issuances, many=True).data)
 
-    @extend_schema(request=s.ReasonInput, responses=s.ReportOutput)
+    @extend_schema(request=s.CcerReasonInput, responses=s.CcerReportOutput)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = s.ReasonInput(data=request.data)
+        data = s.CcerReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._done(services.report_reject(actor=request.user, report=self._report(pk),
                                                  reason=data.validated_data["reason"]))
@@ -230,7 +231,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 class IssuanceViewSet(viewsets.ReadOnlyModelViewSet):
     """Every CCER issuance with its serial range (public)."""
 
-    serializer_class = s.IssuanceOutput
+    serializer_class = s.CcerIssuanceOutput
     permission_classes = [AllowAny]
     filterset_fields = ["project", "vintage", "instrument_code"]
 
@@ -241,7 +242,7 @@ class IssuanceViewSet(viewsets.ReadOnlyModelViewSet):
 class UseViewSet(viewsets.ReadOnlyModelViewSet):
     """Cancellations for offset and voluntary retirements (public), looked up by certificate code."""
 
-    serializer_class = s.UseOutput
+    serializer_class = s.CcerUseOutput
     permission_classes = [AllowAny]
     lookup_field = "code"
     filterset_fields = ["kind", "purpose", "project", "entity", "compliance_year"]
@@ -265,10 +266,10 @@ class TransferView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=s.TransferInput, responses={201: dict})
+    @extend_schema(request=s.CcerTransferInput, responses={201: dict})
     @idempotent
     def post(self, request):
-        data = s.TransferInput(data=request.data)
+        data = s.CcerTransferInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         result = services.ccer_transfer(actor=request.user, instrument_code=v["instrument"],
@@ -281,16 +282,16 @@ class RetireView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=s.RetireInput, responses={201: s.UseOutput})
+    @extend_schema(request=s.CcerRetireInput, responses={201: s.CcerUseOutput})
     @idempotent
     def post(self, request):
-        data = s.RetireInput(data=request.data)
+        data = s.CcerRetireInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         use = services.credit_retire(actor=request.user, instrument_code=v["instrument"], quantity=v["quantity"],
                                      beneficiary=v["beneficiary"], purpose=v["purpose"],
                                      purpose_detail=v.get("purpose_detail", ""))
-        return Response(s.UseOutput(use).data, status=status.HTTP_201_CREATED)
+        return Response(s.CcerUseOutput(use).data, status=status.HTTP_201_CREATED)
 
 
 class OffsetView(APIView):
@@ -298,13 +299,13 @@ class OffsetView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=s.OffsetInput, responses={201: s.UseOutput})
+    @extend_schema(request=s.CcerOffsetInput, responses={201: s.CcerUseOutput})
     @idempotent
     def post(self, request):
-        data = s.OffsetInput(data=request.data)
+        data = s.CcerOffsetInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         entity = entity_get(user=request.user, pk=v["entity"])
         use = services.offset_cancel(actor=request.user, entity=entity, instrument_code=v["instrument"],
                                      quantity=v["quantity"], compliance_year=v["compliance_year"])
-        return Response(s.UseOutput(use).data, status=status.HTTP_201_CREATED)
+        return Response(s.CcerUseOutput(use).data, status=status.HTTP_201_CREATED)
