@@ -3,7 +3,6 @@
 from rest_framework import serializers
 
 from ..models import (
-    Certificate,
     ComplianceCycle,
     Obligation,
     Penalty,
@@ -14,7 +13,7 @@ from ..models import (
 )
 
 
-class CycleOutput(serializers.ModelSerializer):
+class ComplianceCycleOutput(serializers.ModelSerializer):
     eligible_vintages = serializers.SerializerMethodField()
 
     class Meta:
@@ -30,14 +29,14 @@ class CycleOutput(serializers.ModelSerializer):
         return result
 
 
-class StepOutput(serializers.ModelSerializer):
+class ComplianceStepOutput(serializers.ModelSerializer):
     class Meta:
         model = SurrenderStep
         fields = ["id", "kind", "instrument_code", "quantity", "registry_transaction_id", "credit_use_code",
                   "on_date", "late", "created_at"]
 
 
-class ObligationOutput(serializers.ModelSerializer):
+class ComplianceObligationOutput(serializers.ModelSerializer):
     cycle = serializers.CharField(source="cycle.code")
     entity_name = serializers.CharField(source="entity.name")
     province = serializers.CharField(source="entity.province_id")
@@ -51,13 +50,13 @@ class ObligationOutput(serializers.ModelSerializer):
                   "shortfall_tco2", "closed_at"]
 
 
-class ObligationDetailOutput(ObligationOutput):
-    steps = StepOutput(many=True, read_only=True)
+class ComplianceObligationDetailOutput(ComplianceObligationOutput):
+    steps = ComplianceStepOutput(many=True, read_only=True)
     offset_cap_tco2 = serializers.SerializerMethodField()
     eligible_vintages = serializers.SerializerMethodField()
 
-    class Meta(ObligationOutput.Meta):
-        fields = ObligationOutput.Meta.fields + ["steps", "offset_cap_tco2", "eligible_vintages", "holdings"]
+    class Meta(ComplianceObligationOutput.Meta):
+        fields = ComplianceObligationOutput.Meta.fields + ["steps", "offset_cap_tco2", "eligible_vintages", "holdings"]
 
     holdings = serializers.SerializerMethodField()
 
@@ -77,7 +76,7 @@ class ObligationDetailOutput(ObligationOutput):
         return eligible_vintages(obligation)
 
 
-class SurrenderInput(serializers.Serializer):
+class ComplianceSurrenderInput(serializers.Serializer):
     """``items``: ``{"kind": "cea", "vintage": 2021, "quantity": 600000}`` or ``{"kind": "ccer", "instrument":
     "CCER-...-2022", "quantity": 30000}``; the service checks each item and names the field at fault
     (``items[0].vintage``), so the rules live in one place for every door."""
@@ -85,12 +84,12 @@ class SurrenderInput(serializers.Serializer):
     items = serializers.ListField(child=serializers.DictField(), allow_empty=True, max_length=20)
 
 
-class SurrenderOutput(serializers.Serializer):
-    steps = StepOutput(many=True)
-    obligation = ObligationOutput()
+class ComplianceSurrenderOutput(serializers.Serializer):
+    steps = ComplianceStepOutput(many=True)
+    obligation = ComplianceObligationOutput()
 
 
-class WarningOutput(serializers.ModelSerializer):
+class ComplianceRiskWarningOutput(serializers.ModelSerializer):
     cycle = serializers.CharField(source="cycle.code")
     entity_name = serializers.CharField(source="entity.name")
 
@@ -100,7 +99,7 @@ class WarningOutput(serializers.ModelSerializer):
                   "created_at"]
 
 
-class RiskOutput(serializers.ModelSerializer):
+class ComplianceRiskOutput(serializers.ModelSerializer):
     entity_name = serializers.CharField(source="entity.name")
     province = serializers.CharField(source="entity.province_id")
 
@@ -110,37 +109,32 @@ class RiskOutput(serializers.ModelSerializer):
                   "pending_allocation_tco2", "covered_tco2", "gap_tco2", "gap_change_tco2", "days_left", "level"]
 
 
-class ReliefInput(serializers.Serializer):
+class ComplianceReliefInput(serializers.Serializer):
     obligation = serializers.IntegerField()
     quantity = serializers.IntegerField(min_value=1, max_value=10**13)
     reason = serializers.CharField(max_length=500)
 
 
-class DecideInput(serializers.Serializer):
+class ComplianceDecideInput(serializers.Serializer):
     approve = serializers.BooleanField()
 
 
-class ReliefOutput(serializers.ModelSerializer):
+class ComplianceReliefOutput(serializers.ModelSerializer):
     class Meta:
         model = ReliefDecision
         fields = ["id", "obligation", "quantity_tco2", "reason", "status", "proposed_by", "decided_by", "created_at",
                   "decided_at"]
 
 
-class PenaltyInput(serializers.Serializer):
+class CompliancePenaltyInput(serializers.Serializer):
     obligation = serializers.IntegerField()
     multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
     average_price = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
 
 
-class PenaltyOutput(serializers.ModelSerializer):
+class CompliancePenaltyOutput(serializers.ModelSerializer):
     class Meta:
         model = Penalty
         fields = ["id", "obligation", "shortfall_tco2", "price_month", "average_price", "multiplier", "amount",
                   "status", "proposed_by", "decided_by", "deduction_transaction_id", "created_at"]
 
-
-class CertificateOutput(serializers.ModelSerializer):
-    class Meta:
-        model = Certificate
-        fields = ["code", "content", "issued_at"]

@@ -32,7 +32,7 @@ def _json(value):
 class CycleViewSet(viewsets.ReadOnlyModelViewSet):
     """Compliance cycles (public reference data); the cycle report; closing (national regulator)."""
 
-    serializer_class = s.CycleOutput
+    serializer_class = s.ComplianceCycleOutput
     permission_classes = [AllowAny]
     lookup_field = "code"
     pagination_class = None
@@ -58,7 +58,7 @@ class CycleViewSet(viewsets.ReadOnlyModelViewSet):
 class ObligationViewSet(ScopedReadViewSet):
     """Obligations the user may see (own entity, jurisdiction); surrender by the entity itself."""
 
-    serializer_class = s.ObligationOutput
+    serializer_class = s.ComplianceObligationOutput
     filterset_fields = ["year", "status", "cycle__code"]
     ordering_fields = ["id", "year", "quantity_tco2"]
 
@@ -66,25 +66,25 @@ class ObligationViewSet(ScopedReadViewSet):
         return selectors.obligations_visible_to(user).order_by("id")
 
     def get_serializer_class(self):
-        return s.ObligationDetailOutput if self.action == "retrieve" else s.ObligationOutput
+        return s.ComplianceObligationDetailOutput if self.action == "retrieve" else s.ComplianceObligationOutput
 
     def retrieve(self, request, pk=None):
         obligation = selectors.obligation_get(user=request.user, pk=pk)
-        return Response(s.ObligationDetailOutput(obligation).data)
+        return Response(s.ComplianceObligationDetailOutput(obligation).data)
 
-    @extend_schema(request=s.SurrenderInput, responses={201: s.SurrenderOutput})
+    @extend_schema(request=s.ComplianceSurrenderInput, responses={201: s.ComplianceSurrenderOutput})
     @action(detail=True, methods=["post"])
     @idempotent
     def surrender(self, request, pk=None):
         """Surrender CEAs and cancel CCERs in one step; answers the steps and the remaining obligation."""
         obligation = selectors.obligation_get(user=request.user, pk=pk)
-        data = s.SurrenderInput(data=request.data)
+        data = s.ComplianceSurrenderInput(data=request.data)
         data.is_valid(raise_exception=True)
         steps = services.surrender(actor=request.user, obligation=obligation,
                                    items=[dict(i) for i in data.validated_data["items"]])
         obligation = selectors.obligation_get(user=request.user, pk=pk)
-        return Response({"steps": s.StepOutput(steps, many=True).data,
-                         "obligation": s.ObligationOutput(obligation).data}, status=status.HTTP_201_CREATED)
+        return Response({"steps": s.ComplianceStepOutput(steps, many=True).data,
+                         "obligation": s.ComplianceObligationOutput(obligation).data}, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"])
@@ -98,7 +98,7 @@ class ObligationViewSet(ScopedReadViewSet):
 
 
 class WarningViewSet(ScopedReadViewSet):
-    serializer_class = s.WarningOutput
+    serializer_class = s.ComplianceRiskWarningOutput
     filterset_fields = ["cycle__code", "level", "horizon_days"]
 
     def scoped_queryset(self, user):
@@ -108,63 +108,63 @@ class WarningViewSet(ScopedReadViewSet):
 class RiskListView(APIView):
     """Regulators: the latest scan's entities at risk in their jurisdiction, with gap and its change."""
 
-    @extend_schema(responses=s.RiskOutput(many=True))
+    @extend_schema(responses=s.ComplianceRiskOutput(many=True))
     def get(self, request, code):
         if not request.user.is_regulator:
             raise Forbidden("Only regulators see the risk list.")
         cycle = selectors.cycle_get(code)
         rows = selectors.risk_list(request.user, cycle, province=request.query_params.get("province") or None)
-        return Response(s.RiskOutput(rows, many=True).data)
+        return Response(s.ComplianceRiskOutput(rows, many=True).data)
 
 
 class ReliefViewSet(ScopedReadViewSet):
-    serializer_class = s.ReliefOutput
+    serializer_class = s.ComplianceReliefOutput
 
     def scoped_queryset(self, user):
-        if not user.is_regulator:
+        if not getattr(user, "is_regulator", False):
             return selectors.reliefs_visible_to(user).none()
         return selectors.reliefs_visible_to(user).order_by("-id")
 
-    @extend_schema(request=s.ReliefInput, responses={201: s.ReliefOutput})
+    @extend_schema(request=s.ComplianceReliefInput, responses={201: s.ComplianceReliefOutput})
     def create(self, request):
-        data = s.ReliefInput(data=request.data)
+        data = s.ComplianceReliefInput(data=request.data)
         data.is_valid(raise_exception=True)
         obligation = selectors.obligation_get(user=request.user, pk=data.validated_data["obligation"])
         decision = services.relief_propose(actor=request.user, obligation=obligation,
                                            quantity=data.validated_data["quantity"],
                                            reason=data.validated_data["reason"])
-        return Response(s.ReliefOutput(decision).data, status=status.HTTP_201_CREATED)
+        return Response(s.ComplianceReliefOutput(decision).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.DecideInput, responses=s.ReliefOutput)
+    @extend_schema(request=s.ComplianceDecideInput, responses=s.ComplianceReliefOutput)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        data = s.DecideInput(data=request.data)
+        data = s.ComplianceDecideInput(data=request.data)
         data.is_valid(raise_exception=True)
         decision = services.relief_decide(actor=request.user, decision=self.get_object(),
                                           approve=data.validated_data["approve"])
-        return Response(s.ReliefOutput(decision).data)
+        return Response(s.ComplianceReliefOutput(decision).data)
 
 
 class PenaltyViewSet(ScopedReadViewSet):
-    serializer_class = s.PenaltyOutput
+    serializer_class = s.CompliancePenaltyOutput
 
     def scoped_queryset(self, user):
         return selectors.penalties_visible_to(user).order_by("-id")
 
-    @extend_schema(request=s.PenaltyInput, responses={201: s.PenaltyOutput})
+    @extend_schema(request=s.CompliancePenaltyInput, responses={201: s.CompliancePenaltyOutput})
     def create(self, request):
-        data = s.PenaltyInput(data=request.data)
+        data = s.CompliancePenaltyInput(data=request.data)
         data.is_valid(raise_exception=True)
         obligation = selectors.obligation_get(user=request.user, pk=data.validated_data["obligation"])
         penalty = services.penalty_propose(actor=request.user, obligation=obligation,
                                            multiplier=data.validated_data["multiplier"],
                                            average_price=data.validated_data.get("average_price"))
-        return Response(s.PenaltyOutput(penalty).data, status=status.HTTP_201_CREATED)
+        return Response(s.CompliancePenaltyOutput(penalty).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=s.PenaltyOutput)
+    @extend_schema(request=None, responses=s.CompliancePenaltyOutput)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        return Response(s.PenaltyOutput(services.penalty_decide(actor=request.user, penalty=self.get_object())).data)
+        return Response(s.CompliancePenaltyOutput(services.penalty_decide(actor=request.user, penalty=self.get_object())).data)
 
 
 class CertificateVerifyView(APIView):

@@ -136,7 +136,7 @@ def test_risk_list_regulators_only(api, entity_user, hubei, guangdong, cycle, ob
     assert [(w["horizon_days"], w["level"]) for w in warnings] == [(60, "critical")]
 
 
-def test_certificate_verify_public(api, entity_user, ob2021, entity, give, national, cycle,
+def test_certificate_verify_public(api, entity_user, other_entity_user, ob2021, entity, give, national, cycle,
                                    django_capture_on_commit_callbacks):
     from .conftest import BEFORE_DEADLINE
 
@@ -150,7 +150,8 @@ def test_certificate_verify_public(api, entity_user, ob2021, entity, give, natio
     assert ok["valid"] is True and ok["content"]["cea_tco2"] == 1_000_000
     assert api().get(f"{URL}/certificates/FAKE/").status_code == 404
     pdf = api(entity_user).get(f"{URL}/obligations/{ob2021.pk}/certificate/")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"STSong-Light" in pdf.content
+    assert api(other_entity_user).get(f"{URL}/obligations/{ob2021.pk}/certificate/").status_code == 404
 
 
 def test_lists_pin_queries_and_scope_warnings(api, national, other_entity_user, cycle, obligations,
