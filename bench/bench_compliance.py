@@ -88,7 +88,7 @@ def reopen(entities: int) -> bool:
     """Reuse a previous set-up of the same size (building it costs ~10 minutes of registry surrenders):
     the closing's own writes are undone and the cycle is open again. False when there is none."""
     from cets.common.models import Job
-    from compliance.models import Certificate, ComplianceCycle, Obligation
+    from compliance.models import Certificate, ComplianceCycle, Obligation, RiskSnapshot, RiskWarning
 
     cycle = ComplianceCycle.objects.filter(code="2021-2022").first()
     bench_rows = Obligation.objects.filter(cycle=cycle, entity__name__startswith="BENCH ").count() if cycle else 0
@@ -97,6 +97,8 @@ def reopen(entities: int) -> bool:
     if Obligation.objects.filter(cycle=cycle).exclude(entity__name__startswith="BENCH ").exists():
         return False
     Certificate.objects.all().delete()
+    RiskSnapshot.objects.all().delete()
+    RiskWarning.objects.all().delete()
     Obligation.objects.filter(cycle=cycle).update(closed_at=None, status="open", shortfall_tco2=0)
     ComplianceCycle.objects.filter(pk=cycle.pk).update(status="open", closing_job=None, closed_at=None)
     Job.objects.filter(kind="compliance.cycle_close").delete()
@@ -223,6 +225,11 @@ def main(argv: list[str]) -> int:
         print(f"set-up: {len(ids)} entities x 2 years = {Obligation.objects.filter(cycle=cycle).count()} "
               f"obligations, holdings allocated, surrenders {behaviour} ({time.perf_counter() - started:.1f} s, "
               f"not timed)")
+
+    started = time.perf_counter()
+    scan = services.risk_scan(cycle=cycle, on_date=dt.date(2023, 11, 1))
+    print(f"daily risk scan (informative, no target): {scan['scanned']} entities, {scan['at_risk']} at risk, "
+          f"{scan['warnings']} warnings, {time.perf_counter() - started:.2f} s")
 
     started = time.perf_counter()
     queries = []

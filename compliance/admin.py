@@ -58,7 +58,7 @@ class ComplianceCycleAdmin(RegulatorAdmin):
     list_display = ["code", "name", "first_year", "last_year", "milestone_pct", "milestone_date", "deadline",
                     "offset_cap_pct", "status", "closing_progress", "confidence"]
     inlines = [EligibleVintageInline]
-    actions = [*RegulatorAdmin.actions, "close_cycle", "scan_risk"]
+    actions = [*RegulatorAdmin.actions, "calculate_obligations", "close_cycle", "scan_risk"]
 
     def has_change_permission(self, request, obj=None):
         return self._is_regulator(request) and _national(request) and (obj is None or obj.status == "open")
@@ -80,6 +80,13 @@ class ComplianceCycleAdmin(RegulatorAdmin):
             return "-"
         return format_html('<progress max="100" value="{}"></progress> <a href="/jobs/{}/">{}%</a>', job.percent,
                            job.pk, job.percent)
+
+    @admin.action(description=_("Set obligations from confirmed verified emissions (every year of the cycle)"))
+    def calculate_obligations(self, request, queryset):
+        def calculate(cycle):
+            return [services.obligations_calculate(actor=request.user, cycle=cycle, year=y) for y in cycle.years]
+
+        _each(self, request, queryset, calculate, _("obligations set"))
 
     @admin.action(description=_("Close the cycle (job with progress)"))
     def close_cycle(self, request, queryset):

@@ -399,18 +399,10 @@ def _expected(entity_id: int, year: int, on_date: dt.date) -> tuple[int, str]:
     return mrv_selectors.whole_tonnes_half_up(monthly), "monthly"
 
 
-def _eligible_holdings(account, vintages: set[int]) -> int:
+def _eligible_holdings(account, instruments: list) -> int:
     if account is None:
         return 0
-    total = 0
-    codes = set()
-    for vintage in sorted(vintages):
-        instrument = registry.instrument_get_or_create_cea(vintage=vintage)
-        if instrument.code in codes:
-            continue
-        codes.add(instrument.code)
-        total += registry_selectors.balance(account, instrument).available
-    return total
+    return sum(registry_selectors.balance(account, instrument).available for instrument in instruments)
 
 
 def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_ids=None) -> dict:
@@ -430,14 +422,15 @@ def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_
     if entity_ids is not None:
         entities = entities.filter(pk__in=list(entity_ids))
     ids = list(entities.order_by("pk").values_list("pk", flat=True))
-    vintages = set(cycle.vintages.values_list("vintage", flat=True))
+    instruments = list({i.code: i for i in (registry.instrument_get_or_create_cea(vintage=v) for v in
+                                            set(cycle.vintages.values_list("vintage", flat=True)))}.values())
     previous = dict(RiskSnapshot.objects.filter(cycle=cycle, on_date__lt=on_date, entity_id__in=ids)
                     .order_by("entity_id", "on_date").values_list("entity_id", "gap_tco2"))
     at_risk = warnings = 0
     for start in range(0, len(ids), 500):
         with transaction.atomic():
             for entity_id in ids[start:start + 500]:
-                snap = _risk_snapshot(cycle, entity_id, on_date, days_left, vintages, previous.get(entity_id))
+                snap = _risk_snapshot(cycle, entity_id, on_date, days_left, instruments, previous.get(entity_id))
                 if snap.level == RiskSnapshot.Level.OK:
                     continue
                 at_risk += 1
@@ -455,7 +448,7 @@ def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_
             "horizon": horizon}
 
 
-def _risk_snapshot(cycle, entity_id, on_date, days_left, vintages, previous_gap) -> RiskSnapshot:
+def _risk_snapshot(cycle, entity_id, on_date, days_left, instruments, previous_gap) -> RiskSnapshot:
     expected = covered = pending = 0
     basis = "verified"
     obligations = {o.year: o for o in Obligation.objects.filter(cycle=cycle, entity_id=entity_id)}
@@ -472,7 +465,7 @@ def _risk_snapshot(cycle, entity_id, on_date, days_left, vintages, previous_gap)
         if alloc["true_up_tco2"] is not None and not alloc["final"]:
             pending += max(int(alloc["true_up_tco2"]) - int(alloc["pre_allocated_tco2"]), 0)
     account = registry.account_for_entity(entity=KeyEntity(pk=entity_id), create=False)
-    holdings = _eligible_holdings(account, vintages)
+    holdings = _eligible_holdings(account, instruments)
     gap = expected - covered - holdings - pending
     snap, _created = RiskSnapshot.objects.update_or_create(
         cycle=cycle, entity_id=entity_id, on_date=on_date,
@@ -606,7 +599,20 @@ def close_run(job: Job) -> dict:
         counts = selectors.status_counts(cycle)
         audit_record(actor=None, action="compliance.cycle_closed", obj=cycle,
                      after={"rates": rates, "counts": counts})
-    return {"cycle": cycle.code, "obligations": len(ids), "rates": rates, "counts": counts}
+    return {"cycle": cycle.code, "obligations": len(ids), "rates": rates, "counts": counts,
+            "missing_obligations": _missing_obligations(cycle)}
+
+
+def _missing_obligations(cycle: ComplianceCycle) -> dict[str, list[int]]:
+    """Active entities of the cycle's years with no obligation (verification never confirmed): listed in
+    the closing's result so the regulator sees who escaped the closing, instead of a silent gap."""
+    active = set(KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE, inclusion_year__lte=cycle.last_year)
+                 .values_list("pk", flat=True))
+    missing = {}
+    for year in cycle.years:
+        have = set(Obligation.objects.filter(cycle=cycle, year=year).values_list("entity_id", flat=True))
+        missing[str(year)] = sorted(active - have)[:200]
+    return missing
 
 
 # ---- certificates ----------------------------------------------------------------------------------------

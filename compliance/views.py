@@ -45,7 +45,8 @@ def obligations(request):
     if not qs.exists() and not request.user.is_regulator and not request.user.acting_entity_id:
         raise PermissionDenied
     warnings = selectors.warnings_visible_to(request.user).order_by("-created_at")[:20]
-    return render(request, "compliance/obligations.html", {"obligations": qs[:200], "warnings": warnings})
+    return render(request, "compliance/obligations.html", {"obligations": qs[:200], "warnings": warnings,
+                                                           "cycles": selectors.cycles()})
 
 
 @login_required

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from entities.models import AgencyAssignment
 
-from . import services
+from . import oversight, services
 from .models import MonthlySubmission, Verification, VerifiedUnitValue
 from .selectors import month_deadline
 
@@ -61,14 +61,21 @@ def seed(out, base) -> None:
         # once, in March of the current year, so the dashboard shows what lateness looks like).
         entered = min(today, month_deadline(year, month) - dt.timedelta(days=10))
         late = [r for r in rows if r["unit"].entity_id == base["entities"][0].pk and (year, month) == (today.year, 3)]
+        for r in rows:  # one abnormal month (Guangzhou, February this year) for the warnings queue to show
+            if r["unit"].entity_id == base["entities"][3].pk and (year, month) == (today.year, 2):
+                r["load_factor"] = "0.15"
+                r["fuels"][0]["consumption"] = str(Decimal(r["fuels"][0]["consumption"]) * 2)
         with transaction.atomic():
             if late:
                 rows = [r for r in rows if r not in late]
                 late_day = min(today, month_deadline(year, month) + dt.timedelta(days=5))
                 created += services.submissions_bulk_load(actor=national, rows=late, today=late_day,
-                                                          submitted_at=_at(late_day))["created"]
+                                                          submitted_at=_at(late_day), run_rules=False)["created"]
             created += services.submissions_bulk_load(actor=national, rows=rows, today=entered,
-                                                      submitted_at=_at(entered))["created"]
+                                                      submitted_at=_at(entered), run_rules=False)["created"]
+    if created:  # the rules once over the loaded years, as the nightly task would
+        for year in sorted({y for y, _m in periods}):
+            oversight.warnings_run(year=year, today=today)
     verified = 0
     for entity in base["entities"]:
         for year in range(2024, today.year):

@@ -317,6 +317,32 @@ def submission_review(*, actor: User, submission: MonthlySubmission, accept: boo
 
 
 @transaction.atomic
+def reviews_escalate(*, today: dt.date | None = None) -> int:
+    """A tier that let its review deadline pass (no request for information open) hands the submission to
+    the tier above, which gets a fresh deadline and a reminder saying why (periodic task)."""
+    today = today or _today()
+    overdue = lock_rows(MonthlySubmission.objects.filter(
+        status__in=[MonthlySubmission.Status.MUNICIPAL_REVIEW, MonthlySubmission.Status.PROVINCIAL_REVIEW],
+        review_due__lt=today).exclude(information_requests__status=InformationRequest.Status.OPEN))
+    due = add_working_days(today, REVIEW_WORKING_DAYS)
+    reminders = []
+    for sub in overdue:
+        tier = REVIEW_STATUS[sub.status]
+        sub.status = NEXT_STATUS[tier]
+        sub.review_due = due
+        reminders.append(Reminder(kind=Reminder.Kind.REVIEW, key=f"escalated:{sub.pk}:{tier}", days_before=0,
+                                  entity_id=sub.entity_id, due_date=due, recipient_tier=REVIEW_STATUS[sub.status],
+                                  message=f"Escalated: {tier} review of submission {sub.pk} "
+                                          f"({sub.year}-{sub.month:02d}) was overdue; due {due}"))
+    if overdue:
+        MonthlySubmission.objects.bulk_update(overdue, ["status", "review_due"])
+        Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
+        audit_record(actor=None, action="mrv.submission.review_escalate", object_type="mrv.monthlysubmission",
+                     object_id=",".join(str(s.pk) for s in overdue[:50]), after={"count": len(overdue)})
+    return len(overdue)
+
+
+@transaction.atomic
 def information_request(*, actor: User, submission: MonthlySubmission, question: str,
                         today: dt.date | None = None) -> InformationRequest:
     """The reviewing tier asks the entity for information; its own review deadline pauses until answered."""

@@ -288,4 +288,4 @@ def reminders_visible_to(user):
     from .models import Reminder
 
     qs = scope_by_entity(Reminder.objects.select_related("entity"), user)
-    return qs.filter(recipient_tier="") if user.acting_entity_id else qs.exclude(recipient_tier="")
+    return qs.filter(recipient_tier="") if getattr(user, "acting_entity_id", None) else qs.exclude(recipient_tier="")

@@ -85,14 +85,16 @@ def submission_submit(*, actor: User, unit: Unit, year: int, month: int, fuels: 
 
 
 def submissions_bulk_load(*, actor: User, rows: list[dict], today: dt.date | None = None,
-                          submitted_at: dt.datetime | None = None, audit_each: bool = False) -> dict:
+                          submitted_at: dt.datetime | None = None, audit_each: bool = False,
+                          run_rules: bool = True) -> dict:
     """Validate every row, then store all of them in one transaction, or nothing.
 
     Stored with COPY on PostgreSQL for large batches (see reference/PERFORMANCE.md: ~8x bulk_create),
     bulk_create otherwise. Earlier current versions of the same unit-months are locked, superseded and
     kept; the new rows are version + 1. One audit entry records the batch (``audit_each`` writes one per
-    submission, for the single-submission door). Returns ``{"created", "superseded", "ids",
-    "emissions_tco2"}``; raises ``InvalidRows`` listing every problem.
+    submission, for the single-submission door). ``run_rules=False`` skips the early-warning job for a
+    historical load whose caller runs the nightly rules once at the end (demo, replay). Returns
+    ``{"created", "superseded", "ids", "emissions_tco2"}``; raises ``InvalidRows`` listing every problem.
     """
     today = today or _today()
     prepared, problems = prepare_rows(actor, rows, today=today)
@@ -103,13 +105,13 @@ def submissions_bulk_load(*, actor: User, rows: list[dict], today: dt.date | Non
     submitted_at = submitted_at or timezone.now()
     try:
         with transaction.atomic():
-            return _store(actor, prepared, submitted_at, audit_each)
+            return _store(actor, prepared, submitted_at, audit_each, run_rules)
     except IntegrityError as exc:
         raise Conflict(_("Another submission for the same unit and month was stored at the same time; "
                          "nothing was saved, please retry."), "concurrent_submission", "month") from exc
 
 
-def _store(actor, prepared, submitted_at, audit_each: bool) -> dict:
+def _store(actor, prepared, submitted_at, audit_each: bool, run_rules: bool) -> dict:
     keys = {(p.unit.pk, p.year, p.month) for p in prepared}
     unit_ids = {k[0] for k in keys}
     years = {k[1] for k in keys}
@@ -162,7 +164,8 @@ def _store(actor, prepared, submitted_at, audit_each: bool) -> dict:
 
     if current:
         warnings_mark_rectified(subs)
-    warnings_enqueue_for_submissions(ids)
+    if run_rules:
+        warnings_enqueue_for_submissions(ids)
     if audit_each:
         for sub, p in zip(subs, prepared, strict=True):
             audit_record(actor=actor, action="mrv.submission.submit", obj=sub, after={

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from cets.common.jobs import job_create
 
-from .oversight import reminders_send, warnings_escalate
+from .oversight import reminders_send, reviews_escalate, warnings_escalate
 
 
 @shared_task(name="mrv.warnings_nightly")
@@ -17,8 +17,8 @@ def warnings_nightly() -> int:
 
 @shared_task(name="mrv.warnings_escalate")
 def warnings_escalate_task() -> int:
-    """Move overdue warnings one tier up."""
-    return warnings_escalate()
+    """Move overdue warnings, and monthly reviews past their deadline, one tier up."""
+    return warnings_escalate() + reviews_escalate()
 
 
 @shared_task(name="mrv.reminders")

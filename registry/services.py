@@ -58,6 +58,14 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
         reservation_settle(reservation, to_account, quantity, reference="", actor=None) -> Transaction (kind trade)
             atomic: call it inside the trade's own transaction.atomic for delivery versus payment
 
+Reads (registry.selectors)
+    balance(account, instrument) -> Balance(total, available, reserved, frozen); holdings_for(user);
+    holdings_by_vintage(account); accounts_visible_to(user); account_get(user=, pk=); account_by_number(number);
+    instrument_get(code); transactions_visible_to(user); transactions_of(account); approval_queue(user);
+    account_statement(account=, instrument=None, start=None, end=None); units_bought_on(account=, instrument=, day=);
+    surrendered_for(account=, compliance_year=) -> {"cea": t, "ccer": t}; serial_history(instrument, serial);
+    parse_serial(text); vintage_totals(). Invariants: registry.ledger.ledger_check() / manage.py check_ledger.
+
 Errors: DomainError (400, field named), Forbidden (403), NotFound (404), Conflict (409), Busy (409 lock
 timeout, retry). Accounts are locked with cets.common.locks.lock_rows in primary-key order.
 """
@@ -68,8 +76,8 @@ import uuid
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -371,6 +379,25 @@ def trusted_account_remove(*, actor, account: Account, trusted: Account) -> None
 
 
 # --------------------------------------------------------------------------------------------- block mechanics
+#
+# Every movement runs these few statements, so they are plain SQL (portable between PostgreSQL and SQLite):
+# the ORM's query building cost about as much client CPU as the database work (docs/benchmarks/registry.md).
+
+BLOCK = Block._meta.db_table
+HOLDING = Holding._meta.db_table
+
+
+def _state_sql(reservation_id, freeze_id) -> tuple[str, list]:
+    """SQL selecting blocks in one state: available (both NULL), of a reservation, or of a freeze."""
+    parts, params = [], []
+    for column, value in (("reservation_id", reservation_id), ("freeze_id", freeze_id)):
+        if value is None:
+            parts.append(f"{column} IS NULL")
+        else:
+            parts.append(f"{column} = %s")
+            params.append(value)
+    return " AND ".join(parts), params
+
 
 def _take(account_id: int, instrument_id: int, quantity: int, *, reservation_id=None, freeze_id=None) -> list:
     """Detach ``quantity`` units from the account's blocks in one state, lowest serial first.
@@ -379,29 +406,32 @@ def _take(account_id: int, instrument_id: int, quantity: int, *, reservation_id=
     returned no longer exist as blocks when the caller places them elsewhere (no transient overlap).
     The caller holds the account's lock and has checked the quantity against the cached balance.
     """
-    qs = (Block.objects.filter(account_id=account_id, instrument_id=instrument_id, reservation_id=reservation_id,
-                               freeze_id=freeze_id).order_by("serial_start").values_list("pk", "serial_start",
-                                                                                         "serial_end"))
+    state, params = _state_sql(reservation_id, freeze_id)
+    select = (f"SELECT id, serial_start, serial_end FROM {BLOCK} WHERE account_id = %s AND instrument_id = %s "
+              f"AND {state} ORDER BY serial_start LIMIT 1000 OFFSET %s")
     need, ranges, whole, offset = quantity, [], [], 0
-    while need > 0:
-        batch = list(qs[offset:offset + 1000])
-        if not batch:
-            raise Conflict(_("The account's blocks do not cover the quantity."), "ledger_mismatch", "quantity")
-        for pk, start, end in batch:
-            size = end - start + 1
-            if size <= need:
-                ranges.append((start, end))
-                whole.append(pk)
-                need -= size
-            else:
-                ranges.append((start, start + need - 1))
-                Block.objects.filter(pk=pk).update(serial_start=start + need)
-                need = 0
-            if need == 0:
-                break
-        offset += len(batch)
-    for i in range(0, len(whole), 5000):
-        Block.objects.filter(pk__in=whole[i:i + 5000]).delete()
+    with connection.cursor() as cur:
+        while need > 0:
+            cur.execute(select, [account_id, instrument_id, *params, offset])
+            batch = cur.fetchall()
+            if not batch:
+                raise Conflict(_("The account's blocks do not cover the quantity."), "ledger_mismatch", "quantity")
+            for pk, start, end in batch:
+                size = end - start + 1
+                if size <= need:
+                    ranges.append((start, end))
+                    whole.append(pk)
+                    need -= size
+                else:
+                    ranges.append((start, start + need - 1))
+                    cur.execute(f"UPDATE {BLOCK} SET serial_start = %s WHERE id = %s", [start + need, pk])
+                    need = 0
+                if need == 0:
+                    break
+            offset += len(batch)
+        for i in range(0, len(whole), 5000):
+            chunk = whole[i:i + 5000]
+            cur.execute(f"DELETE FROM {BLOCK} WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
     return ranges
 
 
@@ -416,27 +446,37 @@ def _coalesce(ranges: list) -> list:
 
 
 def _place(account_id: int, instrument_id: int, ranges: list, *, reservation_id=None, freeze_id=None) -> None:
-    """Create blocks for ``ranges``, merged with each other and with an adjacent block in the same state."""
+    """Create blocks for ``ranges``, merged with each other and with an adjacent block in the same state.
+
+    Bulk moves (more than MERGE_LIMIT ranges) skip the neighbour lookups and insert in batches.
+    """
     ranges = _coalesce(ranges)
-    state = {"account_id": account_id, "instrument_id": instrument_id, "reservation_id": reservation_id,
-             "freeze_id": freeze_id}
-    new = []
-    for start, end in ranges:
-        if len(ranges) <= MERGE_LIMIT:
+    if len(ranges) > MERGE_LIMIT:
+        Block.objects.bulk_create([Block(account_id=account_id, instrument_id=instrument_id, serial_start=start,
+                                         serial_end=end, reservation_id=reservation_id, freeze_id=freeze_id)
+                                   for start, end in ranges], batch_size=5000)
+        return
+    state, params = _state_sql(reservation_id, freeze_id)
+    neighbours = (f"SELECT id, serial_end FROM {BLOCK} WHERE account_id = %s AND instrument_id = %s "
+                  f"AND {state} AND (serial_end = %s OR serial_start = %s)")
+    insert = (f"INSERT INTO {BLOCK} (instrument_id, account_id, serial_start, serial_end, reservation_id, "
+              f"freeze_id) VALUES (%s, %s, %s, %s, %s, %s)")
+    with connection.cursor() as cur:
+        for start, end in ranges:
+            cur.execute(neighbours, [account_id, instrument_id, *params, start - 1, end + 1])
             before = after = None
-            for block in Block.objects.filter(Q(serial_end=start - 1) | Q(serial_start=end + 1), **state):
-                if block.serial_end == start - 1:
-                    before = block
+            for pk, hi in cur.fetchall():
+                if hi == start - 1:
+                    before = pk
                 else:
-                    after = block
-            if after is not None:
-                Block.objects.filter(pk=after.pk).delete()
-                end = after.serial_end
+                    after = (pk, hi)
+            if after is not None:  # delete first: the merged range must not overlap it even for a moment
+                cur.execute(f"DELETE FROM {BLOCK} WHERE id = %s", [after[0]])
+                end = after[1]
             if before is not None:
-                Block.objects.filter(pk=before.pk).update(serial_end=end)
-                continue
-        new.append(Block(serial_start=start, serial_end=end, **state))
-    Block.objects.bulk_create(new, batch_size=5000)
+                cur.execute(f"UPDATE {BLOCK} SET serial_end = %s WHERE id = %s", [end, before])
+            else:
+                cur.execute(insert, [instrument_id, account_id, start, end, reservation_id, freeze_id])
 
 
 def _adjust(account_id: int, instrument_id: int, *, total: int = 0, reserved: int = 0, frozen: int = 0) -> None:
@@ -450,11 +490,15 @@ def _adjust(account_id: int, instrument_id: int, *, total: int = 0, reserved: in
 
 def _adjust_pair(from_id: int, to_id: int, instrument_id: int, quantity: int, *, state: str | None) -> None:
     """Both cached balances of a movement in one UPDATE (hot path: every transfer and trade)."""
-    outgoing = Q(account_id=from_id)
-    changes = {"total": F("total") + Case(When(outgoing, then=Value(-quantity)), default=Value(quantity))}
-    if state:
-        changes[state] = F(state) - Case(When(outgoing, then=Value(quantity)), default=Value(0))
-    updated = Holding.objects.filter(account_id__in=(from_id, to_id), instrument_id=instrument_id).update(**changes)
+    sets = "total = total + CASE WHEN account_id = %s THEN %s ELSE %s END"
+    params = [from_id, -quantity, quantity]
+    if state:  # the units left a reservation or a freeze of the sender
+        sets += f", {state} = {state} - CASE WHEN account_id = %s THEN %s ELSE 0 END"
+        params += [from_id, quantity]
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {HOLDING} SET {sets} WHERE instrument_id = %s AND account_id IN (%s, %s)",
+                    [*params, instrument_id, from_id, to_id])
+        updated = cur.rowcount
     if updated < 2:  # the sender always has a holding (checked), so the recipient's is new
         Holding.objects.create(account_id=to_id, instrument_id=instrument_id, total=quantity)
 

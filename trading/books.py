@@ -60,8 +60,8 @@ def book_rebuild(product: Product) -> OrderBook:
     return OrderBook.from_open_orders(orders, last)
 
 
-def book_for_update(product: Product, version: int) -> tuple[OrderBook, int]:
-    """The product's book, ready to change (caller holds ``product_lock``); returns (book, new version).
+def book_for_update(product: Product, version: int) -> OrderBook:
+    """The product's book, ready to change (caller holds ``product_lock`` and read ``version`` under it).
 
     The entry is marked dirty and the product's version bumped in this transaction; the commit hook
     marks it clean again at the new version.
@@ -84,7 +84,7 @@ def book_for_update(product: Product, version: int) -> tuple[OrderBook, int]:
             entry.clean = True
 
     transaction.on_commit(committed)
-    return entry.book, new_version
+    return entry.book
 
 
 def books_forget() -> None:

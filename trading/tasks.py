@@ -3,9 +3,11 @@
 import datetime as dt
 
 from celery import shared_task
+from django.db import transaction
 from django.utils import timezone
 
 from cets.common.calendar import is_trading_day
+from cets.common.jobs import job_create
 
 from . import services
 from .models import Auction
@@ -13,11 +15,15 @@ from .models import Auction
 
 @shared_task(acks_late=True)
 def session_close_task(day: str | None = None) -> dict:
-    """At 15:00 Beijing time: closing prices, bars, withdrawn day orders, expired proposals, surveillance."""
+    """After 15:00 Beijing time: a session-close Job (closing prices, bars, withdrawn day orders, expired
+    proposals, surveillance) that people can watch; returns the job's id and status."""
     date = dt.date.fromisoformat(day) if day else timezone.localdate()
     if not is_trading_day(date):
         return {"day": str(date), "skipped": "not a trading day"}
-    return services.session_close(day=date)
+    with transaction.atomic():
+        job = job_create(kind="trading.session_close", params={"day": str(date)})
+    job.refresh_from_db()
+    return {"day": str(date), "job": job.pk, "status": job.status}
 
 
 @shared_task(acks_late=True)

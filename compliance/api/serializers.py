@@ -29,6 +29,10 @@ class ComplianceCycleOutput(serializers.ModelSerializer):
         return result
 
 
+class ComplianceObligationsInput(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2013, max_value=2100)
+
+
 class ComplianceStepOutput(serializers.ModelSerializer):
     class Meta:
         model = SurrenderStep

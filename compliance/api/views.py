@@ -47,6 +47,16 @@ class CycleViewSet(viewsets.ReadOnlyModelViewSet):
         cycle = selectors.cycle_get(code)
         return Response(_json(selectors.cycle_report(cycle, province=request.query_params.get("province") or None)))
 
+    @extend_schema(request=s.ComplianceObligationsInput, responses=dict)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def obligations(self, request, code=None):
+        """Set (or refresh) one year's obligations from confirmed verified emissions (national regulator)."""
+        data = s.ComplianceObligationsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.obligations_calculate(actor=request.user, cycle=selectors.cycle_get(code),
+                                                year=data.validated_data["year"])
+        return Response(result)
+
     @extend_schema(request=None, responses={202: JobOutput})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def close(self, request, code=None):
@@ -164,7 +174,8 @@ class PenaltyViewSet(ScopedReadViewSet):
     @extend_schema(request=None, responses=s.CompliancePenaltyOutput)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        return Response(s.CompliancePenaltyOutput(services.penalty_decide(actor=request.user, penalty=self.get_object())).data)
+        penalty = services.penalty_decide(actor=request.user, penalty=self.get_object())
+        return Response(s.CompliancePenaltyOutput(penalty).data)
 
 
 class CertificateVerifyView(APIView):

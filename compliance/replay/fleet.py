@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 
@@ -207,14 +208,20 @@ def build(n_entities: int, seed: int, fleet_path: Path | None = None, years=(202
     """The whole market for ``n_entities``, calibrated on the 2,257-entity reference of the same seed."""
     units, source = build_units(n_entities, seed, fleet_path)
     fleet = _frames(units, seed, source)
-    ref = fleet if n_entities == NATIONAL_ENTITIES else _frames(
-        build_units(NATIONAL_ENTITIES, seed, fleet_path)[0], seed, source)
-    calibration = {year: _calibrate(ref, year, seed) for year in years}
+    calibration = reference_calibration(seed, fleet_path, tuple(years))
     fleet.calibration = {str(y): {k: float(v) for k, v in c.items()} for y, c in calibration.items()}
     fleet.unit_years = pd.concat([_unit_year(fleet, year, seed, calibration[year]) for year in years],
                                  ignore_index=True)
     fleet.months = _months(fleet, seed)
     return fleet
+
+
+@functools.lru_cache(maxsize=8)
+def reference_calibration(seed: int, fleet_path: Path | None, years: tuple) -> dict:
+    """The two scales of each year, solved on the 2,257-entity market of this seed (cached: pure)."""
+    units, source = build_units(NATIONAL_ENTITIES, seed, fleet_path)
+    ref = _frames(units, seed, source)
+    return {year: _calibrate(ref, year, seed) for year in years}
 
 
 def _frames(units: pd.DataFrame, seed: int, source: str) -> Fleet:

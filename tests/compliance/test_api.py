@@ -166,3 +166,16 @@ def test_lists_pin_queries_and_scope_warnings(api, national, other_entity_user, 
     assert [w["entity_name"] for w in own] == ["广州测试电厂"]
     hubei_only = api().get(f"{URL}/cycles/2021-2022/report/?province=42").json()
     assert hubei_only["years"]["2021"]["verified_tco2"] == 1_000_000 and hubei_only["provinces"] == []
+
+
+def test_obligations_set_by_national_from_api(api, national, hubei, entity, cycle):
+    from .conftest import confirm
+
+    confirm(entity, 2022, "750000.5")
+    url = f"{URL}/cycles/2021-2022/obligations/"
+    assert api(hubei).post(url, {"year": 2022}, format="json").status_code == 403
+    bad = api(national).post(url, {"year": 2023}, format="json")
+    assert (bad.status_code, bad.json()["error"]["field"]) == (400, "year")
+    ok = api(national).post(url, {"year": 2022}, format="json")
+    assert ok.json() == {"year": 2022, "created": 1, "updated": 0, "unchanged": 0}
+    assert Obligation.objects.get(entity=entity).quantity_tco2 == 750_001

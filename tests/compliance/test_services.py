@@ -252,6 +252,7 @@ def test_close_outcomes_rates_and_certificates(cycle, obligations, entity, other
     # 2021: 1,000,000 of 1,500,000 t on time; 2022: 1,000,000 of 1,200,000 t.
     assert selectors.compliance_rates(cycle) == {2021: Decimal("66.67"), 2022: Decimal("83.33")}
     assert job.result["rates"] == {"2021": "66.67", "2022": "83.33"}
+    assert job.result["missing_obligations"] == {"2021": [], "2022": [other_entity.pk]}  # no 2022 verification
     assert Certificate.objects.count() == 1
     assert [o.entity_id for o in selectors.non_compliant(cycle)] == [entity.pk, other_entity.pk]
     with pytest.raises(Conflict) as exc:

@@ -113,3 +113,20 @@ def test_admin_scoped_and_close_action(client, admin_login, hubei, guangdong, na
 def test_admin_refuses_entity_users(client, entity_user):
     client.force_login(entity_user)
     assert client.get("/admin/compliance/obligation/").status_code == 302
+
+
+def test_admin_sets_obligations_and_edits_cycle_national_only(client, admin_login, national, hubei, entity, cycle):
+    from compliance.models import Obligation
+
+    from .conftest import confirm
+
+    confirm(entity, 2021, "1000")
+    admin_login(client, hubei)
+    client.post("/admin/compliance/compliancecycle/", {"action": "calculate_obligations",
+                                                       "_selected_action": [cycle.pk]})
+    assert Obligation.objects.count() == 0
+    assert client.get(f"/admin/compliance/compliancecycle/{cycle.pk}/change/").status_code == 200  # view only
+    admin_login(client, national)
+    client.post("/admin/compliance/compliancecycle/", {"action": "calculate_obligations",
+                                                       "_selected_action": [cycle.pk]})
+    assert Obligation.objects.get().quantity_tco2 == 1000

@@ -199,3 +199,20 @@ def test_next_step_says_who_and_by_when(entity, entity_user, unit, wuhan):
     assert oversight.next_step(sub) == {"who": "municipal_regulator", "by": sub.review_due}
     sub = oversight.submission_review(actor=wuhan, submission=sub, accept=False, comment="NCV missing a report")
     assert oversight.next_step(sub) == {"who": "entity", "by": None}
+
+
+def test_overdue_review_escalates_unless_waiting_for_the_entity(entity, entity_user, unit, chp_unit, wuhan, hubei):
+    from mrv.models import Reminder
+
+    ids = services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit), month_row(chp_unit)])["ids"]
+    MonthlySubmission.objects.filter(pk__in=ids).update(review_due=dt.date(2025, 6, 3))
+    waiting = MonthlySubmission.objects.get(pk=ids[1])
+    oversight.information_request(actor=wuhan, submission=waiting, question="Heat meter readings?",
+                                  today=dt.date(2025, 6, 2))
+    assert oversight.reviews_escalate(today=dt.date(2025, 6, 4)) == 1
+    moved = MonthlySubmission.objects.get(pk=ids[0])
+    assert moved.status == MonthlySubmission.Status.PROVINCIAL_REVIEW
+    assert moved.review_due == dt.date(2025, 6, 18)  # 10 working days after Jun 4
+    assert MonthlySubmission.objects.get(pk=ids[1]).status == MonthlySubmission.Status.MUNICIPAL_REVIEW
+    assert Reminder.objects.get(kind="review").recipient_tier == "provincial"
+    assert oversight.reviews_escalate(today=dt.date(2025, 6, 4)) == 0

@@ -1,6 +1,7 @@
 """Portal pages: the entity dashboard (chart, missing/late, intensity), upload, detail, overview, scoping."""
 
 import io
+from decimal import Decimal
 
 import pytest
 
@@ -135,3 +136,15 @@ def test_portal_review_and_information_request(client, entity_user, wuhan, guang
     sub.refresh_from_db()
     assert sub.status == MonthlySubmission.Status.PROVINCIAL_REVIEW
     assert sub.information_requests.get().answer == "Uploaded."
+
+
+def test_dashboard_intensity_against_category_benchmark(client, entity_user, entity, unit):
+    from mrv import selectors
+
+    if not selectors.benchmarks_available():
+        pytest.skip("allowances publishes no benchmark selector in this checkout")
+    services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, month=1, year=2024)])
+    assert selectors.electricity_benchmark("I", 2024) == Decimal("0.7910")
+    client.force_login(entity_user)
+    page = client.get(f"/mrv/entities/{entity.pk}/?year=2024").content.decode()
+    assert "0.7910" in page and "0.0078" in page  # 2341.393 t / 300,000 MWh

@@ -129,3 +129,23 @@ def test_public_totals_and_serial_trace(api, funded, cea21, entity_account):
     assert [e["kind"] for e in trace["events"]] == ["issuance", "allocation"]
     assert trace["held_in"] == "Entity holding account" and entity_account.number not in str(trace)
     assert api().get(f"{BASE}/public/serials/CN-CEA99-000000000007/").status_code == 404
+
+
+def test_reject_refused_to_other_roles_and_needs_a_reason(api, national, national2, entity_user, cea21):
+    tx = services.issuance_propose(actor=national, instrument=cea21, quantity=10)
+    assert api(entity_user).post(f"{BASE}/transactions/{tx.pk}/reject/", {"reason": "no"}).status_code == 404
+    response = api(national2).post(f"{BASE}/transactions/{tx.pk}/reject/", {"reason": ""}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "reason"
+    response = api(national2).post(f"{BASE}/transactions/{tx.pk}/reject/", {"reason": "duplicate"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "rejected"
+
+
+@pytest.mark.parametrize("path", ["accounts", "holdings", "transactions"])
+def test_list_query_counts_do_not_grow_with_rows(api, national, fund, cea21, path, django_assert_max_num_queries):
+    from tests import factories as f
+
+    for _ in range(6):
+        fund(services.account_for_entity(entity=f.EntityFactory()), cea21, 10)
+    with django_assert_max_num_queries(6):
+        response = api(national).get(f"{BASE}/{path}/")
+    assert response.status_code == 200 and response.json()["count"] >= 6

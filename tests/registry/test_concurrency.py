@@ -123,3 +123,37 @@ def test_concurrent_retries_with_one_idempotency_key_transfer_once(funded, cea21
     assert Transaction.objects.filter(kind="transfer").count() == 1
     assert selectors.balance(funded, cea21).reserved == 30
     assert_ledger_sound()
+
+
+def test_a_held_lock_becomes_a_clean_busy_409(funded, cea21, entity_user, other_account, settings):
+    """A writer stuck behind a lock gives up after LOCK_TIMEOUT_MS with "busy, retry" and changes nothing."""
+    from django.db import transaction
+
+    from registry.models import Account as AccountModel
+    from tests.conftest import api_client
+
+    settings.LOCK_TIMEOUT_MS = 300
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                list(AccountModel.objects.select_for_update().filter(pk=funded.pk))
+                holding.set()
+                release.wait(5)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(5)
+        body = {"from_account": funded.pk, "to_account": other_account.number, "instrument": "CEA21", "quantity": 5}
+        response = api_client(entity_user).post("/api/v1/registry/transfers/", body, format="json")
+    finally:
+        release.set()
+        holder.join()
+    assert response.status_code == 409 and response.json()["error"]["code"] == "busy"
+    assert Transaction.objects.filter(kind="transfer").count() == 0
+    assert selectors.balance(funded, cea21).available == 100

@@ -463,3 +463,20 @@ def test_account_settings_refused_to_outsiders(other_entity_user, guangdong, ent
         services.trusted_account_add(actor=other_entity_user, account=entity_account, trusted=other_account)
     entity_account.refresh_from_db()
     assert entity_account.requires_second_approval is False and not entity_account.trusted.exists()
+
+
+def test_due_transfers_are_scheduled_and_the_task_runs(fund, cea21, entity_user, entity_account, other_account,
+                                                       monkeypatch):
+    from django_celery_beat.models import PeriodicTask
+
+    from registry import tasks
+
+    task = PeriodicTask.objects.get(name="registry: execute due delayed transfers")
+    assert task.task == "registry.tasks.execute_due_transfers" and task.enabled
+    fund(entity_account, cea21, 100)
+    tx = services.transfer_create(actor=entity_user, from_account=entity_account, to_account=other_account,
+                                  instrument=cea21, quantity=40)
+    monkeypatch.setattr(services.timezone, "now", lambda: tx.not_before + dt.timedelta(minutes=1))
+    assert tasks.execute_due_transfers.delay().get() == 1
+    tx.refresh_from_db()
+    assert tx.status == TS.COMPLETED and selectors.balance(other_account, cea21).total == 40

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from cets.common.errors import DomainError
+from cets.common.models import Job
 from entities.models import Organisation
 from registry import services as registry
 from tests import factories as f
@@ -189,10 +190,14 @@ def test_auction_window_is_checked(seller, seller_account, product):
     assert Auction.objects.count() == 0
 
 
-def test_session_close_task_skips_holidays_and_closes_trading_days(seller, seller_account, product):
+def test_session_close_task_skips_holidays_and_closes_trading_days(seller, seller_account, product,
+                                                                   django_capture_on_commit_callbacks):
     from trading.tasks import auctions_close_task, session_close_task
 
     assert session_close_task.delay("2024-05-01").get() == {"day": "2024-05-01", "skipped": "not a trading day"}
-    result = session_close_task.delay(DAY.isoformat()).get()
-    assert result["products"]["CEA23"]["close"] == "79.42"
+    with django_capture_on_commit_callbacks(execute=True):
+        result = session_close_task.delay(DAY.isoformat()).get()
+    job = Job.objects.get(pk=result["job"])
+    assert (job.status, job.done, job.total) == ("succeeded", 6, 6)
+    assert job.result["products"]["CEA23"]["close"] == "79.42"
     assert auctions_close_task.delay().get() == []

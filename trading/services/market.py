@@ -63,22 +63,25 @@ def bar_compute(*, product: Product, day: dt.date) -> DailyBar:
     return bar
 
 
-def session_close(*, day: dt.date, now=None) -> dict:
-    """Close the trading day for every active product: orders withdrawn, bulk expired, bars, surveillance.
+def session_close_product(*, product: Product, day: dt.date) -> dict:
+    """Close one product's day: withdraw its open day orders, compute its bar, run surveillance.
 
     Listed orders are day orders: what is still open at the close is withdrawn and its cash or units
     released, because tomorrow's price band is centred on the new close.
     """
-    expired = bulk_expire(now=now)
-    result = {"day": str(day), "bulk_expired": expired, "products": {}}
+    withdrawn = 0
+    for order in Order.objects.filter(product=product, status__in=Order.OPEN_STATUSES).only("pk"):
+        withdrawn += order_expire(order=order)
+    bar = bar_compute(product=product, day=day)
+    alerts = surveillance_scan(product=product, day=day)
+    return {"close": str(bar.close), "volume": bar.volume, "orders_withdrawn": withdrawn, "alerts": len(alerts)}
+
+
+def session_close(*, day: dt.date, now=None) -> dict:
+    """Close the trading day for every active product (bulk proposals expire first)."""
+    result = {"day": str(day), "bulk_expired": bulk_expire(now=now), "products": {}}
     for product in Product.objects.filter(is_active=True):
-        withdrawn = 0
-        for order in Order.objects.filter(product=product, status__in=Order.OPEN_STATUSES).only("pk"):
-            withdrawn += order_expire(order=order)
-        bar = bar_compute(product=product, day=day)
-        alerts = surveillance_scan(product=product, day=day)
-        result["products"][product.code] = {"close": str(bar.close), "volume": bar.volume,
-                                            "orders_withdrawn": withdrawn, "alerts": len(alerts)}
+        result["products"][product.code] = session_close_product(product=product, day=day)
     return result
 
 

@@ -111,7 +111,7 @@ def order_place(*, user, account: TradingAccount, product: Product, side: str, p
         actor=user, account=account, product=product, side=side, price=price, quantity=quantity, now=now,
         order=order)
     # Taken only once the request passed every check: a refusal leaves the cached book untouched.
-    book, _version = book_for_update(product, version)
+    book = book_for_update(product, version)
     incoming = EngineOrder(order.pk, EngineSide(side), to_fen(price), quantity, account.pk)
     try:
         fills = book.submit_limit(incoming)
@@ -161,7 +161,7 @@ def order_take(*, user, account: TradingAccount, listing: Order, quantity, now=N
     order.frozen_amount, order.reservation = _reserve_or_freeze(
         actor=user, account=account, product=product, side=side, price=listing.price, quantity=quantity, now=now,
         order=order)
-    book, _version = book_for_update(product, version)
+    book = book_for_update(product, version)
     try:
         fill = book.take(listing.pk, quantity, account.pk, order.pk)
     except SelfTrade as exc:
@@ -185,7 +185,7 @@ def order_take(*, user, account: TradingAccount, listing: Order, quantity, now=N
 
 def _locked_open_order(order: Order):
     """Lock the order's product and return the fresh order with the product's book, ready to change."""
-    book, _version = book_for_update(order.product, product_lock(order.product))
+    book = book_for_update(order.product, product_lock(order.product))
     order = Order.objects.select_related("account", "product").get(pk=order.pk)
     if not order.is_open:
         raise Conflict(_("Order #%(id)s is no longer open (%(status)s).") % {"id": order.pk,
