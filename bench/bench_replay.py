@@ -45,7 +45,9 @@ def fresh_database(size: int, workdir: Path) -> str:
 def run(size: int, years: list[str], seed: int, fleet: str, workdir: Path) -> dict:
     env = {**os.environ, "DATABASE_URL": fresh_database(size, workdir)}
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0", "--skip-checks"], cwd=ROOT, env=env, check=True)
-    out = workdir / f"replay_{size}.json"
+    out = ROOT / "bench" / "out" / f"replay_{size}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
     command = [PY, "manage.py", "replay_cycle", "--skip-checks", "--entities", str(size), "--years", *years,
                "--seed", str(seed), "--out", str(out)] + (["--fleet", fleet] if fleet else [])
     started = time.perf_counter()
@@ -58,6 +60,8 @@ def run(size: int, years: list[str], seed: int, fleet: str, workdir: Path) -> di
     result["wall_seconds"] = wall
     result["exit"] = proc.returncode
     result["stderr_tail"] = proc.stderr.strip().splitlines()[-1:] if proc.returncode else []
+    text = proc.stdout
+    result["headline"] = text[text.find("headline figures"):text.find("check_ledger:")].rstrip()
     return result
 
 
@@ -70,6 +74,7 @@ def show(result: dict) -> None:
     for s in result["stages"]:
         print(f"  {s['name']:<30} {s['status']:<14} {s['seconds']:>8.2f} {s['rows']:>9} "
               f"{s['rows_per_s'] or '':>9} {s['transactions']:>7} {s['tx_per_s'] or '':>7}")
+    print(f"  {result['headline']}")
     checks = result["checks"]
     print(f"  check_ledger ok={checks['check_ledger']['ok']}  verify_audit ok={checks['verify_audit']['ok']}  "
           f"disagreements={len(checks['disagreements'])}")

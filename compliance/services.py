@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from allowances import selectors as allowances_selectors
 from cets.common.audit import audit_record
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
-from cets.common.jobs import job_create, job_progress, job_run
+from cets.common.jobs import job_create, job_progress
 from cets.common.locks import lock_rows
 from cets.common.models import Job
 from cets.common.money import whole_tonnes, yuan
@@ -513,7 +513,16 @@ def cycle_close(*, actor, cycle: ComplianceCycle) -> Job:
     cycle.refresh_from_db()
     job = cycle.closing_job
     if cycle.status == ComplianceCycle.Status.CLOSING and job is not None and job.status == Job.Status.FAILED:
-        return job_run(job.pk)
+        with transaction.atomic():
+            changed = Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.PENDING,
+                                                                                     message="")
+            if changed:  # one resume at a time: a second caller finds the job pending and is refused below
+                from cets.common.tasks import job_run_task
+
+                audit_record(actor=actor, action="compliance.cycle_close_resume", obj=cycle, after={"job": job.pk})
+                transaction.on_commit(lambda: job_run_task.delay(job.pk))
+                job.status = Job.Status.PENDING
+                return job
     if cycle.status == ComplianceCycle.Status.CLOSED:
         raise Conflict(_("Cycle %(cycle)s is already closed.") % {"cycle": cycle.code}, "cycle_closed", "cycle")
     raise Conflict(_("Cycle %(cycle)s is being closed by another job.") % {"cycle": cycle.code}, "cycle_closing",

@@ -634,3 +634,41 @@ class InformationRequest(models.Model):
 
     def __str__(self):
         return self.question[:60]
+
+
+class DeadlineExtension(models.Model):
+    """A regulator's request to extend its own decision deadline (a monthly review or a verification review
+    decision), with a reason, decided by the tier above."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        GRANTED = "granted", _("Granted")
+        REFUSED = "refused", _("Refused")
+
+    submission = models.ForeignKey(MonthlySubmission, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="extensions")
+    verification = models.ForeignKey(Verification, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="extensions")
+    working_days = models.PositiveSmallIntegerField(_("working days"),
+                                                    validators=[MinValueValidator(1), MaxValueValidator(30)])
+    reason = models.CharField(_("reason"), max_length=1000)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deadline extension")
+        verbose_name_plural = _("deadline extensions")
+        constraints = [
+            models.CheckConstraint(condition=Q(submission__isnull=False) ^ Q(verification__isnull=False),
+                                   name="mrv_deadlineextension_one_subject"),
+            models.CheckConstraint(condition=~Q(reason=""), name="mrv_deadlineextension_has_reason"),
+            models.CheckConstraint(condition=Q(working_days__gte=1, working_days__lte=30),
+                                   name="mrv_deadlineextension_days_range"),
+        ]
+
+    def __str__(self):
+        return f"+{self.working_days} ({self.status})"

@@ -24,6 +24,7 @@ from . import accounting, rules
 from .models import (
     AgencyRating,
     AnnualReport,
+    DeadlineExtension,
     EarlyWarning,
     FuelRecord,
     InformationRequest,
@@ -385,6 +386,72 @@ def information_answer(*, actor: User, request: InformationRequest, answer: str,
     audit_record(actor=actor, action="mrv.information_request.answer", obj=request,
                  after={"paused_working_days": paused, "review_due": str(submission.review_due)})
     return request
+
+
+@transaction.atomic
+def extension_request(*, actor: User, working_days: int, reason: str, submission: MonthlySubmission | None = None,
+                      verification: Verification | None = None) -> DeadlineExtension:
+    """The regulator who owns a decision asks the tier above for more working days, with a reason."""
+    if not reason.strip():
+        raise DomainError(_("Give the reason for the extension."), "required", "reason")
+    if not isinstance(working_days, int) or not 1 <= working_days <= 30:
+        raise DomainError(_("Between 1 and 30 working days."), "out_of_range", "working_days")
+    if submission is not None:
+        tier = REVIEW_STATUS.get(submission.status)
+        if tier is None:
+            raise Conflict(_("This submission is not awaiting review."), "not_in_review", "status")
+        _require_tier(actor, submission.entity, tier)
+        pending = submission.extensions.filter(status=DeadlineExtension.Status.PENDING)
+    elif verification is not None:
+        _province_of(actor, verification.entity)
+        if verification.status != Verification.Status.REVIEW_REQUESTED:
+            raise Conflict(_("No review decision is pending."), "no_review", "status")
+        pending = verification.extensions.filter(status=DeadlineExtension.Status.PENDING)
+    else:
+        raise DomainError(_("Name the submission or verification."), "required", "submission")
+    if pending.exists():
+        raise Conflict(_("An extension is already awaiting a decision."), "already_pending", "working_days")
+    extension = DeadlineExtension.objects.create(submission=submission, verification=verification,
+                                                 working_days=working_days, reason=reason, requested_by=actor)
+    audit_record(actor=actor, action="mrv.extension.request", obj=extension,
+                 after={"working_days": working_days, "reason": reason})
+    return extension
+
+
+def _decider_ok(actor: User, extension: DeadlineExtension) -> bool:
+    """The tier above the requester: the province (or nation) for a city, the nation for a province."""
+    requester = extension.requested_by
+    entity = (extension.submission or extension.verification).entity
+    if actor.pk == requester.pk:
+        return False
+    if requester.role == User.Role.MUNICIPAL_REGULATOR:
+        return actor.role == User.Role.NATIONAL_REGULATOR or (
+            actor.role == User.Role.PROVINCIAL_REGULATOR and actor.province_id == entity.province_id)
+    return actor.role == User.Role.NATIONAL_REGULATOR
+
+
+@transaction.atomic
+def extension_decide(*, actor: User, extension: DeadlineExtension, grant: bool) -> DeadlineExtension:
+    """Grant (the deadline moves by the working days asked) or refuse an extension."""
+    if not _decider_ok(actor, extension):
+        raise Forbidden(_("The tier above the requesting regulator decides extensions."))
+    [extension] = lock_rows(DeadlineExtension.objects.filter(pk=extension.pk))
+    if extension.status != DeadlineExtension.Status.PENDING:
+        raise Conflict(_("This extension was already decided."), "already_decided", "status")
+    extension.status = DeadlineExtension.Status.GRANTED if grant else DeadlineExtension.Status.REFUSED
+    extension.decided_by, extension.decided_at = actor, timezone.now()
+    extension.save()
+    if grant and extension.submission_id:
+        sub = extension.submission
+        sub.review_due = add_working_days(sub.review_due or _today(), extension.working_days)
+        sub.save(update_fields=["review_due"])
+    elif grant:
+        verification = extension.verification
+        verification.review_decision_due = add_working_days(verification.review_decision_due or _today(),
+                                                            extension.working_days)
+        verification.save(update_fields=["review_decision_due"])
+    audit_record(actor=actor, action="mrv.extension.decide", obj=extension, after={"status": extension.status})
+    return extension
 
 
 # ---- verification -----------------------------------------------------------------------------------

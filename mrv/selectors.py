@@ -289,3 +289,12 @@ def reminders_visible_to(user):
 
     qs = scope_by_entity(Reminder.objects.select_related("entity"), user)
     return qs.filter(recipient_tier="") if getattr(user, "acting_entity_id", None) else qs.exclude(recipient_tier="")
+
+
+def extensions_visible_to(user):
+    """Extension requests on submissions or verifications of entities the user may see."""
+    from .models import DeadlineExtension
+
+    qs = DeadlineExtension.objects.select_related("submission", "verification")
+    return (scope_by_entity(qs, user, "submission__entity") | scope_by_entity(qs, user, "verification__entity")
+            ).order_by("-requested_at")

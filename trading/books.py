@@ -87,6 +87,18 @@ def book_for_update(product: Product, version: int) -> OrderBook:
     return entry.book
 
 
+def book_reload(product: Product) -> OrderBook:
+    """Rebuild the product's book in place from the caller's transaction (caller holds ``book_for_update``).
+
+    A batch calls it after a savepoint rolled back an order the engine had already seen: the database
+    then no longer has what the book shows. The entry stays dirty until the transaction commits.
+    """
+    with _guard:
+        entry = _books[product.pk]
+    entry.book = book_rebuild(product)
+    return entry.book
+
+
 def books_forget() -> None:
     """Drop every cached book (what a process restart does); the next use rebuilds from the database."""
     with _guard:

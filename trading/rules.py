@@ -53,11 +53,13 @@ def session_end(product: Product, method: str, now: dt.datetime) -> dt.datetime:
 
 
 def check_session(product: Product, method: str, now: dt.datetime) -> None:
+    """Refuse a request outside the method's sessions (one calendar lookup: this runs for every order)."""
     moment = local(now)
     if not is_trading_day(moment.date()):
         raise DomainError(_("%(date)s is not a trading day (weekend or public holiday).") % {"date": moment.date()},
                           "not_trading_day", "time")
-    if not in_session(product, method, now):
+    clock = moment.time()
+    if not any(start <= clock < end for start, end in sessions_for(product, method)):
         hours = ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in sessions_for(product, method))
         raise DomainError(_("Outside trading hours for this method (%(hours)s Beijing time).") % {"hours": hours},
                           "outside_session", "time")

@@ -748,10 +748,11 @@ def surrender_stage(ctx: Context, res: StageResult) -> None:
     refused = []
     late_steps = []
     slog = ctx.state.setdefault("surrender_log", [])
+    holdings = _holdings(ctx.entity_ids.values(), ctx.years)  # read once, then kept up to date below
     for o in Obligation.objects.filter(entity_id__in=ctx.entity_ids.values(), year__in=ctx.years).order_by(
             "year", "entity_id").select_related("entity"):
         b = behaviour.loc[(key_of[o.entity_id], o.year)]
-        held = _holdings([o.entity_id], ctx.years)[o.entity_id]
+        held = holdings[o.entity_id]
         on_time = int(o.remaining_tco2 * float(b["on_time_share"]))
         day = cycle.milestone_date - dt.timedelta(days=int(rng.integers(1, 60))) if rng.random() < 0.96 else \
             cycle.deadline - dt.timedelta(days=int(rng.integers(0, 40)))
@@ -762,36 +763,46 @@ def surrender_stage(ctx: Context, res: StageResult) -> None:
             try:
                 surrender(actor=ctx.entity_users[o.entity_id], obligation=o, items=items, on_date=day)
                 slog += [{"entity": o.entity_id, "year": o.year, "quantity": i["quantity"], "on_date": day,
-                          "kind": "cea"} for i in items]
+                          "kind": i["kind"]} for i in items]
                 res.transactions += 1
                 res.rows += len(items)
             except DomainError as exc:
                 refused.append(f"{o.entity_id}/{o.year}: {exc}")
+                _give_back(held, items)
         if b["completes_late"]:
             late_steps.append(o.pk)
     for pk in late_steps:
         o = Obligation.objects.select_related("entity").get(pk=pk)
-        items = _cea_items(o.remaining_tco2, _holdings([o.entity_id], ctx.years)[o.entity_id], o.year)
+        items = _cea_items(o.remaining_tco2, holdings[o.entity_id], o.year)
         if items:
             try:
                 day = cycle.deadline + dt.timedelta(days=20)
                 surrender(actor=ctx.entity_users[o.entity_id], obligation=o, items=items, on_date=day)
                 slog += [{"entity": o.entity_id, "year": o.year, "quantity": i["quantity"], "on_date": day,
-                          "kind": "cea"} for i in items]
+                          "kind": i["kind"]} for i in items]
                 res.transactions += 1
                 res.rows += len(items)
             except DomainError as exc:
                 refused.append(f"{o.entity_id}/{o.year} late: {exc}")
+                _give_back(holdings[o.entity_id], items)
     res.details.update({"refused": len(refused), "refusals": refused[:10], "late_completions": len(late_steps)})
 
 
+def _give_back(held: dict, items: list[dict]) -> None:
+    """A refused surrender moved nothing: its CEAs are still held."""
+    for item in items:
+        if item["kind"] == "cea":
+            held[item["vintage"]] += item["quantity"]
+
+
 def _cea_items(quantity: int, held: dict, year: int) -> list[dict]:
-    """CEAs of the year's vintage first, then earlier ones, up to what is held."""
+    """CEAs of the year's vintage first, then earlier ones, up to what is held (``held`` is reduced)."""
     items = []
     for vintage in sorted((v for v in held if v <= year), reverse=True):
         take = min(quantity, held[vintage])
         if take > 0:
             items.append({"kind": "cea", "vintage": vintage, "quantity": take})
+            held[vintage] -= take
             quantity -= take
     return items
 

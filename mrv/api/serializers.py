@@ -7,6 +7,7 @@ from rest_framework import serializers
 from .. import accounting
 from ..models import (
     AnnualReport,
+    DeadlineExtension,
     EarlyWarning,
     FuelRecord,
     InformationRequest,
@@ -309,3 +310,19 @@ class RatingInput(serializers.Serializer):
     timeliness = serializers.IntegerField()
     quality = serializers.IntegerField()
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ExtensionInput(serializers.Serializer):
+    working_days = serializers.IntegerField()
+    reason = serializers.CharField(max_length=1000)
+
+
+class ExtensionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = DeadlineExtension
+        fields = ["id", "submission", "verification", "working_days", "reason", "status", "requested_at",
+                  "decided_at"]
+
+
+class GrantInput(serializers.Serializer):
+    grant = serializers.BooleanField()

@@ -12,6 +12,7 @@ router.register("annual-reports", views.AnnualReportViewSet, basename="mrv-annua
 router.register("warnings", views.WarningViewSet, basename="mrv-warning")
 router.register("verifications", views.VerificationViewSet, basename="mrv-verification")
 router.register("reminders", views.ReminderViewSet, basename="mrv-reminder")
+router.register("extensions", views.ExtensionViewSet, basename="mrv-extension")
 
 urlpatterns = [
     path("calculate/", views.CalculateView.as_view(), name="mrv-calculate"),

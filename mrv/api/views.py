@@ -124,6 +124,15 @@ class SubmissionViewSet(ScopedReadViewSet):
         rfi = oversight.information_answer(actor=request.user, request=rfi, answer=data.validated_data["answer"])
         return Response(s.InformationRequestOutput(rfi).data)
 
+    @extend_schema(request=s.ExtensionInput, responses={201: s.ExtensionOutput})
+    @action(detail=True, methods=["post"])
+    def extensions(self, request, pk=None):
+        data = s.ExtensionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        extension = oversight.extension_request(actor=request.user, submission=self.get_object(),
+                                                **data.validated_data)
+        return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=s.DecisionInput, responses={200: s.SubmissionOutput})
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
@@ -276,6 +285,15 @@ class VerificationViewSet(ScopedReadViewSet):
                                                             **data.validated_data)
         return Response(s.VerificationOutput(verification).data)
 
+    @extend_schema(request=s.ExtensionInput, responses={201: s.ExtensionOutput})
+    @action(detail=True, methods=["post"])
+    def extensions(self, request, pk=None):
+        data = s.ExtensionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        extension = oversight.extension_request(actor=request.user, verification=self.get_object(),
+                                                **data.validated_data)
+        return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=s.DetermineInput, responses={201: s.VerificationOutput})
     @action(detail=False, methods=["post"])
     def determine(self, request):
@@ -293,6 +311,25 @@ class VerificationViewSet(ScopedReadViewSet):
         verification = oversight.verification_determination_approve(actor=request.user,
                                                                     verification=self.get_object())
         return Response(s.VerificationOutput(verification).data)
+
+
+class ExtensionViewSet(ScopedReadViewSet):
+    """Requests to extend a decision deadline; the tier above the requester decides."""
+
+    serializer_class = s.ExtensionOutput
+    filterset_fields = ["status"]
+
+    def scoped_queryset(self, user):
+        return selectors.extensions_visible_to(user)
+
+    @extend_schema(request=s.GrantInput, responses={200: s.ExtensionOutput})
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        data = s.GrantInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        extension = oversight.extension_decide(actor=request.user, extension=self.get_object(),
+                                               grant=data.validated_data["grant"])
+        return Response(s.ExtensionOutput(extension).data)
 
 
 class ReminderViewSet(ScopedReadViewSet):

@@ -139,3 +139,17 @@ def test_request_for_information_pauses_the_reviewers_deadline(api, entity_user,
     # open Jun 3 -> Jun 6: three working days (4, 5, 6) added to Jun 13 -> Jun 18
     assert sub.review_due == dt.date(2025, 6, 18)
     assert InformationRequest.objects.get().status == "answered"
+
+
+def test_extension_api(api, entity_user, wuhan, hubei, guangdong, unit):
+    sub_id = api(entity_user).post("/api/v1/mrv/submissions/", {**month_row(unit), "unit": unit.pk},
+                                   format="json").json()["id"]
+    url = f"/api/v1/mrv/submissions/{sub_id}/extensions/"
+    response = api(wuhan).post(url, {"working_days": 40, "reason": "inspection"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "working_days"
+    ext = api(wuhan).post(url, {"working_days": 5, "reason": "inspection"}, format="json").json()
+    assert ext["status"] == "pending"
+    decide = f"/api/v1/mrv/extensions/{ext['id']}/decide/"
+    assert api(guangdong).post(decide, {"grant": True}, format="json").status_code == 404
+    assert api(wuhan).post(decide, {"grant": True}, format="json").status_code == 403
+    assert api(hubei).post(decide, {"grant": False}, format="json").json()["status"] == "refused"

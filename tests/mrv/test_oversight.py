@@ -216,3 +216,27 @@ def test_overdue_review_escalates_unless_waiting_for_the_entity(entity, entity_u
     assert MonthlySubmission.objects.get(pk=ids[1]).status == MonthlySubmission.Status.MUNICIPAL_REVIEW
     assert Reminder.objects.get(kind="review").recipient_tier == "provincial"
     assert oversight.reviews_escalate(today=dt.date(2025, 6, 4)) == 0
+
+
+def test_deadline_extension_asked_with_reason_and_decided_above(entity, entity_user, unit, wuhan, hubei, national):
+    from mrv.models import DeadlineExtension
+
+    sub = MonthlySubmission.objects.get(pk=services.submissions_bulk_load(
+        actor=entity_user, rows=[month_row(unit)])["ids"][0])
+    MonthlySubmission.objects.filter(pk=sub.pk).update(review_due=dt.date(2025, 6, 13))
+    sub.refresh_from_db()
+    with pytest.raises(DomainError):
+        oversight.extension_request(actor=wuhan, submission=sub, working_days=5, reason=" ")
+    with pytest.raises(Forbidden):
+        oversight.extension_request(actor=hubei, submission=sub, working_days=5, reason="not my turn")
+    ext = oversight.extension_request(actor=wuhan, submission=sub, working_days=3,
+                                      reason="site inspection of the coal yard scheduled")
+    with pytest.raises(Conflict):
+        oversight.extension_request(actor=wuhan, submission=sub, working_days=2, reason="again")
+    with pytest.raises(Forbidden):
+        oversight.extension_decide(actor=wuhan, extension=ext, grant=True)  # never the requester
+    ext = oversight.extension_decide(actor=hubei, extension=ext, grant=True)
+    sub.refresh_from_db()
+    assert ext.status == DeadlineExtension.Status.GRANTED and sub.review_due == dt.date(2025, 6, 18)
+    with pytest.raises(Conflict):
+        oversight.extension_decide(actor=national, extension=ext, grant=False)

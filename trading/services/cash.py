@@ -51,6 +51,9 @@ def journal_post(*, kind: str, legs: list[tuple[CashAccount, str, Decimal]], act
             per[bucket] = per.get(bucket, Decimal("0")) + amount
     for pk, per in deltas.items():
         CashAccount.objects.filter(pk=pk).update(**{bucket: F(bucket) + amount for bucket, amount in per.items()})
+    for acc, bucket, amount in legs:
+        if acc.kind == CashAccount.Kind.PARTICIPANT:  # keep the caller's copy equal to the row it holds locked
+            setattr(acc, bucket, getattr(acc, bucket) + amount)
     return journal
 
 
@@ -125,8 +128,6 @@ def cash_freeze(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "
                           % {"need": amount, "available": cash.available}, "insufficient_funds", "price")
     journal_post(kind=CashJournal.Kind.FREEZE, actor=actor, memo=memo, order=order,
                  legs=[(cash, AVAILABLE, -amount), (cash, FROZEN, amount)])
-    cash.available -= amount
-    cash.frozen += amount
 
 
 def cash_release(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "", order=None) -> None:

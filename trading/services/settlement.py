@@ -18,8 +18,13 @@ from .cash import AVAILABLE, FROZEN, journal_post, system_account
 
 
 def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller: TradingAccount, price: Decimal,
-                 quantity: int, reservation, now, actor, buy_order=None, sell_order=None) -> Trade:
-    """Record a trade and settle it: units from the seller's reservation, cash from the buyer's frozen."""
+                 quantity: int, reservation, now, actor, buy_order=None, sell_order=None,
+                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None) -> Trade:
+    """Record a trade and settle it: units from the seller's reservation, cash from the buyer's frozen.
+
+    ``cash`` (trading account id -> cash row) and ``fees`` let a batch reuse the rows it already
+    read; missing cash rows are read and added to ``cash``.
+    """
     value = price * quantity
     buyer_fee = fee(product, value)
     seller_fee = fee(product, value)
@@ -30,11 +35,14 @@ def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller
     trade.registry_transaction = delivery.units_deliver(reservation=reservation, quantity=quantity, buyer=buyer,
                                                         reference=f"trade {trade.pk}")
     Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
-    cash = {c.account_id: c for c in CashAccount.objects.filter(account_id__in=[buyer.pk, seller.pk])}
+    cash = {} if cash is None else cash
+    missing = {buyer.pk, seller.pk} - cash.keys()
+    if missing:
+        cash.update({c.account_id: c for c in CashAccount.objects.filter(account_id__in=missing)})
     journal_post(kind=CashJournal.Kind.SETTLEMENT, actor=actor, trade=trade, memo=f"{product.code} {method}",
                  legs=[(cash[buyer.pk], FROZEN, -(value + buyer_fee)),
                        (cash[seller.pk], AVAILABLE, value - seller_fee),
-                       (system_account(CashAccount.Kind.FEES), AVAILABLE, buyer_fee + seller_fee)])
+                       (fees or system_account(CashAccount.Kind.FEES), AVAILABLE, buyer_fee + seller_fee)])
     return trade
 
 
@@ -54,13 +62,21 @@ def check_sellable(account: TradingAccount, product: Product, quantity: int, now
             "insufficient_units", "quantity")
 
 
-def check_position_limit(account: TradingAccount, product: Product, buying: int, order=None) -> None:
+def check_position_limit(account: TradingAccount, product: Product, buying: int, order=None,
+                         rules: dict | None = None) -> None:
     """Refuse a purchase that could take the holding over the participant kind's position limit.
 
     Counts what is held, what open buy orders and bids could still bring in, and this request
-    (``order``, if already stored, is counted once, as ``buying``).
+    (``order``, if already stored, is counted once, as ``buying``). ``rules``: a per-transaction
+    cache of the product's rules by participant kind (a batch reads each kind's rule once).
     """
-    rule = ParticipantRule.objects.filter(product=product, participant_kind=account.participant.kind).first()
+    kind = account.participant.kind
+    if rules is not None and kind in rules:
+        rule = rules[kind]
+    else:
+        rule = ParticipantRule.objects.filter(product=product, participant_kind=kind).first()
+        if rules is not None:
+            rules[kind] = rule
     if rule is None or rule.position_limit is None:
         return
     total, _available = delivery.holding(account, product)

@@ -37,11 +37,14 @@ def reference_price(product: Product, day) -> Decimal:
     return last or product.previous_close
 
 
-def check_far_from_market(order: Order, now) -> Alert | None:
-    """Raise an alert if a resting order is priced far from the market (spoofing, layering, fat finger)."""
+def check_far_from_market(order: Order, now, reference: Decimal | None = None) -> Alert | None:
+    """Raise an alert if a resting order is priced far from the market (spoofing, layering, fat finger).
+
+    ``reference``: the reference price if the caller already knows it (a batch tracks its own trades).
+    """
     product = order.product
     day = local(now).date()
-    ref = reference_price(product, day)
+    ref = reference or reference_price(product, day)
     gap = abs(order.price - ref) / ref * 100
     if gap <= product.far_from_market_pct:
         return None
