@@ -727,14 +727,12 @@ def penalty_propose(*, actor, obligation: Obligation, multiplier, average_price=
 def market_average_price(month: dt.date) -> Decimal | None:
     """The average of the daily closing prices of ``month``, from ``trading.selectors.average_closing_price``.
 
-    None when the market had no trading day that month, or while the trading app does not publish
-    that selector yet: the regulator then enters the average from the exchange's monthly notice.
+    None when the market published no closing price that month: the regulator then enters the
+    average from the exchange's monthly notice.
     """
     from trading import selectors as trading_selectors
 
-    average = getattr(trading_selectors, "average_closing_price", None)
-    value = average(year=month.year, month=month.month) if average is not None else None
-    return yuan(value) if value is not None else None
+    return trading_selectors.average_closing_price(year=month.year, month=month.month)
 
 
 @transaction.atomic

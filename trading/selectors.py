@@ -171,3 +171,17 @@ def cash_check() -> list[str]:
     if CashJournal.objects.filter(postings__isnull=True).exists():
         problems.append("a journal entry has no postings")
     return problems
+
+
+def average_closing_price(*, year: int, month: int) -> Decimal | None:
+    """The month's average market price of CEAs, for Art. 24 penalties.
+
+    The average of the daily closing prices of every CEA product on the month's trading days
+    (days with a published bar), as the exchange's monthly notice reports it. None when the
+    market published no closing price that month.
+    """
+    closes = DailyBar.objects.filter(date__year=year, date__month=month).values_list("close", flat=True)
+    closes = list(closes)
+    if not closes:
+        return None
+    return yuan(sum(closes, Decimal("0")) / len(closes))

@@ -21,8 +21,9 @@ def _first_error(detail, prefix: str = "") -> tuple[str | None, str, str]:
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = key if key != "non_field_errors" else None
-            field, message, code = _first_error(value, f"{prefix}{name}" if name else prefix)
-            return field or (prefix or None), message, code
+            joiner = "." if prefix and not prefix.endswith(".") else ""
+            field, message, code = _first_error(value, f"{prefix}{joiner}{name}" if name else prefix)
+            return field or (prefix.rstrip(".") or None), message, code
     if isinstance(detail, list) and detail:
         for index, item in enumerate(detail):
             if item:
