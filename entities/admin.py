@@ -5,7 +5,17 @@ from cets.common.errors import DomainError
 
 from . import services
 from .admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
-from .models import Accreditation, AgencyAssignment, City, KeyEntity, Organisation, Province, Unit, User
+from .models import (
+    Accreditation,
+    AgencyAssignment,
+    City,
+    ConsultingEngagement,
+    KeyEntity,
+    Organisation,
+    Province,
+    Unit,
+    User,
+)
 
 
 class UnitInline(RegulatorReadOnlyInline):
@@ -91,6 +101,27 @@ class AgencyAssignmentAdmin(RegulatorAdmin):
     list_display = ["year", "entity", "agency", "assigned_by", "assigned_at"]
     list_filter = ["year", "entity__province"]
     search_fields = ["entity__name", "agency__name"]
+
+
+@admin.register(ConsultingEngagement)
+class ConsultingEngagementAdmin(RegulatorAdmin):
+    """Who helped which entity prepare its report: a province records them here (through the service)."""
+
+    list_display = ["year", "entity", "organisation", "registered_by", "registered_at"]
+    list_filter = ["year", "entity__province"]
+    search_fields = ["entity__name", "organisation__name"]
+    fields = ["year", "entity", "organisation"]
+
+    def has_add_permission(self, request):
+        return request.user.role in (User.Role.NATIONAL_REGULATOR, User.Role.PROVINCIAL_REGULATOR)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            obj.pk = services.consulting_register(actor=request.user, entity=form.cleaned_data["entity"],
+                                                  organisation=form.cleaned_data["organisation"],
+                                                  year=form.cleaned_data["year"]).pk
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
 
 
 @admin.register(User)

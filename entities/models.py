@@ -255,6 +255,37 @@ class AgencyAssignment(models.Model):
         return f"{self.year} {self.entity} -> {self.agency}"
 
 
+class ConsultingEngagement(models.Model):
+    """An organisation that helped an entity prepare its emission report for a year.
+
+    Recorded so a province never assigns as verification agency a body that consulted for any entity of
+    the same province that year (the same body may not both prepare and verify in one province).
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="consulting_engagements",
+                               verbose_name=_("entity"))
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="consulting_engagements",
+                                     verbose_name=_("organisation"))
+    registered_by = models.ForeignKey("User", on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consulting engagement")
+        verbose_name_plural = _("consulting engagements")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "entity", "organisation"],
+                                    name="entities_consultingengagement_once"),
+        ]
+        indexes = [
+            # Serves agency_assign's conflict check: an organisation's engagements in a year.
+            models.Index(fields=["organisation", "year"], name="entities_consulting_org_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.organisation} -> {self.entity}"
+
+
 class User(AbstractUser):
     """A person, with one role and the jurisdiction or organisation it is tied to."""
 

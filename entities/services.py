@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from cets.common.audit import audit_record
 from cets.common.errors import Conflict, DomainError, Forbidden
 
-from .models import AgencyAssignment, KeyEntity, Organisation, Unit, User
+from .models import AgencyAssignment, ConsultingEngagement, KeyEntity, Organisation, Unit, User
 from .selectors import can_manage_entity
 
 
@@ -89,7 +89,33 @@ def agency_assign(*, actor: User, entity: KeyEntity, agency: Organisation, year:
         raise DomainError(_("The agency is not active."), "agency_inactive", "agency")
     if AgencyAssignment.objects.filter(entity=entity, year=year).exists():
         raise Conflict(_("This entity already has a verification agency for that year."), "already_assigned", "year")
+    consulted = (ConsultingEngagement.objects.filter(organisation=agency, year=year,
+                                                     entity__province_id=entity.province_id)
+                 .select_related("entity").first())
+    if consulted is not None:
+        raise DomainError(_("%(agency)s helped %(entity)s prepare its %(year)d report: the same body may not "
+                            "verify in the province where it consulted that year.")
+                          % {"agency": agency.name, "entity": consulted.entity.name, "year": year},
+                          "consulted_in_province", "agency")
     assignment = AgencyAssignment.objects.create(entity=entity, agency=agency, year=year, assigned_by=actor)
     audit_record(actor=actor, action="agency.assign", obj=assignment,
                  after={"entity": entity.pk, "agency": agency.pk, "year": year})
     return assignment
+
+
+@transaction.atomic
+def consulting_register(*, actor: User, entity: KeyEntity, organisation: Organisation,
+                        year: int) -> ConsultingEngagement:
+    """Record that an organisation helped the entity prepare its report for a year (by the entity itself or
+    a regulator who manages it); ``agency_assign`` then refuses that body anywhere in the province that year."""
+    if actor.acting_entity_id != entity.pk and not can_manage_entity(actor, entity):
+        raise Forbidden(_("Only the entity or its regulator may record who helped prepare its report."))
+    if not isinstance(year, int) or not 2013 <= year <= 2100:
+        raise DomainError(_("A reporting year from 2013."), "out_of_range", "year")
+    if ConsultingEngagement.objects.filter(entity=entity, organisation=organisation, year=year).exists():
+        raise Conflict(_("This engagement is already recorded."), "duplicate", "organisation")
+    engagement = ConsultingEngagement.objects.create(entity=entity, organisation=organisation, year=year,
+                                                     registered_by=actor)
+    audit_record(actor=actor, action="entity.consulting_register", obj=engagement,
+                 after={"entity": entity.pk, "organisation": organisation.pk, "year": year})
+    return engagement

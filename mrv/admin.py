@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cets.common.audit import audit_record
 from cets.common.errors import DomainError
-from entities.admin_scoping import RegulatorAdmin
+from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
 from entities.models import User
 
 from . import oversight, services
@@ -19,6 +19,7 @@ from .models import (
     PlausibilityRange,
     QualityControlPlan,
     Verification,
+    VerificationFinding,
     WarningRule,
 )
 
@@ -133,8 +134,16 @@ class AnnualReportAdmin(RegulatorAdmin):
     list_filter = ["status", "year"]
 
 
+class FindingInline(RegulatorReadOnlyInline):
+    """The agency's findings with the entity's answers: confirmation waits until every one is closed."""
+
+    model = VerificationFinding
+    fields = ["number", "text", "status", "answer", "answered_at", "agency_comment", "closed_at"]
+
+
 @admin.register(Verification)
 class VerificationAdmin(RegulatorAdmin):
+    inlines = [FindingInline]
     list_display = ["entity", "year", "agency", "status", "verified_emissions_tco2", "is_conservative",
                     "submitted_at", "confirmed_at", "review_decision_due"]
     list_filter = ["status", "year", "is_conservative"]

@@ -341,6 +341,8 @@ class Verification(models.Model):
         SUBMITTED = "submitted", _("Agency report submitted")
         CONFIRMED = "confirmed", _("Confirmed by the province")
         REVIEW_REQUESTED = "review_requested", _("Review requested by the entity")
+        DETERMINATION_OPEN = "determination_open", _("Conservative determination case opened, awaiting the "
+                                                     "province's figures")
         DETERMINATION_PENDING = "determination_pending", _("Conservative determination awaiting peer review")
 
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="verifications")
@@ -349,7 +351,6 @@ class Verification(models.Model):
                                related_name="verifications")
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.IN_PROGRESS)
     report_file = models.FileField(_("verification report"), upload_to="mrv/verification/%Y/", blank=True)
-    findings = models.JSONField(_("findings"), default=list, blank=True)
     verified_emissions_tco2 = _dec(15, 3, _("verified emissions (tCO2)"), null=True, blank=True)
     is_conservative = models.BooleanField(_("determined conservatively"), default=False)
     conservative_reason = models.CharField(_("reason for conservative determination"), max_length=500, blank=True)
@@ -378,6 +379,44 @@ class Verification(models.Model):
 
     def __str__(self):
         return f"{self.entity} {self.year} ({self.status})"
+
+
+class VerificationFinding(models.Model):
+    """A non-conformity in the agency's report: the entity answers it and the agency closes it (or reopens it
+    with a comment). The province cannot confirm verified emissions while any finding is not closed."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for the entity's answer")
+        ANSWERED = "answered", _("Answered, waiting for the agency")
+        CLOSED = "closed", _("Closed by the agency")
+
+    verification = models.ForeignKey(Verification, on_delete=models.CASCADE, related_name="findings")
+    number = models.PositiveSmallIntegerField(_("number"))
+    text = models.CharField(_("finding"), max_length=1000)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    answer = models.CharField(_("entity's answer"), max_length=2000, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    agency_comment = models.CharField(_("agency's comment"), max_length=1000, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("verification finding")
+        verbose_name_plural = _("verification findings")
+        ordering = ["verification", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["verification", "number"], name="mrv_verificationfinding_unique_number"),
+            models.CheckConstraint(condition=Q(status="open") | ~Q(answer=""),
+                                   name="mrv_verificationfinding_answered_has_answer"),
+            models.CheckConstraint(condition=~Q(status="closed") | Q(closed_by__isnull=False),
+                                   name="mrv_verificationfinding_closed_has_closer"),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.text[:60]}"
 
 
 class VerifiedUnitValue(models.Model):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
-from cets.common.calendar import add_working_days, working_days_between
+from cets.common.calendar import add_working_days, is_working_day, working_days_between
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.jobs import job_create
 from cets.common.locks import lock_rows
@@ -33,6 +33,7 @@ from .models import (
     SubmissionReview,
     Tier,
     Verification,
+    VerificationFinding,
     VerifiedUnitValue,
     WarningEvent,
     WarningRule,
@@ -497,11 +498,18 @@ def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_value
     [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
     if verification.status in (Verification.Status.CONFIRMED, Verification.Status.REVIEW_REQUESTED):
         raise Conflict(_("The province has already confirmed this verification."), "already_confirmed", "status")
+    if verification.status in (Verification.Status.DETERMINATION_OPEN, Verification.Status.DETERMINATION_PENDING):
+        raise Conflict(_("The province is determining this year's emissions conservatively."),
+                       "determination_in_progress", "status")
+    texts = [str(t).strip() for t in findings or [] if str(t).strip()]
+    for index, text in enumerate(texts):
+        if len(text) > 1000:
+            raise DomainError(_("A finding may be at most 1000 characters."), "too_long", f"findings[{index}]")
     verification.unit_values.all().delete()
     VerifiedUnitValue.objects.bulk_create([VerifiedUnitValue(verification=verification, **v) for v in values])
+    _replace_findings(verification, texts)
     verification.agency_id = actor.organisation_id
     verification.status = Verification.Status.SUBMITTED
-    verification.findings = findings or []
     verification.verified_emissions_tco2 = sum((v["emissions_tco2"] for v in values), Decimal(0))
     verification.submitted_by, verification.submitted_at = actor, timezone.now()
     if report_file is not None:
@@ -510,6 +518,75 @@ def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_value
     audit_record(actor=actor, action="mrv.verification.submit", obj=verification,
                  after={"emissions_tco2": str(verification.verified_emissions_tco2), "units": len(values)})
     return verification
+
+
+def _replace_findings(verification: Verification, texts: list[str]) -> None:
+    """A resubmitted report keeps the findings it repeats (with their answers), drops the others, adds new ones."""
+    kept = set()
+    for finding in verification.findings.all():
+        if finding.text in texts and finding.text not in kept:
+            kept.add(finding.text)
+        else:
+            finding.delete()
+    number = max(verification.findings.values_list("number", flat=True), default=0)
+    new = []
+    for text in texts:
+        if text not in kept:
+            kept.add(text)
+            number += 1
+            new.append(VerificationFinding(verification=verification, number=number, text=text))
+    VerificationFinding.objects.bulk_create(new)
+
+
+def _finding_locked(finding: VerificationFinding) -> tuple[VerificationFinding, Verification]:
+    [verification] = lock_rows(Verification.objects.filter(pk=finding.verification_id))
+    [finding] = lock_rows(VerificationFinding.objects.filter(pk=finding.pk))
+    if verification.status != Verification.Status.SUBMITTED:
+        raise Conflict(_("Findings are answered and closed while the report awaits the province's confirmation."),
+                       "not_submitted", "status")
+    return finding, verification
+
+
+@transaction.atomic
+def finding_answer(*, actor: User, finding: VerificationFinding, answer: str) -> VerificationFinding:
+    """The entity answers a non-conformity (what it corrected, or why the finding does not hold)."""
+    if actor.acting_entity_id != finding.verification.entity_id:
+        raise NotFound(_("No such finding."), field="finding")
+    if not answer.strip():
+        raise DomainError(_("Answer the finding: what was corrected, or why it does not hold."), "required", "answer")
+    if len(answer) > 2000:
+        raise DomainError(_("An answer may be at most 2000 characters."), "too_long", "answer")
+    finding, _verification = _finding_locked(finding)
+    if finding.status != VerificationFinding.Status.OPEN:
+        raise Conflict(_("This finding is not waiting for an answer."), "not_open", "status")
+    finding.status, finding.answer = VerificationFinding.Status.ANSWERED, answer.strip()
+    finding.answered_by, finding.answered_at = actor, timezone.now()
+    finding.save()
+    audit_record(actor=actor, action="mrv.finding.answer", obj=finding, after={"answer": finding.answer})
+    return finding
+
+
+@transaction.atomic
+def finding_close(*, actor: User, finding: VerificationFinding, accept: bool, comment: str = "") -> VerificationFinding:
+    """The assigned agency closes an answered finding, or reopens it (with a comment) for a better answer."""
+    verification = finding.verification
+    if actor.role != User.Role.VERIFIER or not actor.organisation_id or verification.agency_id != actor.organisation_id:
+        raise NotFound(_("No such finding."), field="finding")
+    if not accept and not comment.strip():
+        raise DomainError(_("Say why the answer does not close the finding."), "required", "comment")
+    finding, _verification = _finding_locked(finding)
+    if finding.status != VerificationFinding.Status.ANSWERED:
+        raise Conflict(_("Only an answered finding can be closed or reopened."), "not_answered", "status")
+    before = finding.status
+    finding.agency_comment = comment.strip()
+    if accept:
+        finding.status, finding.closed_by, finding.closed_at = VerificationFinding.Status.CLOSED, actor, timezone.now()
+    else:
+        finding.status = VerificationFinding.Status.OPEN
+    finding.save()
+    audit_record(actor=actor, action="mrv.finding.close" if accept else "mrv.finding.reopen", obj=finding,
+                 before={"status": before}, after={"status": finding.status, "comment": finding.agency_comment})
+    return finding
 
 
 def _province_of(actor: User, entity: KeyEntity) -> None:
@@ -526,6 +603,10 @@ def verification_confirm(*, actor: User, verification: Verification, today: dt.d
         raise Conflict(_("Verified emissions are already confirmed."), "already_confirmed", "status")
     if verification.status != Verification.Status.SUBMITTED:
         raise Conflict(_("The agency has not submitted its report."), "not_submitted", "status")
+    unclosed = verification.findings.exclude(status=VerificationFinding.Status.CLOSED).count()
+    if unclosed:
+        raise Conflict(_("%(n)d finding(s) are not closed: the entity answers them and the agency closes them "
+                         "before the province confirms.") % {"n": unclosed}, "open_findings", "findings")
     today = today or _today()
     verification.status = Verification.Status.CONFIRMED
     verification.confirmed_by, verification.confirmed_at = actor, timezone.now()
@@ -608,6 +689,49 @@ def verification_determine(*, actor: User, entity: KeyEntity, year: int, unit_va
     audit_record(actor=actor, action="mrv.verification.determine", obj=verification,
                  after={"emissions_tco2": str(verification.verified_emissions_tco2), "reason": reason})
     return verification
+
+
+def annual_report_deadline(year: int) -> dt.date:
+    """The last day to submit the annual report of ``year``: Mar 31, moved to the next working day when it is
+    a weekend or holiday (chinesecalendar)."""
+    due = dt.date(year + 1, 3, 31)
+    return due if is_working_day(due) else add_working_days(due, 1)
+
+
+@transaction.atomic
+def conservative_cases_open(*, today: dt.date | None = None) -> list[int]:
+    """Periodic task: once last year's annual report deadline has passed, open a conservative-determination case
+    for every active entity in the market that year with no submitted report.
+
+    The case is the entity's verification in ``DETERMINATION_OPEN`` (created, or moved there from an agency's
+    ``IN_PROGRESS`` with nothing to verify); the province then enters figures with ``verification_determine``
+    and a second regulator approves them. Rerunning skips cases already open. Returns the entity ids.
+    """
+    today = today or _today()
+    year = today.year - 1
+    deadline = annual_report_deadline(year)
+    if today <= deadline:
+        return []
+    reported = AnnualReport.objects.filter(year=year, status=AnnualReport.Status.SUBMITTED).values("entity_id")
+    missing = set(KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE, inclusion_year__lte=year)
+                  .exclude(pk__in=reported).values_list("pk", flat=True))
+    if not missing:
+        return []
+    reason = f"Annual emission report {year} missing at its deadline {deadline.isoformat()}."
+    existing = {v.entity_id: v for v in lock_rows(Verification.objects.filter(year=year, entity_id__in=missing))}
+    moved = [v for v in existing.values() if v.status == Verification.Status.IN_PROGRESS]
+    Verification.objects.filter(pk__in=[v.pk for v in moved]).update(
+        status=Verification.Status.DETERMINATION_OPEN, is_conservative=True, conservative_reason=reason)
+    created = sorted(missing - set(existing))
+    Verification.objects.bulk_create([
+        Verification(entity_id=pk, year=year, status=Verification.Status.DETERMINATION_OPEN, is_conservative=True,
+                     conservative_reason=reason) for pk in created], batch_size=2000)
+    opened = sorted([v.entity_id for v in moved] + created)
+    if opened:
+        audit_record(actor=None, action="mrv.verification.case_open", object_type="mrv.verification",
+                     object_id=f"{year}:" + ",".join(str(pk) for pk in opened[:50]),
+                     after={"year": year, "entities": len(opened), "reason": reason})
+    return opened
 
 
 @transaction.atomic
@@ -737,6 +861,8 @@ def next_step(obj) -> dict | None:
             return {"who": "provincial_regulator", "by": dt.date(obj.year + 1, 6, 30)}
         if obj.status == Verification.Status.REVIEW_REQUESTED:
             return {"who": "provincial_regulator", "by": obj.review_decision_due}
+        if obj.status == Verification.Status.DETERMINATION_OPEN:
+            return {"who": "provincial_regulator", "by": dt.date(obj.year + 1, 6, 30)}
         if obj.status == Verification.Status.DETERMINATION_PENDING:
             return {"who": "second_regulator", "by": None}
     return None

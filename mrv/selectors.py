@@ -58,6 +58,7 @@ from .models import (
     QualityControlPlan,
     TestReport,
     Verification,
+    VerificationFinding,
     VerifiedUnitValue,
 )
 
@@ -167,6 +168,12 @@ def verifications_visible_to(user):
         # An agency sees only the verifications it was assigned, not every year of its entities.
         return qs.filter(agency_id=user.organisation_id) if user.organisation_id else qs.none()
     return scope_by_entity(qs, user)
+
+
+def findings_visible_to(user):
+    """Findings of the verifications the user sees (entity: its own; agency: its assignments; regulators: scope)."""
+    return VerificationFinding.objects.filter(
+        verification__in=verifications_visible_to(user).values("pk")).select_related("verification")
 
 
 def month_deadline(year: int, month: int) -> dt.date:

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from cets.common.jobs import job_create
 
-from .oversight import reminders_send, reviews_escalate, warnings_escalate
+from .oversight import conservative_cases_open, reminders_send, reviews_escalate, warnings_escalate
 
 
 @shared_task(name="mrv.warnings_nightly")
@@ -25,3 +25,9 @@ def warnings_escalate_task() -> int:
 def reminders_task() -> int:
     """Record today's reminders (7 days and 1 day before every due date)."""
     return reminders_send()
+
+
+@shared_task(name="mrv.conservative_cases")
+def conservative_cases_task() -> int:
+    """Open a conservative-determination case for each annual report missing at its deadline (daily)."""
+    return len(conservative_cases_open())

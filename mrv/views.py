@@ -147,6 +147,8 @@ def warnings(request):
 def verifications(request):
     """Agencies: their assignments and reports; regulators: confirm; entities: their results and review requests."""
     user = request.user
+    if request.method == "POST" and request.POST.get("finding"):
+        return _finding_act(request)
     if request.method == "POST":
         verification = selectors.verifications_visible_to(user).filter(pk=request.POST.get("verification")).first()
         if verification is None:
@@ -172,8 +174,28 @@ def verifications(request):
                        .order_by("-year")]
     elif not (user.is_regulator or user.acting_entity_id):
         raise Http404
-    rows = selectors.verifications_visible_to(user).order_by("-year", "entity__name")
+    rows = selectors.verifications_visible_to(user).prefetch_related("findings").order_by("-year", "entity__name")
     return render(request, "mrv/verifications.html", {"assignments": assignments, "rows": rows})
+
+
+def _finding_act(request):
+    """The entity answers a finding; the assigned agency closes or reopens it."""
+    finding = selectors.findings_visible_to(request.user).filter(pk=request.POST.get("finding")).first()
+    if finding is None:
+        raise Http404
+    do, text = request.POST.get("do"), request.POST.get("text", "")
+    try:
+        if do == "answer":
+            oversight.finding_answer(actor=request.user, finding=finding, answer=text)
+        elif do in ("close", "reopen"):
+            oversight.finding_close(actor=request.user, finding=finding, accept=do == "close", comment=text)
+        else:
+            raise Http404
+    except DomainError as exc:
+        messages.error(request, f"{exc.field or ''}: {exc.message}")
+    else:
+        messages.success(request, _("Done."))
+    return redirect("mrv:verifications")
 
 
 @login_required

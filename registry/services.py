@@ -7,6 +7,14 @@ Serial numbers
     (inclusive ranges), rendered ``CN-CEA21-000000000001…CN-CEA21-000000500000``.
     Instrument codes: CEA19-20 (vintage 2019 or 2020), CEA21, CEA22, ...; CCER-{project_ref}-{vintage}.
 
+Accounts
+    Numbers ``CN-{kind code}-{id:07d}``: 100-150 national accounts, 200 provincial, 300 entity holding,
+    400 trading participant (e.g. ``CN-300-0000042``). Who acts for an account: its named representatives
+    (initiate and approve / approve / read, each suspendable); an account with none named is acted for by
+    its holder's own users (entity users and integrators of the entity; participants and project owners
+    of the organisation). Statuses: proposed, open, partially_frozen (receives, does not send),
+    fully_frozen (suspended), restricted (compliance transactions only), closed (only when empty, no open work).
+
 Block order
     A movement of N units takes the sender's available blocks lowest serial first and splits the
     last one (the lower part moves, the upper part stays). Received ranges merge with an adjacent

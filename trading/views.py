@@ -47,8 +47,14 @@ def _desk_account(request):
 
 @login_required
 def desk(request):
-    """The participant's trading desk: cash, order entry, open orders, trades, bulk proposals."""
-    account = _desk_account(request)
+    """The participant's trading desk: cash, order entry, open orders, trades, bulk proposals.
+
+    A user whose organisation has no trading account yet is told so (and how to get one) instead
+    of a bare 404.
+    """
+    account = services.account_of_user(request.user)
+    if account is None:
+        return render(request, "trading/no_account.html", status=200)
     return render(request, "trading/desk.html", {
         "account": account, "cash": account.cash, "form": OrderForm(),
         "orders": selectors.orders_for(request.user).order_by("-id")[:50],

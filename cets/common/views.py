@@ -7,16 +7,20 @@ from django.shortcuts import render
 from .errors import NotFound
 from .selectors import job_get
 
+# Apps' home-page panels; each template decides for itself whether it applies to the user.
+HOME_PANELS = ["compliance/_home_panel.html"]
+
 
 @login_required
 def home(request):
-    """Each role's home page: its dashboard panels come from the apps (templates/home/)."""
+    """Each role's home page, with the apps' panels that apply to the user."""
     from entities.selectors import entities_visible_to
 
     user = request.user
     context = {
         "entity": user.entity if user.acting_entity_id else None,
         "entity_count": entities_visible_to(user).count() if user.is_regulator else None,
+        "panels": HOME_PANELS,
     }
     return render(request, "home.html", context)
 

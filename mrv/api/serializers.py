@@ -4,6 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from entities.models import ConsultingEngagement
+
 from .. import accounting
 from ..models import (
     AnnualReport,
@@ -17,6 +19,7 @@ from ..models import (
     SubmissionReview,
     TestReport,
     Verification,
+    VerificationFinding,
     VerifiedUnitValue,
 )
 
@@ -293,8 +296,21 @@ class UnitValueOutput(serializers.ModelSerializer):
                   "load_factor", "heat_supply_ratio", "emissions_tco2"]
 
 
+class FindingOutput(serializers.ModelSerializer):
+    class Meta:
+        model = VerificationFinding
+        fields = ["id", "verification", "number", "text", "status", "answer", "answered_at", "agency_comment",
+                  "closed_at"]
+
+
+class CloseFindingInput(serializers.Serializer):
+    accept = serializers.BooleanField(help_text="true closes the finding; false reopens it for a better answer.")
+    comment = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+
 class VerificationOutput(NextStepMixin, serializers.ModelSerializer):
     unit_values = UnitValueOutput(many=True, read_only=True)
+    findings = FindingOutput(many=True, read_only=True)
     next_step = NextStepField()
 
     class Meta:
@@ -326,3 +342,16 @@ class ExtensionOutput(serializers.ModelSerializer):
 
 class GrantInput(serializers.Serializer):
     grant = serializers.BooleanField()
+
+
+class ConsultingInput(serializers.Serializer):
+    entity = serializers.IntegerField(required=False, help_text="Regulators name the entity; an entity user "
+                                                                "records for its own entity.")
+    organisation = serializers.IntegerField()
+    year = serializers.IntegerField()
+
+
+class ConsultingOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ConsultingEngagement
+        fields = ["id", "year", "entity", "organisation", "registered_by", "registered_at"]

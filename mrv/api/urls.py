@@ -13,6 +13,8 @@ router.register("warnings", views.WarningViewSet, basename="mrv-warning")
 router.register("verifications", views.VerificationViewSet, basename="mrv-verification")
 router.register("reminders", views.ReminderViewSet, basename="mrv-reminder")
 router.register("extensions", views.ExtensionViewSet, basename="mrv-extension")
+router.register("findings", views.FindingViewSet, basename="mrv-finding")
+router.register("consulting-engagements", views.ConsultingViewSet, basename="mrv-consulting")
 
 urlpatterns = [
     path("calculate/", views.CalculateView.as_view(), name="mrv-calculate"),

@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 from cets.common.api import error_response
 from cets.common.errors import DomainError, NotFound
 from cets.common.viewsets import ScopedReadViewSet
-from entities.models import KeyEntity, Organisation, Unit
-from entities.selectors import entity_get, units_visible_to
+from entities.models import ConsultingEngagement, KeyEntity, Organisation, Unit
+from entities.selectors import entity_get, scope_by_entity, units_visible_to
+from entities.services import consulting_register
 
 from .. import accounting, oversight, selectors, services, spreadsheet
 from ..models import EarlyWarning
@@ -250,7 +251,7 @@ class VerificationViewSet(ScopedReadViewSet):
     filterset_fields = ["entity", "year", "status", "agency"]
 
     def scoped_queryset(self, user):
-        return selectors.verifications_visible_to(user).prefetch_related("unit_values__unit")
+        return selectors.verifications_visible_to(user).prefetch_related("unit_values__unit", "findings")
 
     @extend_schema(request=s.VerificationInput, responses={201: s.VerificationOutput})
     def create(self, request):
@@ -313,6 +314,32 @@ class VerificationViewSet(ScopedReadViewSet):
         return Response(s.VerificationOutput(verification).data)
 
 
+class FindingViewSet(ScopedReadViewSet):
+    """Verification findings: the entity answers each, the assigned agency closes or reopens it."""
+
+    serializer_class = s.FindingOutput
+    filterset_fields = ["verification", "status"]
+
+    def scoped_queryset(self, user):
+        return selectors.findings_visible_to(user)
+
+    @extend_schema(request=s.AnswerInput, responses={200: s.FindingOutput})
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        data = s.AnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        finding = oversight.finding_answer(actor=request.user, finding=self.get_object(), **data.validated_data)
+        return Response(s.FindingOutput(finding).data)
+
+    @extend_schema(request=s.CloseFindingInput, responses={200: s.FindingOutput})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        data = s.CloseFindingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        finding = oversight.finding_close(actor=request.user, finding=self.get_object(), **data.validated_data)
+        return Response(s.FindingOutput(finding).data)
+
+
 class ExtensionViewSet(ScopedReadViewSet):
     """Requests to extend a decision deadline; the tier above the requester decides."""
 
@@ -358,3 +385,26 @@ class AgencyRatingView(APIView):
         return Response({"agency": agency.pk, "year": rating.year, "timeliness": rating.timeliness,
                          "quality": rating.quality, "on_time_reports": rating.on_time_reports,
                          "late_reports": rating.late_reports})
+
+
+class ConsultingViewSet(ScopedReadViewSet):
+    """Who helped an entity prepare its report for a year; such a body may not verify in that province that year."""
+
+    serializer_class = s.ConsultingOutput
+    filterset_fields = ["entity", "year", "organisation"]
+
+    def scoped_queryset(self, user):
+        return scope_by_entity(ConsultingEngagement.objects.order_by("-year", "pk"), user)
+
+    @extend_schema(request=s.ConsultingInput, responses={201: s.ConsultingOutput})
+    def create(self, request):
+        data = s.ConsultingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        entity = entity_get(user=request.user, pk=values.get("entity") or request.user.acting_entity_id or -1)
+        organisation = Organisation.objects.filter(pk=values["organisation"]).first()
+        if organisation is None:
+            raise NotFound("No such organisation.", field="organisation")
+        engagement = consulting_register(actor=request.user, entity=entity, organisation=organisation,
+                                         year=values["year"])
+        return Response(s.ConsultingOutput(engagement).data, status=status.HTTP_201_CREATED)

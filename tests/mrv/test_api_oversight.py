@@ -97,7 +97,33 @@ def test_verification_api(api, entity, other_entity, verifier, hubei, guangdong,
     assert response.status_code == 201 and response.json()["verified_emissions_tco2"] == "4600000.600"
     vid = response.json()["id"]
     assert api(guangdong).post(f"/api/v1/mrv/verifications/{vid}/confirm/").status_code == 404
+    [finding] = response.json()["findings"]
+    assert (finding["number"], finding["text"], finding["status"]) == (1, "ledger stamp missing", "open")
+    response = api(hubei).post(f"/api/v1/mrv/verifications/{vid}/confirm/")
+    assert response.status_code == 409 and response.json()["error"]["field"] == "findings"
+    assert Verification.objects.get().status == "submitted"
+    url = f"/api/v1/mrv/findings/{finding['id']}/"
+    assert api(guangdong).post(url + "answer/", {"answer": "x"}, format="json").status_code == 404
+    assert api(verifier).post(url + "answer/", {"answer": "x"}, format="json").status_code == 404
+    assert api(entity_user).post(url + "close/", {"accept": True}, format="json").status_code == 404
+    response = api(entity_user).post(url + "answer/", {"answer": ""}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "answer"
+    response = api(entity_user).post(url + "answer/", {"answer": "Ledger stamped and uploaded."}, format="json")
+    assert response.json()["status"] == "answered"
+    response = api(verifier).post(url + "close/", {"accept": False}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "comment"
+    response = api(verifier).post(url + "close/", {"accept": False, "comment": "page 3 still unstamped"},
+                                  format="json")
+    assert (response.json()["status"], response.json()["agency_comment"]) == ("open", "page 3 still unstamped")
+    api(entity_user).post(url + "answer/", {"answer": "Page 3 stamped too."}, format="json")
+    assert api(verifier).post(url + "close/", {"accept": True}, format="json").json()["status"] == "closed"
+    response = api(verifier).post(url + "close/", {"accept": True}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_answered"
+    assert api(entity_user).get("/api/v1/mrv/findings/").json()["count"] == 1
+    assert api(guangdong).get("/api/v1/mrv/findings/").json()["count"] == 0
     assert api(hubei).post(f"/api/v1/mrv/verifications/{vid}/confirm/").json()["status"] == "confirmed"
+    response = api(entity_user).post(url + "answer/", {"answer": "late"}, format="json")
+    assert response.status_code == 409
     response = api(hubei).post(f"/api/v1/mrv/verifications/{vid}/confirm/")
     assert response.status_code == 409 and response.json()["error"]["code"] == "already_confirmed"
     assert api(verifier).get("/api/v1/mrv/verifications/").json()["count"] == 1

@@ -34,6 +34,12 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
                                       findings=["meter #3 calibration overdue"])
     assert v.verified_emissions_tco2 == Decimal("4600000.600")
     assert selectors.verified_emissions(entity.pk, 2023) is None
+    finding = v.findings.get()
+    with pytest.raises(Conflict) as exc:
+        oversight.verification_confirm(actor=hubei, verification=v, today=dt.date(2024, 6, 3))
+    assert (exc.value.code, exc.value.field) == ("open_findings", "findings")
+    oversight.finding_answer(actor=entity_user, finding=finding, answer="meter #3 calibrated on 2024-01-15")
+    oversight.finding_close(actor=verifier, finding=finding, accept=True)
     v = oversight.verification_confirm(actor=hubei, verification=v, today=dt.date(2024, 6, 3))
     assert v.review_deadline == dt.date(2024, 6, 13)  # 7 working days; Dragon Boat Festival 2024-06-10
     assert selectors.verified_emissions(entity.pk, 2023) == Decimal("4600000.600")

@@ -93,7 +93,8 @@ def test_warnings_page_scoped(client, entity_user, other_entity_user, wuhan, ent
     assert entity.name not in client.get("/mrv/warnings/").content.decode()
 
 
-def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hubei, guangdong, entity, entity_user):
+def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hubei, guangdong, entity, entity_user,
+                                                    other_entity_user):
     from entities.models import AgencyAssignment, User
     from mrv.models import Verification
     from tests import factories as f
@@ -111,9 +112,36 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
                      f"{code}:heat_supply_ratio": "0", f"{code}:emissions_tco2": emissions})
     assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", post).status_code == 302
     v = Verification.objects.get()
-    assert v.verified_emissions_tco2 == 4600000 and v.findings == ["ledger for March not stamped"]
+    finding = v.findings.get()
+    assert v.verified_emissions_tco2 == 4600000 and (finding.number, finding.text) == (1, "ledger for March not stamped")
     client.force_login(guangdong)
     assert client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"}).status_code == 404
+    client.force_login(hubei)
+    page = client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"}, follow=True).content.decode()
+    assert "1 finding(s) are not closed" in page
+    v.refresh_from_db()
+    assert v.status == "submitted"
+    # The entity answers on the portal; another entity (or the agency) cannot.
+    client.force_login(other_entity_user)
+    assert client.post("/mrv/verifications/", {"finding": finding.pk, "do": "answer", "text": "x"}).status_code == 404
+    client.force_login(entity_user)
+    page = client.get("/mrv/verifications/").content.decode()
+    assert f'data-testid="findings-{v.pk}"' in page and 'value="answer"' in page
+    page = client.post("/mrv/verifications/", {"finding": finding.pk, "do": "answer", "text": "  "},
+                       follow=True).content.decode()
+    assert "answer: " in page
+    finding.refresh_from_db()
+    assert finding.status == "open"
+    client.post("/mrv/verifications/", {"finding": finding.pk, "do": "answer", "text": "Stamped ledger uploaded."})
+    finding.refresh_from_db()
+    assert (finding.status, finding.answer) == ("answered", "Stamped ledger uploaded.")
+    client.force_login(outsider)
+    assert client.post("/mrv/verifications/", {"finding": finding.pk, "do": "close"}).status_code == 404
+    client.force_login(verifier)
+    assert 'value="close"' in client.get("/mrv/verifications/").content.decode()
+    client.post("/mrv/verifications/", {"finding": finding.pk, "do": "close", "text": "seen"})
+    finding.refresh_from_db()
+    assert finding.status == "closed" and finding.closed_by == verifier
     client.force_login(hubei)
     client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"})
     v.refresh_from_db()

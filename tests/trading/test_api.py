@@ -123,7 +123,9 @@ def test_portal_pages(seller, seller_account, buyer, product):
     assert client.get("/trading/export/orders/?export=xlsx").status_code == 200
     other = Client()
     other.force_login(buyer)  # the buyer has no trading account in this test
-    assert other.get("/trading/").status_code == 404
+    no_account = other.get("/trading/")  # told there is no account, and shown nothing of the seller's
+    assert b'data-testid="no-trading-account"' in no_account.content
+    assert seller_account.number.encode() not in no_account.content
     order = Order.objects.get()
     assert other.post(f"/trading/orders/{order.pk}/cancel/").status_code == 404
 
