@@ -219,7 +219,7 @@ class HighRiskDesignationAdmin(RegulatorAdmin):
 class BorrowingApplicationAdmin(RegulatorAdmin):
     service_arg = "application"
     list_display = ["entity", "year", "verified_emissions_tco2", "allocation_tco2", "shortfall_tco2",
-                    "requested_tco2", "status", "decided_by"]
+                    "requested_tco2", "status", "decided_by", "issuance_reference"]
     list_filter = ["year", "status"]
     actions = [*RegulatorAdmin.actions, "approve", "reject"]
 

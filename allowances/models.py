@@ -338,6 +338,10 @@ class BorrowingApplication(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     deducted_in = models.ForeignKey(EntityAllocation, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="borrowings_deducted")
+    issuance_reference = models.CharField(
+        _("registry issuance proposal"), max_length=40, blank=True,
+        help_text=_("the registry transaction issuing the borrowed next-vintage CEAs to the entity (four-eyes: "
+                    "a national regulator approves it)"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

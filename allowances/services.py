@@ -232,7 +232,19 @@ def borrowing_apply(*, actor, entity: KeyEntity, year: int, requested_tco2: int)
 
 @transaction.atomic
 def borrowing_decide(*, actor, application: BorrowingApplication, approve: bool) -> BorrowingApplication:
-    """The entity's province approves or rejects; approved amounts are deducted from the next allocation."""
+    """The entity's province approves or rejects; an approval issues the borrowed CEAs, deducted next year.
+
+    Who does what: the province approves ELIGIBILITY (the shortfall rule, its entity); only the
+    Ministry ISSUES. So an approval creates a registry issuance proposal of ``requested_tco2`` CEAs of
+    the NEXT vintage (year + 1) straight into the entity's holding account, a system proposal naming
+    the application; a national regulator approves it in the registry's approval queue (four-eyes:
+    the province's decision, then the Ministry's approval; a province cannot approve an issuance).
+    The borrowed amount is deducted from the entity's next allocation (``run_calculate``), whether
+    or not the issuance has been approved yet: the two are independent records of one decision.
+    An account that may not receive units (fully frozen, closed) refuses the approval: nothing changes.
+    """
+    from registry import services as registry
+
     if not (actor.role == User.Role.PROVINCIAL_REGULATOR and actor.province_id == application.entity.province_id):
         raise Forbidden(_("Only the entity's provincial regulator decides borrowing applications."))
     status = BorrowingApplication.Status.APPROVED if approve else BorrowingApplication.Status.REJECTED
@@ -241,8 +253,21 @@ def borrowing_decide(*, actor, application: BorrowingApplication, approve: bool)
     if updated != 1:
         raise Conflict(_("The application was already decided."), "already_decided", "application")
     application.refresh_from_db()
+    after = {"status": status}
+    if approve:
+        vintage = application.year + 1
+        proposal = registry.issuance_propose(
+            actor=None, instrument=registry.instrument_get_or_create_cea(vintage=vintage),
+            quantity=application.requested_tco2, to_account=registry.account_for_entity(entity=application.entity),
+            reference=f"allowances-borrowing-{application.pk}",
+            reason=_("Borrowing of %(q)s t of vintage %(v)s approved by the province for %(year)s (application "
+                     "%(pk)s)") % {"q": application.requested_tco2, "v": vintage, "year": application.year,
+                                   "pk": application.pk})
+        application.issuance_reference = str(proposal.pk)
+        application.save(update_fields=["issuance_reference"])
+        after.update(issuance_proposal=proposal.pk, vintage=vintage, quantity_tco2=application.requested_tco2)
     audit_record(actor=actor, action="borrowing.decide", obj=application, before={"status": "submitted"},
-                 after={"status": status})
+                 after=after)
     return application
 
 
@@ -333,9 +358,9 @@ def scenario_create(*, actor, plan: AllocationPlan, name: str, data_year: int, o
 # ---- allocation runs -------------------------------------------------------------------------------------
 
 CHUNK = 500  # entities per database transaction of a run (one commit per chunk, progress after each)
-# Withdrawals per database transaction: each is a registry four-eyes pair on its own account, so a
-# chunk only batches the commits; a failure rolls the chunk back and a rerun redoes it.
-WITHDRAWAL_CHUNK = 100
+# Entities settled per database transaction after the run's one bulk withdrawal (status and obligations;
+# the registry moves the units in its own chunks); a failure rolls the chunk back and a rerun redoes it.
+WITHDRAWAL_CHUNK = 500
 
 
 def _mrv():
@@ -517,10 +542,11 @@ def run_issue(*, run: AllocationRun, job=None) -> dict:
     2. ``registry.allocation_execute`` hands them to the entity accounts (or the provincial account
        of high-risk entities and of entities whose account is fully frozen) in chunks, with the
        run's reference, so a rerun resumes.
-    3. Negative differences are withdrawn (four-eyes, same two regulators) up to what the entity
-       holds available in that vintage; what it cannot cover is recorded as an Obligation: a
-       balance never goes negative. One database transaction per WITHDRAWAL_CHUNK entities; each
-       entity's row is marked settled in it, so a rerun skips what was committed.
+    3. Negative differences are withdrawn by ONE registry bulk withdrawal per run (four-eyes once,
+       same two regulators; ``registry.withdrawal_bulk_propose`` / ``withdrawal_bulk_approve``),
+       each entity giving at most what it holds available in that vintage; what it cannot cover is
+       recorded as an Obligation: a balance never goes negative. Then one database transaction per
+       WITHDRAWAL_CHUNK entities marks each row settled, so a rerun skips what was committed.
     """
     from cets.common.jobs import job_progress
     from registry import selectors as registry_selectors
@@ -570,13 +596,15 @@ def run_issue(*, run: AllocationRun, job=None) -> dict:
             EntityAllocation.objects.bulk_update(positives, ["status", "registry_reference", "destination"],
                                                  batch_size=1000)
     rest = [ea for ea in pending if ea.difference_tco2 <= 0]
+    negatives = [ea for ea in rest if ea.difference_tco2 < 0]
+    lines = {}
+    if negatives:
+        lines = _withdraw_over_allocations(run, negatives, account_of=account_of, proposer=proposer,
+                                           approver=approver, instrument=instrument)
     for i in range(0, len(rest), WITHDRAWAL_CHUNK):
         chunk = rest[i:i + WITHDRAWAL_CHUNK]
         with transaction.atomic():
-            settled = [_settle_negative(ea, account=account_of(ea), run=run, proposer=proposer, approver=approver,
-                                        instrument=instrument, registry=registry,
-                                        registry_selectors=registry_selectors) for ea in chunk]
-            settled = [entry for entry in settled if entry]
+            settled = _settle_negatives(chunk, run=run, lines=lines)
             if settled:  # one entry per chunk naming every entity settled in it
                 audit_record(actor=approver, action="allocation.withdraw", obj=run, after={"entities": settled})
         if job is not None:
@@ -590,32 +618,60 @@ def run_issue(*, run: AllocationRun, job=None) -> dict:
     return {"issued_tco2": sum(ea.difference_tco2 for ea in positives), "obligations": obligations}
 
 
-def _settle_negative(ea, *, account, run, proposer, approver, instrument, registry, registry_selectors) -> dict | None:
-    """Withdraw what the entity holds of an over-allocation; the rest becomes an obligation.
+def _withdraw_over_allocations(run, negatives, *, account_of, proposer, approver, instrument) -> dict:
+    """Withdraw every over-allocation of a run through ONE registry bulk withdrawal (four-eyes once).
 
-    Returns what was done (for the chunk's audit entry), or None when an earlier run did it.
+    Proposed by the regulator who started the run, approved by the one who approved it; the
+    registry takes from each entity at most what it holds available in the run's vintage and
+    reports the rest, which ``_settle_negatives`` records as an Obligation. The proposal carries the
+    run's reference, so a rerun finds it (under the run's row lock) and resumes it instead of
+    proposing again. Returns the registry's lines by account id.
     """
-    (locked,) = lock_rows(EntityAllocation.objects.filter(pk=ea.pk))
-    if locked.status != EntityAllocation.Status.CALCULATED:
-        return None
-    need = -locked.difference_tco2
-    if need == 0:
-        locked.status = EntityAllocation.Status.NOTHING
-        locked.save(update_fields=["status"])
-        return {"entity": locked.entity_id, "status": locked.status}
-    available = registry_selectors.balance(account, instrument).available
-    withdrawn = min(need, available)
-    if withdrawn:
-        proposal = registry.deduction_propose(
-            actor=proposer, account=account, instrument=instrument, quantity=withdrawn, kind="withdrawal",
-            reason=_("Allocation %(kind)s %(year)s: over-allocation withdrawn") % {"kind": run.kind, "year": run.year})
-        registry.transaction_approve(actor=approver, transaction=proposal)
-        locked.registry_reference = str(proposal.pk)
-    locked.status = EntityAllocation.Status.WITHDRAWN
-    if withdrawn < need:
-        locked.status = EntityAllocation.Status.OBLIGATION
-        Obligation.objects.create(entity_allocation=locked, entity_id=locked.entity_id, year=run.year,
-                                  quantity_tco2=need - withdrawn)
-    locked.save(update_fields=["status", "registry_reference"])
-    return {"entity": locked.entity_id, "status": locked.status, "withdrawn_tco2": withdrawn,
-            "obligation_tco2": need - withdrawn}
+    from registry import selectors as registry_selectors
+    from registry import services as registry
+
+    reference = f"allowances-run-{run.pk}-withdrawal"
+    accounts = {ea.pk: account_of(ea).pk for ea in negatives}
+    with transaction.atomic():
+        lock_rows(AllocationRun.objects.filter(pk=run.pk))
+        proposal = registry_selectors.bulk_withdrawal_by_reference(reference)
+        if proposal is None:
+            proposal = registry.withdrawal_bulk_propose(
+                actor=proposer, instrument=instrument, kind="withdrawal", reference=reference,
+                withdrawals={accounts[ea.pk]: -ea.difference_tco2 for ea in negatives},
+                reason=_("Allocation %(kind)s %(year)s: over-allocation withdrawn") % {"kind": run.kind,
+                                                                                       "year": run.year})
+    registry.withdrawal_bulk_approve(actor=approver, transaction=proposal)
+    lines = registry_selectors.bulk_withdrawal_lines(proposal)
+    return {ea_pk: (lines[account_pk], proposal) for ea_pk, account_pk in accounts.items()}
+
+
+def _settle_negatives(chunk, *, run, lines: dict) -> list[dict]:
+    """Mark what the bulk withdrawal did for each entity; an uncovered rest becomes an Obligation.
+
+    Returns one entry per entity settled now (for the chunk's audit entry); rows an earlier run
+    settled are skipped (their row is no longer CALCULATED).
+    """
+    locked = lock_rows(EntityAllocation.objects.filter(pk__in=[ea.pk for ea in chunk],
+                                                       status=EntityAllocation.Status.CALCULATED))
+    settled, obligations = [], []
+    for ea in locked:
+        need = -ea.difference_tco2
+        if need == 0:
+            ea.status = EntityAllocation.Status.NOTHING
+            settled.append({"entity": ea.entity_id, "status": ea.status})
+            continue
+        line, proposal = lines[ea.pk]
+        withdrawn = line.withdrawn
+        if withdrawn:
+            ea.registry_reference = str(proposal.pk)
+        ea.status = EntityAllocation.Status.WITHDRAWN
+        if withdrawn < need:
+            ea.status = EntityAllocation.Status.OBLIGATION
+            obligations.append(Obligation(entity_allocation=ea, entity_id=ea.entity_id, year=run.year,
+                                          quantity_tco2=need - withdrawn))
+        settled.append({"entity": ea.entity_id, "status": ea.status, "withdrawn_tco2": withdrawn,
+                        "obligation_tco2": need - withdrawn})
+    EntityAllocation.objects.bulk_update(locked, ["status", "registry_reference"], batch_size=1000)
+    Obligation.objects.bulk_create(obligations, batch_size=1000)
+    return settled

@@ -136,7 +136,7 @@ def stream(client: int, n: int) -> list[tuple[str, str, int]]:
 def service_worker(client: int, user_id: int, account_id: int, n: int, barrier, results, batch: int) -> None:
     from django.db import connection
 
-    from cets.common.errors import DomainError
+    from cets.common.errors import Busy, DomainError
     from entities.models import User
     from trading.models import Product, TradingAccount
     from trading.services import order_place
@@ -147,7 +147,7 @@ def service_worker(client: int, user_id: int, account_id: int, n: int, barrier, 
     account = TradingAccount.objects.select_related("participant", "registry_account").get(pk=account_id)
     product = Product.objects.get(code="CEA23")
     orders = stream(client, n)
-    refused = trades = 0
+    refused = trades = busy = 0
     barrier.wait()
     if batch == 1:
         for side, price, qty in orders:
@@ -159,11 +159,18 @@ def service_worker(client: int, user_id: int, account_id: int, n: int, barrier, 
                 refused += 1
     else:
         for start in range(0, n, batch):
-            results_ = orders_place_batch(product=product, requests=[
-                OrderRequest(user=user, account=account, side=side, price=price, quantity=qty)
-                for side, price, qty in orders[start:start + batch]])
+            requests = [OrderRequest(user=user, account=account, side=side, price=price, quantity=qty)
+                        for side, price, qty in orders[start:start + batch]]
+            while True:
+                try:
+                    results_ = orders_place_batch(product=product, requests=requests)
+                    break
+                except Busy:  # the product's lock was not free within the lock timeout: nothing changed, retry
+                    busy += 1
             refused += sum(1 for r in results_ if r.error is not None)
             trades += sum(len(r.trades) for r in results_)
+    if busy:
+        print(f"client {client}: {busy} batches retried (product busy)")
     results.put((client, n, refused, trades))
     connection.close()
 

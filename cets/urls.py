@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from cets.common import views as common_views
 from cets.common.admin import AdminLoginForm
 from cets.common.forms import PortalLoginForm
+from entities import views as entities_views
 
 # SimpleAdminConfig does not autodiscover (cets.common.admin is imported above first): import every app's admin.
 admin.autodiscover()
@@ -17,6 +18,7 @@ if settings.ADMIN_REQUIRE_OTP:
     # Regulators sign in to /admin/ with password and a TOTP code (django-otp).
     admin.site.__class__ = OTPAdminSite
     admin.site.login_form = AdminLoginForm
+    admin.site.login_template = "admin/login_otp.html"  # django-otp's page plus the link to enrolment
 admin.site.site_header = _("CETS · National Carbon Market")
 admin.site.site_title = "CETS"
 admin.site.index_title = _("National carbon market administration")
@@ -33,6 +35,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
                                                 authentication_form=PortalLoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/two-factor/", entities_views.two_factor, name="two-factor"),
     path("", common_views.home, name="home"),
     path("jobs/<int:pk>/", common_views.job_detail, name="job-detail"),
     path("jobs/<int:pk>/progress/", common_views.job_progress_fragment, name="job-progress"),

@@ -858,6 +858,11 @@ def next_step(obj) -> dict | None:
         if obj.status == Verification.Status.IN_PROGRESS:
             return {"who": "verification_agency", "by": dt.date(obj.year + 1, 6, 30)}
         if obj.status == Verification.Status.SUBMITTED:
+            states = {f.status for f in obj.findings.all()}
+            if VerificationFinding.Status.OPEN in states:
+                return {"who": "entity", "by": None, "why": "findings to answer"}
+            if VerificationFinding.Status.ANSWERED in states:
+                return {"who": "verification_agency", "by": None, "why": "answered findings to close"}
             return {"who": "provincial_regulator", "by": dt.date(obj.year + 1, 6, 30)}
         if obj.status == Verification.Status.REVIEW_REQUESTED:
             return {"who": "provincial_regulator", "by": obj.review_decision_due}

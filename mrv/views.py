@@ -4,6 +4,7 @@ overview of their jurisdiction. Thin: selectors read, services write."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +16,8 @@ from entities.selectors import entity_get
 
 from . import charts, oversight, selectors, services
 from .api.views import template_response
-from .forms import UploadForm
+from .forms import FuelFormSet, MonthForm, QcPlanForm, TestReportForm, UploadForm
+from .models import MonthlySubmission, QualityControlPlan
 
 
 def _year(request) -> int:
@@ -222,3 +224,87 @@ def verification_upload(request, assignment_id: int):
             return redirect("mrv:verifications")
     return render(request, "mrv/verification_upload.html", {"assignment": assignment, "values": values,
                                                             "fields": oversight.VERIFIED_FIELDS})
+
+
+def _own_entity_or_404(user, pk):
+    """Pages that write for an entity: only its own users (another entity, or a regulator, gets a 404)."""
+    if user.acting_entity_id != pk:
+        raise Http404
+    return _entity_or_404(user, pk)
+
+
+@login_required
+def qc_plan(request, pk: int):
+    """The entity's quality control plan of a year: every version with the province's decision, and a form
+    for the next version (pre-filled from the latest), submitted for provincial review."""
+    entity = _own_entity_or_404(request.user, pk)
+    year = _year(request)
+    versions = QualityControlPlan.objects.filter(entity=entity, year=year).prefetch_related("meters__unit")
+    error = None
+    form = QcPlanForm(request.POST or None, initial={"year": year, **QcPlanForm.initial_from(versions.first())})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = services.qc_plan_submit(actor=request.user, entity=entity, year=data["year"],
+                                           parameters=data["parameters"], meters=data["meters"],
+                                           change_reason=data["change_reason"])
+        except DomainError as exc:
+            error = exc
+        else:
+            messages.success(request, _("Version %(v)d of the %(y)d plan submitted for the province's review.")
+                             % {"v": plan.version, "y": plan.year})
+            return redirect(f"{request.path}?year={plan.year}")
+    return render(request, "mrv/qc_plan.html", {"entity": entity, "year": year, "form": form, "error": error,
+                                                "versions": versions})
+
+
+@login_required
+def month_submit(request, pk: int):
+    """Submit (or, with ``?submission=<id>``, resubmit as a new version) one unit's month, optionally registering
+    the laboratory report of a measured carbon content in the same step (both or nothing)."""
+    entity = _own_entity_or_404(request.user, pk)
+    previous = None
+    if request.GET.get("submission"):
+        previous = MonthlySubmission.objects.filter(entity=entity, pk=request.GET["submission"]).first()
+        if previous is None:
+            raise Http404
+    initial, fuel_initial = {}, []
+    if previous is not None:
+        initial = {"unit": previous.unit_id, "year": previous.year, "month": previous.month, "note": previous.note,
+                   **{f: getattr(previous, f) for f in MonthForm.VALUE_FIELDS}}
+        fuel_initial = [{"fuel": r.fuel, "consumption": r.consumption, "ncv": r.ncv,
+                         "carbon_content": r.carbon_content, "oxidation_rate": r.oxidation_rate,
+                         "test_report": r.test_report.number if r.test_report else ""}
+                        for r in previous.fuels.select_related("test_report")]
+    data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
+    form = MonthForm(data, files, entity=entity, initial=initial)
+    fuels = FuelFormSet(data, prefix="fuels", initial=fuel_initial)
+    report_form = TestReportForm(data, files)
+    problems = None
+    if request.method == "POST" and form.is_valid() and fuels.is_valid() and report_form.is_valid():
+        values = form.cleaned_data
+        stage = "report"
+        try:
+            with transaction.atomic():
+                report = report_form.report_fields()
+                if report:
+                    services.test_report_create(actor=request.user, entity=entity, **report)
+                stage = "month"
+                sub = services.submission_submit(
+                    actor=request.user, unit=values["unit"], year=values["year"], month=values["month"],
+                    fuels=[f for f in (x.as_fuel() for x in fuels) if f],
+                    files=[values["ledger"]] if values["ledger"] else None, note=values["note"],
+                    **{f: values[f] or None for f in MonthForm.VALUE_FIELDS})
+        except services.InvalidRows as exc:
+            problems = [p.as_dict() for p in exc.problems]
+        except DomainError as exc:
+            field = f"report.{exc.field}" if stage == "report" and exc.field else exc.field or ""
+            problems = [{"field": field, "code": exc.code, "message": exc.message}]
+        else:
+            messages.success(request, _("%(unit)s %(y)d-%(m)02d stored as version %(v)d: %(t)s tCO2.")
+                             % {"unit": sub.unit.code, "y": sub.year, "m": sub.month, "v": sub.version,
+                                "t": sub.emissions_tco2})
+            return redirect("mrv:submission", pk=sub.pk)
+    return render(request, "mrv/month_form.html", {
+        "entity": entity, "form": form, "fuels": fuels, "report_form": report_form, "problems": problems,
+        "previous": previous, "reports": entity.test_reports.order_by("-report_date")[:20]})

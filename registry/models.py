@@ -436,3 +436,35 @@ class PendingApproval(Transaction):
         proxy = True
         verbose_name = _("approval queue item")
         verbose_name_plural = _("approval queue")
+
+
+class BulkWithdrawalLine(models.Model):
+    """One account's part of a bulk withdrawal or deduction (a four-eyes Transaction without ``from_account``).
+
+    ``requested`` is what the proposal asked for; ``withdrawn`` is filled when the account's chunk
+    executes: at most what the account held available then (never a negative balance). The caller
+    turns ``requested - withdrawn`` into an obligation.
+    """
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="bulk_lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    requested = models.BigIntegerField(_("requested"))
+    withdrawn = models.BigIntegerField(_("withdrawn"), null=True, blank=True,
+                                       help_text=_("empty until the account's chunk has executed"))
+    # the registry's error code (stored language-neutral): insufficient_units, account_not_open
+    note = models.CharField(_("why less was withdrawn"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk withdrawal line")
+        verbose_name_plural = _("bulk withdrawal lines")
+        constraints = [
+            models.UniqueConstraint(fields=["transaction", "account"],
+                                    name="registry_bulkwithdrawalline_one_per_account"),
+            models.CheckConstraint(condition=Q(requested__gt=0), name="registry_bulkwithdrawalline_requested_positive"),
+            models.CheckConstraint(condition=Q(withdrawn__isnull=True) | Q(withdrawn__gte=0)
+                                   & Q(withdrawn__lte=F("requested")),
+                                   name="registry_bulkwithdrawalline_withdrawn_within_requested"),
+        ]
+
+    def __str__(self):
+        return f"{self.transaction_id}: {self.account_id} {self.withdrawn}/{self.requested}"

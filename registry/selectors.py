@@ -20,7 +20,16 @@ from django.utils.translation import gettext as _
 
 from cets.common.errors import NotFound
 
-from .models import Account, AccountRepresentative, Block, Holding, Instrument, Transaction, TransactionLeg
+from .models import (
+    Account,
+    AccountRepresentative,
+    Block,
+    BulkWithdrawalLine,
+    Holding,
+    Instrument,
+    Transaction,
+    TransactionLeg,
+)
 
 K = Account.Kind
 TS = Transaction.Status
@@ -194,10 +203,25 @@ def approval_queue(user) -> QuerySet[Transaction]:
     return qs.filter(kind=Transaction.Kind.TRANSFER).order_by("created_at")
 
 
+def bulk_withdrawal_by_reference(reference: str) -> Transaction | None:
+    """The live (not rejected, not cancelled by a person) bulk withdrawal or deduction with ``reference``."""
+    return (Transaction.objects.filter(reference=reference, from_account=None,
+                                       kind__in=(Transaction.Kind.WITHDRAWAL, Transaction.Kind.DEDUCTION))
+            .exclude(status=TS.REJECTED).exclude(status=TS.CANCELLED, approved_by=None).order_by("pk").first())
+
+
+def bulk_withdrawal_lines(transaction: Transaction) -> dict[int, BulkWithdrawalLine]:
+    """A bulk withdrawal's lines by account id (``withdrawn`` is None until the account's chunk ran)."""
+    return {line.account_id: line for line in BulkWithdrawalLine.objects.filter(transaction=transaction)}
+
+
 def pending_transactions(account: Account) -> QuerySet[Transaction]:
-    """Open work on an account: proposals awaiting approval, delayed transfers, running jobs."""
-    return Transaction.objects.filter(Q(from_account=account) | Q(to_account=account),
-                                      status__in=[TS.AWAITING_APPROVAL, TS.DELAYED, TS.PROCESSING, TS.PROPOSED])
+    """Open work on an account: proposals awaiting approval (bulk withdrawals naming it too), delayed
+    transfers, running jobs."""
+    open_work = [TS.AWAITING_APPROVAL, TS.DELAYED, TS.PROCESSING, TS.PROPOSED]
+    bulk = BulkWithdrawalLine.objects.filter(account=account, withdrawn__isnull=True).values("transaction_id")
+    return Transaction.objects.filter(Q(from_account=account) | Q(to_account=account) | Q(pk__in=bulk),
+                                      status__in=open_work)
 
 
 # ---------------------------------------------------------------------------------------------- holdings

@@ -34,9 +34,12 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             comment)
         trusted_account_add(actor, account, trusted, description=""); trusted_account_remove(actor, account, trusted)
     Movements (each returns the Transaction)
-        issuance_propose(actor, instrument, quantity, to_account=None)        four-eyes; default destination:
+        issuance_propose(actor, instrument, quantity, to_account=None, reason="", reference="")   four-eyes;
+            default destination:
             CEA -> national allocation account, CCER -> national issuance account; a system proposal
-            (actor=None, e.g. a CCER registration reviewed in the voluntary app) still needs a person to approve
+            (actor=None, e.g. a CCER registration reviewed in the voluntary app, or a borrowing approved by a
+            province in the allowances app: next-vintage CEAs straight to the entity) still needs a national
+            regulator to approve
         transaction_approve(actor, transaction)   executes a four-eyes proposal (another regulator) or a
             transfer awaiting a second representative
         transaction_reject(actor, transaction, reason); transaction_cancel(actor, transaction, reason="")
@@ -56,6 +59,16 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
         voluntary_retire(actor, account, instrument, quantity, beneficiary, purpose="", reference="")
         deduction_propose(actor, account, instrument, quantity, reason, kind="deduction"|"withdrawal")
             deduction -> national deletion account, withdrawal -> national allocation account
+        withdrawal_bulk_propose(actor, instrument, withdrawals: {account_id: qty}, reason, kind="withdrawal",
+            reference="")   one four-eyes proposal over many accounts (a line per account, no from_account,
+            nothing reserved); national regulators only
+        withdrawal_bulk_approve(actor, transaction, job=None) -> {account_id: uncovered}   a second national
+            regulator approves; executed in chunks of BULK_WITHDRAWAL_CHUNK accounts (one DB transaction
+            each, accounts locked in pk order, set-based SQL, bulk legs), each account giving at most what
+            it holds available then (never a negative balance; a fully frozen or closed account gives
+            nothing); the uncovered rest per account is returned so the caller records an obligation.
+            Resumable (rerun executes only lines not yet done); tx.quantity ends as what was withdrawn
+            (CANCELLED when nothing was). transaction_approve on such a proposal runs it in one DB transaction.
         freeze_propose(actor, account, instrument, quantity, freeze_kind, reason); unfreeze_propose(actor, freeze,
             reason)
         reversal_propose(actor, transaction, reason)   once per transaction, four-eyes
@@ -85,6 +98,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db import transaction as _db_transaction  # for functions whose parameter is named transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -102,6 +116,7 @@ from .models import (
     Account,
     AccountRepresentative,
     Block,
+    BulkWithdrawalLine,
     Freeze,
     Holding,
     Instrument,
@@ -651,8 +666,12 @@ def delay_until(start: dt.datetime, hours: int) -> dt.datetime:
 # --------------------------------------------------------------------------------------------- issuance
 
 @transaction.atomic
-def issuance_propose(*, actor, instrument: Instrument, quantity, to_account: Account | None = None) -> Transaction:
-    """Propose issuing new units (four-eyes: another national regulator approves, then serials are created)."""
+def issuance_propose(*, actor, instrument: Instrument, quantity, to_account: Account | None = None, reason: str = "",
+                     reference: str = "") -> Transaction:
+    """Propose issuing new units (four-eyes: another national regulator approves, then serials are created).
+
+    ``reason`` and ``reference`` name why (e.g. a borrowing approved by a province: a system proposal).
+    """
     quantity = _quantity(quantity)
     _require_regulator(actor, national_only=True)
     if to_account is None:
@@ -660,7 +679,8 @@ def issuance_propose(*, actor, instrument: Instrument, quantity, to_account: Acc
                                       else K.NATIONAL_ISSUANCE)
     _check_recipient(to_account, TK.ISSUANCE)
     tx = Transaction.objects.create(kind=TK.ISSUANCE, status=TS.AWAITING_APPROVAL, instrument=instrument,
-                                    quantity=quantity, to_account=to_account, proposed_by=actor)
+                                    quantity=quantity, to_account=to_account, proposed_by=actor,
+                                    reason=(reason or "").strip()[:500], reference=(reference or "")[:120])
     _audit_tx(actor, tx, "propose")
     return tx
 
@@ -696,8 +716,16 @@ def _check_approver(actor, tx: Transaction) -> None:
 
 @transaction.atomic
 def transaction_approve(*, actor, transaction: Transaction) -> Transaction:
-    """Approve and execute a proposal (or a transfer awaiting its second representative)."""
+    """Approve and execute a proposal (or a transfer awaiting its second representative).
+
+    A bulk withdrawal approved here (e.g. from the approval queue) runs all its chunks inside this
+    one database transaction; ``withdrawal_bulk_approve`` commits chunk by chunk.
+    """
     tx = transaction
+    if tx.kind in (TK.DEDUCTION, TK.WITHDRAWAL) and tx.from_account_id is None:
+        withdrawal_bulk_approve(actor=actor, transaction=tx)
+        tx.refresh_from_db()
+        return tx
     _check_approver(actor, tx)
     locked = lock_rows(Transaction.objects.filter(pk=tx.pk))[0]
     if locked.status != TS.AWAITING_APPROVAL:
@@ -965,6 +993,178 @@ def _allocate_chunk(tx: Transaction, source: Account, instrument: Instrument, ch
     Holding.objects.bulk_create([Holding(account_id=pk, instrument=instrument, total=qty) for pk, qty in chunk
                                  if pk not in existing], batch_size=5000)
     _adjust(source.pk, instrument.pk, total=-quantity)
+
+
+# --------------------------------------------------------------------------------------------- bulk withdrawal
+
+BULK_WITHDRAWAL_CHUNK = 500  # accounts per database transaction when a bulk withdrawal executes
+
+
+@transaction.atomic
+def withdrawal_bulk_propose(*, actor, instrument: Instrument, withdrawals: dict, reason: str,
+                            kind: str = TK.WITHDRAWAL, reference: str = "") -> Transaction:
+    """Propose taking units from many accounts in one four-eyes proposal (one line per account).
+
+    Nothing is reserved: the units stay usable until a second national regulator approves
+    (``withdrawal_bulk_approve``), when each account gives at most what it then holds available.
+    A withdrawal returns the units to the national allocation account, a deduction sends them to
+    the national deletion account. National regulators only: a nationwide correction is the Ministry's act.
+    """
+    if kind not in (TK.DEDUCTION, TK.WITHDRAWAL):
+        raise DomainError(_("Unknown kind."), "invalid_kind", "kind")
+    if not (reason or "").strip():
+        raise DomainError(_("State the reason."), "required", "reason")
+    if actor is None:
+        raise Forbidden(_("A proposal needs a person."), "not_regulator", None)
+    _require_regulator(actor, national_only=True, field="withdrawals")
+    if not withdrawals:
+        raise DomainError(_("Nothing to withdraw."), "required", "withdrawals")
+    plan: dict[int, int] = {}
+    for account_id, qty in withdrawals.items():
+        plan[int(account_id)] = _quantity(qty, field=f"withdrawals[{account_id}]")
+    found = dict(Account.objects.filter(pk__in=plan).values_list("pk", "kind"))
+    missing = set(plan) - set(found)
+    if missing:
+        raise DomainError(_("Unknown account %(id)s.") % {"id": min(missing)}, "unknown_account",
+                          f"withdrawals[{min(missing)}]")
+    wrong = sorted(pk for pk, account_kind in found.items() if account_kind in Account.NATIONAL_KINDS)
+    if wrong:
+        raise DomainError(_("Units are not withdrawn from national accounts."), "invalid_account",
+                          f"withdrawals[{wrong[0]}]")
+    destination = national_account(kind=K.NATIONAL_DELETION if kind == TK.DEDUCTION else K.NATIONAL_ALLOCATION)
+    tx = Transaction.objects.create(kind=kind, status=TS.AWAITING_APPROVAL, instrument=instrument,
+                                    quantity=sum(plan.values()), to_account=destination, reason=reason.strip()[:500],
+                                    reference=(reference or "")[:120], proposed_by=actor)
+    BulkWithdrawalLine.objects.bulk_create([BulkWithdrawalLine(transaction=tx, account_id=pk, requested=qty)
+                                            for pk, qty in sorted(plan.items())], batch_size=5000)
+    _audit_tx(actor, tx, "propose")
+    return tx
+
+
+def withdrawal_bulk_approve(*, actor, transaction: Transaction, job=None) -> dict[int, int]:
+    """Approve (second national regulator) and execute a bulk withdrawal in chunks; returns the shortfalls.
+
+    Each chunk of ``BULK_WITHDRAWAL_CHUNK`` accounts is one database transaction: it locks the
+    destination and the chunk's accounts in primary-key order (one statement, so no deadlock with
+    any other pk-ordered locker), takes from each account ``min(requested, available)`` lowest serial
+    first with a constant number of statements (one SELECT of the chunk's blocks, bulk DELETE,
+    bulk UPDATE of the split blocks, bulk INSERT of the received blocks and the legs, bulk UPDATE of
+    the cached balances), and fills each line's ``withdrawn``. An account that may not send (fully
+    frozen, closed) gives nothing. The Transaction stays PROCESSING until the last chunk; a rerun (the
+    same approver, or another national regulator who is not the proposer) resumes with the lines not
+    yet executed. On completion ``quantity`` becomes what was actually withdrawn; when no account
+    held anything the transaction ends CANCELLED (nothing moved). Returns ``{account_id: requested -
+    withdrawn}`` for the accounts that could not cover their line, so the caller records obligations.
+    """
+    tx = transaction
+    if tx.from_account_id is not None or not tx.bulk_lines.exists():
+        raise DomainError(_("Not a bulk withdrawal."), "not_bulk", "transaction")
+    _check_approver(actor, tx)
+    _require_regulator(actor, national_only=True)
+    with _db_transaction.atomic():
+        (locked,) = lock_rows(Transaction.objects.filter(pk=tx.pk))
+        if locked.status == TS.AWAITING_APPROVAL:
+            locked.status, locked.approved_by = TS.PROCESSING, actor
+            locked.save(update_fields=["status", "approved_by"])
+            _audit_tx(actor, locked, "approve", TS.AWAITING_APPROVAL)
+        elif locked.status not in (TS.PROCESSING, TS.COMPLETED, TS.CANCELLED) or (
+                locked.status == TS.CANCELLED and locked.approved_by_id is None):
+            raise Conflict(_("This transaction is %(status)s, not awaiting approval.") % {
+                "status": locked.get_status_display()}, "wrong_status", None)
+    tx = locked
+    if tx.status == TS.PROCESSING:
+        todo = list(BulkWithdrawalLine.objects.filter(transaction=tx, withdrawn__isnull=True)
+                    .order_by("account_id").values_list("pk", "account_id", "requested"))
+        for i in range(0, len(todo), BULK_WITHDRAWAL_CHUNK):
+            chunk = todo[i:i + BULK_WITHDRAWAL_CHUNK]
+            with _db_transaction.atomic():
+                taken = _withdraw_chunk(tx, chunk)
+                audit_record(actor=actor, action="registry.transaction.withdraw_chunk", obj=tx,
+                             after={"accounts": len(chunk), "quantity": taken})
+            if job is not None:
+                job_progress(job, advance=len(chunk))
+        with _db_transaction.atomic():
+            withdrawn = sum(BulkWithdrawalLine.objects.filter(transaction=tx).values_list("withdrawn", flat=True))
+            now = timezone.now()
+            if withdrawn:
+                Transaction.objects.filter(pk=tx.pk).update(status=TS.COMPLETED, executed_at=now, quantity=withdrawn)
+            else:
+                Transaction.objects.filter(pk=tx.pk).update(
+                    status=TS.CANCELLED, executed_at=now, reason=(_("No account held units to withdraw.") + " "
+                                                                  + tx.reason)[:500])
+            tx.refresh_from_db()
+            _audit_tx(actor, tx, "complete", TS.PROCESSING)
+    return {pk: requested - withdrawn for pk, requested, withdrawn in BulkWithdrawalLine.objects.filter(
+        transaction=tx).values_list("account_id", "requested", "withdrawn") if withdrawn < requested}
+
+
+def _withdraw_chunk(tx: Transaction, chunk: list) -> int:
+    """Execute one chunk of a bulk withdrawal (see ``withdrawal_bulk_approve``); returns the units taken."""
+    line_ids = [pk for pk, _a, _r in chunk]
+    # a concurrent rerun waits here, then skips the lines the first one executed
+    open_lines = set(BulkWithdrawalLine.objects.select_for_update().filter(pk__in=line_ids, withdrawn__isnull=True)
+                     .values_list("pk", flat=True))
+    chunk = [row for row in chunk if row[0] in open_lines]
+    if not chunk:
+        return 0
+    ids = [account_id for _p, account_id, _r in chunk]
+    locked = {a.pk: a for a in lock_rows(Account.objects.filter(pk__in=[tx.to_account_id, *ids]))}
+    _check_recipient(locked[tx.to_account_id], tx.kind)
+    available = {account_id: total - reserved - frozen for account_id, total, reserved, frozen in
+                 Holding.objects.filter(instrument_id=tx.instrument_id, account_id__in=ids)
+                 .values_list("account_id", "total", "reserved", "frozen")}
+    take, notes = {}, {}
+    for _pk, account_id, requested in chunk:
+        try:
+            _check_sender(locked[account_id], tx.kind, by_regulator=True)
+        except Conflict:
+            take[account_id], notes[account_id] = 0, "account_not_open"
+            continue
+        take[account_id] = min(requested, max(available.get(account_id, 0), 0))
+        if take[account_id] < requested:
+            notes[account_id] = "insufficient_units"
+    takers = sorted(pk for pk, qty in take.items() if qty)
+    ranges: dict[int, list] = defaultdict(list)
+    deletes, shrinks = [], []
+    if takers:
+        marks = ", ".join(["%s"] * len(takers))
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT id, account_id, serial_start, serial_end FROM {BLOCK} WHERE instrument_id = %s "
+                        f"AND account_id IN ({marks}) AND reservation_id IS NULL AND freeze_id IS NULL "
+                        f"ORDER BY account_id, serial_start", [tx.instrument_id, *takers])
+            need = dict(take)
+            for pk, account_id, start, end in cur.fetchall():
+                left = need[account_id]
+                if not left:
+                    continue
+                size = end - start + 1
+                if size <= left:
+                    ranges[account_id].append((start, end))
+                    deletes.append(pk)
+                    need[account_id] = left - size
+                else:
+                    ranges[account_id].append((start, start + left - 1))
+                    shrinks.append((start + left, pk))
+                    need[account_id] = 0
+            if any(need.values()):
+                raise Conflict(_("The account's blocks do not cover the quantity."), "ledger_mismatch", "quantity")
+            for i in range(0, len(deletes), 5000):
+                part = deletes[i:i + 5000]
+                cur.execute(f"DELETE FROM {BLOCK} WHERE id IN ({', '.join(['%s'] * len(part))})", part)
+            if shrinks:
+                cur.executemany(f"UPDATE {BLOCK} SET serial_start = %s WHERE id = %s", shrinks)
+            cur.executemany(f"UPDATE {HOLDING} SET total = total - %s WHERE account_id = %s AND instrument_id = %s",
+                            [(take[pk], pk, tx.instrument_id) for pk in takers])
+        now = timezone.now()
+        _place(tx.to_account_id, tx.instrument_id, [r for pk in takers for r in ranges[pk]])
+        TransactionLeg.objects.bulk_create([leg for pk in takers for leg in _legs(tx, pk, tx.to_account_id,
+                                                                                   ranges[pk], now)],
+                                           batch_size=5000)
+        _adjust(tx.to_account_id, tx.instrument_id, total=sum(take.values()))
+    lines = [BulkWithdrawalLine(pk=pk, withdrawn=take[account_id], note=notes.get(account_id, ""))
+             for pk, account_id, _r in chunk]
+    BulkWithdrawalLine.objects.bulk_update(lines, ["withdrawn", "note"], batch_size=1000)
+    return sum(take.values())
 
 
 # --------------------------------------------------------------------------------------------- end of life

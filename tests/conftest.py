@@ -10,6 +10,8 @@ import os
 
 import pytest
 from django.db import connection
+from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from entities.models import User
@@ -55,18 +57,53 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _reference_data_after_flush(request):
-    """Transactional tests flush every table, the provinces loaded by a data migration included:
-    put them back so the cast (which lives in Hubei and Guangdong) can be built in any order."""
+    """Transactional tests flush every table, the reference data loaded by data migrations included
+    (provinces, plans, MRV parameters, products, methodologies, cycles): put them back so every test
+    starts from the same reference data in any order."""
     marker = request.node.get_closest_marker("django_db")
     transactional = "live_server" in request.fixturenames or "transactional_db" in request.fixturenames or (
         marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
     if transactional:
-        from django.apps import apps
-
-        from entities.reference_data import load_provinces
-
         request.getfixturevalue("transactional_db")
-        load_provinces(apps)
+        _reload_seeded_reference_data()
+
+
+# Reference data that data migrations load (and a transactional test's flush removes).
+SEEDS = [
+    ("entities.migrations.0002_provinces", "load_provinces"),
+    ("allowances.migrations.0002_seed_plans", "seed"),
+    ("mrv.migrations.0002_seed_parameters", "seed"),
+    ("trading.migrations.0002_seed_products", "seed"),
+    ("voluntary.migrations.0002_methodologies", "seed"),
+    ("compliance.migrations.0002_seed_cycles", "load_cycles"),
+]
+
+
+def _reload_seeded_reference_data():
+    import importlib
+
+    from django.apps import apps
+
+    from entities.models import Province
+
+    if Province.objects.exists():  # nothing was flushed (the first transactional test)
+        return
+    for module, function in SEEDS:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Assertions read English messages; the zh-hans UI is tested explicitly (tests/test_i18n.py)."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture
+def client():
+    """Django's test client, asking for English pages like ``api()`` does."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.test import Client
 
 from cets.common.models import Job
 
@@ -18,6 +19,12 @@ def pages(entity_user, entity):
 def _switcher(html: str) -> bool:
     return all(part in html for part in ('action="/i18n/setlang/"', 'data-testid="lang-en"',
                                          'data-testid="lang-zh-hans"'))
+
+
+@pytest.fixture
+def client():
+    """A browser that states no language preference: it must get the default, Chinese."""
+    return Client()
 
 
 def test_login_page_defaults_to_chinese_and_switches(client):

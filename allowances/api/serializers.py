@@ -106,7 +106,7 @@ class BorrowingOutput(serializers.ModelSerializer):
     class Meta:
         model = BorrowingApplication
         fields = ["id", "entity", "plan", "year", "verified_emissions_tco2", "allocation_tco2", "shortfall_tco2",
-                  "requested_tco2", "status", "decided_at", "created_at"]
+                  "requested_tco2", "status", "decided_at", "issuance_reference", "created_at"]
 
 
 class ScenarioInput(serializers.Serializer):

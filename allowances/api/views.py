@@ -58,6 +58,7 @@ class PlanViewSet(ReadOnlyModelViewSet):
     """Published allocation plans with their rules and benchmark rows (confidence marks included)."""
 
     serializer_class = PlanOutput
+    queryset = AllocationPlan.objects.none()  # the schema's model (the "code" path type); rows: get_queryset
     lookup_field = "code"
     pagination_class = None
 

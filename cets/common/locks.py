@@ -3,6 +3,12 @@
 Every service that moves units or cash locks through ``lock_rows``: sorting by primary key before
 ``SELECT ... FOR UPDATE`` means two transactions touching the same rows always queue instead of
 deadlocking, and the lock timeout turns a long wait into a clean refusal that changed nothing.
+
+On PostgreSQL the lock is ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: an insert of a row whose foreign key
+points at a locked row (a transaction leg or a holding referencing a locked account) takes ``FOR KEY SHARE``
+on it, which ``FOR UPDATE`` blocks but ``FOR NO KEY UPDATE`` does not. Services never change a locked
+row's primary key, so the weaker lock still serialises every writer of the row itself (two ``NO KEY UPDATE``
+locks conflict) while other transactions' inserts referencing it go ahead instead of queueing.
 """
 
 from django.conf import settings
@@ -25,7 +31,8 @@ def lock_rows(queryset) -> list:
         raise RuntimeError("lock_rows must run inside transaction.atomic()")
     _set_lock_timeout()
     try:
-        return list(queryset.order_by("pk").select_for_update(of=("self",)))
+        no_key = connection.features.has_select_for_no_key_update  # PostgreSQL: FOR NO KEY UPDATE
+        return list(queryset.order_by("pk").select_for_update(no_key=no_key, of=("self",)))
     except OperationalError as exc:
         if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
             raise Busy() from exc

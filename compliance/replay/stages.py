@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Count
 
 from entities.credit_code import credit_code_make
 from entities.models import AgencyAssignment, City, KeyEntity, Organisation, Province, Unit, User
@@ -302,7 +303,7 @@ def monthly_mrv(ctx: Context, res: StageResult, year: int) -> None:
     warned = set(EarlyWarning.objects.filter(submission_id__in=[s.pk for s in typo_subs])
                  .values_list("submission_id", flat=True))
     warnings_by_rule = dict(EarlyWarning.objects.filter(year=year, entity_id__in=ctx.entity_ids.values())
-                            .values_list("rule__code").annotate(n=_count()).values_list("rule__code", "n"))
+                            .values_list("rule__code").annotate(n=Count("id")).values_list("rule__code", "n"))
     # The municipal tier returns the mistyped rows; the entities correct them; three tiers accept.
     entities = {e.pk: e for e in KeyEntity.objects.filter(pk__in={s.entity_id for s in typo_subs})}
     for sub in typo_subs:
@@ -330,12 +331,6 @@ def monthly_mrv(ctx: Context, res: StageResult, year: int) -> None:
         "on_time_rate": round(1 - late / max(1, subs.count()), 4), "mistyped": len(typo_subs),
         "mistyped_with_warning": len(warned), "warnings_by_rule": warnings_by_rule,
         "corrected_and_accepted": len(corrected_ids)})
-
-
-def _count():
-    from django.db.models import Count
-
-    return Count("id")
 
 
 # ---- 4. annual reports and verification ------------------------------------------------------------

@@ -26,3 +26,11 @@ def verify(entity, year: int, units: dict, *, status="confirmed"):
 @pytest.fixture
 def national2(db):
     return f.regulator(User.Role.NATIONAL_REGULATOR, username="mee2")
+
+
+@pytest.fixture
+def client():
+    """Pages in English (the site default is Simplified Chinese), so assertions can quote the English strings."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")

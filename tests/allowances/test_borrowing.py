@@ -1,13 +1,17 @@
-"""Borrowing (2021-22 plans): apply when short by more than 10%, up to 50%, province approves,
-deducted from the next allocation; through the services and the API."""
+"""Borrowing (2021-22 plans): apply when short by more than 10%, up to 50%, province approves (eligibility),
+a national regulator approves the issuance of the next vintage to the entity, deducted from the next
+allocation; through the services and the API."""
 
 import pytest
 
 from allowances import services
 from allowances.models import BorrowingApplication, EntityAllocation
-from cets.common.errors import DomainError, Forbidden
+from cets.common.errors import Conflict, DomainError, Forbidden
+from cets.common.models import AuditEntry
 from registry import selectors as registry_selectors
 from registry import services as registry
+from registry.ledger import ledger_check
+from registry.models import Transaction
 
 from .conftest import verify
 
@@ -86,3 +90,51 @@ def test_borrowing_list_is_scoped(api, entity_user, other_entity_user, hubei, gu
     assert api(hubei).get("/api/v1/allowances/borrowings/").json()["count"] == 1
     assert api(other_entity_user).get("/api/v1/allowances/borrowings/").json()["count"] == 0
     assert api(guangdong).get("/api/v1/allowances/borrowings/").json()["count"] == 0
+
+
+def test_approved_borrowing_is_issued_next_vintage_by_a_national_regulator(
+        entity_user, hubei, national, national2, entity, trued_up_2021, django_capture_on_commit_callbacks):
+    application = services.borrowing_apply(actor=entity_user, entity=entity, year=2021, requested_tco2=100_000)
+    assert Transaction.objects.filter(kind="issuance", reference__startswith="allowances-borrowing").count() == 0
+    services.borrowing_decide(actor=hubei, application=application, approve=True)
+
+    # the province's approval creates the issuance proposal of CEA22 into the entity's account ...
+    proposal = Transaction.objects.get(pk=int(application.issuance_reference))
+    account = registry.account_for_entity(entity=entity)
+    cea22 = registry.instrument_get_or_create_cea(vintage=2022)
+    assert (proposal.kind, proposal.status, proposal.instrument, proposal.quantity, proposal.to_account,
+            proposal.proposed_by) == ("issuance", "awaiting_approval", cea22, 100_000, account, None)
+    assert proposal.reference == f"allowances-borrowing-{application.pk}"
+    assert registry_selectors.balance(account, cea22).total == 0
+    assert proposal in registry_selectors.approval_queue(national)
+    # ... which only the Ministry may approve
+    with pytest.raises(Forbidden):
+        registry.transaction_approve(actor=hubei, transaction=proposal)
+    registry.transaction_approve(actor=national, transaction=proposal)
+    assert registry_selectors.balance(account, cea22).total == 100_000
+    assert AuditEntry.objects.filter(action="borrowing.decide", object_id=str(application.pk)).get().after[
+        "issuance_proposal"] == proposal.pk
+
+    # the 2022 pre-allocation deducts what was borrowed: 877,905 - 100,000 = 777,905 more
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_start(actor=national, year=2022, kind="pre_allocation")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_approve(actor=national2, run=run)
+    assert registry_selectors.balance(account, cea22).total == 100_000 + 777_905
+    assert ledger_check() == []
+
+
+def test_rejected_borrowing_issues_nothing_and_a_frozen_account_refuses_the_approval(
+        entity_user, hubei, national, entity, trued_up_2021):
+    application = services.borrowing_apply(actor=entity_user, entity=entity, year=2021, requested_tco2=50_000)
+    registry.account_set_status(actor=national, account=registry.account_for_entity(entity=entity),
+                                status="fully_frozen", comment="court order")
+    with pytest.raises(Conflict):
+        services.borrowing_decide(actor=hubei, application=application, approve=True)
+    application.refresh_from_db()
+    assert (application.status, application.issuance_reference) == ("submitted", "")
+    assert not Transaction.objects.filter(kind="issuance", reference__startswith="allowances-borrowing").exists()
+    services.borrowing_decide(actor=hubei, application=application, approve=False)
+    application.refresh_from_db()
+    assert (application.status, application.issuance_reference) == ("rejected", "")
+    assert not Transaction.objects.filter(kind="issuance", reference__startswith="allowances-borrowing").exists()

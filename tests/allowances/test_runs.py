@@ -9,6 +9,7 @@ from cets.common.models import Job
 from registry import selectors as registry_selectors
 from registry import services as registry
 from registry.ledger import ledger_check
+from registry.models import Transaction
 
 from .conftest import verify
 
@@ -85,6 +86,13 @@ def test_pre_allocation_then_true_up_issue_withdraw_and_record_obligation(
     assert summary["allocation_tco2"] == 3_848_743 and summary["pre_allocated_tco2"] == 2_800_000
     assert summary["final"] is True and summary["vintage_rule"] == "same_or_earlier"
     assert selectors.allocation_for(other_entity.pk, 2023)["open_obligation_tco2"] == 220_000
+    # one four-eyes bulk withdrawal for the whole run: asked 320,000, the entity held 100,000
+    (withdrawal,) = Transaction.objects.filter(kind="withdrawal", reference=f"allowances-run-{true_up.pk}-withdrawal")
+    assert (withdrawal.status, withdrawal.quantity, withdrawal.proposed_by, withdrawal.approved_by) == (
+        "completed", 100_000, national, national2)
+    assert theirs.registry_reference == str(withdrawal.pk)
+    assert [(line.account, line.requested, line.withdrawn) for line in withdrawal.bulk_lines.all()] == [
+        (account, 320_000, 100_000)]
     assert ledger_check() == []
 
 

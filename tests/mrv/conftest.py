@@ -4,11 +4,18 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from entities.models import Unit
 from mrv import services
 
 TODAY = dt.date(2024, 6, 20)
+
+
+@pytest.fixture
+def client():
+    """The portal in English: page assertions read the English strings whatever locale is compiled."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture

@@ -98,6 +98,7 @@ def test_verification_api(api, entity, other_entity, verifier, hubei, guangdong,
     vid = response.json()["id"]
     assert api(guangdong).post(f"/api/v1/mrv/verifications/{vid}/confirm/").status_code == 404
     [finding] = response.json()["findings"]
+    assert response.json()["next_step"] == {"who": "entity", "by": None, "why": "findings to answer"}
     assert (finding["number"], finding["text"], finding["status"]) == (1, "ledger stamp missing", "open")
     response = api(hubei).post(f"/api/v1/mrv/verifications/{vid}/confirm/")
     assert response.status_code == 409 and response.json()["error"]["field"] == "findings"
@@ -110,6 +111,7 @@ def test_verification_api(api, entity, other_entity, verifier, hubei, guangdong,
     assert response.status_code == 400 and response.json()["error"]["field"] == "answer"
     response = api(entity_user).post(url + "answer/", {"answer": "Ledger stamped and uploaded."}, format="json")
     assert response.json()["status"] == "answered"
+    assert api(hubei).get(f"/api/v1/mrv/verifications/{vid}/").json()["next_step"]["who"] == "verification_agency"
     response = api(verifier).post(url + "close/", {"accept": False}, format="json")
     assert response.status_code == 400 and response.json()["error"]["field"] == "comment"
     response = api(verifier).post(url + "close/", {"accept": False, "comment": "page 3 still unstamped"},

@@ -113,7 +113,8 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
     assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", post).status_code == 302
     v = Verification.objects.get()
     finding = v.findings.get()
-    assert v.verified_emissions_tco2 == 4600000 and (finding.number, finding.text) == (1, "ledger for March not stamped")
+    assert v.verified_emissions_tco2 == 4600000
+    assert (finding.number, finding.text) == (1, "ledger for March not stamped")
     client.force_login(guangdong)
     assert client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"}).status_code == 404
     client.force_login(hubei)

@@ -157,3 +157,37 @@ def test_a_held_lock_becomes_a_clean_busy_409(funded, cea21, entity_user, other_
     assert response.status_code == 409 and response.json()["error"]["code"] == "busy"
     assert Transaction.objects.filter(kind="transfer").count() == 0
     assert selectors.balance(funded, cea21).available == 100
+
+
+def test_bulk_withdrawal_racing_transfers_never_overdraws(fund, cea21, national, national2, monkeypatch):
+    """Seven holders spend while a bulk withdrawal takes from them in chunks: each account gives what it
+    still holds when its chunk runs, never more; units are conserved and the ledger stays sound."""
+    from registry.models import BulkWithdrawalLine
+
+    monkeypatch.setattr(services, "BULK_WITHDRAWAL_CHUNK", 3)
+    holders = [fund(services.account_for_entity(entity=f.EntityFactory()), cea21, 100) for _ in range(7)]
+    sink = services.account_for_entity(entity=f.EntityFactory())
+    tx = services.withdrawal_bulk_propose(actor=national, instrument=cea21, reason="race",
+                                          withdrawals={a.pk: 60 for a in holders})
+
+    def work(i):
+        if i == 0:
+            return services.withdrawal_bulk_approve(actor=national2, transaction=tx)
+        return services.transfer_create(actor=None, from_account=holders[i - 1], to_account=sink, instrument=cea21,
+                                        quantity=50)
+
+    results = race(8, work)
+    if isinstance(results[0], Exception):  # a lock timeout: the rerun resumes where it stopped
+        assert isinstance(results[0], Busy)
+        results[0] = services.withdrawal_bulk_approve(actor=national2, transaction=tx)
+    tx.refresh_from_db()
+    assert tx.status == Transaction.Status.COMPLETED
+    lines = {line.account_id: line.withdrawn for line in BulkWithdrawalLine.objects.filter(transaction=tx)}
+    transferred = {a.pk: 50 if not isinstance(results[i + 1], Exception) else 0 for i, a in enumerate(holders)}
+    for a in holders:
+        assert lines[a.pk] in (60, 50)  # 60 when it ran first, 50 when the transfer had taken 50
+        assert selectors.balance(a, cea21).total + lines[a.pk] + transferred[a.pk] == 100
+    assert results[0] == {pk: 60 - n for pk, n in lines.items() if n < 60}
+    assert tx.quantity == sum(lines.values())
+    assert selectors.balance(sink, cea21).total == sum(transferred.values())
+    assert_ledger_sound()

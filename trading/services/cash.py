@@ -30,6 +30,37 @@ def system_account(kind: str) -> CashAccount:
     return account
 
 
+def _balanced(legs) -> list[tuple[CashAccount, str, Decimal]]:
+    legs = [(acc, bucket, yuan(amount)) for acc, bucket, amount in legs if amount]
+    if sum(amount for _acc, _bucket, amount in legs) != 0:
+        raise ValueError(f"unbalanced cash journal: {legs}")
+    return legs
+
+
+def _participant_deltas(entries) -> dict[int, dict[str, Decimal]]:
+    """Net change per participant cash row and bucket over the legs of ``entries`` (system rows do not cache)."""
+    deltas: dict[int, dict[str, Decimal]] = {}
+    for legs in entries:
+        for acc, bucket, amount in legs:
+            if acc.kind == CashAccount.Kind.PARTICIPANT:
+                per = deltas.setdefault(acc.pk, {})
+                per[bucket] = per.get(bucket, Decimal("0")) + amount
+    return deltas
+
+
+def _write_balances(deltas: dict[int, dict[str, Decimal]]) -> None:
+    for pk in sorted(deltas):  # key order, like lock_rows: two writers queue instead of deadlocking
+        per = deltas[pk]
+        CashAccount.objects.filter(pk=pk).update(**{bucket: F(bucket) + amount for bucket, amount in per.items()})
+
+
+def _move_copies(legs) -> None:
+    """Keep the caller's copies of participant rows equal to what the journal makes of them."""
+    for acc, bucket, amount in legs:
+        if acc.kind == CashAccount.Kind.PARTICIPANT:
+            setattr(acc, bucket, getattr(acc, bucket) + amount)
+
+
 def journal_post(*, kind: str, legs: list[tuple[CashAccount, str, Decimal]], actor=None, memo: str = "",
                  bank_reference: str = "", order=None, trade=None) -> CashJournal:
     """Write one balanced journal entry and move the cached participant balances.
@@ -37,24 +68,57 @@ def journal_post(*, kind: str, legs: list[tuple[CashAccount, str, Decimal]], act
     Callers have locked (or hold the money frozen for) the participant accounts they debit; the
     database constraints refuse a negative balance if a caller ever got that wrong.
     """
-    legs = [(acc, bucket, yuan(amount)) for acc, bucket, amount in legs if amount]
-    if sum(amount for _acc, _bucket, amount in legs) != 0:
-        raise ValueError(f"unbalanced cash journal: {legs}")
+    legs = _balanced(legs)
     journal = CashJournal.objects.create(kind=kind, actor=actor, memo=memo[:200], bank_reference=bank_reference,
                                          order=order, trade=trade)
     CashPosting.objects.bulk_create(
         CashPosting(journal=journal, cash_account=acc, bucket=bucket, amount=amount) for acc, bucket, amount in legs)
-    deltas: dict[int, dict[str, Decimal]] = {}
-    for acc, bucket, amount in legs:
-        if acc.kind == CashAccount.Kind.PARTICIPANT:
-            per = deltas.setdefault(acc.pk, {})
-            per[bucket] = per.get(bucket, Decimal("0")) + amount
-    for pk, per in deltas.items():
-        CashAccount.objects.filter(pk=pk).update(**{bucket: F(bucket) + amount for bucket, amount in per.items()})
-    for acc, bucket, amount in legs:
-        if acc.kind == CashAccount.Kind.PARTICIPANT:  # keep the caller's copy equal to the row it holds locked
-            setattr(acc, bucket, getattr(acc, bucket) + amount)
+    _write_balances(_participant_deltas([legs]))
+    _move_copies(legs)
     return journal
+
+
+class JournalBuffer:
+    """Journal entries of one transaction kept in memory and written together before it commits.
+
+    A batch of orders makes several entries per order (freeze, one per trade, release of a price
+    improvement); ``flush`` writes them all with two bulk inserts and one balance update per cash
+    row instead of three or four statements per entry. Each entry is checked balanced when posted,
+    and the participant rows' copies in memory move at once: callers check funds against those
+    copies, on rows they hold locked, so nothing is ever spent twice; the non-negative constraints
+    still guard the rows when the balances are written. ``flush`` must run in the same transaction.
+    """
+
+    def __init__(self):
+        self.entries: list[tuple[CashJournal, list]] = []
+
+    def post(self, *, kind: str, legs, actor=None, memo: str = "", order=None, trade=None) -> CashJournal:
+        legs = _balanced(legs)
+        journal = CashJournal(kind=kind, actor=actor, memo=memo[:200], order=order, trade=trade)
+        self.entries.append((journal, legs))
+        _move_copies(legs)
+        return journal
+
+    def mark(self) -> int:
+        return len(self.entries)
+
+    def rollback(self, mark: int) -> None:
+        """Forget the entries posted since ``mark`` (their savepoint was rolled back)."""
+        del self.entries[mark:]
+
+    def pending(self) -> dict[int, dict[str, Decimal]]:
+        """Net change per participant cash row (pk) not yet written."""
+        return _participant_deltas(legs for _journal, legs in self.entries)
+
+    def flush(self) -> None:
+        if not self.entries:
+            return
+        journals = CashJournal.objects.bulk_create([journal for journal, _legs in self.entries])
+        CashPosting.objects.bulk_create(
+            CashPosting(journal=journal, cash_account=acc, bucket=bucket, amount=amount)
+            for journal, (_unused, legs) in zip(journals, self.entries, strict=True) for acc, bucket, amount in legs)
+        _write_balances(self.pending())
+        self.entries = []
 
 
 def cash_lock(account: TradingAccount) -> CashAccount:
@@ -121,20 +185,23 @@ def cash_withdraw(*, actor, account: TradingAccount, amount, bank_reference: str
     return journal
 
 
-def cash_freeze(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "", order=None) -> None:
-    """Freeze cash for an order or bid; ``cash`` must be locked by the caller."""
+def cash_freeze(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "", order=None, post=None) -> None:
+    """Freeze cash for an order or bid; ``cash`` must be locked by the caller.
+
+    ``post``: how to write the journal entry (``JournalBuffer.post`` in a batch; default at once).
+    """
     if cash.available < amount:
         raise DomainError(_("Insufficient funds: %(need)s yuan needed, %(available)s available.")
                           % {"need": amount, "available": cash.available}, "insufficient_funds", "price")
-    journal_post(kind=CashJournal.Kind.FREEZE, actor=actor, memo=memo, order=order,
-                 legs=[(cash, AVAILABLE, -amount), (cash, FROZEN, amount)])
+    (post or journal_post)(kind=CashJournal.Kind.FREEZE, actor=actor, memo=memo, order=order,
+                           legs=[(cash, AVAILABLE, -amount), (cash, FROZEN, amount)])
 
 
-def cash_release(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "", order=None) -> None:
+def cash_release(*, cash: CashAccount, amount: Decimal, actor=None, memo: str = "", order=None, post=None) -> None:
     """Return frozen cash to available (an order cancelled, filled cheaper, or a bid lost)."""
     if amount:
-        journal_post(kind=CashJournal.Kind.RELEASE, actor=actor, memo=memo, order=order,
-                     legs=[(cash, FROZEN, -amount), (cash, AVAILABLE, amount)])
+        (post or journal_post)(kind=CashJournal.Kind.RELEASE, actor=actor, memo=memo, order=order,
+                               legs=[(cash, FROZEN, -amount), (cash, AVAILABLE, amount)])
 
 
 def lock_errors_as_busy(service):

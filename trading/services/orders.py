@@ -24,9 +24,9 @@ from ..books import book_for_update, book_reload, product_lock
 from ..engine import EngineError, ListingNotTakeable, SelfTrade, UnknownOrder
 from ..engine import Order as EngineOrder
 from ..engine import Side as EngineSide
-from ..models import CashAccount, Method, Order, Product, Side, TradingAccount
+from ..models import CashAccount, Method, Order, Product, Side, Trade, TradingAccount
 from ..rules import check_active, check_price, check_quantity, check_session, freeze_needed, from_fen, local, to_fen
-from .cash import cash_freeze, cash_lock, cash_release, lock_errors_as_busy, system_account
+from .cash import JournalBuffer, cash_freeze, cash_lock, cash_release, lock_errors_as_busy, system_account
 from .participants import check_acts_for
 from .settlement import check_position_limit, check_sellable, trade_settle
 from .surveillance import check_far_from_market, reference_price
@@ -40,15 +40,17 @@ def _status(order: Order) -> str:
 
 def _reserve_or_freeze(*, actor, account: TradingAccount, product: Product, side: str, price: Decimal,
                        quantity: int, now, order: Order | None = None, cash: CashAccount | None = None,
-                       rules: dict | None = None) -> tuple[Decimal, object]:
+                       rules: dict | None = None, post=None) -> tuple[Decimal, object]:
     """Freeze the buyer's cash or reserve the seller's units for ``quantity`` at ``price``.
 
-    ``cash``: the buyer's cash row if the caller already holds it locked (else it is locked here).
+    ``cash``: the buyer's cash row if the caller already holds it locked (else it is locked here);
+    ``rules`` and ``post``: a batch's rule cache and journal buffer.
     """
     if side == Side.BUY:
         check_position_limit(account, product, quantity, order, rules=rules)
         amount = freeze_needed(product, price, quantity)
-        cash_freeze(cash=cash or cash_lock(account), amount=amount, actor=actor, memo=_("Order"), order=order)
+        cash_freeze(cash=cash or cash_lock(account), amount=amount, actor=actor, memo=_("Order"), order=order,
+                    post=post)
         return amount, None
     check_sellable(account, product, quantity, now)
     reservation = delivery.units_reserve(account=account, product=product, quantity=quantity,
@@ -57,11 +59,13 @@ def _reserve_or_freeze(*, actor, account: TradingAccount, product: Product, side
 
 
 def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, actor,
-                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None) -> list:
+                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None, post=None,
+                 links: list | None = None) -> list:
     """Settle the engine's fills; update every order touched (fills only ever reduce open quantity).
 
     ``orders`` (by id) and ``cash`` (by trading account id) hold rows already read in this
     transaction; makers not in ``orders`` are read in one query with what settlement needs.
+    ``fees``, ``post`` and ``links``: see ``trade_settle``.
     """
     missing = {f.maker_order_id for f in fills} - orders.keys()
     if missing:
@@ -74,20 +78,22 @@ def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, acto
         price = from_fen(fill.price_fen)
         trade = trade_settle(product=product, method=Method.LISTED, buyer=buy.account, seller=sell.account,
                              price=price, quantity=fill.quantity, reservation=sell.reservation, now=now,
-                             actor=actor, buy_order=buy, sell_order=sell, cash=cash, fees=fees)
+                             actor=actor, buy_order=buy, sell_order=sell, cash=cash, fees=fees, post=post,
+                             links=links)
         trades.append(trade)
         for order in (buy, sell):
             order.filled_quantity += fill.quantity
         buy.frozen_amount -= trade.value + trade.buyer_fee
     for order in {orders[f.maker_order_id].pk: orders[f.maker_order_id] for f in fills}.values():
         order.open_quantity = order.quantity - order.filled_quantity
-        _release_excess(order, product, actor, cash)
+        _release_excess(order, product, actor, cash, post)
         order.status = _status(order)
         order.save(update_fields=["filled_quantity", "open_quantity", "status", "frozen_amount", "updated_at"])
     return trades
 
 
-def _release_excess(order: Order, product: Product, actor, cash: dict[int, CashAccount] | None = None) -> None:
+def _release_excess(order: Order, product: Product, actor, cash: dict[int, CashAccount] | None = None,
+                    post=None) -> None:
     """Keep frozen exactly what the open part of a buy order needs; release the rest (filled cheaper)."""
     if order.side != Side.BUY:
         return
@@ -95,7 +101,8 @@ def _release_excess(order: Order, product: Product, actor, cash: dict[int, CashA
     excess = order.frozen_amount - needed
     if excess:
         row = (cash or {}).get(order.account_id) or CashAccount.objects.get(account_id=order.account_id)
-        cash_release(cash=row, amount=excess, actor=actor, memo=_("Order price improvement"), order=order)
+        cash_release(cash=row, amount=excess, actor=actor, memo=_("Order price improvement"), order=order,
+                     post=post)
         order.frozen_amount = needed
 
 
@@ -141,7 +148,8 @@ class _Placement:
     order (so their balances in memory are exact until commit: every journal entry also updates the
     copy), the book (taken at the first order that passed its checks), the fee account, the
     participant rules, the orders it already has in memory and the surveillance reference price
-    (the last trade it made, else the day's last listed trade, else the previous close).
+    (the last trade it made, else the day's last listed trade, else the previous close). Its cash
+    journal entries and the trades' links to their registry transactions are written by ``finish``.
     """
 
     def __init__(self, product: Product, now, accounts):
@@ -155,16 +163,20 @@ class _Placement:
         self.orders: dict[int, Order] = {}
         self.reference = None
         self.touched = False
+        self.journal = JournalBuffer()
+        self.links: list = []
+        self.marks = (0, 0)
 
     def place(self, user, account: TradingAccount, side: str, price: Decimal, quantity: int):
         """Store, freeze or reserve, match and settle one checked order; returns (order, trades)."""
         product, now = self.product, self.now
         self.touched = True
+        self.marks = (self.journal.mark(), len(self.links))
         order = Order.objects.create(product=product, account=account, side=side, price=price, quantity=quantity,
                                      open_quantity=quantity, placed_by=user, created_at=now)
         order.frozen_amount, order.reservation = _reserve_or_freeze(
             actor=user, account=account, product=product, side=side, price=price, quantity=quantity, now=now,
-            order=order, cash=self.cash[account.pk], rules=self.rules)
+            order=order, cash=self.cash[account.pk], rules=self.rules, post=self.journal.post)
         if self.book is None:
             # Taken only once a request passed every check: a refusal leaves the cached book untouched.
             self.book = book_for_update(product, self.version)
@@ -178,9 +190,9 @@ class _Placement:
         order.sequence = incoming.sequence
         self.orders[order.pk] = order
         trades = _apply_fills(product=product, fills=fills, orders=self.orders, now=now, actor=user,
-                              cash=self.cash, fees=self.fees)
+                              cash=self.cash, fees=self.fees, post=self.journal.post, links=self.links)
         order.open_quantity = incoming.quantity
-        _release_excess(order, product, user, self.cash)
+        _release_excess(order, product, user, self.cash, self.journal.post)
         order.status = _status(order)
         order.save(update_fields=["sequence", "open_quantity", "filled_quantity", "status", "frozen_amount",
                                   "reservation", "updated_at"])
@@ -205,12 +217,24 @@ class _Placement:
         """
         if not self.touched:
             return
-        self.cash = {c.account_id: c for c in CashAccount.objects.filter(account_id__in=self.accounts)}
+        self.journal.rollback(self.marks[0])
+        del self.links[self.marks[1]:]
+        pending = self.journal.pending()
+        self.cash = {}
+        for row in CashAccount.objects.filter(account_id__in=self.accounts):
+            for bucket, amount in pending.get(row.pk, {}).items():
+                setattr(row, bucket, getattr(row, bucket) + amount)
+            self.cash[row.account_id] = row
         self.orders.clear()
         self.reference = None
         if self.book is not None:
             self.book = book_reload(self.product)
         self.touched = False
+
+    def finish(self) -> None:
+        """Write the buffered cash journal and the trades' registry links (in the transaction, before commit)."""
+        self.journal.flush()
+        Trade.objects.bulk_update(self.links, ["registry_transaction"])
 
 
 @lock_errors_as_busy
@@ -230,7 +254,10 @@ def order_place(*, user, account: TradingAccount, product: Product, side: str, p
     check_active(product)
     check_session(product, Method.LISTED, now)
     side, price, quantity = _check_request(product, request)
-    return _Placement(product, now, [account]).place(user, account, side, price, quantity)
+    placement = _Placement(product, now, [account])
+    order, trades = placement.place(user, account, side, price, quantity)
+    placement.finish()
+    return order, trades
 
 
 @lock_errors_as_busy
@@ -276,6 +303,7 @@ def orders_place_batch(*, product: Product, requests: list[OrderRequest], now=No
             placement.recover()
             result.error = exc
         results.append(result)
+    placement.finish()
     return results
 
 

@@ -19,11 +19,13 @@ from .cash import AVAILABLE, FROZEN, journal_post, system_account
 
 def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller: TradingAccount, price: Decimal,
                  quantity: int, reservation, now, actor, buy_order=None, sell_order=None,
-                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None) -> Trade:
+                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None, post=None,
+                 links: list | None = None) -> Trade:
     """Record a trade and settle it: units from the seller's reservation, cash from the buyer's frozen.
 
-    ``cash`` (trading account id -> cash row) and ``fees`` let a batch reuse the rows it already
-    read; missing cash rows are read and added to ``cash``.
+    A batch passes what it holds for the whole transaction: ``cash`` (trading account id -> cash
+    row; missing rows are read and added), ``fees``, ``post`` (its journal buffer) and ``links``
+    (trades whose registry transaction it stores in one update before commit).
     """
     value = price * quantity
     buyer_fee = fee(product, value)
@@ -34,15 +36,19 @@ def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller
         trade_date=local(now).date(), executed_at=now)
     trade.registry_transaction = delivery.units_deliver(reservation=reservation, quantity=quantity, buyer=buyer,
                                                         reference=f"trade {trade.pk}")
-    Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
+    if links is None:
+        Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
+    else:
+        links.append(trade)
     cash = {} if cash is None else cash
     missing = {buyer.pk, seller.pk} - cash.keys()
     if missing:
         cash.update({c.account_id: c for c in CashAccount.objects.filter(account_id__in=missing)})
-    journal_post(kind=CashJournal.Kind.SETTLEMENT, actor=actor, trade=trade, memo=f"{product.code} {method}",
-                 legs=[(cash[buyer.pk], FROZEN, -(value + buyer_fee)),
-                       (cash[seller.pk], AVAILABLE, value - seller_fee),
-                       (fees or system_account(CashAccount.Kind.FEES), AVAILABLE, buyer_fee + seller_fee)])
+    (post or journal_post)(kind=CashJournal.Kind.SETTLEMENT, actor=actor, trade=trade,
+                           memo=f"{product.code} {method}",
+                           legs=[(cash[buyer.pk], FROZEN, -(value + buyer_fee)),
+                                 (cash[seller.pk], AVAILABLE, value - seller_fee),
+                                 (fees or system_account(CashAccount.Kind.FEES), AVAILABLE, buyer_fee + seller_fee)])
     return trade
 
 

@@ -1,0 +1,73 @@
+"""Issue 5 point 5: an annual report missing at its deadline opens a conservative-determination case by itself."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from cets.common.errors import Conflict
+from entities.models import AgencyAssignment, KeyEntity
+from mrv import oversight, tasks
+from mrv.models import AnnualReport, Verification
+from tests import factories as f
+
+from .test_oversight import VALUES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cast(entity, other_entity, other_entity_user, agency, hubei):
+    """entity: agency assigned, no report; other_entity: report submitted; neighbour: nothing at all;
+    newcomer (included 2024) and suspended: not due."""
+    AgencyAssignment.objects.create(year=2023, entity=entity, agency=agency, assigned_by=hubei)
+    Verification.objects.create(entity=entity, year=2023, agency=agency)  # agency started, nothing to verify
+    AnnualReport.objects.create(entity=other_entity, year=2023, status=AnnualReport.Status.SUBMITTED,
+                                emissions_tco2=Decimal("1200000"), due_date=dt.date(2024, 3, 31),
+                                compiled_by=other_entity_user)
+    return {"neighbour": f.EntityFactory(name="宜昌测试电厂", province=entity.province),
+            "newcomer": f.EntityFactory(inclusion_year=2024),
+            "suspended": f.EntityFactory(status=KeyEntity.Status.SUSPENDED)}
+
+
+def test_deadline_comes_from_the_calendar():
+    assert oversight.annual_report_deadline(2023) == dt.date(2024, 4, 1)  # 2024-03-31 is a Sunday
+    assert oversight.annual_report_deadline(2024) == dt.date(2025, 3, 31)  # a Monday
+
+
+def test_cases_open_the_day_after_the_deadline_once(cast, entity, other_entity, verifier):
+    assert oversight.conservative_cases_open(today=dt.date(2024, 4, 1)) == []
+    assert not Verification.objects.filter(status=Verification.Status.DETERMINATION_OPEN).exists()
+    opened = oversight.conservative_cases_open(today=dt.date(2024, 4, 2))
+    assert opened == sorted([entity.pk, cast["neighbour"].pk])
+    cases = Verification.objects.filter(year=2023, status=Verification.Status.DETERMINATION_OPEN)
+    assert sorted(cases.values_list("entity_id", flat=True)) == opened
+    case = cases.get(entity=entity)
+    assert case.is_conservative and case.verified_emissions_tco2 is None and case.determined_by is None
+    assert case.conservative_reason == "Annual emission report 2023 missing at its deadline 2024-04-01."
+    assert oversight.next_step(case) == {"who": "provincial_regulator", "by": dt.date(2024, 6, 30)}
+    assert not Verification.objects.filter(entity=other_entity).exists()
+    assert oversight.conservative_cases_open(today=dt.date(2024, 4, 3)) == []
+    assert Verification.objects.count() == 2
+    with pytest.raises(Conflict) as exc:
+        oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+    assert exc.value.code == "determination_in_progress"
+    assert Verification.objects.get(entity=entity).status == Verification.Status.DETERMINATION_OPEN
+
+
+def test_case_is_decided_by_the_manual_path(cast, entity, hubei):
+    oversight.conservative_cases_open(today=dt.date(2024, 4, 2))
+    second = f.regulator("provincial_regulator", province_code="42", username="hubei-2")
+    case = oversight.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
+                                            reason="No annual report; highest monthly intensity applied")
+    assert case.status == Verification.Status.DETERMINATION_PENDING
+    case = oversight.verification_determination_approve(actor=second, verification=case, today=dt.date(2024, 5, 6))
+    assert case.status == Verification.Status.CONFIRMED and case.verified_emissions_tco2 == Decimal("4600000.600")
+
+
+def test_periodic_task_is_scheduled_and_runs(cast, entity, monkeypatch):
+    assert PeriodicTask.objects.filter(task="mrv.conservative_cases", enabled=True).exists()
+    monkeypatch.setattr(oversight, "_today", lambda: dt.date(2024, 4, 2))
+    assert tasks.conservative_cases_task() == 2
+    assert tasks.conservative_cases_task() == 0
