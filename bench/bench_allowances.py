@@ -2,8 +2,8 @@
 
 1. Pre-allocation and true-up of 2023 for 2,257 entities / 5,000 units, end to end: both runs
    calculated (Jobs, chunked), approved by a second regulator and moved through the registry
-   (issuance four-eyes, ``allocation_execute`` to 2,257 accounts, withdrawals for the entities
-   over-allocated by the pre-allocation): target under 30 s.
+   (issuance four-eyes, ``allocation_execute`` to 2,257 accounts, one four-eyes bulk withdrawal
+   from the entities over-allocated by the pre-allocation): target under 30 s.
 2. A policy sandbox scenario over the same verified data (scenario and published plan side by
    side, with balance values): target under 3 s.
 

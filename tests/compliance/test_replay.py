@@ -16,7 +16,7 @@ from compliance.replay import stages
 
 # Jobs run after commit, so the replay needs real transactions; the seeded plans, products, cycles and
 # methodologies come back after the flush from the serialized copy of the migrated database.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ENTITIES = 12
 

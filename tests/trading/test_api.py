@@ -136,3 +136,23 @@ def test_depth_query_count_is_pinned(seller, seller_account, product, api, djang
     with django_assert_max_num_queries(4):
         depth = api().get(f"{API}/products/CEA23/depth/").json()
     assert [level["price"] for level in depth["asks"]] == ["80.00", "80.10", "80.20", "80.30", "80.40"]
+
+
+def test_batch_placement_over_api_returns_each_order_or_its_error(seller, seller_account, buyer, buyer_account,
+                                                                   product, verifier, api):
+    order_place(user=seller, account=seller_account, product=product, side="SELL", price="80.00", quantity=100)
+    body = {"product": "CEA23", "orders": [{"side": "BUY", "price": "80.00", "quantity": 60},
+                                           {"side": "BUY", "price": "80.005", "quantity": 10},
+                                           {"side": "buy", "price": "79.00", "quantity": 10}]}
+    response = api(buyer).post(f"{API}/orders/batch/", body, format="json", HTTP_IDEMPOTENCY_KEY="b-1")
+    assert response.status_code == 201, response.content
+    first, refused, resting = response.json()
+    assert first["trades"][0]["quantity"] == 60 and first["order"]["status"] == "filled"
+    assert refused["error"]["code"] == "off_tick" and refused["error"]["field"] == "price"
+    assert resting["order"]["status"] == "open" and resting["trades"] == []
+    assert Order.objects.filter(account=buyer_account).count() == 2
+    # No trading account: refused, nothing stored; an empty or malformed list names the field.
+    assert api(verifier).post(f"{API}/orders/batch/", body, format="json").status_code == 404
+    empty = api(buyer).post(f"{API}/orders/batch/", {"product": "CEA23", "orders": []}, format="json")
+    assert empty.status_code == 400 and empty.json()["error"]["field"] == "orders"
+    assert Order.objects.count() == 3

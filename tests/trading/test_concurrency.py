@@ -22,6 +22,7 @@ from trading import books
 from trading.models import Order, Product, Trade
 from trading.selectors import cash_check
 from trading.services import cash_withdraw, order_place, order_take, participant_open
+from trading.services.orders import OrderRequest, orders_place_batch
 
 from .conftest import cash, give_cash, give_units
 
@@ -119,6 +120,33 @@ def test_racing_crossing_orders_keep_books_and_ledgers_consistent(seller, seller
 
     results = _race(work)
     assert all(isinstance(r, list) or (isinstance(r, DomainError) and r.code == "busy") for r in results), results
+    books.books_forget()
+    rebuilt = books.book_rebuild(product)
+    open_orders = Order.objects.filter(product=product, status__in=Order.OPEN_STATUSES)
+    assert sorted((o.id, o.quantity) for o in rebuilt.open_orders()) == sorted(
+        (o.pk, o.open_quantity) for o in open_orders)
+    assert cash_check() == [] and ledger_check() == []
+
+
+def test_racing_batches_keep_books_cash_and_ledgers_consistent(seller, seller_account, buyer, buyer_account, product,
+                                                               staff):
+    """Batches of crossing orders race on one product (``orders_place_batch``): every invariant holds
+    afterwards and a rebuilt book equals the open orders in the database."""
+    give_units(buyer_account, product, 50_000)
+    people = [(seller, seller_account), (buyer, buyer_account)]
+
+    def work(i):
+        user, account = people[i % 2]
+        return orders_place_batch(product=product, requests=[
+            OrderRequest(user=user, account=account, side="SELL" if (i + k) % 2 else "BUY",
+                         price=f"{79 + (i * 7 + k * 3) % 5}.{(i + k) % 10}0", quantity=100 + 10 * i + k)
+            for k in range(5)])
+
+    results = _race(work)
+    assert all(isinstance(r, list) or (isinstance(r, DomainError) and r.code == "busy") for r in results), results
+    placed = [x for r in results if isinstance(r, list) for x in r]
+    assert all(x.error is None for x in placed), [x.error for x in placed]
+    assert Order.objects.filter(product=product).count() == len(placed)
     books.books_forget()
     rebuilt = books.book_rebuild(product)
     open_orders = Order.objects.filter(product=product, status__in=Order.OPEN_STATUSES)

@@ -14,7 +14,7 @@ from voluntary.models import Document, MonitoringReport, Project
 
 from .conftest import CREATED, REPORTED, pdf, wind_fields
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def race(n: int, work) -> list:

@@ -46,6 +46,19 @@ class OrderInput(serializers.Serializer):
     quantity = serializers.CharField()
 
 
+class BatchOrderInput(serializers.Serializer):
+    side = serializers.CharField()
+    price = serializers.CharField()
+    quantity = serializers.CharField()
+
+
+class BatchInput(serializers.Serializer):
+    """Up to 500 limit orders of one product, placed in this order in one transaction."""
+
+    product = serializers.CharField()
+    orders = BatchOrderInput(many=True, allow_empty=False, max_length=500)
+
+
 class AmendInput(serializers.Serializer):
     price = serializers.CharField()
     quantity = serializers.CharField()

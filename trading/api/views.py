@@ -13,6 +13,7 @@ from cets.common.export import export_response
 
 from .. import selectors, services
 from ..models import Auction, AuctionBid, BulkProposal, Order, TradingAccount
+from ..services.orders import OrderRequest
 from . import serializers as s
 
 
@@ -90,6 +91,23 @@ class OrderViewSet(viewsets.GenericViewSet):
             user=request.user, account=selectors.my_account(request.user), product=selectors.product_get(v["product"]),
             side=v["side"].upper(), price=v["price"], quantity=v["quantity"])
         return Response(s.PlaceOutput({"order": order, "trades": trades}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.BatchInput, responses={201: s.PlaceOutput(many=True)})
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def batch(self, request):
+        """Place a list of orders in one transaction (``services.orders_place_batch``): one result per order,
+        in order, each with its order and trades or the error that refused it (the others still go on)."""
+        data = s.BatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        account = selectors.my_account(request.user)
+        results = services.orders_place_batch(product=selectors.product_get(v["product"]), requests=[
+            OrderRequest(user=request.user, account=account, side=o["side"].upper(), price=o["price"],
+                         quantity=o["quantity"]) for o in v["orders"]])
+        return Response([r.error.as_dict() if r.error else
+                         s.PlaceOutput({"order": r.order, "trades": r.trades}).data for r in results],
+                        status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TakeInput, responses={201: s.PlaceOutput})
     @action(detail=False, methods=["post"])

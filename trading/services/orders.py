@@ -24,7 +24,7 @@ from ..books import book_for_update, book_reload, product_lock
 from ..engine import EngineError, ListingNotTakeable, SelfTrade, UnknownOrder
 from ..engine import Order as EngineOrder
 from ..engine import Side as EngineSide
-from ..models import CashAccount, Method, Order, Product, Side, Trade, TradingAccount
+from ..models import CashAccount, Method, Order, Product, Side, TradingAccount
 from ..rules import check_active, check_price, check_quantity, check_session, freeze_needed, from_fen, local, to_fen
 from .cash import JournalBuffer, cash_freeze, cash_lock, cash_release, lock_errors_as_busy, system_account
 from .participants import check_acts_for
@@ -59,13 +59,12 @@ def _reserve_or_freeze(*, actor, account: TradingAccount, product: Product, side
 
 
 def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, actor,
-                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None, post=None,
-                 links: list | None = None) -> list:
+                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None, post=None) -> list:
     """Settle the engine's fills; update every order touched (fills only ever reduce open quantity).
 
     ``orders`` (by id) and ``cash`` (by trading account id) hold rows already read in this
     transaction; makers not in ``orders`` are read in one query with what settlement needs.
-    ``fees``, ``post`` and ``links``: see ``trade_settle``.
+    ``fees`` and ``post``: see ``trade_settle``.
     """
     missing = {f.maker_order_id for f in fills} - orders.keys()
     if missing:
@@ -78,8 +77,7 @@ def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, acto
         price = from_fen(fill.price_fen)
         trade = trade_settle(product=product, method=Method.LISTED, buyer=buy.account, seller=sell.account,
                              price=price, quantity=fill.quantity, reservation=sell.reservation, now=now,
-                             actor=actor, buy_order=buy, sell_order=sell, cash=cash, fees=fees, post=post,
-                             links=links)
+                             actor=actor, buy_order=buy, sell_order=sell, cash=cash, fees=fees, post=post)
         trades.append(trade)
         for order in (buy, sell):
             order.filled_quantity += fill.quantity
@@ -149,7 +147,7 @@ class _Placement:
     copy), the book (taken at the first order that passed its checks), the fee account, the
     participant rules, the orders it already has in memory and the surveillance reference price
     (the last trade it made, else the day's last listed trade, else the previous close). Its cash
-    journal entries and the trades' links to their registry transactions are written by ``finish``.
+    journal entries are written by ``finish``.
     """
 
     def __init__(self, product: Product, now, accounts):
@@ -164,14 +162,13 @@ class _Placement:
         self.reference = None
         self.touched = False
         self.journal = JournalBuffer()
-        self.links: list = []
-        self.marks = (0, 0)
+        self.mark = 0
 
     def place(self, user, account: TradingAccount, side: str, price: Decimal, quantity: int):
         """Store, freeze or reserve, match and settle one checked order; returns (order, trades)."""
         product, now = self.product, self.now
         self.touched = True
-        self.marks = (self.journal.mark(), len(self.links))
+        self.mark = self.journal.mark()
         order = Order.objects.create(product=product, account=account, side=side, price=price, quantity=quantity,
                                      open_quantity=quantity, placed_by=user, created_at=now)
         order.frozen_amount, order.reservation = _reserve_or_freeze(
@@ -190,7 +187,7 @@ class _Placement:
         order.sequence = incoming.sequence
         self.orders[order.pk] = order
         trades = _apply_fills(product=product, fills=fills, orders=self.orders, now=now, actor=user,
-                              cash=self.cash, fees=self.fees, post=self.journal.post, links=self.links)
+                              cash=self.cash, fees=self.fees, post=self.journal.post)
         order.open_quantity = incoming.quantity
         _release_excess(order, product, user, self.cash, self.journal.post)
         order.status = _status(order)
@@ -217,8 +214,7 @@ class _Placement:
         """
         if not self.touched:
             return
-        self.journal.rollback(self.marks[0])
-        del self.links[self.marks[1]:]
+        self.journal.rollback(self.mark)
         pending = self.journal.pending()
         self.cash = {}
         for row in CashAccount.objects.filter(account_id__in=self.accounts):
@@ -232,9 +228,8 @@ class _Placement:
         self.touched = False
 
     def finish(self) -> None:
-        """Write the buffered cash journal and the trades' registry links (in the transaction, before commit)."""
+        """Write the buffered cash journal (in the transaction, before commit)."""
         self.journal.flush()
-        Trade.objects.bulk_update(self.links, ["registry_transaction"])
 
 
 @lock_errors_as_busy

@@ -19,13 +19,12 @@ from .cash import AVAILABLE, FROZEN, journal_post, system_account
 
 def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller: TradingAccount, price: Decimal,
                  quantity: int, reservation, now, actor, buy_order=None, sell_order=None,
-                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None, post=None,
-                 links: list | None = None) -> Trade:
+                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None,
+                 post=None) -> Trade:
     """Record a trade and settle it: units from the seller's reservation, cash from the buyer's frozen.
 
     A batch passes what it holds for the whole transaction: ``cash`` (trading account id -> cash
-    row; missing rows are read and added), ``fees``, ``post`` (its journal buffer) and ``links``
-    (trades whose registry transaction it stores in one update before commit).
+    row; missing rows are read and added), ``fees`` and ``post`` (its journal buffer).
     """
     value = price * quantity
     buyer_fee = fee(product, value)
@@ -36,10 +35,7 @@ def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller
         trade_date=local(now).date(), executed_at=now)
     trade.registry_transaction = delivery.units_deliver(reservation=reservation, quantity=quantity, buyer=buyer,
                                                         reference=f"trade {trade.pk}")
-    if links is None:
-        Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
-    else:
-        links.append(trade)
+    Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
     cash = {} if cash is None else cash
     missing = {buyer.pk, seller.pk} - cash.keys()
     if missing:
