@@ -15,7 +15,8 @@ The market clock is fixed inside a session (2024-04-24 10:00 Beijing time) by re
 postgres://postgres@127.0.0.1:5432/cets_bench_trading), created and migrated on first use, emptied
 at each run.
 
-Usage: python bench/bench_trading.py [--orders 300] [--seconds 10]
+Usage: python bench/bench_trading.py [--orders 300] [--batch 50] [--single-orders 50] [--seconds 10]
+       python bench/bench_trading.py --count --orders 50 --batch 50   (SQL statements per order only)
 """
 
 import argparse
@@ -253,6 +254,38 @@ def pgbench(seconds: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
+def count_statements(participants, n: int, batch: int) -> None:
+    """Single client: SQL statements per order through order_place and orders_place_batch (same streams)."""
+    import collections
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from entities.models import User
+    from trading.models import Product, TradingAccount
+    from trading.services import order_place
+    from trading.services.orders import OrderRequest, orders_place_batch
+
+    freeze_clock()
+    connection.queries_log = collections.deque(maxlen=10**7)
+    product = Product.objects.get(code="CEA23")
+    people = [(User.objects.get(pk=u), TradingAccount.objects.select_related("participant", "registry_account")
+               .get(pk=a)) for u, a in participants]
+    streams = [stream(100 + i, n) for i in range(CLIENTS)]
+    requests = [OrderRequest(user=people[i][0], account=people[i][1], side=streams[i][k][0], price=streams[i][k][1],
+                             quantity=streams[i][k][2]) for k in range(n) for i in range(CLIENTS)]
+    half = len(requests) // 2
+    with CaptureQueriesContext(connection) as single:
+        for r in requests[:half]:
+            order_place(user=r.user, account=r.account, product=product, side=r.side, price=r.price,
+                        quantity=r.quantity)
+    with CaptureQueriesContext(connection) as batched:
+        for start in range(half, len(requests), batch):
+            orders_place_batch(product=product, requests=requests[start:start + batch])
+    print(f"SQL statements per order, one client: order_place {len(single.captured_queries) / half:.1f}, "
+          f"orders_place_batch of {batch} {len(batched.captured_queries) / (len(requests) - half):.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=300, help="orders per client")
@@ -260,10 +293,14 @@ def main() -> None:
     parser.add_argument("--single-orders", type=int, default=50,
                         help="orders per client for the one-order-per-transaction service figure (0: skip)")
     parser.add_argument("--seconds", type=int, default=10, help="pgbench duration")
+    parser.add_argument("--count", action="store_true", help="only count SQL statements per order (one client)")
     args = parser.parse_args()
     setup_django()
     reset()
     participants = make_participants()
+    if args.count:
+        count_statements(participants, args.orders, args.batch)
+        return
 
     from registry.ledger import ledger_check
     from trading.selectors import cash_check

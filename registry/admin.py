@@ -5,13 +5,14 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from cets.common.errors import DomainError
-from entities.admin_scoping import RegulatorAdmin
+from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
 
 from . import selectors, services
 from .models import (
     Account,
     AccountRepresentative,
     Block,
+    BulkWithdrawalLine,
     Freeze,
     Holding,
     Instrument,
@@ -177,6 +178,13 @@ class LegInline(admin.TabularInline):
         return False
 
 
+class BulkLineInline(RegulatorReadOnlyInline):
+    """A bulk withdrawal's accounts: what was asked of each and what it could give (shown by role)."""
+
+    model = BulkWithdrawalLine
+    fields = ["account", "requested", "withdrawn", "note"]
+
+
 class TransactionAdminBase(RegulatorAdmin):
     entity_path = None
     list_display = ["id", "kind", "status", "instrument", "quantity", "from_account", "to_account", "reference",
@@ -184,7 +192,7 @@ class TransactionAdminBase(RegulatorAdmin):
     list_filter = ["kind", "status", "instrument"]
     search_fields = ["reference", "from_account__number", "to_account__number"]
     list_select_related = ["instrument", "from_account", "to_account", "proposed_by", "approved_by"]
-    inlines = [LegInline]
+    inlines = [LegInline, BulkLineInline]
     actions = [*RegulatorAdmin.actions, "approve", "reject", "cancel", "propose_reversal"]
 
     def get_queryset(self, request):

@@ -119,3 +119,20 @@ def test_admin_status_change_needs_comment(client, national, funded):
 def test_entity_user_has_no_admin(client, entity_user):
     client.force_login(entity_user)
     assert client.get("/admin/registry/account/").status_code == 302
+
+
+def test_admin_approves_a_bulk_withdrawal_from_the_queue_and_shows_its_lines(client, national, national2, guangdong,
+                                                                              funded, cea21):
+    tx = services.withdrawal_bulk_propose(actor=national, instrument=cea21, withdrawals={funded.pk: 30},
+                                          reason="over-allocation")
+    _admin_login(client, guangdong)  # a province never sees a withdrawal in its queue
+    assert f">{tx.pk}<" not in client.get("/admin/registry/pendingapproval/").content.decode()
+    client.logout()
+    _admin_login(client, national2)
+    assert f">{tx.pk}<" in client.get("/admin/registry/pendingapproval/").content.decode()
+    client.post("/admin/registry/pendingapproval/", {"action": "approve", "_selected_action": [tx.pk]})
+    tx.refresh_from_db()
+    assert (tx.status, tx.quantity, tx.approved_by) == ("completed", 30, national2)
+    assert selectors.balance(funded, cea21).total == 1_000 - 300 - 30  # funded, surrendered, withdrawn
+    page = client.get(f"/admin/registry/transaction/{tx.pk}/change/")
+    assert page.status_code == 200 and funded.number in page.content.decode()

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import OperationalError, transaction
 from django.db.models import F
+from django.db.models.functions import Round
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
@@ -51,7 +52,9 @@ def _participant_deltas(entries) -> dict[int, dict[str, Decimal]]:
 def _write_balances(deltas: dict[int, dict[str, Decimal]]) -> None:
     for pk in sorted(deltas):  # key order, like lock_rows: two writers queue instead of deadlocking
         per = deltas[pk]
-        CashAccount.objects.filter(pk=pk).update(**{bucket: F(bucket) + amount for bucket, amount in per.items()})
+        # Round to the fen in SQL: SQLite adds decimals as floats, which would leave -2e-10 behind.
+        CashAccount.objects.filter(pk=pk).update(
+            **{bucket: Round(F(bucket) + amount, 2) for bucket, amount in per.items()})
 
 
 def _move_copies(legs) -> None:

@@ -130,12 +130,16 @@ class OrderResult:
     error: DomainError | None = None
 
 
-def _check_request(product: Product, request: OrderRequest) -> tuple[str, Decimal, int]:
-    """The request's own checks (who, side, tick, band, lot, size), before anything is written."""
+def _check_who(request: OrderRequest) -> None:
+    """Who may place it and on which side (checked first: a stranger learns nothing of the market)."""
     check_acts_for(request.user, request.account)
     if request.side not in Side.values:
         raise DomainError(_("Side must be BUY or SELL."), "invalid_side", "side")
-    return (request.side, check_price(product, request.price, Method.LISTED),
+
+
+def _check_terms(product: Product, request: OrderRequest) -> tuple[Decimal, int]:
+    """Tick, band, lot and size, before anything is written."""
+    return (check_price(product, request.price, Method.LISTED),
             check_quantity(product, request.quantity, Method.LISTED))
 
 
@@ -243,12 +247,10 @@ def order_place(*, user, account: TradingAccount, product: Product, side: str, p
     """
     now = now or rules.market_now()
     request = OrderRequest(user=user, account=account, side=side, price=price, quantity=quantity)
-    check_acts_for(user, account)
-    if side not in Side.values:
-        raise DomainError(_("Side must be BUY or SELL."), "invalid_side", "side")
+    _check_who(request)
     check_active(product)
     check_session(product, Method.LISTED, now)
-    side, price, quantity = _check_request(product, request)
+    price, quantity = _check_terms(product, request)
     placement = _Placement(product, now, [account])
     order, trades = placement.place(user, account, side, price, quantity)
     placement.finish()
@@ -291,9 +293,10 @@ def orders_place_batch(*, product: Product, requests: list[OrderRequest], now=No
         result = OrderResult(request)
         try:
             with transaction.atomic():
-                side, price, quantity = _check_request(product, request)
-                result.order, result.trades = placement.place(request.user, request.account, side, price,
-                                                              quantity)
+                _check_who(request)
+                price, quantity = _check_terms(product, request)
+                result.order, result.trades = placement.place(request.user, request.account, request.side,
+                                                              price, quantity)
         except DomainError as exc:
             placement.recover()
             result.error = exc
