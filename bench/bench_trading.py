@@ -1,9 +1,11 @@
 """Trading benchmark on PostgreSQL (issue 7, point 11, second bullet), all figures from one run.
 
 1. Service layer: 4 client processes each place a stream of random limit orders (prices 79.50-80.50,
-   1-1,000 t, buy or sell) on one product through ``trading.services.order_place``: rules, cash freeze
-   or unit reservation, matching, delivery-versus-payment settlement of every fill (registry + cash
-   journal + fees), audit, one transaction per order.
+   1-1,000 t, buy or sell) on one product through ``trading.services.orders_place_batch`` in lists of
+   ``--batch`` (the service of ``POST /api/v1/trading/orders/batch/``): rules, cash freeze or unit
+   reservation, matching, delivery-versus-payment settlement of every fill (registry + cash journal +
+   fees), one audit entry per order, one transaction per list, each order in its own savepoint. For
+   comparison, ``--single-orders`` per client then go through ``order_place``, one transaction each.
 2. Naive baseline: the same streams, 4 processes, each order stored with the ORM in its own
    transaction: lock the product row, select crossing orders, insert the order and its trades,
    update the makers (no cash, no units, no audit).
@@ -262,7 +264,7 @@ def count_statements(participants, n: int, batch: int) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from entities.models import User
-    from trading.models import Product, TradingAccount
+    from trading.models import Product, Trade, TradingAccount
     from trading.services import order_place
     from trading.services.orders import OrderRequest, orders_place_batch
 
@@ -275,15 +277,20 @@ def count_statements(participants, n: int, batch: int) -> None:
     requests = [OrderRequest(user=people[i][0], account=people[i][1], side=streams[i][k][0], price=streams[i][k][1],
                              quantity=streams[i][k][2]) for k in range(n) for i in range(CLIENTS)]
     half = len(requests) // 2
+    trades = [Trade.objects.count()]
     with CaptureQueriesContext(connection) as single:
         for r in requests[:half]:
             order_place(user=r.user, account=r.account, product=product, side=r.side, price=r.price,
                         quantity=r.quantity)
+    trades.append(Trade.objects.count())
     with CaptureQueriesContext(connection) as batched:
         for start in range(half, len(requests), batch):
             orders_place_batch(product=product, requests=requests[start:start + batch])
-    print(f"SQL statements per order, one client: order_place {len(single.captured_queries) / half:.1f}, "
-          f"orders_place_batch of {batch} {len(batched.captured_queries) / (len(requests) - half):.1f}")
+    trades.append(Trade.objects.count())
+    print(f"SQL statements per order, one client: order_place {len(single.captured_queries) / half:.1f} "
+          f"({(trades[1] - trades[0]) / half:.2f} trades per order), orders_place_batch of {batch} "
+          f"{len(batched.captured_queries) / (len(requests) - half):.1f} "
+          f"({(trades[2] - trades[1]) / (len(requests) - half):.2f} trades per order)")
 
 
 def main() -> None:

@@ -250,13 +250,13 @@ def surrender(*, actor, obligation: Obligation, items: list, on_date: dt.date | 
     total = sum(i["quantity"] for i in checked)
     if total > remaining:
         raise DomainError(_("%(q)s t is more than the %(r)s t still owed for %(y)s.")
-                          % {"q": total, "r": remaining, "y": obligation.year}, "more_than_owed", "items")
+                          % {"q": f"{total:,}", "r": f"{remaining:,}", "y": obligation.year}, "more_than_owed", "items")
     ccer = sum(i["quantity"] for i in checked if i["kind"] == SurrenderStep.Kind.CCER)
     cap = offset_cap_tco2(obligation)
     if ccer and obligation.offsets_tco2 + ccer > cap:
         raise DomainError(_("CCERs may cover at most %(pct)s%% of the obligation (%(cap)s t); %(used)s t already "
-                            "used.") % {"pct": cycle.offset_cap_pct.normalize(), "cap": cap,
-                                        "used": obligation.offsets_tco2}, "offset_cap_exceeded", "items")
+                            "used.") % {"pct": cycle.offset_cap_pct.normalize(), "cap": f"{cap:,}",
+                                        "used": f"{obligation.offsets_tco2:,}"}, "offset_cap_exceeded", "items")
     account = registry.account_for_entity(entity=obligation.entity, create=False)
     if account is None:
         raise DomainError(_("The entity has no registry holding account."), "no_account", "obligation")
@@ -328,7 +328,7 @@ def relief_propose(*, actor, obligation: Obligation, quantity, reason: str) -> R
         raise Conflict(_("The obligation is closed."), "cycle_closed", "obligation")
     if quantity > obligation.remaining_tco2:
         raise DomainError(_("Relief of %(q)s t exceeds the %(r)s t still owed.") % {
-            "q": quantity, "r": obligation.remaining_tco2}, "relief_too_large", "quantity")
+            "q": f"{quantity:,}", "r": f"{obligation.remaining_tco2:,}"}, "relief_too_large", "quantity")
     if ReliefDecision.objects.filter(obligation=obligation).exclude(status=ReliefDecision.Status.REJECTED).exists():
         raise Conflict(_("This obligation already has a relief decision."), "relief_exists", "obligation")
     decision = ReliefDecision.objects.create(obligation=obligation, quantity_tco2=quantity,
@@ -557,8 +557,9 @@ def _reconcile(obligation: Obligation, ledger: dict[str, int]) -> None:
     if (ledger["cea"], ledger["ccer"]) != (obligation.surrendered_tco2, obligation.offsets_tco2):
         raise DomainError(_("%(entity)s %(year)s: the registry shows %(cea)s t surrendered and %(ccer)s t CCERs "
                             "cancelled, the obligation %(own_cea)s t and %(own_ccer)s t; closing stopped.") % {
-            "entity": obligation.entity.name, "year": obligation.year, "cea": ledger["cea"], "ccer": ledger["ccer"],
-            "own_cea": obligation.surrendered_tco2, "own_ccer": obligation.offsets_tco2}, "ledger_mismatch",
+            "entity": obligation.entity.name, "year": obligation.year, "cea": f"{ledger['cea']:,}",
+            "ccer": f"{ledger['ccer']:,}", "own_cea": f"{obligation.surrendered_tco2:,}",
+            "own_ccer": f"{obligation.offsets_tco2:,}"}, "ledger_mismatch",
             "obligation")
 
 

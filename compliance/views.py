@@ -61,11 +61,12 @@ def obligation_detail(request, pk: int):
             try:
                 steps = services.surrender(actor=request.user, obligation=obligation, items=form.items())
             except DomainError as exc:
-                form.add_error(None, f"{exc.message} ({exc.field})" if exc.field else str(exc.message))
+                # The message alone, next to the field it is about; ``exc.field`` is the API's name for it.
+                form.add_error(form.field_for(exc.field), str(exc.message))
             else:
                 obligation.refresh_from_db()
                 messages.success(request, _("%(n)s step(s) recorded; %(r)s t remain.") % {
-                    "n": len(steps), "r": obligation.remaining_tco2})
+                    "n": len(steps), "r": f"{obligation.remaining_tco2:,}"})
                 return redirect("compliance:obligation", pk=obligation.pk)
     return render(request, "compliance/obligation_detail.html", {
         "obligation": obligation, "steps": selectors.steps_of(obligation), "form": form,

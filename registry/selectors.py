@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cets.common.errors import NotFound
 
@@ -232,8 +233,14 @@ def blocks_of(account: Account, instrument: Instrument | None = None) -> QuerySe
     return qs.filter(instrument=instrument) if instrument else qs
 
 
+# A serial range's state (code) -> its label for people; the codes stay for callers that branch on them.
+RANGE_STATE_LABELS = {"available": gettext_lazy("Available"), "reserved": gettext_lazy("Reserved"),
+                      "frozen": gettext_lazy("Frozen")}
+
+
 def holdings_by_vintage(account: Account) -> list[dict]:
-    """The account's holdings grouped by instrument, each with its serial ranges and their state."""
+    """The account's holdings grouped by instrument, each with its serial ranges and their state
+    (``state`` the code, ``state_label`` the translated label for pages)."""
     rows: dict[int, dict] = {}
     for h in Holding.objects.filter(account=account, total__gt=0).select_related("instrument").order_by(
             "instrument__kind", "instrument__vintage", "instrument__code"):
@@ -245,7 +252,7 @@ def holdings_by_vintage(account: Account) -> list[dict]:
         state = "frozen" if b.freeze_id else "reserved" if b.reservation_id else "available"
         row["ranges"].append({"start": b.serial_start, "end": b.serial_end, "quantity": b.quantity,
                               "label": row["instrument"].serial_range(b.serial_start, b.serial_end),
-                              "state": state})
+                              "state": state, "state_label": RANGE_STATE_LABELS[state]})
     return list(rows.values())
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from cets.common.errors import NotFound
 from cets.common.export import export_response
 
 from . import selectors
+from .models import Account, TransactionLeg
 from .statements import statement_pdf
 
 
@@ -20,6 +22,20 @@ def _account_or_404(request, pk):
         return selectors.account_get(user=request.user, pk=pk)
     except NotFound:
         raise Http404
+
+
+def _with_receivers(transactions: QuerySet, accounts: QuerySet) -> QuerySet:
+    """Annotate each transaction with the receiving account read from its legs (restricted to ``accounts``).
+
+    An allocation has no ``to_account``: its legs carry the receiving accounts. Two correlated subqueries
+    (first receiving account number, how many receiving accounts) keep the page at one query, where
+    prefetching the legs of a national allocation would load thousands of rows per transaction.
+    """
+    legs = TransactionLeg.objects.filter(transaction=OuterRef("pk"), to_account__in=accounts)
+    return transactions.annotate(
+        leg_to_number=Subquery(legs.order_by("to_account__number").values("to_account__number")[:1]),
+        leg_to_count=Subquery(legs.order_by().values("transaction")
+                              .annotate(n=Count("to_account", distinct=True)).values("n")[:1]))
 
 
 @login_required
@@ -32,14 +48,16 @@ def account_list(request):
 @login_required
 def account_detail(request, pk: int):
     account = _account_or_404(request, pk)
-    recent = selectors.transactions_of(account).order_by("-id")[:20]
+    recent = _with_receivers(selectors.transactions_of(account), Account.objects.filter(pk=account.pk))
+    recent = recent.order_by("-id")[:20]
     return render(request, "registry/account_detail.html", {
         "account": account, "holdings": selectors.holdings_by_vintage(account), "recent": recent})
 
 
 @login_required
 def transaction_list(request):
-    qs = selectors.transactions_visible_to(request.user).order_by("-id")
+    qs = _with_receivers(selectors.transactions_visible_to(request.user),
+                         selectors.accounts_visible_to(request.user).values("pk")).order_by("-id")
     kind = request.GET.get("kind", "")
     if kind:
         qs = qs.filter(kind=kind)
