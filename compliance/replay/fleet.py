@@ -71,7 +71,20 @@ OWN_USE = {"coal": 0.058, "natural_gas": 0.025}
 YEARS_TREND = {2021: 1.0, 2022: 0.985}
 MONTH_SHAPE = np.array([1.10, 0.86, 0.98, 0.90, 0.94, 1.00, 1.10, 1.14, 1.00, 0.93, 0.97, 1.08])
 HEAT_SHAPE = np.array([1.6, 1.45, 1.2, 0.8, 0.6, 0.55, 0.55, 0.55, 0.6, 0.8, 1.3, 1.6])
+# Old, inefficient entities (emissions ``INEFFICIENT_RATIO`` x the benchmark's): short by ~14%, more than
+# the 10% above which the borrowing stage applies. With the gas units below they are the entities the
+# flexible mechanisms help; the report counts 202. 6% with the gas units' ratio at 1.0 gave 333 on the
+# national run (plan relief 210, mostly gas top-ups; borrowing 124), so gas units now sit below their
+# benchmark as the 2021-22 gas benchmark intends (a CCGT runs at ~0.37 t/MWh against 0.392) and the
+# inefficient share is what the count leaves for borrowing.
 INEFFICIENT_SHARE = 0.06
+INEFFICIENT_RATIO = 1.16
+GAS_RATIO = 0.96
+# A unit never runs more than 6,400 h at its rated power: with the load factor floor of
+# ``_effective_load`` (busiest month at most 100% load) the year's hours must fit in the calendar.
+MAX_HOURS = 6400
+MONTH_HOURS = {y: np.array([24 * ((dt.date(y + (m == 12), m % 12 + 1, 1) - dt.date(y, m, 1)).days)
+                            for m in range(1, 13)]) for y in range(2019, 2026)}
 
 
 @dataclasses.dataclass
@@ -369,8 +382,7 @@ def _months(fleet: Fleet, seed: int) -> pd.DataFrame:
     df["supplied_mwh"] = (base["supplied_mwh"] * gen_share).round(3)
     df["heat_gj"] = (base["heat_gj"] * heat_share).round(3)
     df["load_factor"] = base["load"].round(4)
-    month_hours = MONTH_HOURS[df["year"].to_numpy(), month - 1] if False else np.array(
-        [MONTH_HOURS[y][m - 1] for y, m in zip(df["year"], month, strict=True)])
+    month_hours = np.array([MONTH_HOURS[y][m - 1] for y, m in zip(df["year"], month, strict=True)])
     df["operating_hours"] = np.minimum(df["generated_mwh"] / base["capacity_mw"] / base["load"],
                                        month_hours).round(2)
     # Emissions follow electricity and heat in proportion to each one's share of the unit's output.

@@ -1,5 +1,7 @@
 """Portal, public and admin pages: what each user sees, and what is refused."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -130,3 +132,33 @@ def test_admin_sets_obligations_and_edits_cycle_national_only(client, admin_logi
     client.post("/admin/compliance/compliancecycle/", {"action": "calculate_obligations",
                                                        "_selected_action": [cycle.pk]})
     assert Obligation.objects.get().quantity_tco2 == 1000
+
+
+def test_surrender_error_shows_the_message_next_to_its_field(client, entity_user, ob2021, entity, give):
+    give(entity, 2021, 60_000)
+    client.force_login(entity_user)
+    detail = reverse("compliance:obligation", args=[ob2021.pk])
+    response = client.post(detail, {"cea_vintage": 2021, "cea_quantity": 70_000})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["cea_quantity"] == ["Only 60000 CEA21 are available, 70000 requested."]
+    page = response.content.decode()
+    assert "(quantity)" not in page and "(items" not in page
+    # An error about the whole surrender stays with the form, its tonnes with thousands separators.
+    response = client.post(detail, {"cea_vintage": 2021, "cea_quantity": 2_000_000})
+    assert response.context["form"].non_field_errors() == [
+        "2,000,000 t is more than the 1,000,000 t still owed for 2021."]
+    assert "(items)" not in response.content.decode()
+    assert SurrenderStep.objects.count() == 0
+
+
+def test_obligation_page_milestone_wording_and_spacing(client, entity_user, ob2021):
+    client.force_login(entity_user)
+    page = client.get(reverse("compliance:obligation", args=[ob2021.pk])).content.decode()
+    # 2021-22 notice: 95% of each province's entities complete by 2023-11-15 (all by 2023-12-31).
+    assert re.search(r'data-testid="milestone">\s*95% of the province\S* entities complete by 2023-11-15\s*</dd>',
+                     page)
+    assert "95.00" not in page
+    # The holdings table sits in its own card, so the surrender form below it does not touch it.
+    assert re.search(r'<section class="card">\s*<p>Eligible CEA vintages.*?</table>\s*</section>\s*<form', page,
+                     re.S)
