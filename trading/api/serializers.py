@@ -185,3 +185,14 @@ class AlertOutput(serializers.ModelSerializer):
         model = Alert
         fields = ["id", "kind", "product", "account", "participant", "trade_date", "status", "summary", "evidence",
                   "created_at"]
+
+
+class LargeHolderOutput(serializers.Serializer):
+    """One row of the large-holder report."""
+
+    account = serializers.CharField()
+    participant = serializers.CharField()
+    kind = serializers.CharField()
+    holding = serializers.IntegerField()
+    threshold = serializers.IntegerField()
+    position_limit = serializers.IntegerField(allow_null=True)

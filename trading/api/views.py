@@ -12,7 +12,7 @@ from cets.common.errors import Forbidden, NotFound
 from cets.common.export import export_response
 
 from .. import selectors, services
-from ..models import Auction, AuctionBid, BulkProposal, Order, TradingAccount
+from ..models import Alert, Auction, AuctionBid, BulkProposal, Order, TradingAccount
 from ..services.orders import OrderRequest
 from . import serializers as s
 
@@ -297,6 +297,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     """Surveillance alerts with their evidence (national regulator and exchange staff)."""
 
     serializer_class = s.AlertOutput
+    queryset = Alert.objects.none()  # for the schema; rows come from get_queryset
     filterset_fields = ["kind", "status", "trade_date"]
 
     def get_queryset(self):
@@ -308,6 +309,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 class LargeHoldersView(APIView):
     """Participants at or above the large-holder threshold of a product (regulators and exchange staff)."""
 
+    @extend_schema(responses=s.LargeHolderOutput(many=True))
     def get(self, request, code):
         if request.user.role not in ("exchange_staff", "national_regulator"):
             raise Forbidden("Only the national regulator and exchange staff see the large-holder report.")
