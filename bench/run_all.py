@@ -15,6 +15,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "benchmarks.md"
+# Each is a script printing its figures (and both sides of any comparison from the same run).
+BENCHMARKS = ["bench_engine", "bench_registry", "bench_mrv", "bench_allowances", "bench_trading",
+              "bench_trading_http", "bench_voluntary", "bench_compliance", "bench_replay"]
+MARKER = "<!-- make bench writes below this line -->"
 
 
 def machine() -> str:
@@ -30,7 +34,7 @@ def machine() -> str:
 
 def main(argv: list[str]) -> int:
     only = set(argv)
-    scripts = sorted(p for p in (ROOT / "bench").glob("bench_*.py") if not only or p.stem in only)
+    scripts = [ROOT / "bench" / f"{name}.py" for name in BENCHMARKS if not only or name in only]
     sections, failed = [], 0
     for script in scripts:
         command = f"{sys.executable} {script.relative_to(ROOT)}"
@@ -43,10 +47,12 @@ def main(argv: list[str]) -> int:
         status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
         sections.append(f"## {script.stem}\n\nCommand: `{command}` ({took:.1f} s, {status})\n\n```\n"
                         f"{proc.stdout.strip()}\n```\n")
-    header = (f"# Benchmarks\n\nProduced by `make bench` (bench/run_all.py) on {dt.date.today()}.\n"
+    header = (f"## Latest `make bench` run\n\nProduced by `make bench` (bench/run_all.py) on {dt.date.today()}.\n"
               f"Machine: {machine()}.\n\n")
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(header + "\n".join(sections))
+    # The summary above the marker is written by people; the run below it is replaced each time.
+    summary = OUT.read_text().split(MARKER)[0] if OUT.exists() else "# Benchmarks\n\n"
+    OUT.write_text(summary + MARKER + "\n\n" + header + "\n".join(sections))
     print(f"wrote {OUT}")
     return 1 if failed else 0
 
