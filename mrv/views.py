@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,7 +39,10 @@ def _entity_or_404(user, pk):
 def home(request):
     """Entity users land on their own dashboard; regulators on their jurisdiction's overview."""
     if request.user.acting_entity_id:
-        return redirect("mrv:entity", pk=request.user.acting_entity_id)
+        # Keep the query string: /mrv/?year=2025 lands on the 2025 dashboard, not the current year's.
+        url = reverse("mrv:entity", kwargs={"pk": request.user.acting_entity_id})
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
     if not request.user.is_regulator:
         raise Http404
     year = _year(request)

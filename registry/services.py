@@ -590,7 +590,7 @@ def _check_available(account: Account, instrument: Instrument, quantity: int, *,
         available -= selectors.units_bought_on(account=account, instrument=instrument, day=sellable_on)
     if available < quantity:
         raise DomainError(_("Only %(available)s %(code)s are available, %(quantity)s requested.") % {
-            "available": max(available, 0), "code": instrument.code, "quantity": quantity},
+            "available": f"{max(available, 0):,}", "code": instrument.code, "quantity": f"{quantity:,}"},
             "insufficient_units", "quantity")
     return holding
 

@@ -350,7 +350,7 @@ def test_close_stops_when_the_registry_disagrees(cycle, ob2021, entity, entity_u
     Obligation.objects.filter(pk=ob2021.pk).update(surrendered_tco2=600_000, on_time_tco2=600_000)
     job = close(cycle, national)
     assert (job.status, cycle.status) == ("failed", "closing")
-    assert "registry shows 500000 t surrendered" in job.message
+    assert "registry shows 500,000 t surrendered" in job.message
     assert Obligation.objects.filter(closed_at__isnull=False).count() == 0
 
 

@@ -141,7 +141,7 @@ def test_surrender_error_shows_the_message_next_to_its_field(client, entity_user
     response = client.post(detail, {"cea_vintage": 2021, "cea_quantity": 70_000})
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.errors["cea_quantity"] == ["Only 60000 CEA21 are available, 70000 requested."]
+    assert form.errors["cea_quantity"] == ["Only 60,000 CEA21 are available, 70,000 requested."]
     page = response.content.decode()
     assert "(quantity)" not in page and "(items" not in page
     # An error about the whole surrender stays with the form, its tonnes with thousands separators.

@@ -183,6 +183,27 @@ def test_peer_intensity_and_energy_balance_rules():
     assert [f[0] for f in balance] == [7]  # 3600 GJ out of 5000 GJ fuel is 72%
 
 
+def test_energy_balance_46_percent_bound_applies_to_coal_only():
+    """DOMAIN.md 5: pure condensing MWh x 3.6 / fuel heat < 46% is a coal bound; a gas combined cycle at
+    55% is ordinary. Run with the thresholds the migration seeds (what the nightly run uses)."""
+    import pandas as pd
+
+    from mrv import rules
+    from mrv.models import WarningRule
+
+    subs = pd.DataFrame({
+        "id": [1, 2, 3, 4], "unit_id": [1, 2, 3, 4], "entity_id": [1] * 4, "year": [2024] * 4, "month": [3] * 4,
+        "on_time": [True] * 4, "electricity_generated_mwh": [1000.0] * 4, "electricity_supplied_mwh": [950.0] * 4,
+        "heat_supplied_gj": [0.0] * 4, "load_factor": [0.8] * 4,
+        # 3600 GJ of electricity: 55% (gas CCGT), 50% (coal), 50% (unconventional coal), 40% (coal, plausible)
+        "fuel_heat_gj": [3600 / 0.55, 7200.0, 7200.0, 9000.0],
+        "emissions_tco2": [370.0, 700.0, 720.0, 850.0], "is_chp": [False] * 4, "category": ["IV", "I", "III", "I"],
+        "main_fuel": ["natural_gas", "coal", "unconventional_coal", "coal"]})
+    thresholds = WarningRule.objects.get(code="energy_balance").thresholds
+    findings = rules.energy_balance(subs, None, thresholds)
+    assert [(f[0], f[6]["ratio"]) for f in findings] == [(2, 0.5), (3, 0.5)]
+
+
 def test_reminders_seven_days_and_one_day_before(entity, entity_user, unit, wuhan):
     from mrv.models import Reminder
 

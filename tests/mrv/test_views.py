@@ -23,6 +23,7 @@ def data(entity_user, unit, chp_unit):
 def test_entity_dashboard(client, entity_user, entity, data):
     client.force_login(entity_user)
     assert client.get("/mrv/")["Location"] == f"/mrv/entities/{entity.pk}/"
+    assert client.get("/mrv/?year=2025")["Location"] == f"/mrv/entities/{entity.pk}/?year=2025"
     response = client.get(f"/mrv/entities/{entity.pk}/?year=2025")
     page = response.content.decode()
     assert response.status_code == 200
