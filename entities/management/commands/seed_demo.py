@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from entities.demo import DEMO_PASSWORD
+from entities.models import User
 
 # Each app may add its part of the demo market in <app>/demo.py: seed(out, base) -> None.
 APP_DEMOS = ["registry", "mrv", "allowances", "trading", "voluntary", "compliance"]
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             module.seed(self.stdout, base)
         self.stdout.write(self.style.SUCCESS("Demo market ready at http://127.0.0.1:8000"))
         self.stdout.write(f"Every demo user's password: {DEMO_PASSWORD}")
-        for name, user in base["users"].items():
-            door = "/admin/ (password + TOTP: python manage.py demo_totp " + name + ")" if user.is_regulator else "/"
+        for user in User.objects.filter(is_active=True).order_by("role", "username"):
+            name = user.get_username()
+            door = f"/admin/ (password + TOTP: python manage.py demo_totp {name})" if user.is_regulator else "/"
             self.stdout.write(f"  {name:<11} {user.get_role_display():<34} {door}")
