@@ -23,13 +23,16 @@ of 6-350 MW, 90% coal (30% of it CFB, category III), 60% CHP, in the same provin
 ``n_entities`` is reached. Below 2,257 entities the real plants are sampled in proportion (55%).
 
 Activity and emissions are calibrated, not copied: utilisation hours by fuel and size, own use,
-heat per MWh for CHP units and a per-unit efficiency ratio ``r`` against the benchmark (emissions =
-r x what the allocation formula gives for the same activity; 6% of entities are old, inefficient
-ones with r around 1.15, who end up short and may borrow). Two scalars per year are then solved
-on the national reference fleet (2,257 entities of the same seed): the efficiency scale so that
-allocation exceeds verified emissions by the report's surplus share, and the hours scale so that
-verified emissions reach the report's total. Everything the system then reports is computed by the
-system from the monthly data it was sent.
+heat per MWh for CHP units, a monthly split of generation, and a per-unit efficiency ratio ``r``
+against the benchmark (emissions = r x what the allocation formula gives for the same activity;
+coal units r ~ N(1.0, 0.035); gas units N(0.97, 0.03), below their generous benchmark, so few need
+the gas top-up; exactly 6% of entities are old, inefficient ones with r ~ N(1.16, 0.04), who end up
+short by more than 10% and borrow). These shares set how many entities the flexible mechanisms help
+(see ``INEFFICIENT_SHARE``). The load factor is the one the monthly rows imply (``_effective_load``).
+Two scalars per year are then solved on the national reference fleet (2,257 entities of the same
+seed): the efficiency scale so that allocation exceeds verified emissions by the report's surplus
+share, and the hours scale so that verified emissions reach the report's total. Everything the system
+then reports is computed by the system from the monthly data it was sent.
 """
 
 from __future__ import annotations

@@ -53,6 +53,45 @@ def test_calibration_hits_the_report_on_the_national_reference(small_fleet):
         assert 0.8 < calibration["hours_scale"] < 1.2
 
 
+def test_the_monthly_rows_carry_the_load_factor_the_allocation_was_calibrated_on(small_fleet):
+    """Verification derives the load factor from the monthly rows (generation / capacity x operating
+    hours); it must be the one the generator's formula used, or allocation drifts from the calibration
+    (5-6 Mt a year on the national run when operating hours were clipped at 744 h)."""
+    months = small_fleet.months.merge(small_fleet.units[["code", "capacity_mw"]], left_on="unit", right_on="code")
+    months["capacity_hours"] = months["operating_hours"] * months["capacity_mw"]
+    seen = months.groupby(["unit", "year"]).agg(g=("generated_mwh", "sum"), ch=("capacity_hours", "sum"))
+    seen = (seen["g"] / seen["ch"]).rename("seen")
+    years = small_fleet.unit_years.join(seen, on=["unit", "year"])
+    assert (years["seen"] - years["load"]).abs().max() < 0.0005
+    assert years["load"].max() <= 1.0
+
+
+def test_stragglers_leave_exactly_the_reports_uncovered_share(small_fleet):
+    behaviour = fleet_module.surrender_behaviour(small_fleet)
+    emissions = small_fleet.unit_years.groupby(["entity", "year"])["emissions_target"].sum().rename("e")
+    behaviour = behaviour.join(emissions, on=["entity", "year"])
+    for year, rows in behaviour.groupby("year"):
+        covered = (rows["on_time_share"] * rows["e"]).sum() / rows["e"].sum()
+        assert covered == pytest.approx(fleet_module.REPORT_COMPLIANCE[year], abs=1e-9)
+
+
+def test_round_trips_return_what_they_sell_and_only_from_free_holdings():
+    holdings = {1: {2021: 1_000_000, 2022: 900_000}, 2: {2021: 50_000, 2022: 40_000}, 3: {2021: 0, 2022: 0},
+                4: {2021: 2_000_000, 2022: 2_100_000}}
+    need = [{"buyer": 3, "seller": 1, "vintage": 2021, "quantity": 990_000}]
+    lots = stages.round_trip_lots(holdings, need, {1: "11", 2: "11", 3: "42", 4: "42"}, seed=5)
+    assert lots, "a quarter of four entities round-trips"
+    net = {}
+    for lot in lots:
+        net[(lot["seller"], lot["vintage"])] = net.get((lot["seller"], lot["vintage"]), 0) - lot["quantity"]
+        net[(lot["buyer"], lot["vintage"])] = net.get((lot["buyer"], lot["vintage"]), 0) + lot["quantity"]
+        if lot["leg"] == "early":
+            free = holdings[lot["seller"]][lot["vintage"]] - sum(
+                n["quantity"] for n in need if (n["seller"], n["vintage"]) == (lot["seller"], lot["vintage"]))
+            assert 0 < lot["quantity"] <= free * 0.09
+    assert set(net.values()) == {0}
+
+
 def test_replay_runs_every_stage_and_the_figures_agree(replay, tmp_path):
     statuses = {s["name"]: s["status"] for s in replay["stages"]}
     assert {name for name, status in statuses.items() if status != "ok"} == set(), statuses
