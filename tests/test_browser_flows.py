@@ -160,9 +160,9 @@ def test_flow_2_registry_holdings_and_statement(page, live_server, entity_user, 
     holding21 = page.inner_text(f"[data-testid=holding-{cea21.code}]")
     holding22 = page.inner_text(f"[data-testid=holding-{cea22.code}]")
     assert "Total 3,000 · Available 3,000 · Reserved 0 · Frozen 0 t" in holding21
-    assert f"{cea21.serial_range(1, 3000)}\t3,000\tavailable" in holding21
+    assert f"{cea21.serial_range(1, 3000)}\t3,000\tAvailable" in holding21
     assert "Total 1,500 · Available 1,500" in holding22
-    assert f"{cea22.serial_range(1, 1500)}\t1,500\tavailable" in holding22
+    assert f"{cea22.serial_range(1, 1500)}\t1,500\tAvailable" in holding22
     # vintages in order
     assert page.inner_text("main").index(cea21.code) < page.inner_text("main").index(cea22.code)
 
