@@ -260,6 +260,7 @@ class ScenarioAdmin(RegulatorAdmin):
     def emissions(self, obj):
         return self._figure(obj, "scenario", "emissions_tco2")
 
+    # xgettext:no-python-format
     @admin.display(description=_("entities at the 20% cap"))
     def at_cap(self, obj):
         return self._figure(obj, "scenario", "entities_at_cap")

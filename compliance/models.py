@@ -37,8 +37,10 @@ class ComplianceCycle(models.Model):
     name = models.CharField(_("name"), max_length=100)
     first_year = models.PositiveSmallIntegerField(_("first year"))
     last_year = models.PositiveSmallIntegerField(_("last year"))
+    # xgettext:no-python-format
     offset_cap_pct = models.DecimalField(_("CCER offset cap (% of obligation)"), max_digits=5, decimal_places=2,
                                          default=Decimal("5"))
+    # xgettext:no-python-format
     milestone_pct = models.DecimalField(_("milestone (% of entities complete)"), max_digits=5, decimal_places=2,
                                         null=True, blank=True)
     milestone_date = models.DateField(_("milestone date"), null=True, blank=True)
@@ -202,6 +204,7 @@ class FlexibleMechanism(models.Model):
     """A flexible mechanism that helped an entity in one year: plan relief, borrowing, individual relief."""
 
     class Kind(models.TextChoices):
+        # xgettext:no-python-format
         PLAN_RELIEF = "plan_relief", _("Plan relief (gas top-up, 20% shortfall cap)")
         BORROWING = "borrowing", _("Borrowing of next-vintage CEAs")
         INDIVIDUAL_RELIEF = "individual_relief", _("Individual relief (public-welfare task)")
