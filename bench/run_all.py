@@ -23,11 +23,9 @@ MARKER = "<!-- make bench writes below this line -->"
 
 def machine() -> str:
     mem = ""
-    try:
-        with open("/proc/meminfo") as fh:
-            mem = f", {int(fh.readline().split()[1]) // 1024 // 1024} GiB RAM"
-    except OSError:
-        pass
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        mem = f", {int(meminfo.read_text().split()[1]) // 1024 // 1024} GiB RAM"
     db = os.environ.get("DATABASE_URL", "sqlite (default)").split("@")[-1]
     return f"{platform.node()}: {os.cpu_count()} cores{mem}, Python {platform.python_version()}, database {db}"
 

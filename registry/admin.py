@@ -220,7 +220,7 @@ class TransactionAdminBase(RegulatorAdmin):
 
 @admin.register(Transaction)
 class TransactionAdmin(TransactionAdminBase):
-    pass
+    """Every registry transaction (the approval queue is the PendingApproval proxy below)."""
 
 
 @admin.register(PendingApproval)
