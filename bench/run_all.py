@@ -32,6 +32,10 @@ def machine() -> str:
 
 def main(argv: list[str]) -> int:
     only = set(argv)
+    unknown = only - set(BENCHMARKS)
+    if unknown:
+        print(f"usage: run_all.py [{' '.join(BENCHMARKS)}]; unknown: {' '.join(sorted(unknown))}")
+        return 2
     scripts = [ROOT / "bench" / f"{name}.py" for name in BENCHMARKS if not only or name in only]
     sections, failed = [], 0
     for script in scripts:
