@@ -95,9 +95,10 @@ import datetime as dt
 import re
 import uuid
 from collections import defaultdict
+from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InternalError, connection, transaction
 from django.db import transaction as _db_transaction  # for functions whose parameter is named transaction
 from django.db.models import F
 from django.utils import timezone
@@ -107,8 +108,9 @@ from cets.common.audit import audit_record
 from cets.common.calendar import is_working_day
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.jobs import job_progress
-from cets.common.locks import lock_rows
+from cets.common.locks import lock_pks, lock_rows
 from cets.common.money import whole_tonnes
+from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted
 
 from . import selectors
 from .models import (
@@ -133,6 +135,7 @@ TS = Transaction.Status
 
 ALLOCATION_CHUNK = 500
 MERGE_LIMIT = 20  # ranges per movement beyond which merging with neighbours is skipped (bulk moves)
+SQL_MOVE = True  # PostgreSQL: movements through the registry_move function (tests compare it with the Python)
 
 
 # --------------------------------------------------------------------------------------------- instruments
@@ -533,16 +536,65 @@ def _legs(tx: Transaction, from_id, to_id: int, ranges: list, now) -> list[Trans
             for s, e in ranges]
 
 
+def _relocate(instrument_id: int, quantity: int, *, from_id: int, to_id: int, from_state=(None, None),
+              to_state=(None, None), tx: Transaction | None = None, now=None) -> list:
+    """Move ``quantity`` units from one account and state (reservation, freeze) to another; return the ranges.
+
+    With ``tx`` the legs are written and both cached balances (total, and the sender's state) adjusted;
+    a ``tx`` without a primary key is inserted first.
+    On PostgreSQL this is one call of ``registry_move`` (migration 0007), the same steps as the
+    statement-by-statement Python below, which runs on SQLite (and on PostgreSQL when SQL_MOVE is off).
+    """
+    if SQL_MOVE and connection.vendor == "postgresql":
+        params = [instrument_id, quantity, from_id, *from_state, to_id, *to_state]
+        if tx is not None and tx.pk is None:  # insert the transaction in the same round trip
+            insert, insert_params = insert_statement(tx)
+            tx_id = f"currval('{_tx_sequence()}')"
+            sql = f"{insert}; SELECT range_start, range_end, {tx_id} "
+            params = [*insert_params, *params]
+        else:
+            tx_id = "%s"
+            sql = "SELECT range_start, range_end, NULL "
+            params.append(getattr(tx, "pk", None))
+        sql += f"FROM registry_move(%s, %s, %s, %s, %s, %s, %s, %s, {tx_id}, %s, %s)"
+        try:
+            with connection.cursor() as cur:
+                cur.execute(sql, [*params, now, MERGE_LIMIT])
+                rows = cur.fetchall()
+        except InternalError as exc:
+            if "ledger_mismatch" in str(exc):
+                raise Conflict(_("The account's blocks do not cover the quantity."), "ledger_mismatch",
+                               "quantity") from exc
+            raise
+        if tx is not None and tx.pk is None:
+            inserted(tx, rows[0][2])
+        return [(start, end) for start, end, _tx in rows]
+    if tx is not None and tx.pk is None:
+        insert_row(tx)
+    ranges = _coalesce(_take(from_id, instrument_id, quantity, reservation_id=from_state[0], freeze_id=from_state[1]))
+    _place(to_id, instrument_id, ranges, reservation_id=to_state[0], freeze_id=to_state[1])
+    if tx is not None:
+        TransactionLeg.objects.bulk_create(_legs(tx, from_id, to_id, ranges, now), batch_size=5000)
+        _adjust_pair(from_id, to_id, instrument_id, quantity,
+                     state="reserved" if from_state[0] else "frozen" if from_state[1] else None)
+    return ranges
+
+
+@cache
+def _tx_sequence() -> str:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Transaction._meta.db_table])
+        return cur.fetchone()[0]
+
+
 def _move(tx: Transaction, *, from_account: Account, to_account: Account, quantity: int, reservation=None,
           freeze=None, now) -> list:
-    """Move units (free, or of a reservation/freeze) and write the legs. Accounts are locked by the caller."""
-    ranges = _take(from_account.pk, tx.instrument_id, quantity, reservation_id=getattr(reservation, "pk", None),
-                   freeze_id=getattr(freeze, "pk", None))
-    _place(to_account.pk, tx.instrument_id, ranges)
-    TransactionLeg.objects.bulk_create(_legs(tx, from_account.pk, to_account.pk, ranges, now), batch_size=5000)
-    _adjust_pair(from_account.pk, to_account.pk, tx.instrument_id, quantity,
-                 state="reserved" if reservation else "frozen" if freeze else None)
-    return ranges
+    """Move units (free, or of a reservation/freeze) and write the legs. Accounts are locked by the caller.
+
+    A ``tx`` not saved yet is inserted with the movement (one round trip on PostgreSQL).
+    """
+    return _relocate(tx.instrument_id, quantity, from_id=from_account.pk, to_id=to_account.pk,
+                     from_state=(getattr(reservation, "pk", None), getattr(freeze, "pk", None)), tx=tx, now=now)
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -551,10 +603,26 @@ def _quantity(value, field="quantity") -> int:
     return whole_tonnes(value, field=field)
 
 
-def _lock(*accounts: Account) -> dict[int, Account]:
-    """Lock accounts in pk order and return fresh copies (statuses may have changed since they were read)."""
-    ids = {a.pk for a in accounts if a is not None}
-    return {a.pk: a for a in lock_rows(Account.objects.filter(pk__in=ids))}
+HOLDING_COLUMNS = (("held_id", "h.id"), ("held_total", "h.total"), ("held_reserved", "h.reserved"),
+                   ("held_frozen", "h.frozen"))
+
+
+def _lock(*accounts: Account, holding_of: Instrument | None = None) -> dict[int, Account]:
+    """Lock accounts in pk order and return fresh copies (statuses may have changed since they were read).
+
+    With ``holding_of`` each copy also carries its holding of that instrument, read in the same statement.
+    """
+    ids = [a.pk for a in accounts if a is not None]
+    if holding_of is None:
+        return {a.pk: a for a in lock_pks(Account, ids)}
+    join = f"LEFT JOIN {HOLDING} h ON h.account_id = {Account._meta.db_table}.id AND h.instrument_id = %s"
+    locked = lock_pks(Account, ids, join=join, join_params=[holding_of.pk], extra=HOLDING_COLUMNS)
+    for account in locked:
+        account.held = None if account.held_id is None else Holding(
+            id=account.held_id, account_id=account.pk, instrument_id=holding_of.pk, total=account.held_total,
+            reserved=account.held_reserved, frozen=account.held_frozen)
+        account.held_instrument_id = holding_of.pk
+    return {a.pk: a for a in locked}
 
 
 def _check_sender(account: Account, kind: str, *, by_regulator: bool = False) -> None:
@@ -580,7 +648,12 @@ def _check_recipient(account: Account, kind: str) -> None:
 
 
 def _check_available(account: Account, instrument: Instrument, quantity: int, *, sellable_on=None) -> Holding:
-    holding = Holding.objects.filter(account=account, instrument=instrument).first()
+    """Refuse unless ``quantity`` is available (the holding read by ``_lock(holding_of=)`` when it was)."""
+    if hasattr(account, "held") and account.held_instrument_id == instrument.pk:
+        holding = account.held
+    else:
+        holding = next(iter(fetch_rows(Holding, "account_id = %s AND instrument_id = %s",
+                                       [account.pk, instrument.pk])), None)
     if holding is None or holding.total == 0:
         raise DomainError(_("Account %(number)s holds no %(code)s.") % {"number": account.number,
                                                                        "code": instrument.code},
@@ -614,15 +687,14 @@ def _reserve(account: Account, instrument: Instrument, quantity: int, *, actor, 
     reservation = Reservation.objects.create(account=account, instrument=instrument, quantity=quantity,
                                              original_quantity=quantity, reference=reference[:120],
                                              created_by=actor if getattr(actor, "pk", None) else None)
-    ranges = _take(account.pk, instrument.pk, quantity)
-    _place(account.pk, instrument.pk, ranges, reservation_id=reservation.pk)
+    _relocate(instrument.pk, quantity, from_id=account.pk, to_id=account.pk, to_state=(reservation.pk, None))
     _adjust(account.pk, instrument.pk, reserved=quantity)
     return reservation
 
 
 def _release(reservation: Reservation, quantity: int) -> None:
-    ranges = _take(reservation.account_id, reservation.instrument_id, quantity, reservation_id=reservation.pk)
-    _place(reservation.account_id, reservation.instrument_id, ranges)
+    _relocate(reservation.instrument_id, quantity, from_id=reservation.account_id, to_id=reservation.account_id,
+              from_state=(reservation.pk, None))
     _adjust(reservation.account_id, reservation.instrument_id, reserved=-quantity)
     _consume(reservation, quantity)
 
@@ -827,7 +899,7 @@ def transfer_create(*, actor, from_account: Account, to_account: Account, instru
     if from_account.pk == to_account.pk:
         raise DomainError(_("An account cannot transfer to itself."), "same_account", "to_account")
     _check_initiator(actor, from_account)
-    accounts = _lock(from_account, to_account)
+    accounts = _lock(from_account, to_account, holding_of=instrument)
     sender, recipient = accounts[from_account.pk], accounts[to_account.pk]
     _check_sender(sender, kind)
     _check_recipient(recipient, kind)
@@ -847,7 +919,6 @@ def transfer_create(*, actor, from_account: Account, to_account: Account, instru
         tx.save()
     else:  # recorded completed at once: the row and its legs commit together or not at all
         _complete(tx, now)
-        tx.save()
         _move(tx, from_account=sender, to_account=recipient, quantity=quantity, now=now)
     _audit_tx(actor, tx, "create")
     return tx
@@ -1289,8 +1360,8 @@ def _execute_freeze(tx: Transaction, now) -> None:
     reservation = Reservation.objects.get(pk=tx.reservation_id)
     freeze = Freeze.objects.create(account_id=tx.from_account_id, instrument_id=tx.instrument_id,
                                    quantity=tx.quantity, kind=tx.freeze_kind, reason=tx.reason)
-    ranges = _take(tx.from_account_id, tx.instrument_id, tx.quantity, reservation_id=reservation.pk)
-    _place(tx.from_account_id, tx.instrument_id, ranges, freeze_id=freeze.pk)
+    _relocate(tx.instrument_id, tx.quantity, from_id=tx.from_account_id, to_id=tx.from_account_id,
+              from_state=(reservation.pk, None), to_state=(None, freeze.pk))
     _adjust(tx.from_account_id, tx.instrument_id, reserved=-tx.quantity, frozen=tx.quantity)
     _consume(reservation, tx.quantity)
     tx.freeze = freeze
@@ -1321,8 +1392,8 @@ def _execute_unfreeze(tx: Transaction, now) -> None:
     freeze = lock_rows(Freeze.objects.filter(pk=tx.freeze_id))[0]
     if freeze.status != Freeze.Status.ACTIVE:
         raise Conflict(_("This freeze is already released."), "wrong_status", "freeze")
-    ranges = _take(freeze.account_id, freeze.instrument_id, freeze.quantity, freeze_id=freeze.pk)
-    _place(freeze.account_id, freeze.instrument_id, ranges)
+    _relocate(freeze.instrument_id, freeze.quantity, from_id=freeze.account_id, to_id=freeze.account_id,
+              from_state=(None, freeze.pk))
     _adjust(freeze.account_id, freeze.instrument_id, frozen=-freeze.quantity)
     freeze.status = Freeze.Status.RELEASED
     freeze.save(update_fields=["status"])

@@ -137,12 +137,12 @@ class CalendarDayAdmin(ExportMixin, admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "actor_label", "action", "object_type", "object_id"]
+    list_display = ["id", "seq", "created_at", "actor_label", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "action", "object_type", "object_id"]
     date_hierarchy = "created_at"
     readonly_fields = ["created_at", "actor", "actor_label", "action", "object_type", "object_id", "before", "after",
-                       "prev_hash", "entry_hash"]
+                       "seq", "prev_hash", "entry_hash"]
     fields = readonly_fields
 
     def has_module_permission(self, request):

@@ -8,8 +8,11 @@ from django.utils.translation import gettext_lazy as _
 class AuditEntry(models.Model):
     """One write, append-only, chained by hash to the previous entry (tamper evidence).
 
-    ``entry_hash = sha256(prev_hash + canonical JSON of this entry)``; ``verify_audit`` recomputes
-    the chain, so an edited, inserted or deleted row breaks it from that point on.
+    A write inserts its entry unsealed, in its own transaction; ``audit_seal`` (a beat task every few
+    seconds, and ``verify_audit`` before it checks) then numbers the committed entries in ``seq`` order
+    and sets ``entry_hash = sha256(prev_hash + canonical JSON of this entry)``. Sealing after commit
+    keeps the chain strictly ordered without a platform-wide lock held by every write until it commits.
+    ``verify_audit`` recomputes the sealed chain, so an edited, inserted or deleted row breaks it.
     """
 
     created_at = models.DateTimeField(db_index=True)
@@ -22,25 +25,32 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=64)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    seq = models.BigIntegerField(_("chain position"), null=True, blank=True, unique=True,
+                                 help_text=_("Empty until the entry is sealed into the chain (seconds after commit)."))
+    prev_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit trail")
         ordering = ["id"]
-        # Serves "history of this object" in admin and the API.
-        indexes = [models.Index(fields=["object_type", "object_id"], name="common_audit_object_idx")]
+        indexes = [
+            # Serves "history of this object" in admin and the API.
+            models.Index(fields=["object_type", "object_id"], name="common_audit_object_idx"),
+            # The sealer's queue: only the few entries not yet sealed.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="common_audit_unsealed_idx"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
 
 
 class AuditChainHead(models.Model):
-    """A single row holding the last hash; locking it serialises appends to the chain."""
+    """A single row holding the last sealed hash; locking it serialises the sealers, not the writers."""
 
     last_hash = models.CharField(max_length=64, default="0" * 64)
     last_entry_id = models.BigIntegerField(default=0)
+    last_seq = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("audit chain head")

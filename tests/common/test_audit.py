@@ -1,4 +1,5 @@
-"""The audit chain: intact after normal writes, and verify_audit names an edited or deleted entry."""
+"""The audit chain: sealed after commit, intact after normal writes, and verify_audit names an edited or deleted
+entry."""
 
 import io
 
@@ -7,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from cets.common.audit import audit_record, audit_verify
+from cets.common.audit import audit_record, audit_seal, audit_seal_all, audit_verify
 from cets.common.models import AuditChainHead, AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,8 @@ def chain(national):
         with transaction.atomic():
             entries.append(audit_record(actor=national, action="test.write", object_type="test.thing",
                                         object_id=n, before={"qty": n}, after={"qty": n + 1, "note": "煤"}))
-    return entries
+    assert audit_seal_all() == 4
+    return list(AuditEntry.objects.order_by("seq"))
 
 
 def _verify():
@@ -33,13 +35,57 @@ def _verify():
 
 
 def test_entries_are_chained_and_verify_passes(chain, national):
+    assert [e.seq for e in chain] == [1, 2, 3, 4]
     assert [e.prev_hash for e in chain[1:]] == [e.entry_hash for e in chain[:-1]]
     assert chain[0].prev_hash == "0" * 64
     head = AuditChainHead.objects.get(pk=1)
     assert (head.last_hash, head.last_entry_id) == (chain[-1].entry_hash, chain[-1].pk)
     assert chain[2].actor == national and chain[2].actor_label == "mee"
     ok, out, _ = _verify()
-    assert ok and "intact: 4 entries" in out
+    assert ok and "intact: 4 entries (0 sealed just now)" in out
+
+
+def test_writes_insert_unsealed_entries_and_the_sealer_chains_them_in_order(chain, national):
+    with transaction.atomic():
+        late = audit_record(actor=national, action="test.write", object_type="test.thing", object_id=9)
+    stored = AuditEntry.objects.get(pk=late.pk)
+    assert (stored.seq, stored.entry_hash, stored.prev_hash) == (None, None, "")
+    assert audit_verify() == []  # committed but not sealed yet is not tampering
+    assert audit_seal() == 1 and audit_seal() == 0
+    stored.refresh_from_db()
+    assert stored.seq == 5 and stored.prev_hash == chain[-1].entry_hash
+    assert AuditChainHead.objects.get(pk=1).last_seq == 5
+    ok, out, _ = _verify()
+    assert ok and "intact: 5 entries" in out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_committed_after_a_later_one_is_sealed_in_the_next_batch(national):
+    """Ids are handed out before commit: the sealer chains what is committed and picks up the rest later."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        with transaction.atomic():
+            audit_record(actor=None, action="test.slow", object_type="t", object_id=1)
+            started.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    started.wait(10)
+    with transaction.atomic():
+        audit_record(actor=None, action="test.fast", object_type="t", object_id=2)
+    assert audit_seal() == 1
+    release.set()
+    thread.join()
+    assert audit_seal() == 1
+    chain = list(AuditEntry.objects.order_by("seq").values_list("action", "seq"))
+    assert chain == [("test.fast", 1), ("test.slow", 2)]
+    assert audit_verify() == []
 
 
 @pytest.mark.django_db(transaction=True)
