@@ -78,6 +78,9 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
         reservation_release(reservation, quantity=None, actor=None) -> Reservation
         reservation_settle(reservation, to_account, quantity, reference="", actor=None) -> Transaction (kind trade)
             atomic: call it inside the trade's own transaction.atomic for delivery versus payment
+        reservations_settle(instrument, reserve: [Reservation], deliveries: [Delivery], sellable_on=None,
+            actor=None) -> [Transaction]   many sell orders' reservations and trades' deliveries at once
+            (trading's batched order entry), inside the caller's transaction
 
 Reads (registry.selectors)
     balance(account, instrument) -> Balance(total, available, reserved, frozen); holdings_for(user);
@@ -95,6 +98,8 @@ import datetime as dt
 import re
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
@@ -110,7 +115,7 @@ from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.jobs import job_progress
 from cets.common.locks import lock_pks, lock_rows
 from cets.common.money import whole_tonnes
-from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted
+from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
 from . import selectors
 from .models import (
@@ -557,15 +562,9 @@ def _relocate(instrument_id: int, quantity: int, *, from_id: int, to_id: int, fr
             sql = "SELECT range_start, range_end, NULL "
             params.append(getattr(tx, "pk", None))
         sql += f"FROM registry_move(%s, %s, %s, %s, %s, %s, %s, %s, {tx_id}, %s, %s)"
-        try:
-            with connection.cursor() as cur:
-                cur.execute(sql, [*params, now, MERGE_LIMIT])
-                rows = cur.fetchall()
-        except InternalError as exc:
-            if "ledger_mismatch" in str(exc):
-                raise Conflict(_("The account's blocks do not cover the quantity."), "ledger_mismatch",
-                               "quantity") from exc
-            raise
+        with _blocks_must_cover(), connection.cursor() as cur:
+            cur.execute(sql, [*params, now, MERGE_LIMIT])
+            rows = cur.fetchall()
         if tx is not None and tx.pk is None:
             inserted(tx, rows[0][2])
         return [(start, end) for start, end, _tx in rows]
@@ -578,6 +577,17 @@ def _relocate(instrument_id: int, quantity: int, *, from_id: int, to_id: int, fr
         _adjust_pair(from_id, to_id, instrument_id, quantity,
                      state="reserved" if from_state[0] else "frozen" if from_state[1] else None)
     return ranges
+
+
+@contextmanager
+def _blocks_must_cover():
+    """``registry_move`` raising ``ledger_mismatch`` (blocks short of the cached balance) -> Conflict."""
+    try:
+        yield
+    except InternalError as exc:
+        if "ledger_mismatch" not in str(exc):
+            raise
+        raise Conflict(_("The account's blocks do not cover the quantity."), "ledger_mismatch", "quantity") from exc
 
 
 @cache
@@ -1537,3 +1547,106 @@ def reservation_settle(*, reservation: Reservation, to_account: Account, quantit
     _consume(reservation, quantity)
     _audit_tx(actor, tx, "settle")
     return tx
+
+
+def trade_check(account: Account, *, sending: bool) -> None:
+    """Refuse trading from (``sending``) or into an account whose status does not allow it (no lock: callers
+    settling later re-check under lock)."""
+    (_check_sender if sending else _check_recipient)(account, TK.TRADE)
+
+
+@dataclass
+class Delivery:
+    """Units of ``reservation`` (saved, or one of the same call's new ones) delivered to a buyer by a trade."""
+
+    reservation: Reservation
+    to_account_id: int
+    quantity: int
+    reference: str = ""
+
+
+@transaction.atomic
+def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], deliveries: list[Delivery],
+                        sellable_on: dt.date | None = None, actor=None) -> list[Transaction]:
+    """Reserve the units of new sell orders, then deliver trades from reservations: one call for a batch.
+
+    The same ledger as ``units_reserve`` per new reservation followed by ``reservation_settle`` per
+    delivery, in that order (each reservation takes the seller's lowest free serials, each delivery the
+    reservation's lowest), with the same checks: senders may send and hold the units free (less what
+    they bought on ``sellable_on``, T+1), recipients may receive, a reservation delivers at most what it
+    holds. Accounts and reservations are locked once, in key order; the rows are written in bulk, the
+    movements sent to PostgreSQL in one round trip, and one audit entry records the call. Any refusal
+    raises and, with the caller's transaction, leaves nothing changed. Returns one completed ``trade``
+    transaction per delivery, in order; the new reservations are saved (with what is left reserved).
+    """
+    for item in [*reserve, *deliveries]:
+        _quantity(item.quantity)
+    senders = {r.account_id for r in reserve} | {d.reservation.account_id for d in deliveries}
+    accounts = _lock(*[Account(pk=pk) for pk in senders | {d.to_account_id for d in deliveries}],
+                     holding_of=instrument)
+    existing = {d.reservation.pk for d in deliveries if d.reservation.pk}
+    locked = {r.pk: r for r in lock_pks(Reservation, existing)} if existing else {}
+    needed: dict[int, int] = defaultdict(int)
+    for reservation in reserve:
+        needed[reservation.account_id] += reservation.quantity
+    for account_id, quantity in needed.items():
+        sender = accounts[account_id]
+        _check_sender(sender, TK.TRADE)
+        _check_available(sender, instrument, quantity, sellable_on=sellable_on)
+
+    def key(reservation):  # a saved reservation by key (copies may differ), a new one by identity
+        return ("saved", reservation.pk) if reservation.pk else ("new", id(reservation))
+
+    left = {key(r): r.quantity for r in reserve}
+    left |= {key(r): r.quantity for r in locked.values() if r.status == Reservation.Status.OPEN}
+    for delivery in deliveries:
+        _check_recipient(accounts[delivery.to_account_id], TK.TRADE)
+        held = left.get(key(delivery.reservation), 0)
+        if held < delivery.quantity:
+            raise Conflict(_("Only %(q)s units are still reserved.") % {"q": held}, "insufficient_reserved",
+                           "quantity")
+        left[key(delivery.reservation)] = held - delivery.quantity
+    touched = [(r, left[key(r)]) for r in [*reserve, *locked.values()] if key(r) in left]
+    now = timezone.now()
+    for reservation in reserve:
+        reservation.instrument_id, reservation.original_quantity = instrument.pk, reservation.quantity
+        reservation.created_by = actor if getattr(actor, "pk", None) else None
+    Reservation.objects.bulk_create(reserve)
+    for account_id, quantity in needed.items():  # first: deliveries below take the reserved balance down again
+        _adjust(account_id, instrument.pk, reserved=quantity)
+    transactions = Transaction.objects.bulk_create([
+        Transaction(kind=TK.TRADE, status=TS.COMPLETED, executed_at=now, instrument=instrument,
+                    quantity=d.quantity, from_account_id=d.reservation.account_id, to_account_id=d.to_account_id,
+                    reference=d.reference[:120], proposed_by=actor if getattr(actor, "pk", None) else None)
+        for d in deliveries])
+    moves = [dict(from_id=r.account_id, to_id=r.account_id, quantity=r.quantity, to_state=(r.pk, None))
+             for r in reserve]
+    moves += [dict(from_id=d.reservation.account_id, to_id=d.to_account_id, quantity=d.quantity,
+                   from_state=(d.reservation.pk, None), tx=tx) for d, tx in zip(deliveries, transactions, strict=True)]
+    _relocate_many(instrument.pk, moves, now)
+    for reservation, quantity in touched:
+        reservation.quantity = quantity
+        reservation.status = Reservation.Status.OPEN if quantity else Reservation.Status.CLOSED
+    update_rows([r for r, _left in touched], ["quantity", "status"])
+    audit_record(actor=actor, action="registry.reservations.settle", object_type="registry.instrument",
+                 object_id=instrument.pk, after={"instrument": instrument.code,
+                                                 "reserved": [[r.pk, r.original_quantity] for r in reserve],
+                                                 "transactions": [t.pk for t in transactions],
+                                                 "delivered": sum(d.quantity for d in deliveries)})
+    return transactions
+
+
+def _relocate_many(instrument_id: int, moves: list[dict], now) -> None:
+    """``_relocate`` each move in order; on PostgreSQL all of them in one round trip."""
+    if not (SQL_MOVE and connection.vendor == "postgresql"):
+        for move in moves:
+            _relocate(instrument_id, now=now, **move)
+        return
+    statements, params = [], []
+    for move in moves:
+        tx = move.get("tx")
+        statements.append("SELECT count(*) FROM registry_move(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+        params += [instrument_id, move["quantity"], move["from_id"], *move.get("from_state", (None, None)),
+                   move["to_id"], *move.get("to_state", (None, None)), getattr(tx, "pk", None), now, MERGE_LIMIT]
+    with _blocks_must_cover(), connection.cursor() as cur:
+        cur.execute("; ".join(statements), params)

@@ -11,6 +11,8 @@ from django.db.models import Sum
 
 from registry import selectors as registry_selectors
 from registry import services as registry_services
+from registry.models import Reservation
+from registry.services import Delivery
 
 from .models import Product, Trade, TradingAccount
 
@@ -54,6 +56,30 @@ def units_deliver(*, reservation, quantity: int, buyer: TradingAccount, referenc
     """Move ``quantity`` reserved units to the buyer; returns the registry transaction."""
     return registry_services.reservation_settle(reservation=reservation, to_account=buyer.registry_account,
                                                 quantity=quantity, reference=reference, actor=None)
+
+
+def check_can_send(account: TradingAccount) -> None:
+    """Refuse a sale from a trading account whose registry account may not send units (frozen, closed...)."""
+    registry_services.trade_check(account.registry_account, sending=True)
+
+
+def check_can_receive(account: TradingAccount) -> None:
+    """Refuse a purchase into a trading account whose registry account may not receive units."""
+    registry_services.trade_check(account.registry_account, sending=False)
+
+
+def reservation_new(*, account: TradingAccount, quantity: int, reference: str) -> Reservation:
+    """A reservation to be made by ``units_settle`` (not saved until then)."""
+    return Reservation(account_id=account.registry_account_id, quantity=quantity, reference=reference[:120])
+
+
+def units_settle(*, product: Product, reserve: list[Reservation], deliveries: list[Delivery], day):
+    """Make the new reservations, then deliver the trades' units from reservations, in one registry call.
+
+    Returns the registry transactions, one per delivery. T+1 is enforced by the registry for ``day``.
+    """
+    return registry_services.reservations_settle(instrument=instrument_for(product), reserve=reserve,
+                                                 deliveries=deliveries, sellable_on=day)
 
 
 def instruments_forget() -> None:

@@ -41,19 +41,13 @@ def entry_digest(entry: AuditEntry) -> str:
     return hashlib.sha256((entry.prev_hash + canonical).encode()).hexdigest()
 
 
-def audit_record(*, actor, action: str, obj=None, object_type: str = "", object_id="",
-                 before=None, after=None) -> AuditEntry:
-    """Append one entry for a write made in the current transaction (who, what, before/after).
-
-    One plain INSERT: it is on the path of every write on the platform, hot paths included.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_record must run inside the transaction of the write it records")
+def _entry(*, actor, action: str, obj=None, object_type: str = "", object_id="", before=None,
+           after=None) -> AuditEntry:
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
     actor_obj = actor if getattr(actor, "pk", None) else None
-    entry = AuditEntry(
+    return AuditEntry(
         created_at=timezone.now(),
         actor=actor_obj,
         actor_label=(actor_obj.get_username() if actor_obj else str(actor or "system"))[:150],
@@ -63,7 +57,28 @@ def audit_record(*, actor, action: str, obj=None, object_type: str = "", object_
         before=_normalise(before),
         after=_normalise(after),
     )
-    return insert_row(entry)
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the write it records")
+
+
+def audit_record(*, actor, action: str, obj=None, object_type: str = "", object_id="",
+                 before=None, after=None) -> AuditEntry:
+    """Append one entry for a write made in the current transaction (who, what, before/after).
+
+    One plain INSERT: it is on the path of every write on the platform, hot paths included.
+    """
+    _require_transaction()
+    return insert_row(_entry(actor=actor, action=action, obj=obj, object_type=object_type, object_id=object_id,
+                             before=before, after=after))
+
+
+def audit_record_many(records: list[dict]) -> list[AuditEntry]:
+    """``audit_record`` for many writes of the current transaction (each a dict of its arguments), one INSERT."""
+    _require_transaction()
+    return AuditEntry.objects.bulk_create([_entry(**record) for record in records])
 
 
 def audit_seal(limit: int = 20_000) -> int:

@@ -17,9 +17,9 @@ def _columns(model) -> tuple:
 
 
 @cache
-def _insert_sql(model) -> tuple[str, tuple]:
+def _insert_sql(model, with_pk: bool = False) -> tuple[str, tuple]:
     quote = connection.ops.quote_name
-    fields = tuple(f for f in _columns(model) if not f.primary_key)
+    fields = tuple(f for f in _columns(model) if with_pk or not f.primary_key)
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(model._meta.pk.column)}")
     return sql, fields
@@ -33,8 +33,11 @@ def _select_sql(model) -> str:
 
 
 def insert_statement(obj) -> tuple[str, list]:
-    """The ``INSERT ... RETURNING pk`` of a new instance and its parameters (to send with other statements)."""
-    sql, fields = _insert_sql(type(obj))
+    """The ``INSERT ... RETURNING pk`` of a new instance and its parameters (to send with other statements).
+
+    An instance whose pk is already set (``allocate_ids``) is inserted under that pk.
+    """
+    sql, fields = _insert_sql(type(obj), obj.pk is not None)
     return sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
 
 
@@ -46,12 +49,56 @@ def inserted(obj, pk):
     return obj
 
 
+def allocate_ids(model, count: int) -> list[int]:
+    """``count`` fresh primary keys for rows the caller will insert later in the same transaction.
+
+    PostgreSQL: from the table's own sequence. SQLite: after the largest id, which is safe because a
+    write transaction there holds the database's only write lock until it commits.
+    """
+    if count <= 0:
+        return []
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                        [table, pk, count])
+            return [row[0] for row in cur.fetchall()]
+        quote = connection.ops.quote_name
+        cur.execute(f"SELECT COALESCE(MAX({quote(pk)}), 0) FROM {quote(table)}")
+        start = cur.fetchone()[0] + 1
+    return list(range(start, start + count))
+
+
 def insert_row(obj):
     """INSERT ``obj`` (a new instance with an auto primary key) and set its pk, like ``save()`` would."""
     sql, params = insert_statement(obj)
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return inserted(obj, cur.fetchone()[0])
+
+
+@cache
+def _update_sql(model, names: tuple) -> tuple[str, tuple]:
+    quote = connection.ops.quote_name
+    fields = tuple(model._meta.get_field(name) for name in names)
+    sql = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+           f"WHERE {quote(model._meta.pk.column)} = %s")
+    return sql, fields
+
+
+def update_rows(objs, fields) -> None:
+    """``save(update_fields=fields)`` for each of ``objs`` (one model), in one round trip on PostgreSQL."""
+    objs = list(objs)
+    if not objs:
+        return
+    sql, prepared = _update_sql(type(objs[0]), tuple(fields))
+    rows = [[*(f.get_db_prep_save(f.pre_save(obj, False), connection) for f in prepared), obj.pk] for obj in objs]
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("; ".join([sql] * len(rows)), [value for row in rows for value in row])
+        else:
+            for row in rows:
+                cur.execute(sql, row)
 
 
 def fetch_rows(model, where: str, params, *, prefix: str = "", join: str = "", extra: tuple = (),

@@ -15,9 +15,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cets.common.audit import audit_record
+from cets.common.audit import audit_record, audit_record_many
 from cets.common.errors import Conflict, DomainError
 from cets.common.locks import lock_rows
+from cets.common.rows import allocate_ids, insert_row, update_rows
 
 from .. import delivery, rules
 from ..books import book_for_update, book_reload, product_lock
@@ -28,7 +29,7 @@ from ..models import CashAccount, Method, Order, Product, Side, TradingAccount
 from ..rules import check_active, check_price, check_quantity, check_session, freeze_needed, from_fen, local, to_fen
 from .cash import JournalBuffer, cash_freeze, cash_lock, cash_release, lock_errors_as_busy, system_account
 from .participants import check_acts_for
-from .settlement import check_position_limit, check_sellable, trade_settle
+from .settlement import SettlementBuffer, check_position_limit, check_sellable, trade_settle
 from .surveillance import check_far_from_market, reference_price
 
 
@@ -40,31 +41,43 @@ def _status(order: Order) -> str:
 
 def _reserve_or_freeze(*, actor, account: TradingAccount, product: Product, side: str, price: Decimal,
                        quantity: int, now, order: Order | None = None, cash: CashAccount | None = None,
-                       rules: dict | None = None, post=None) -> tuple[Decimal, object]:
+                       rules: dict | None = None, post=None,
+                       buffer: SettlementBuffer | None = None) -> tuple[Decimal, object]:
     """Freeze the buyer's cash or reserve the seller's units for ``quantity`` at ``price``.
 
     ``cash``: the buyer's cash row if the caller already holds it locked (else it is locked here);
-    ``rules`` and ``post``: a batch's rule cache and journal buffer.
+    ``rules``, ``post`` and ``buffer``: a batch's rule cache, journal and settlement buffers (with a
+    buffer the units are reserved when it flushes, and no reservation is returned).
     """
     if side == Side.BUY:
-        check_position_limit(account, product, quantity, order, rules=rules)
+        check_position_limit(account, product, quantity, order, rules=rules,
+                             undelivered=buffer.bought(account) if buffer else 0)
+        if buffer is not None:
+            delivery.check_can_receive(account)
         amount = freeze_needed(product, price, quantity)
         cash_freeze(cash=cash or cash_lock(account), amount=amount, actor=actor, memo=_("Order"), order=order,
                     post=post)
         return amount, None
+    if buffer is not None:
+        buffer.reserve(account=account, order=order, quantity=quantity, now=now)
+        return Decimal("0"), None
     check_sellable(account, product, quantity, now)
     reservation = delivery.units_reserve(account=account, product=product, quantity=quantity,
                                          reference=f"trading order {order.pk}", day=local(now).date())
     return Decimal("0"), reservation
 
 
+MAKER_FIELDS = ["filled_quantity", "open_quantity", "status", "frozen_amount", "updated_at"]
+
+
 def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, actor,
-                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None, post=None) -> list:
+                 cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None, post=None,
+                 buffer: SettlementBuffer | None = None) -> list:
     """Settle the engine's fills; update every order touched (fills only ever reduce open quantity).
 
     ``orders`` (by id) and ``cash`` (by trading account id) hold rows already read in this
     transaction; makers not in ``orders`` are read in one query with what settlement needs.
-    ``fees`` and ``post``: see ``trade_settle``.
+    ``fees``, ``post`` and ``buffer``: see ``trade_settle``.
     """
     missing = {f.maker_order_id for f in fills} - orders.keys()
     if missing:
@@ -76,17 +89,23 @@ def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, acto
         buy, sell = orders[fill.buy_order_id], orders[fill.sell_order_id]
         price = from_fen(fill.price_fen)
         trade = trade_settle(product=product, method=Method.LISTED, buyer=buy.account, seller=sell.account,
-                             price=price, quantity=fill.quantity, reservation=sell.reservation, now=now,
-                             actor=actor, buy_order=buy, sell_order=sell, cash=cash, fees=fees, post=post)
+                             price=price, quantity=fill.quantity,
+                             reservation=buffer.reservation_of(sell) if buffer else sell.reservation, now=now,
+                             actor=actor, buy_order=buy, sell_order=sell, cash=cash, fees=fees, post=post,
+                             buffer=buffer)
         trades.append(trade)
         for order in (buy, sell):
             order.filled_quantity += fill.quantity
         buy.frozen_amount -= trade.value + trade.buyer_fee
-    for order in {orders[f.maker_order_id].pk: orders[f.maker_order_id] for f in fills}.values():
+    makers = list({orders[f.maker_order_id].pk: orders[f.maker_order_id] for f in fills}.values())
+    for order in makers:
         order.open_quantity = order.quantity - order.filled_quantity
         _release_excess(order, product, actor, cash, post)
         order.status = _status(order)
-        order.save(update_fields=["filled_quantity", "open_quantity", "status", "frozen_amount", "updated_at"])
+    if buffer is None:
+        update_rows(makers, MAKER_FIELDS)
+    else:  # the caller writes them after its last check
+        buffer.makers = makers
     return trades
 
 
@@ -150,12 +169,16 @@ class _Placement:
     order (so their balances in memory are exact until commit: every journal entry also updates the
     copy), the book (taken at the first order that passed its checks), the fee account, the
     participant rules, the orders it already has in memory and the surveillance reference price
-    (the last trade it made, else the day's last listed trade, else the previous close). Its cash
-    journal entries are written by ``finish``.
+    (the last trade it made, else the day's last listed trade, else the previous close). Orders are
+    written as they are placed (the book can always be rebuilt from them); trades, their registry
+    deliveries, the cash journal and the audit entries are kept in buffers and written by ``finish``,
+    in the same transaction.
     """
 
-    def __init__(self, product: Product, now, accounts):
+    def __init__(self, product: Product, now, accounts, expected: int = 1):
         self.product, self.now = product, now
+        self.expected = expected  # orders to place: their ids are allocated together
+        self.ids: list[int] = []
         self.version = product_lock(product)
         self.accounts = sorted({a.pk for a in accounts})
         self.cash = {c.account_id: c for c in lock_rows(CashAccount.objects.filter(account_id__in=self.accounts))}
@@ -166,18 +189,28 @@ class _Placement:
         self.reference = None
         self.touched = False
         self.journal = JournalBuffer()
-        self.mark = 0
+        self.settlement = SettlementBuffer(product, local(now).date())
+        self.placed: list[tuple] = []  # (user, order, trades) for the audit entries
+        self.mark = None
 
     def place(self, user, account: TradingAccount, side: str, price: Decimal, quantity: int):
-        """Store, freeze or reserve, match and settle one checked order; returns (order, trades)."""
+        """Freeze or reserve, match and settle one checked order, then store it; returns (order, trades).
+
+        Everything that can refuse the order runs before its first write (the order row and the makers'
+        new state, written last), so a refusal leaves the database as it was and ``recover`` only has
+        to undo what is in memory.
+        """
         product, now = self.product, self.now
         self.touched = True
-        self.mark = self.journal.mark()
-        order = Order.objects.create(product=product, account=account, side=side, price=price, quantity=quantity,
-                                     open_quantity=quantity, placed_by=user, created_at=now)
+        self.mark = self.journal.mark(), self.settlement.mark(), len(self.placed)
+        if not self.ids:
+            self.ids = allocate_ids(Order, self.expected)
+        order = Order(pk=self.ids.pop(0), product=product, account=account, side=side, price=price,
+                      quantity=quantity, open_quantity=quantity, placed_by=user, created_at=now)
         order.frozen_amount, order.reservation = _reserve_or_freeze(
             actor=user, account=account, product=product, side=side, price=price, quantity=quantity, now=now,
-            order=order, cash=self.cash[account.pk], rules=self.rules, post=self.journal.post)
+            order=order, cash=self.cash[account.pk], rules=self.rules, post=self.journal.post,
+            buffer=self.settlement)
         if self.book is None:
             # Taken only once a request passed every check: a refusal leaves the cached book untouched.
             self.book = book_for_update(product, self.version)
@@ -190,13 +223,14 @@ class _Placement:
             raise DomainError(str(exc), "refused", None) from exc
         order.sequence = incoming.sequence
         self.orders[order.pk] = order
+        self.settlement.makers = []
         trades = _apply_fills(product=product, fills=fills, orders=self.orders, now=now, actor=user,
-                              cash=self.cash, fees=self.fees, post=self.journal.post)
+                              cash=self.cash, fees=self.fees, post=self.journal.post, buffer=self.settlement)
         order.open_quantity = incoming.quantity
         _release_excess(order, product, user, self.cash, self.journal.post)
         order.status = _status(order)
-        order.save(update_fields=["sequence", "open_quantity", "filled_quantity", "status", "frozen_amount",
-                                  "reservation", "updated_at"])
+        insert_row(order)
+        update_rows(self.settlement.makers, MAKER_FIELDS)
         if trades:
             self.reference = trades[-1].price
         if order.open_quantity:
@@ -205,20 +239,23 @@ class _Placement:
             check_far_from_market(order, now, self.reference)
         for done in [pk for pk, o in self.orders.items() if not o.open_quantity]:
             del self.orders[done]
-        audit_record(actor=user, action="trading.order_place", obj=order,
-                     after={**_snapshot(order), "trades": [t.pk for t in trades]})
+        self.placed.append((user, order, _snapshot(order), trades))
         self.touched = False
         return order, trades
 
     def recover(self) -> None:
-        """After a savepoint rolled back a refused order: drop what it may have changed in memory.
+        """After a refused order: drop what it changed in memory (it wrote nothing to the database).
 
-        The cash rows stay locked (they were locked before the savepoint) and are read again; the
-        book is rebuilt from the database if the engine had seen the order.
+        The cash rows stay locked and are read again; the buffers forget what the order added; the
+        book is rebuilt from the database (where every accepted order of the batch is written as it
+        is placed) if the engine had seen the order.
         """
         if not self.touched:
             return
-        self.journal.rollback(self.mark)
+        journal_mark, settlement_mark, placed = self.mark
+        self.journal.rollback(journal_mark)
+        self.settlement.rollback(settlement_mark)
+        del self.placed[placed:]
         pending = self.journal.pending()
         self.cash = {}
         for row in CashAccount.objects.filter(account_id__in=self.accounts):
@@ -232,8 +269,13 @@ class _Placement:
         self.touched = False
 
     def finish(self) -> None:
-        """Write the buffered cash journal (in the transaction, before commit)."""
+        """Write the buffered trades and deliveries, cash journal and audit entries (before commit)."""
+        self.settlement.flush()
         self.journal.flush()
+        audit_record_many([dict(actor=user, action="trading.order_place", obj=order,
+                                after={**snapshot, "trades": [t.pk for t in trades]})
+                           for user, order, snapshot, trades in self.placed])
+        self.placed = []
 
 
 @lock_errors_as_busy
@@ -272,10 +314,12 @@ def orders_place_batch(*, product: Product, requests: list[OrderRequest], now=No
     * each order runs its own checks (who, side, tick, band, lot, size, funds, position limit,
       units and T+1), against balances that include every earlier order of the batch (its cash rows
       are locked and kept exact in memory; units are checked by the registry in the same transaction);
-    * every trade is settled delivery versus payment as it is made, in the same transaction;
-    * each order runs in a savepoint: an order refused at any step is rolled back alone (nothing of
-      it is stored, the book is rebuilt from the database if the engine had seen it) and its result
-      carries the error; the other orders go on;
+    * every trade is settled delivery versus payment in the same transaction: its units, cash and
+      audit entry are buffered as it is made (the batch's own checks stand in for the registry's until
+      then) and written together before commit, the registry re-checking everything under its locks;
+    * an order refused at any step is undone alone: every check runs before the order's first write,
+      so nothing of it is stored, its buffered entries are dropped and the book is rebuilt from the
+      database if the engine had seen it; its result carries the error and the other orders go on;
     * anything that is not a refusal (a database failure) rolls the whole batch back: all or nothing,
       and the book is rebuilt on next use. A refused session (market closed) refuses every request.
 
@@ -287,16 +331,15 @@ def orders_place_batch(*, product: Product, requests: list[OrderRequest], now=No
         check_session(product, Method.LISTED, now)
     except DomainError as exc:
         return [OrderResult(request, error=exc) for request in requests]
-    placement = _Placement(product, now, [request.account for request in requests])
+    placement = _Placement(product, now, [request.account for request in requests], expected=len(requests))
     results = []
     for request in requests:
         result = OrderResult(request)
         try:
-            with transaction.atomic():
-                _check_who(request)
-                price, quantity = _check_terms(product, request)
-                result.order, result.trades = placement.place(request.user, request.account, request.side,
-                                                              price, quantity)
+            _check_who(request)
+            price, quantity = _check_terms(product, request)
+            result.order, result.trades = placement.place(request.user, request.account, request.side, price,
+                                                          quantity)
         except DomainError as exc:
             placement.recover()
             result.error = exc

@@ -10,32 +10,98 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from cets.common.errors import DomainError
+from cets.common.rows import update_rows
 
 from .. import delivery
-from ..models import CashAccount, CashJournal, ParticipantRule, Product, Trade, TradingAccount
+from ..models import CashAccount, CashJournal, Order, ParticipantRule, Product, Trade, TradingAccount
 from ..rules import fee, local
 from .cash import AVAILABLE, FROZEN, journal_post, system_account
+
+
+class SettlementBuffer:
+    """The trades of one batch of orders, stored and delivered together before the batch commits.
+
+    The registry work of a batch (a reservation per new sell order, a delivery per trade) is done by one
+    ``delivery.units_settle`` call in ``flush``, inside the batch's transaction: delivery versus payment
+    still commits with the match or not at all. Until then the batch checks what the registry will
+    check: a seller's units against what it could sell when the batch first needed them less what the
+    batch's sell orders took (``sellable``), a buyer's registry account before each trade.
+    """
+
+    def __init__(self, product: Product, day):
+        self.product, self.day = product, day
+        self.trades: list[tuple[Trade, object]] = []
+        self.reservations: dict[int, object] = {}  # sell order id -> its reservation, made at flush
+        self.sellable: dict[int, int] = {}  # trading account id -> units it may still sell in this batch
+        self.makers: list = []  # resting orders the current order filled, written after its last check
+
+    def mark(self):
+        return len(self.trades), dict(self.reservations), dict(self.sellable)
+
+    def rollback(self, mark) -> None:
+        """Forget what was added since ``mark`` (its savepoint was rolled back)."""
+        del self.trades[mark[0]:]
+        self.reservations, self.sellable = dict(mark[1]), dict(mark[2])
+
+    def reserve(self, *, account: TradingAccount, order, quantity: int, now) -> None:
+        """Check and set aside ``quantity`` units of a new sell order (reserved at flush)."""
+        if account.pk not in self.sellable:
+            delivery.check_can_send(account)
+            self.sellable[account.pk] = sellable(account, self.product, now)
+        check_sellable(account, self.product, quantity, now, can=self.sellable[account.pk])
+        self.sellable[account.pk] -= quantity
+        self.reservations[order.pk] = delivery.reservation_new(account=account, quantity=quantity,
+                                                               reference=f"trading order {order.pk}")
+
+    def reservation_of(self, order):
+        """The reservation a sell order delivers from: made in this batch, or earlier."""
+        return self.reservations.get(order.pk) or order.reservation
+
+    def bought(self, account: TradingAccount) -> int:
+        """Tonnes the account bought in this batch (not delivered yet)."""
+        return sum(trade.quantity for trade, _reservation in self.trades if trade.buyer_id == account.pk)
+
+    def flush(self) -> None:
+        if not self.trades and not self.reservations:
+            return
+        trades = Trade.objects.bulk_create([trade for trade, _reservation in self.trades])
+        transactions = delivery.units_settle(
+            product=self.product, reserve=list(self.reservations.values()), day=self.day,
+            deliveries=[delivery.Delivery(reservation=reservation, to_account_id=trade.buyer.registry_account_id,
+                                          quantity=trade.quantity, reference=f"trade {trade.pk}")
+                        for trade, reservation in self.trades])
+        for trade, transaction in zip(trades, transactions, strict=True):
+            trade.registry_transaction = transaction
+        update_rows(trades, ["registry_transaction"])
+        update_rows([Order(pk=pk, reservation_id=r.pk) for pk, r in self.reservations.items()], ["reservation"])
+        self.trades, self.reservations = [], {}
 
 
 def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller: TradingAccount, price: Decimal,
                  quantity: int, reservation, now, actor, buy_order=None, sell_order=None,
                  cash: dict[int, CashAccount] | None = None, fees: CashAccount | None = None,
-                 post=None) -> Trade:
+                 post=None, buffer: SettlementBuffer | None = None) -> Trade:
     """Record a trade and settle it: units from the seller's reservation, cash from the buyer's frozen.
 
     A batch passes what it holds for the whole transaction: ``cash`` (trading account id -> cash
-    row; missing rows are read and added), ``fees`` and ``post`` (its journal buffer).
+    row; missing rows are read and added), ``fees`` and ``post`` (its journal buffer), and ``buffer``,
+    which stores the trade and delivers its units when the batch flushes.
     """
     value = price * quantity
     buyer_fee = fee(product, value)
     seller_fee = fee(product, value)
-    trade = Trade.objects.create(
+    trade = Trade(
         product=product, method=method, buyer=buyer, seller=seller, buy_order=buy_order, sell_order=sell_order,
         price=price, quantity=quantity, value=value, buyer_fee=buyer_fee, seller_fee=seller_fee,
         trade_date=local(now).date(), executed_at=now)
-    trade.registry_transaction = delivery.units_deliver(reservation=reservation, quantity=quantity, buyer=buyer,
-                                                        reference=f"trade {trade.pk}")
-    Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
+    if buffer is None:
+        trade.save()
+        trade.registry_transaction = delivery.units_deliver(reservation=reservation, quantity=quantity,
+                                                            buyer=buyer, reference=f"trade {trade.pk}")
+        Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
+    else:
+        delivery.check_can_receive(buyer)
+        buffer.trades.append((trade, reservation))
     cash = {} if cash is None else cash
     missing = {buyer.pk, seller.pk} - cash.keys()
     if missing:
@@ -54,8 +120,9 @@ def sellable(account: TradingAccount, product: Product, now) -> int:
     return max(0, available - delivery.bought_on(account, product, local(now).date()))
 
 
-def check_sellable(account: TradingAccount, product: Product, quantity: int, now) -> None:
-    can = sellable(account, product, now)
+def check_sellable(account: TradingAccount, product: Product, quantity: int, now, can: int | None = None) -> None:
+    """Refuse selling more than ``sellable`` (or ``can``, when the caller tracks it)."""
+    can = sellable(account, product, now) if can is None else can
     if quantity > can:
         bought = delivery.bought_on(account, product, local(now).date())
         raise DomainError(
@@ -65,12 +132,13 @@ def check_sellable(account: TradingAccount, product: Product, quantity: int, now
 
 
 def check_position_limit(account: TradingAccount, product: Product, buying: int, order=None,
-                         rules: dict | None = None) -> None:
+                         rules: dict | None = None, undelivered: int = 0) -> None:
     """Refuse a purchase that could take the holding over the participant kind's position limit.
 
     Counts what is held, what open buy orders and bids could still bring in, and this request
     (``order``, if already stored, is counted once, as ``buying``). ``rules``: a per-transaction
-    cache of the product's rules by participant kind (a batch reads each kind's rule once).
+    cache of the product's rules by participant kind (a batch reads each kind's rule once);
+    ``undelivered``: tonnes already bought in the caller's batch and not yet in the registry.
     """
     kind = account.participant.kind
     if rules is not None and kind in rules:
@@ -82,6 +150,7 @@ def check_position_limit(account: TradingAccount, product: Product, buying: int,
     if rule is None or rule.position_limit is None:
         return
     total, _available = delivery.holding(account, product)
+    total += undelivered
     pending = (account.orders.filter(product=product, side="BUY", status__in=("open", "partial"))
                .exclude(pk=getattr(order, "pk", None)).aggregate(q=Sum("open_quantity"))["q"] or 0)
     pending += (account.auction_bids.filter(auction__product=product, status="open")
