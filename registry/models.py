@@ -256,15 +256,16 @@ class Block(models.Model):
     blocks of one instrument from overlapping.
     """
 
-    # No single-column FK indexes: the two composite indexes below lead with these columns (fewer index
+    # No single-column FK indexes: the composite indexes below lead with these columns (fewer index
     # writes on the hot path of every movement).
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="blocks", db_index=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="blocks", db_index=False)
     serial_start = models.BigIntegerField(_("first serial"))
     serial_end = models.BigIntegerField(_("last serial"))
     reservation = models.ForeignKey(Reservation, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="blocks")
-    freeze = models.ForeignKey(Freeze, null=True, blank=True, on_delete=models.PROTECT, related_name="blocks")
+                                    related_name="blocks", db_index=False)
+    freeze = models.ForeignKey(Freeze, null=True, blank=True, on_delete=models.PROTECT, related_name="blocks",
+                               db_index=False)
 
     class Meta:
         verbose_name = _("unit block")
@@ -272,7 +273,15 @@ class Block(models.Model):
         # Serves "take this account's available blocks of an instrument in serial order".
         indexes = [models.Index(fields=["account", "instrument", "serial_start"], name="registry_block_holder_idx"),
                    # Serves the serial trace and the disjointness check (instrument, serial order).
-                   models.Index(fields=["instrument", "serial_start"], name="registry_block_serial_idx")]
+                   models.Index(fields=["instrument", "serial_start"], name="registry_block_serial_idx"),
+                   # Serve "take blocks in one state in serial order" (registry_move, migration 0008).
+                   models.Index(fields=["account", "instrument", "serial_start"],
+                                condition=Q(reservation__isnull=True, freeze__isnull=True),
+                                name="registry_block_free_idx"),
+                   models.Index(fields=["reservation", "serial_start"], condition=Q(reservation__isnull=False),
+                                name="registry_block_reserved_idx"),
+                   models.Index(fields=["freeze", "serial_start"], condition=Q(freeze__isnull=False),
+                                name="registry_block_frozen_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(serial_start__gte=1) & Q(serial_end__gte=F("serial_start")),
                                    name="registry_block_range_valid"),

@@ -1568,23 +1568,26 @@ class Delivery:
 @transaction.atomic
 def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], deliveries: list[Delivery],
                         sellable_on: dt.date | None = None, actor=None) -> list[Transaction]:
-    """Reserve the units of new sell orders, then deliver trades from reservations: one call for a batch.
+    """Reserve the units of new sell orders and deliver trades from reservations: one call for a batch.
 
-    The same ledger as ``units_reserve`` per new reservation followed by ``reservation_settle`` per
-    delivery, in that order (each reservation takes the seller's lowest free serials, each delivery the
-    reservation's lowest), with the same checks: senders may send and hold the units free (less what
-    they bought on ``sellable_on``, T+1), recipients may receive, a reservation delivers at most what it
-    holds. Accounts and reservations are locked once, in key order; the rows are written in bulk, the
-    movements sent to PostgreSQL in one round trip, and one audit entry records the call. Any refusal
-    raises and, with the caller's transaction, leaves nothing changed. Returns one completed ``trade``
-    transaction per delivery, in order; the new reservations are saved (with what is left reserved).
+    The same checks as ``units_reserve`` per new reservation and ``reservation_settle`` per delivery:
+    senders may send and hold the new reservations' units free (less what they bought on
+    ``sellable_on``, T+1), recipients may receive, a reservation delivers at most what it holds. Units
+    of a new reservation that this call delivers go straight from the seller's free units (they would
+    only pass through the reservation inside this transaction); what stays open is reserved after the
+    deliveries. Every movement takes the lowest serials it may take at that moment. Accounts and
+    reservations are locked once, in key order; the rows are written in bulk, the movements sent to
+    PostgreSQL in one round trip, and one audit entry records the call. Any refusal raises and, with
+    the caller's transaction, leaves nothing changed. Returns one completed ``trade`` transaction per
+    delivery, in order; the new reservations are saved with what is left reserved.
     """
     for item in [*reserve, *deliveries]:
         _quantity(item.quantity)
+    new = {id(r) for r in reserve}
     senders = {r.account_id for r in reserve} | {d.reservation.account_id for d in deliveries}
     accounts = _lock(*[Account(pk=pk) for pk in senders | {d.to_account_id for d in deliveries}],
                      holding_of=instrument)
-    existing = {d.reservation.pk for d in deliveries if d.reservation.pk}
+    existing = {d.reservation.pk for d in deliveries if id(d.reservation) not in new}
     locked = {r.pk: r for r in lock_pks(Reservation, existing)} if existing else {}
     needed: dict[int, int] = defaultdict(int)
     for reservation in reserve:
@@ -1594,8 +1597,8 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
         _check_sender(sender, TK.TRADE)
         _check_available(sender, instrument, quantity, sellable_on=sellable_on)
 
-    def key(reservation):  # a saved reservation by key (copies may differ), a new one by identity
-        return ("saved", reservation.pk) if reservation.pk else ("new", id(reservation))
+    def key(reservation):  # a new reservation by identity, a saved one by key (copies may differ)
+        return ("new", id(reservation)) if id(reservation) in new else ("saved", reservation.pk)
 
     left = {key(r): r.quantity for r in reserve}
     left |= {key(r): r.quantity for r in locked.values() if r.status == Reservation.Status.OPEN}
@@ -1606,31 +1609,37 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
             raise Conflict(_("Only %(q)s units are still reserved.") % {"q": held}, "insufficient_reserved",
                            "quantity")
         left[key(delivery.reservation)] = held - delivery.quantity
-    touched = [(r, left[key(r)]) for r in [*reserve, *locked.values()] if key(r) in left]
     now = timezone.now()
+    for reservation in [*reserve, *locked.values()]:
+        if key(reservation) in left:
+            reservation.original_quantity = reservation.original_quantity or reservation.quantity
+            reservation.quantity = left[key(reservation)]
+            reservation.status = Reservation.Status.OPEN if reservation.quantity else Reservation.Status.CLOSED
     for reservation in reserve:
-        reservation.instrument_id, reservation.original_quantity = instrument.pk, reservation.quantity
+        reservation.instrument_id = instrument.pk
         reservation.created_by = actor if getattr(actor, "pk", None) else None
     Reservation.objects.bulk_create(reserve)
-    for account_id, quantity in needed.items():  # first: deliveries below take the reserved balance down again
-        _adjust(account_id, instrument.pk, reserved=quantity)
+    update_rows(locked.values(), ["quantity", "status"])
     transactions = Transaction.objects.bulk_create([
         Transaction(kind=TK.TRADE, status=TS.COMPLETED, executed_at=now, instrument=instrument,
                     quantity=d.quantity, from_account_id=d.reservation.account_id, to_account_id=d.to_account_id,
                     reference=d.reference[:120], proposed_by=actor if getattr(actor, "pk", None) else None)
         for d in deliveries])
-    moves = [dict(from_id=r.account_id, to_id=r.account_id, quantity=r.quantity, to_state=(r.pk, None))
-             for r in reserve]
-    moves += [dict(from_id=d.reservation.account_id, to_id=d.to_account_id, quantity=d.quantity,
-                   from_state=(d.reservation.pk, None), tx=tx) for d, tx in zip(deliveries, transactions, strict=True)]
+    moves = [dict(from_id=d.reservation.account_id, to_id=d.to_account_id, quantity=d.quantity, tx=tx,
+                  from_state=(None if id(d.reservation) in new else d.reservation.pk, None))
+             for d, tx in zip(deliveries, transactions, strict=True)]
+    moves += [dict(from_id=r.account_id, to_id=r.account_id, quantity=r.quantity, to_state=(r.pk, None))
+              for r in reserve if r.quantity]
     _relocate_many(instrument.pk, moves, now)
-    for reservation, quantity in touched:
-        reservation.quantity = quantity
-        reservation.status = Reservation.Status.OPEN if quantity else Reservation.Status.CLOSED
-    update_rows([r for r, _left in touched], ["quantity", "status"])
+    reserved: dict[int, int] = defaultdict(int)
+    for reservation in reserve:
+        reserved[reservation.account_id] += reservation.quantity
+    for account_id, quantity in reserved.items():
+        if quantity:
+            _adjust(account_id, instrument.pk, reserved=quantity)
     audit_record(actor=actor, action="registry.reservations.settle", object_type="registry.instrument",
                  object_id=instrument.pk, after={"instrument": instrument.code,
-                                                 "reserved": [[r.pk, r.original_quantity] for r in reserve],
+                                                 "reserved": [[r.pk, r.original_quantity, r.quantity] for r in reserve],
                                                  "transactions": [t.pk for t in transactions],
                                                  "delivered": sum(d.quantity for d in deliveries)})
     return transactions

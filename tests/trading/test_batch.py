@@ -147,3 +147,34 @@ def test_a_failure_that_is_not_a_refusal_rolls_the_whole_batch_back(seller, sell
     assert Order.objects.count() == 0 and Trade.objects.count() == 0
     assert (cash(seller_account), cash(buyer_account), units(seller_account, product)) == before
     assert _book_matches_database(product)
+
+
+def test_a_refusal_after_matching_keeps_what_earlier_orders_of_the_batch_did(seller, seller_account, buyer,
+                                                                              buyer_account, product, monkeypatch):
+    """The refused order is undone in memory: the book is rebuilt and the batch's accepted orders replayed."""
+    listing = orders_place_batch(product=product, requests=[
+        OrderRequest(user=seller, account=seller_account, side="SELL", price="80.00", quantity=500)])[0].order
+    settle = orders_service.trade_settle
+    calls = []
+
+    def failing_second(**kwargs):
+        calls.append(kwargs["quantity"])
+        if len(calls) == 2:
+            raise DomainError("settlement refused", "refused", None)
+        return settle(**kwargs)
+
+    monkeypatch.setattr(orders_service, "trade_settle", failing_second)
+    results = orders_place_batch(product=product, requests=[
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="80.00", quantity=100),
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="80.00", quantity=150),
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="80.00", quantity=200),
+    ])
+    assert [r.error.code if r.error else None for r in results] == [None, "refused", None]
+    assert calls == [100, 150, 200]
+    listing.refresh_from_db()
+    assert (listing.open_quantity, listing.filled_quantity, listing.status) == (200, 300, "partial")
+    assert sorted(Trade.objects.values_list("quantity", flat=True)) == [100, 200]
+    assert units(buyer_account, product) == (300, 300)
+    assert cash(buyer_account)[1] == Decimal("0.00")
+    assert cash_check() == [] and ledger_check() == []
+    assert _book_matches_database(product)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from cets.common.audit import audit_record, audit_record_many
 from cets.common.errors import Conflict, DomainError
 from cets.common.locks import lock_rows
-from cets.common.rows import allocate_ids, insert_row, update_rows
+from cets.common.rows import allocate_ids, update_rows
 
 from .. import delivery, rules
 from ..books import book_for_update, book_reload, product_lock
@@ -41,17 +41,17 @@ def _status(order: Order) -> str:
 
 def _reserve_or_freeze(*, actor, account: TradingAccount, product: Product, side: str, price: Decimal,
                        quantity: int, now, order: Order | None = None, cash: CashAccount | None = None,
-                       rules: dict | None = None, post=None,
-                       buffer: SettlementBuffer | None = None) -> tuple[Decimal, object]:
+                       rules: dict | None = None, post=None, buffer: SettlementBuffer | None = None,
+                       pending=None) -> tuple[Decimal, object]:
     """Freeze the buyer's cash or reserve the seller's units for ``quantity`` at ``price``.
 
     ``cash``: the buyer's cash row if the caller already holds it locked (else it is locked here);
     ``rules``, ``post`` and ``buffer``: a batch's rule cache, journal and settlement buffers (with a
-    buffer the units are reserved when it flushes, and no reservation is returned).
+    buffer the units are reserved when it flushes, and no reservation is returned); ``pending``: the
+    batch's own count of what the stored orders do not show (see ``check_position_limit``).
     """
     if side == Side.BUY:
-        check_position_limit(account, product, quantity, order, rules=rules,
-                             undelivered=buffer.bought(account) if buffer else 0)
+        check_position_limit(account, product, quantity, order, rules=rules, unstored=pending)
         if buffer is not None:
             delivery.check_can_receive(account)
         amount = freeze_needed(product, price, quantity)
@@ -79,10 +79,7 @@ def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, acto
     transaction; makers not in ``orders`` are read in one query with what settlement needs.
     ``fees``, ``post`` and ``buffer``: see ``trade_settle``.
     """
-    missing = {f.maker_order_id for f in fills} - orders.keys()
-    if missing:
-        orders.update({o.pk: o for o in Order.objects.filter(pk__in=missing).select_related(
-            "account__participant", "account__registry_account", "reservation")})
+    _load_makers(fills, orders)
     cash = {} if cash is None else cash
     trades = []
     for fill in fills:
@@ -102,11 +99,18 @@ def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, acto
         order.open_quantity = order.quantity - order.filled_quantity
         _release_excess(order, product, actor, cash, post)
         order.status = _status(order)
-    if buffer is None:
+    if buffer is None:  # a batch writes its orders when it finishes
         update_rows(makers, MAKER_FIELDS)
-    else:  # the caller writes them after its last check
-        buffer.makers = makers
     return trades
+
+
+def _load_makers(fills, orders: dict[int, Order]) -> list[Order]:
+    """The resting orders ``fills`` trade against, read (with what settlement needs) if not in ``orders``."""
+    missing = {f.maker_order_id for f in fills} - orders.keys()
+    if missing:
+        orders.update({o.pk: o for o in Order.objects.filter(pk__in=missing).select_related(
+            "account__participant", "account__registry_account", "reservation")})
+    return [orders[pk] for pk in dict.fromkeys(f.maker_order_id for f in fills)]
 
 
 def _release_excess(order: Order, product: Product, actor, cash: dict[int, CashAccount] | None = None,
@@ -168,11 +172,13 @@ class _Placement:
     Under the product's lock it holds: the requesting accounts' cash rows, locked together in key
     order (so their balances in memory are exact until commit: every journal entry also updates the
     copy), the book (taken at the first order that passed its checks), the fee account, the
-    participant rules, the orders it already has in memory and the surveillance reference price
-    (the last trade it made, else the day's last listed trade, else the previous close). Orders are
-    written as they are placed (the book can always be rebuilt from them); trades, their registry
-    deliveries, the cash journal and the audit entries are kept in buffers and written by ``finish``,
-    in the same transaction.
+    participant rules, the orders it has in memory and the surveillance reference price (the last
+    trade it made, else the day's last listed trade, else the previous close). Nothing of the orders
+    is written until ``finish``: new and changed orders, trades with their registry deliveries, the
+    cash journal and the audit entries are written together then, in the same transaction. A refused
+    order is undone in memory (``recover``): the book is rebuilt from the database, which still shows
+    the batch's start, and the orders accepted before it are submitted again (the engine is
+    deterministic, so it rebuilds exactly the book they left).
     """
 
     def __init__(self, product: Product, now, accounts, expected: int = 1):
@@ -185,24 +191,23 @@ class _Placement:
         self.book = None
         self.fees = None
         self.rules: dict = {}
-        self.orders: dict[int, Order] = {}
+        self.orders: dict[int, Order] = {}  # open orders in memory (new and resting), by id
+        self.new: list[Order] = []  # accepted orders, inserted by finish
+        self.changed: dict[int, Order] = {}  # resting orders the batch filled, updated by finish
+        self.opened: dict[int, int] = {}  # open tonnes of those as stored (position limits)
+        self.accepted: list[tuple] = []  # what was submitted to the engine, to submit again after a refusal
+        self.undo: list[tuple] = []  # makers of the order being placed, as they were before it
         self.reference = None
-        self.touched = False
         self.journal = JournalBuffer()
         self.settlement = SettlementBuffer(product, local(now).date())
-        self.placed: list[tuple] = []  # (user, order, trades) for the audit entries
+        self.placed: list[tuple] = []  # (user, order, snapshot, trades) for the audit entries
         self.mark = None
 
     def place(self, user, account: TradingAccount, side: str, price: Decimal, quantity: int):
-        """Freeze or reserve, match and settle one checked order, then store it; returns (order, trades).
-
-        Everything that can refuse the order runs before its first write (the order row and the makers'
-        new state, written last), so a refusal leaves the database as it was and ``recover`` only has
-        to undo what is in memory.
-        """
+        """Freeze or reserve, match and settle one checked order in memory; returns (order, trades)."""
         product, now = self.product, self.now
-        self.touched = True
         self.mark = self.journal.mark(), self.settlement.mark(), len(self.placed)
+        self.undo = []
         if not self.ids:
             self.ids = allocate_ids(Order, self.expected)
         order = Order(pk=self.ids.pop(0), product=product, account=account, side=side, price=price,
@@ -210,27 +215,33 @@ class _Placement:
         order.frozen_amount, order.reservation = _reserve_or_freeze(
             actor=user, account=account, product=product, side=side, price=price, quantity=quantity, now=now,
             order=order, cash=self.cash[account.pk], rules=self.rules, post=self.journal.post,
-            buffer=self.settlement)
+            buffer=self.settlement, pending=self._pending_buys)
         if self.book is None:
             # Taken only once a request passed every check: a refusal leaves the cached book untouched.
             self.book = book_for_update(product, self.version)
         if self.fees is None:
             self.fees = system_account(CashAccount.Kind.FEES)
-        incoming = EngineOrder(order.pk, EngineSide(side), to_fen(price), quantity, account.pk)
+        submitted = (order.pk, EngineSide(side), to_fen(price), quantity, account.pk)
+        incoming = EngineOrder(*submitted)
         try:
             fills = self.book.submit_limit(incoming)
         except EngineError as exc:
             raise DomainError(str(exc), "refused", None) from exc
         order.sequence = incoming.sequence
         self.orders[order.pk] = order
-        self.settlement.makers = []
+        makers = _load_makers(fills, self.orders)
+        self.undo = [(m, m.filled_quantity, m.open_quantity, m.status, m.frozen_amount) for m in makers]
         trades = _apply_fills(product=product, fills=fills, orders=self.orders, now=now, actor=user,
                               cash=self.cash, fees=self.fees, post=self.journal.post, buffer=self.settlement)
         order.open_quantity = incoming.quantity
         _release_excess(order, product, user, self.cash, self.journal.post)
         order.status = _status(order)
-        insert_row(order)
-        update_rows(self.settlement.makers, MAKER_FIELDS)
+        # Accepted: from here on nothing refuses it.
+        self.accepted.append(submitted)
+        self.new.append(order)
+        for maker, _filled, opened, *_rest in self.undo:
+            if maker._state.adding is False and maker.pk not in self.changed:
+                self.changed[maker.pk], self.opened[maker.pk] = maker, opened
         if trades:
             self.reference = trades[-1].price
         if order.open_quantity:
@@ -240,42 +251,58 @@ class _Placement:
         for done in [pk for pk, o in self.orders.items() if not o.open_quantity]:
             del self.orders[done]
         self.placed.append((user, order, _snapshot(order), trades))
-        self.touched = False
+        self.mark = None
         return order, trades
 
-    def recover(self) -> None:
-        """After a refused order: drop what it changed in memory (it wrote nothing to the database).
+    def _pending_buys(self, account: TradingAccount) -> int:
+        """Open buy tonnes of ``account`` the stored orders do not show yet (for its position limit)."""
+        new = sum(o.open_quantity for o in self.new if o.account_id == account.pk and o.side == Side.BUY)
+        filled = sum(self.opened[pk] - o.open_quantity for pk, o in self.changed.items()
+                     if o.account_id == account.pk and o.side == Side.BUY)
+        return new - filled + self.settlement.bought(account)
 
-        The cash rows stay locked and are read again; the buffers forget what the order added; the
-        book is rebuilt from the database (where every accepted order of the batch is written as it
-        is placed) if the engine had seen the order.
+    def recover(self) -> None:
+        """After a refused order: undo what it changed in memory (nothing of it was written).
+
+        The buffers forget what it added, the cash rows are read again with what the batch still owes
+        them, the orders it filled get back their state, and, if the engine had seen it, the book is
+        rebuilt from the database and the batch's accepted orders are submitted to it again.
         """
-        if not self.touched:
+        if self.mark is None:
             return
         journal_mark, settlement_mark, placed = self.mark
         self.journal.rollback(journal_mark)
         self.settlement.rollback(settlement_mark)
         del self.placed[placed:]
+        for maker, filled, opened, status, frozen in self.undo:
+            maker.filled_quantity, maker.open_quantity, maker.status, maker.frozen_amount = (
+                filled, opened, status, frozen)
+            self.orders[maker.pk] = maker
+        self.undo = []
         pending = self.journal.pending()
-        self.cash = {}
         for row in CashAccount.objects.filter(account_id__in=self.accounts):
             for bucket, amount in pending.get(row.pk, {}).items():
                 setattr(row, bucket, getattr(row, bucket) + amount)
             self.cash[row.account_id] = row
-        self.orders.clear()
         self.reference = None
         if self.book is not None:
+            accepted = {submitted[0] for submitted in self.accepted}
+            self.orders = {pk: o for pk, o in self.orders.items() if pk in accepted or not o._state.adding}
             self.book = book_reload(self.product)
-        self.touched = False
+            for submitted in self.accepted:
+                self.book.submit_limit(EngineOrder(*submitted))
+        self.mark = None
 
     def finish(self) -> None:
-        """Write the buffered trades and deliveries, cash journal and audit entries (before commit)."""
+        """Write the batch: orders, trades and deliveries, cash journal, audit entries (before commit)."""
+        Order.objects.bulk_create(self.new)
+        update_rows(self.changed.values(), MAKER_FIELDS)
         self.settlement.flush()
         self.journal.flush()
         audit_record_many([dict(actor=user, action="trading.order_place", obj=order,
                                 after={**snapshot, "trades": [t.pk for t in trades]})
                            for user, order, snapshot, trades in self.placed])
-        self.placed = []
+        self.new, self.changed, self.placed = [], {}, []
 
 
 @lock_errors_as_busy

@@ -33,7 +33,6 @@ class SettlementBuffer:
         self.trades: list[tuple[Trade, object]] = []
         self.reservations: dict[int, object] = {}  # sell order id -> its reservation, made at flush
         self.sellable: dict[int, int] = {}  # trading account id -> units it may still sell in this batch
-        self.makers: list = []  # resting orders the current order filled, written after its last check
 
     def mark(self):
         return len(self.trades), dict(self.reservations), dict(self.sellable)
@@ -132,13 +131,13 @@ def check_sellable(account: TradingAccount, product: Product, quantity: int, now
 
 
 def check_position_limit(account: TradingAccount, product: Product, buying: int, order=None,
-                         rules: dict | None = None, undelivered: int = 0) -> None:
+                         rules: dict | None = None, unstored=None) -> None:
     """Refuse a purchase that could take the holding over the participant kind's position limit.
 
     Counts what is held, what open buy orders and bids could still bring in, and this request
     (``order``, if already stored, is counted once, as ``buying``). ``rules``: a per-transaction
     cache of the product's rules by participant kind (a batch reads each kind's rule once);
-    ``undelivered``: tonnes already bought in the caller's batch and not yet in the registry.
+    ``unstored(account)``: what the caller's batch bought and has open that the database does not show yet.
     """
     kind = account.participant.kind
     if rules is not None and kind in rules:
@@ -150,7 +149,7 @@ def check_position_limit(account: TradingAccount, product: Product, buying: int,
     if rule is None or rule.position_limit is None:
         return
     total, _available = delivery.holding(account, product)
-    total += undelivered
+    total += unstored(account) if unstored else 0
     pending = (account.orders.filter(product=product, side="BUY", status__in=("open", "partial"))
                .exclude(pk=getattr(order, "pk", None)).aggregate(q=Sum("open_quantity"))["q"] or 0)
     pending += (account.auction_bids.filter(auction__product=product, status="open")
