@@ -115,7 +115,7 @@ from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.jobs import job_progress
 from cets.common.locks import lock_pks, lock_rows
 from cets.common.money import whole_tonnes
-from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
+from cets.common.rows import fetch_rows, insert_row, insert_rows, insert_statement, inserted, update_rows
 
 from . import selectors
 from .models import (
@@ -1589,6 +1589,10 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
                      holding_of=instrument)
     existing = {d.reservation.pk for d in deliveries if id(d.reservation) not in new}
     locked = {r.pk: r for r in lock_pks(Reservation, existing)} if existing else {}
+    for delivery in deliveries:
+        saved = locked.get(delivery.reservation.pk) if id(delivery.reservation) not in new else delivery.reservation
+        if saved is None or saved.account_id != delivery.reservation.account_id:
+            raise Conflict(_("Unknown reservation."), "unknown_reservation", "reservation")
     needed: dict[int, int] = defaultdict(int)
     for reservation in reserve:
         needed[reservation.account_id] += reservation.quantity
@@ -1618,9 +1622,9 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
     for reservation in reserve:
         reservation.instrument_id = instrument.pk
         reservation.created_by = actor if getattr(actor, "pk", None) else None
-    Reservation.objects.bulk_create(reserve)
+    insert_rows(reserve)
     update_rows(locked.values(), ["quantity", "status"])
-    transactions = Transaction.objects.bulk_create([
+    transactions = insert_rows([
         Transaction(kind=TK.TRADE, status=TS.COMPLETED, executed_at=now, instrument=instrument,
                     quantity=d.quantity, from_account_id=d.reservation.account_id, to_account_id=d.to_account_id,
                     reference=d.reference[:120], proposed_by=actor if getattr(actor, "pk", None) else None)

@@ -73,6 +73,12 @@ def reservation_new(*, account: TradingAccount, quantity: int, reference: str) -
     return Reservation(account_id=account.registry_account_id, quantity=quantity, reference=reference[:120])
 
 
+def reservation_ref(order) -> Reservation:
+    """The reservation of a resting sell order, by key and account, without reading it (``units_settle``
+    locks and checks it)."""
+    return Reservation(pk=order.reservation_id, account_id=order.account.registry_account_id)
+
+
 def units_settle(*, product: Product, reserve: list[Reservation], deliveries: list[Delivery], day):
     """Make the new reservations, then deliver the trades' units from reservations, in one registry call.
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from cets.common.audit import audit_record, audit_record_many
 from cets.common.errors import Conflict, DomainError
 from cets.common.locks import lock_rows
-from cets.common.rows import allocate_ids, update_rows
+from cets.common.rows import allocate_ids, insert_rows, update_rows
 
 from .. import delivery, rules
 from ..books import book_for_update, book_reload, product_lock
@@ -104,12 +104,25 @@ def _apply_fills(*, product: Product, fills, orders: dict[int, Order], now, acto
     return trades
 
 
-def _load_makers(fills, orders: dict[int, Order]) -> list[Order]:
-    """The resting orders ``fills`` trade against, read (with what settlement needs) if not in ``orders``."""
+def _load_makers(fills, orders: dict[int, Order], accounts: dict[int, TradingAccount] | None = None) -> list[Order]:
+    """The resting orders ``fills`` trade against, read (with what settlement needs) if not in ``orders``.
+
+    ``accounts``: a batch's trading accounts by id (with participant and registry account), read once
+    each and shared by all their orders; without it the orders are read with their account and reservation.
+    """
     missing = {f.maker_order_id for f in fills} - orders.keys()
-    if missing:
+    if missing and accounts is None:
         orders.update({o.pk: o for o in Order.objects.filter(pk__in=missing).select_related(
             "account__participant", "account__registry_account", "reservation")})
+    elif missing:
+        makers = list(Order.objects.filter(pk__in=missing))
+        unknown = {o.account_id for o in makers} - accounts.keys()
+        if unknown:
+            accounts.update({a.pk: a for a in TradingAccount.objects.filter(pk__in=unknown).select_related(
+                "participant", "registry_account")})
+        for maker in makers:
+            maker.account = accounts[maker.account_id]
+            orders[maker.pk] = maker
     return [orders[pk] for pk in dict.fromkeys(f.maker_order_id for f in fills)]
 
 
@@ -187,6 +200,7 @@ class _Placement:
         self.ids: list[int] = []
         self.version = product_lock(product)
         self.accounts = sorted({a.pk for a in accounts})
+        self.trading_accounts = {a.pk: a for a in accounts}
         self.cash = {c.account_id: c for c in lock_rows(CashAccount.objects.filter(account_id__in=self.accounts))}
         self.book = None
         self.fees = None
@@ -229,7 +243,7 @@ class _Placement:
             raise DomainError(str(exc), "refused", None) from exc
         order.sequence = incoming.sequence
         self.orders[order.pk] = order
-        makers = _load_makers(fills, self.orders)
+        makers = _load_makers(fills, self.orders, self.trading_accounts)
         self.undo = [(m, m.filled_quantity, m.open_quantity, m.status, m.frozen_amount) for m in makers]
         trades = _apply_fills(product=product, fills=fills, orders=self.orders, now=now, actor=user,
                               cash=self.cash, fees=self.fees, post=self.journal.post, buffer=self.settlement)
@@ -295,7 +309,7 @@ class _Placement:
 
     def finish(self) -> None:
         """Write the batch: orders, trades and deliveries, cash journal, audit entries (before commit)."""
-        Order.objects.bulk_create(self.new)
+        insert_rows(self.new)
         update_rows(self.changed.values(), MAKER_FIELDS)
         self.settlement.flush()
         self.journal.flush()
