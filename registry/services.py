@@ -115,7 +115,7 @@ from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.jobs import job_progress
 from cets.common.locks import lock_pks, lock_rows
 from cets.common.money import whole_tonnes
-from cets.common.rows import fetch_rows, insert_row, insert_rows, insert_statement, inserted, update_rows
+from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
 from . import selectors
 from .models import (
@@ -1622,9 +1622,9 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
     for reservation in reserve:
         reservation.instrument_id = instrument.pk
         reservation.created_by = actor if getattr(actor, "pk", None) else None
-    insert_rows(reserve)
+    Reservation.objects.bulk_create(reserve)
     update_rows(locked.values(), ["quantity", "status"])
-    transactions = insert_rows([
+    transactions = Transaction.objects.bulk_create([
         Transaction(kind=TK.TRADE, status=TS.COMPLETED, executed_at=now, instrument=instrument,
                     quantity=d.quantity, from_account_id=d.reservation.account_id, to_account_id=d.to_account_id,
                     reference=d.reference[:120], proposed_by=actor if getattr(actor, "pk", None) else None)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, AuditEntry
-from .rows import insert_row, insert_rows
+from .rows import insert_row
 
 GENESIS = "0" * 64
 
@@ -78,7 +78,7 @@ def audit_record(*, actor, action: str, obj=None, object_type: str = "", object_
 def audit_record_many(records: list[dict]) -> list[AuditEntry]:
     """``audit_record`` for many writes of the current transaction (each a dict of its arguments), one INSERT."""
     _require_transaction()
-    return insert_rows([_entry(**record) for record in records])
+    return AuditEntry.objects.bulk_create([_entry(**record) for record in records])
 
 
 def audit_seal(limit: int = 20_000) -> int:

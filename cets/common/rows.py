@@ -69,30 +69,6 @@ def allocate_ids(model, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def insert_rows(objs: list, batch_size: int = 500) -> list:
-    """``bulk_create`` for hot paths: one multi-row INSERT per ``batch_size`` objects, pks set from RETURNING.
-
-    The objects are of one model and either all carry their pk (``allocate_ids``) or none does.
-    Foreign keys to objects saved since they were assigned are picked up, as ``bulk_create`` does.
-    """
-    if not objs:
-        return objs
-    sql, fields = _insert_sql(type(objs[0]), objs[0].pk is not None)
-    head, values = sql.split(" VALUES ", 1)
-    row, returning = values.split(") RETURNING ", 1)
-    for start in range(0, len(objs), batch_size):
-        chunk = objs[start:start + batch_size]
-        params = []
-        for obj in chunk:
-            obj._prepare_related_fields_for_save(operation_name="bulk_create")
-            params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-        with connection.cursor() as cur:
-            cur.execute(f"{head} VALUES {', '.join([row + ')'] * len(chunk))} RETURNING {returning}", params)
-            for obj, (pk,) in zip(chunk, cur.fetchall(), strict=True):
-                inserted(obj, pk)
-    return objs
-
-
 def insert_row(obj):
     """INSERT ``obj`` (a new instance with an auto primary key) and set its pk, like ``save()`` would."""
     sql, params = insert_statement(obj)

@@ -18,7 +18,6 @@ from cets.common.audit import audit_record
 from cets.common.errors import Busy, DomainError, Forbidden
 from cets.common.locks import LOCK_ERRORS, lock_rows
 from cets.common.money import yuan
-from cets.common.rows import insert_rows
 
 from ..models import CashAccount, CashJournal, CashPosting, TradingAccount
 
@@ -117,10 +116,10 @@ class JournalBuffer:
     def flush(self) -> None:
         if not self.entries:
             return
-        journals = insert_rows([journal for journal, _legs in self.entries])
-        insert_rows([CashPosting(journal=journal, cash_account=acc, bucket=bucket, amount=amount)
-                     for journal, (_unused, legs) in zip(journals, self.entries, strict=True)
-                     for acc, bucket, amount in legs])
+        journals = CashJournal.objects.bulk_create([journal for journal, _legs in self.entries])
+        CashPosting.objects.bulk_create(
+            CashPosting(journal=journal, cash_account=acc, bucket=bucket, amount=amount)
+            for journal, (_unused, legs) in zip(journals, self.entries, strict=True) for acc, bucket, amount in legs)
         _write_balances(self.pending())
         self.entries = []
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from cets.common.audit import audit_record, audit_record_many
 from cets.common.errors import Conflict, DomainError
 from cets.common.locks import lock_rows
-from cets.common.rows import allocate_ids, insert_rows, update_rows
+from cets.common.rows import allocate_ids, update_rows
 
 from .. import delivery, rules
 from ..books import book_for_update, book_reload, product_lock
@@ -309,7 +309,7 @@ class _Placement:
 
     def finish(self) -> None:
         """Write the batch: orders, trades and deliveries, cash journal, audit entries (before commit)."""
-        insert_rows(self.new)
+        Order.objects.bulk_create(self.new)
         update_rows(self.changed.values(), MAKER_FIELDS)
         self.settlement.flush()
         self.journal.flush()

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from cets.common.errors import DomainError
-from cets.common.rows import insert_rows, update_rows
+from cets.common.rows import update_rows
 
 from .. import delivery
 from ..models import CashAccount, CashJournal, Order, ParticipantRule, Product, Trade, TradingAccount
@@ -63,7 +63,7 @@ class SettlementBuffer:
     def flush(self) -> None:
         if not self.trades and not self.reservations:
             return
-        trades = insert_rows([trade for trade, _reservation in self.trades])
+        trades = Trade.objects.bulk_create([trade for trade, _reservation in self.trades])
         transactions = delivery.units_settle(
             product=self.product, reserve=list(self.reservations.values()), day=self.day,
             deliveries=[delivery.Delivery(reservation=reservation, to_account_id=trade.buyer.registry_account_id,
