@@ -20,8 +20,9 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from cets.common.errors import NotFound
+from cets.common.errors import DomainError, NotFound
 from entities.selectors import scope_by_entity
+from mrv import selectors as mrv_selectors
 
 from . import formulas
 from .models import (
@@ -100,6 +101,27 @@ def benchmark_for(year: int, category: str) -> dict:
 
 def electricity_benchmark(*, category: str, year: int) -> Decimal:
     return benchmark_for(year, category)["electricity_t_per_mwh"]
+
+
+def intensity_against_benchmarks(entity, year: int, today) -> list[dict]:
+    """Each unit's emission intensity in ``year`` so far (mrv's monthly data: emissions over electricity
+    generated) beside its category's electricity benchmark (per MWh supplied): an indication of where the
+    unit stands against what its allocation will be based on, not the allocation itself.
+
+    ``gap`` is intensity minus benchmark (positive: above the benchmark, short of allowances for that
+    output); ``benchmark`` is None for a category or year without one (e.g. a unit outside the ETS).
+    """
+    rows = []
+    for row in mrv_selectors.entity_dashboard(entity, year, today=today)["units"]:
+        try:
+            benchmark = electricity_benchmark(category=row["category"], year=year) if row["category"] else None
+        except DomainError:
+            benchmark = None
+        intensity = row["intensity"]
+        gap = intensity - benchmark if intensity is not None and benchmark is not None else None
+        rows.append({"unit": row["unit"], "category": row["category"], "emissions": row["emissions"],
+                     "generated": row["generated"], "intensity": intensity, "benchmark": benchmark, "gap": gap})
+    return rows
 
 
 def allocation_for(entity_id: int, year: int) -> dict:

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -42,6 +43,18 @@ def allocation_detail(request, pk: int):
         raise Http404
     units = ea.units.select_related("unit").order_by("unit__code")
     return render(request, "allowances/detail.html", {"ea": ea, "units": units})
+
+
+@login_required
+def benchmarks(request, entity_pk: int):
+    """A unit-by-unit view of intensity against the category benchmark (entities: their own)."""
+    try:
+        entity = entity_get(user=request.user, pk=entity_pk)
+        year = int(request.GET.get("year") or timezone.localdate().year)
+    except (NotFound, ValueError):
+        raise Http404
+    rows = selectors.intensity_against_benchmarks(entity, year, today=timezone.localdate())
+    return render(request, "allowances/benchmarks.html", {"entity": entity, "year": year, "rows": rows})
 
 
 @login_required

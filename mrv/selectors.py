@@ -33,10 +33,6 @@ For the doors (scoped through ``entities.selectors.scope_by_entity``):
 (agencies: only their own assignments), ``warnings_visible_to(user)``, ``reminders_visible_to(user)``,
 ``entity_dashboard(entity, year)``, ``regulator_overview(user, year)``; ``parameter_set(year)`` and
 ``month_deadline(year, month)`` (40 natural days after the month's end).
-
-mrv sits above allowances in the import tree; the one read the other way, the category benchmark on the
-dashboard, is an optional lazy import of ``allowances.selectors.electricity_benchmark`` (intensity alone,
-and the page says so, when it is absent).
 """
 
 import datetime as dt
@@ -210,35 +206,9 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
         category = unit.category_for(year).category
         intensity = (emissions / generated).quantize(Decimal("0.0001")) if generated else None
         per_unit.append({"unit": unit, "cells": cells, "emissions": emissions, "generated": generated,
-                         "intensity": intensity, "category": category,
-                         "benchmark": electricity_benchmark(category, year)})
+                         "intensity": intensity, "category": category})
     return {"units": per_unit, "per_month": [per_month.get(m, Decimal(0)) for m in range(1, 13)],
-            "total": sum(per_month.values(), Decimal(0)), "missing": missing, "late": late,
-            "benchmarks_available": benchmarks_available()}
-
-
-def benchmarks_available() -> bool:
-    try:
-        from allowances import selectors as allowance_selectors  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(allowance_selectors, "electricity_benchmark")
-
-
-def electricity_benchmark(category: str | None, year: int) -> Decimal | None:
-    """The category's electricity benchmark (tCO2/MWh) from the allowances app, when it offers one.
-
-    mrv sits above allowances in the import tree, so this read is optional: the benchmarks table is
-    owned by allowances and the dashboard shows intensity alone (and says so) until it exists.
-    """
-    if category is None or not benchmarks_available():
-        return None
-    from allowances import selectors as allowance_selectors
-
-    try:
-        return allowance_selectors.electricity_benchmark(category=category, year=year)
-    except DomainError:
-        return None
+            "total": sum(per_month.values(), Decimal(0)), "missing": missing, "late": late}
 
 
 def warnings_visible_to(user):

@@ -1,7 +1,6 @@
 """Portal pages: the entity dashboard (chart, missing/late, intensity), upload, detail, overview, scoping."""
 
 import io
-from decimal import Decimal
 
 import pytest
 
@@ -30,7 +29,7 @@ def test_entity_dashboard(client, entity_user, entity, data):
     assert 'data-testid="chart"' in page and page.count("<rect ") >= 4
     assert "9365.572" in page  # 4 unit-months x 2341.393 t
     assert "0.0078" in page  # HB-WH-01 intensity: 7024.179 t / 900,000 MWh
-    assert 'data-testid="no-benchmarks"' in page or "Benchmark" in page
+    assert 'data-testid="benchmarks-link"' in page
     assert "HB-WH-02 2025-02" in page  # missing month listed
 
 
@@ -168,13 +167,9 @@ def test_portal_review_and_information_request(client, entity_user, wuhan, guang
     assert sub.information_requests.get().answer == "Uploaded."
 
 
-def test_dashboard_intensity_against_category_benchmark(client, entity_user, entity, unit):
-    from mrv import selectors
-
-    if not selectors.benchmarks_available():
-        pytest.skip("allowances publishes no benchmark selector in this checkout")
+def test_dashboard_shows_intensity_and_links_the_benchmark_comparison(client, entity_user, entity, unit):
     services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, month=1, year=2024)])
-    assert selectors.electricity_benchmark("I", 2024) == Decimal("0.7910")
     client.force_login(entity_user)
     page = client.get(f"/mrv/entities/{entity.pk}/?year=2024").content.decode()
-    assert "0.7910" in page and "0.0078" in page  # 2341.393 t / 300,000 MWh
+    assert "0.0078" in page  # 2341.393 t / 300,000 MWh
+    assert f'href="/allowances/benchmarks/{entity.pk}/?year=2024"' in page
