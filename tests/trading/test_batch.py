@@ -178,3 +178,22 @@ def test_a_refusal_after_matching_keeps_what_earlier_orders_of_the_batch_did(sel
     assert cash(buyer_account)[1] == Decimal("0.00")
     assert cash_check() == [] and ledger_check() == []
     assert _book_matches_database(product)
+
+
+def test_position_limit_counts_what_the_batch_bought_and_left_open(seller, seller_account, buyer, buyer_account,
+                                                                   product):
+    """Nothing of a batch is stored until it ends: its own purchases and open bids still count."""
+    product.participant_rules.filter(participant_kind="entity").update(position_limit=1_000)
+    results = orders_place_batch(product=product, requests=[
+        OrderRequest(user=seller, account=seller_account, side="SELL", price="80.00", quantity=300),
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="80.00", quantity=500),  # 300 bought
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="79.00", quantity=501),  # 1,001 > 1,000
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="79.00", quantity=500),  # exactly 1,000
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="79.00", quantity=1),
+    ])
+    assert [r.error.code if r.error else None for r in results] == [None, None, "position_limit", None,
+                                                                     "position_limit"]
+    assert "holding 300 t plus open purchases 200 t plus 501 t" in str(results[2].error.message)
+    assert "holding 300 t plus open purchases 700 t plus 1 t" in str(results[4].error.message)
+    assert units(buyer_account, product) == (300, 300)
+    assert cash_check() == [] and ledger_check() == []

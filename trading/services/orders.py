@@ -268,12 +268,13 @@ class _Placement:
         self.mark = None
         return order, trades
 
-    def _pending_buys(self, account: TradingAccount) -> int:
-        """Open buy tonnes of ``account`` the stored orders do not show yet (for its position limit)."""
+    def _pending_buys(self, account: TradingAccount) -> tuple[int, int]:
+        """What the database does not show yet of ``account``'s purchases in this batch (position limit):
+        tonnes bought, and the change in its open buy tonnes (new bids open, stored bids filled)."""
         new = sum(o.open_quantity for o in self.new if o.account_id == account.pk and o.side == Side.BUY)
         filled = sum(self.opened[pk] - o.open_quantity for pk, o in self.changed.items()
                      if o.account_id == account.pk and o.side == Side.BUY)
-        return new - filled + self.settlement.bought(account)
+        return self.settlement.bought(account), new - filled
 
     def recover(self) -> None:
         """After a refused order: undo what it changed in memory (nothing of it was written).

@@ -137,7 +137,8 @@ def check_position_limit(account: TradingAccount, product: Product, buying: int,
     Counts what is held, what open buy orders and bids could still bring in, and this request
     (``order``, if already stored, is counted once, as ``buying``). ``rules``: a per-transaction
     cache of the product's rules by participant kind (a batch reads each kind's rule once);
-    ``unstored(account)``: what the caller's batch bought and has open that the database does not show yet.
+    ``unstored(account)``: (tonnes bought, change in open buy tonnes) of the caller's batch that the
+    database does not show yet.
     """
     kind = account.participant.kind
     if rules is not None and kind in rules:
@@ -149,8 +150,9 @@ def check_position_limit(account: TradingAccount, product: Product, buying: int,
     if rule is None or rule.position_limit is None:
         return
     total, _available = delivery.holding(account, product)
-    total += unstored(account) if unstored else 0
-    pending = (account.orders.filter(product=product, side="BUY", status__in=("open", "partial"))
+    bought, opened = unstored(account) if unstored else (0, 0)
+    total += bought
+    pending = opened + (account.orders.filter(product=product, side="BUY", status__in=("open", "partial"))
                .exclude(pk=getattr(order, "pk", None)).aggregate(q=Sum("open_quantity"))["q"] or 0)
     pending += (account.auction_bids.filter(auction__product=product, status="open")
                 .aggregate(q=Sum("quantity"))["q"] or 0)
