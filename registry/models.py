@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 REGISTRY_PREFIX = "CN"
 SERIAL_DIGITS = 12
@@ -339,7 +340,7 @@ class Transaction(models.Model):
         CCER_CANCELLATION = "ccer_cancellation", _("CCER cancellation")
         VOLUNTARY_RETIREMENT = "voluntary_retirement", _("Voluntary retirement")
         DEDUCTION = "deduction", _("Deduction")
-        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        WITHDRAWAL = "withdrawal", pgettext_lazy("units taken back by a regulator", "Withdrawal")
         FREEZE = "freeze", _("Freeze")
         UNFREEZE = "unfreeze", _("Unfreeze")
         REVERSAL = "reversal", _("Reversal")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from entities.models import KeyEntity, Organisation
 
@@ -189,7 +190,7 @@ class CashJournal(models.Model):
 
     class Kind(models.TextChoices):
         DEPOSIT = "deposit", _("Deposit")
-        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        WITHDRAWAL = "withdrawal", pgettext_lazy("cash paid out", "Withdrawal")
         FREEZE = "freeze", _("Freeze")
         RELEASE = "release", _("Release")
         SETTLEMENT = "settlement", _("Settlement")

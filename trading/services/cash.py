@@ -13,6 +13,7 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from django.db.models.functions import Round
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from cets.common.audit import audit_record
 from cets.common.errors import Busy, DomainError, Forbidden
@@ -181,7 +182,7 @@ def cash_withdraw(*, actor, account: TradingAccount, amount, bank_reference: str
         raise DomainError(_("Only %(available)s yuan is available to withdraw.") % {"available": cash.available},
                           "insufficient_funds", "amount")
     journal = journal_post(kind=CashJournal.Kind.WITHDRAWAL, actor=actor, bank_reference=bank_reference,
-                           memo=_("Withdrawal"), legs=[(cash, AVAILABLE, -amount),
+                           memo=pgettext("cash paid out", "Withdrawal"), legs=[(cash, AVAILABLE, -amount),
                                                        (system_account(CashAccount.Kind.BANK), AVAILABLE, amount)])
     audit_record(actor=actor, action="trading.cash_withdraw", obj=journal,
                  after={"account": account.number, "amount": str(amount), "bank_reference": bank_reference})
