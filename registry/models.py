@@ -275,7 +275,7 @@ class Block(models.Model):
         indexes = [models.Index(fields=["account", "instrument", "serial_start"], name="registry_block_holder_idx"),
                    # Serves the serial trace and the disjointness check (instrument, serial order).
                    models.Index(fields=["instrument", "serial_start"], name="registry_block_serial_idx"),
-                   # Serve "take blocks in one state in serial order" (registry_move, migration 0008).
+                   # Serve "take blocks in one state in serial order" (registry_move, migration 0007).
                    models.Index(fields=["account", "instrument", "serial_start"],
                                 condition=Q(reservation__isnull=True, freeze__isnull=True),
                                 name="registry_block_free_idx"),
