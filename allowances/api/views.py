@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
-from cets.common.api import idempotent
+from cets.common.api import idempotent, validated
 from cets.common.errors import DomainError, Forbidden, NotFound
 from cets.common.viewsets import ScopedReadViewSet
 from entities.selectors import entity_get
@@ -90,22 +90,20 @@ class BorrowingViewSet(ScopedReadViewSet):
     @extend_schema(request=BorrowingInput, responses={201: BorrowingOutput})
     @idempotent
     def create(self, request):
-        data = BorrowingInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(BorrowingInput, request)
         if not request.user.acting_entity_id:
             raise NotFound("No entity to apply for.", field="entity")
         entity = entity_get(user=request.user, pk=request.user.acting_entity_id)
-        application = services.borrowing_apply(actor=request.user, entity=entity, **data.validated_data)
+        application = services.borrowing_apply(actor=request.user, entity=entity, **data)
         return Response(BorrowingOutput(application).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=BorrowingDecisionInput, responses=BorrowingOutput)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
         application: BorrowingApplication = self.get_object()
-        data = BorrowingDecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(BorrowingDecisionInput, request)
         application = services.borrowing_decide(actor=request.user, application=application,
-                                                approve=data.validated_data["approve"])
+                                                approve=data["approve"])
         return Response(BorrowingOutput(application).data)
 
 
@@ -120,9 +118,8 @@ class RunViewSet(ScopedReadViewSet):
     @extend_schema(request=RunInput, responses={201: RunOutput})
     @idempotent
     def create(self, request):
-        data = RunInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        run = services.run_start(actor=request.user, **data.validated_data)
+        data = validated(RunInput, request)
+        run = services.run_start(actor=request.user, **data)
         return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=RunOutput)
@@ -143,9 +140,8 @@ class ScenarioViewSet(ScopedReadViewSet):
 
     @extend_schema(request=ScenarioInput, responses={201: ScenarioOutput})
     def create(self, request):
-        data = ScenarioInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated(ScenarioInput, request)
+        fields = dict(data)
         plan = selectors.plan_get(fields.pop("plan"), published=False)
         scenario = services.scenario_create(actor=request.user, plan=plan, **fields)
         return Response(ScenarioOutput(scenario).data, status=status.HTTP_201_CREATED)

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cets.common.api import idempotent
+from cets.common.api import idempotent, validated
 from cets.common.api_views import JobOutput
 from cets.common.errors import Forbidden
 from cets.common.viewsets import ScopedReadViewSet
@@ -51,10 +51,9 @@ class CycleViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def obligations(self, request, code=None):
         """Set (or refresh) one year's obligations from confirmed verified emissions (national regulator)."""
-        data = s.ComplianceObligationsInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ComplianceObligationsInput, request)
         result = services.obligations_calculate(actor=request.user, cycle=selectors.cycle_get(code),
-                                                year=data.validated_data["year"])
+                                                year=data["year"])
         return Response(result)
 
     @extend_schema(request=None, responses={202: JobOutput})
@@ -88,10 +87,9 @@ class ObligationViewSet(ScopedReadViewSet):
     def surrender(self, request, pk=None):
         """Surrender CEAs and cancel CCERs in one step; answers the steps and the remaining obligation."""
         obligation = selectors.obligation_get(user=request.user, pk=pk)
-        data = s.ComplianceSurrenderInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ComplianceSurrenderInput, request)
         steps = services.surrender(actor=request.user, obligation=obligation,
-                                   items=[dict(i) for i in data.validated_data["items"]])
+                                   items=[dict(i) for i in data["items"]])
         obligation = selectors.obligation_get(user=request.user, pk=pk)
         return Response({"steps": s.ComplianceStepOutput(steps, many=True).data,
                          "obligation": s.ComplianceObligationOutput(obligation).data}, status=status.HTTP_201_CREATED)
@@ -137,21 +135,19 @@ class ReliefViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.ComplianceReliefInput, responses={201: s.ComplianceReliefOutput})
     def create(self, request):
-        data = s.ComplianceReliefInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        obligation = selectors.obligation_get(user=request.user, pk=data.validated_data["obligation"])
+        data = validated(s.ComplianceReliefInput, request)
+        obligation = selectors.obligation_get(user=request.user, pk=data["obligation"])
         decision = services.relief_propose(actor=request.user, obligation=obligation,
-                                           quantity=data.validated_data["quantity"],
-                                           reason=data.validated_data["reason"])
+                                           quantity=data["quantity"],
+                                           reason=data["reason"])
         return Response(s.ComplianceReliefOutput(decision).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ComplianceDecideInput, responses=s.ComplianceReliefOutput)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        data = s.ComplianceDecideInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ComplianceDecideInput, request)
         decision = services.relief_decide(actor=request.user, decision=self.get_object(),
-                                          approve=data.validated_data["approve"])
+                                          approve=data["approve"])
         return Response(s.ComplianceReliefOutput(decision).data)
 
 
@@ -163,12 +159,11 @@ class PenaltyViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.CompliancePenaltyInput, responses={201: s.CompliancePenaltyOutput})
     def create(self, request):
-        data = s.CompliancePenaltyInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        obligation = selectors.obligation_get(user=request.user, pk=data.validated_data["obligation"])
+        data = validated(s.CompliancePenaltyInput, request)
+        obligation = selectors.obligation_get(user=request.user, pk=data["obligation"])
         penalty = services.penalty_propose(actor=request.user, obligation=obligation,
-                                           multiplier=data.validated_data["multiplier"],
-                                           average_price=data.validated_data.get("average_price"))
+                                           multiplier=data["multiplier"],
+                                           average_price=data.get("average_price"))
         return Response(s.CompliancePenaltyOutput(penalty).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.CompliancePenaltyOutput)

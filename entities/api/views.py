@@ -4,7 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cets.common.api import idempotent
+from cets.common.api import idempotent, validated
 from cets.common.viewsets import ScopedReadViewSet
 
 from .. import selectors, services
@@ -63,17 +63,15 @@ class EntityViewSet(ScopedReadViewSet):
     @extend_schema(request=EntityInput, responses={201: EntityOutput})
     @idempotent
     def create(self, request):
-        data = EntityInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        entity = services.entity_create(actor=request.user, **data.validated_data)
+        data = validated(EntityInput, request)
+        entity = services.entity_create(actor=request.user, **data)
         return Response(EntityOutput(entity).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=EntityInput, responses={200: EntityOutput})
     def partial_update(self, request, pk=None):
         entity = selectors.entity_get(user=request.user, pk=pk)
-        data = EntityInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        entity = services.entity_update(actor=request.user, entity=entity, **data.validated_data)
+        data = validated(EntityInput, request, partial=True)
+        entity = services.entity_update(actor=request.user, entity=entity, **data)
         return Response(EntityOutput(entity).data)
 
 
@@ -89,9 +87,8 @@ class UnitViewSet(ScopedReadViewSet):
 
     @extend_schema(request=UnitInput, responses={201: UnitOutput})
     def create(self, request):
-        data = UnitInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated(UnitInput, request)
+        fields = dict(data)
         entity = selectors.entity_get(user=request.user, pk=fields.pop("entity"))
         unit = services.unit_create(actor=request.user, entity=entity, **fields)
         return Response(UnitOutput(unit).data, status=status.HTTP_201_CREATED)
@@ -109,11 +106,10 @@ class AgencyAssignmentViewSet(ScopedReadViewSet):
     @extend_schema(request=AgencyAssignmentInput, responses={201: AgencyAssignmentOutput})
     @idempotent
     def create(self, request):
-        data = AgencyAssignmentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        entity = selectors.entity_get(user=request.user, pk=data.validated_data["entity"])
-        assignment = services.agency_assign(actor=request.user, entity=entity, agency=data.validated_data["agency"],
-                                            year=data.validated_data["year"])
+        data = validated(AgencyAssignmentInput, request)
+        entity = selectors.entity_get(user=request.user, pk=data["entity"])
+        assignment = services.agency_assign(actor=request.user, entity=entity, agency=data["agency"],
+                                            year=data["year"])
         return Response(AgencyAssignmentOutput(assignment).data, status=status.HTTP_201_CREATED)
 
 

@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cets.common.api import error_response
+from cets.common.api import error_response, validated
 from cets.common.errors import DomainError, NotFound
 from cets.common.viewsets import ScopedReadViewSet
 from entities.models import ConsultingEngagement, KeyEntity, Organisation, Unit
@@ -35,9 +35,8 @@ class CalculateView(APIView):
 
     @extend_schema(request=s.CalculateInput, responses={200: s.CalculateOutput})
     def post(self, request):
-        data = s.CalculateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(s.CalculateInput, request)
+        values = data
         try:
             result = accounting.compute(selectors.parameter_set(values["year"]), fuels=values["fuels"],
                                         purchased_electricity_mwh=values["purchased_electricity_mwh"])
@@ -60,9 +59,8 @@ class SubmissionViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.SubmissionInput, responses={201: s.SubmissionOutput})
     def create(self, request):
-        data = s.SubmissionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        data = validated(s.SubmissionInput, request)
+        values = dict(data)
         unit = units_visible_to(request.user).filter(pk=values.pop("unit")).first()
         if unit is None:
             raise NotFound("No such unit among the units you may submit for.", field="unit")
@@ -108,38 +106,34 @@ class SubmissionViewSet(ScopedReadViewSet):
     @extend_schema(request=s.QuestionInput, responses={201: s.InformationRequestOutput})
     @action(detail=True, methods=["post"], url_path="information-requests")
     def information_request(self, request, pk=None):
-        data = s.QuestionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.QuestionInput, request)
         rfi = oversight.information_request(actor=request.user, submission=self.get_object(),
-                                            question=data.validated_data["question"])
+                                            question=data["question"])
         return Response(s.InformationRequestOutput(rfi).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.AnswerInput, responses={200: s.InformationRequestOutput})
     @action(detail=True, methods=["post"], url_path="information-requests/answer")
     def information_answer(self, request, pk=None):
-        data = s.AnswerInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.AnswerInput, request)
         rfi = self.get_object().information_requests.filter(status="open").first()
         if rfi is None:
             raise NotFound("No request for information is waiting.", field="answer")
-        rfi = oversight.information_answer(actor=request.user, request=rfi, answer=data.validated_data["answer"])
+        rfi = oversight.information_answer(actor=request.user, request=rfi, answer=data["answer"])
         return Response(s.InformationRequestOutput(rfi).data)
 
     @extend_schema(request=s.ExtensionInput, responses={201: s.ExtensionOutput})
     @action(detail=True, methods=["post"])
     def extensions(self, request, pk=None):
-        data = s.ExtensionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ExtensionInput, request)
         extension = oversight.extension_request(actor=request.user, submission=self.get_object(),
-                                                **data.validated_data)
+                                                **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DecisionInput, responses={200: s.SubmissionOutput})
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
-        data = s.DecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        sub = oversight.submission_review(actor=request.user, submission=self.get_object(), **data.validated_data)
+        data = validated(s.DecisionInput, request)
+        sub = oversight.submission_review(actor=request.user, submission=self.get_object(), **data)
         return Response(s.SubmissionOutput(sub).data)
 
 
@@ -162,10 +156,9 @@ class TestReportViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.TestReportInput, responses={201: s.TestReportOutput})
     def create(self, request):
-        data = s.TestReportInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.TestReportInput, request)
         entity = _own_entity(request.user)
-        report = services.test_report_create(actor=request.user, entity=entity, **data.validated_data)
+        report = services.test_report_create(actor=request.user, entity=entity, **data)
         return Response(s.TestReportOutput(report).data, status=status.HTTP_201_CREATED)
 
 
@@ -186,18 +179,16 @@ class QcPlanViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.QcPlanInput, responses={201: s.QcPlanOutput})
     def create(self, request):
-        data = s.QcPlanInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = services.qc_plan_submit(actor=request.user, entity=_own_entity(request.user), **data.validated_data)
+        data = validated(s.QcPlanInput, request)
+        plan = services.qc_plan_submit(actor=request.user, entity=_own_entity(request.user), **data)
         return Response(s.QcPlanOutput(plan).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DecisionInput, responses={200: s.QcPlanOutput})
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
-        data = s.DecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.DecisionInput, request)
         plan = services.qc_plan_review(actor=request.user, plan=self.get_object(),
-                                       approve=data.validated_data["accept"], comment=data.validated_data["comment"])
+                                       approve=data["accept"], comment=data["comment"])
         return Response(s.QcPlanOutput(plan).data)
 
 
@@ -212,10 +203,9 @@ class AnnualReportViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.AnnualReportInput, responses={201: s.AnnualReportOutput})
     def create(self, request):
-        data = s.AnnualReportInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.AnnualReportInput, request)
         report = services.annual_report_compile(actor=request.user, entity=_own_entity(request.user),
-                                                year=data.validated_data["year"])
+                                                year=data["year"])
         return Response(s.AnnualReportOutput(report).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: s.AnnualReportOutput})
@@ -237,10 +227,9 @@ class WarningViewSet(ScopedReadViewSet):
     @extend_schema(request=s.TransitionInput, responses={200: s.WarningOutput})
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
-        data = s.TransitionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.TransitionInput, request)
         warning: EarlyWarning = self.get_object()
-        warning = oversight.warning_transition(actor=request.user, warning=warning, **data.validated_data)
+        warning = oversight.warning_transition(actor=request.user, warning=warning, **data)
         return Response(s.WarningOutput(warning).data)
 
 
@@ -255,9 +244,8 @@ class VerificationViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.VerificationInput, responses={201: s.VerificationOutput})
     def create(self, request):
-        data = s.VerificationInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        data = validated(s.VerificationInput, request)
+        values = dict(data)
         entity = entity_get(user=request.user, pk=values.pop("entity"))
         verification = oversight.verification_submit(actor=request.user, entity=entity, **values)
         return Response(s.VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
@@ -271,36 +259,32 @@ class VerificationViewSet(ScopedReadViewSet):
     @extend_schema(request=s.ReasonInput, responses={200: s.VerificationOutput})
     @action(detail=True, methods=["post"], url_path="request-review")
     def request_review(self, request, pk=None):
-        data = s.ReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ReasonInput, request)
         verification = oversight.verification_request_review(actor=request.user, verification=self.get_object(),
-                                                             reason=data.validated_data["reason"])
+                                                             reason=data["reason"])
         return Response(s.VerificationOutput(verification).data)
 
     @extend_schema(request=s.ReviewDecisionInput, responses={200: s.VerificationOutput})
     @action(detail=True, methods=["post"], url_path="decide-review")
     def decide_review(self, request, pk=None):
-        data = s.ReviewDecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ReviewDecisionInput, request)
         verification = oversight.verification_decide_review(actor=request.user, verification=self.get_object(),
-                                                            **data.validated_data)
+                                                            **data)
         return Response(s.VerificationOutput(verification).data)
 
     @extend_schema(request=s.ExtensionInput, responses={201: s.ExtensionOutput})
     @action(detail=True, methods=["post"])
     def extensions(self, request, pk=None):
-        data = s.ExtensionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ExtensionInput, request)
         extension = oversight.extension_request(actor=request.user, verification=self.get_object(),
-                                                **data.validated_data)
+                                                **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DetermineInput, responses={201: s.VerificationOutput})
     @action(detail=False, methods=["post"])
     def determine(self, request):
-        data = s.DetermineInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        data = validated(s.DetermineInput, request)
+        values = dict(data)
         entity = entity_get(user=request.user, pk=values.pop("entity"))
         verification = oversight.verification_determine(actor=request.user, entity=entity, **values)
         return Response(s.VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
@@ -326,17 +310,15 @@ class FindingViewSet(ScopedReadViewSet):
     @extend_schema(request=s.AnswerInput, responses={200: s.FindingOutput})
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
-        data = s.AnswerInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        finding = oversight.finding_answer(actor=request.user, finding=self.get_object(), **data.validated_data)
+        data = validated(s.AnswerInput, request)
+        finding = oversight.finding_answer(actor=request.user, finding=self.get_object(), **data)
         return Response(s.FindingOutput(finding).data)
 
     @extend_schema(request=s.CloseFindingInput, responses={200: s.FindingOutput})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        data = s.CloseFindingInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        finding = oversight.finding_close(actor=request.user, finding=self.get_object(), **data.validated_data)
+        data = validated(s.CloseFindingInput, request)
+        finding = oversight.finding_close(actor=request.user, finding=self.get_object(), **data)
         return Response(s.FindingOutput(finding).data)
 
 
@@ -352,10 +334,9 @@ class ExtensionViewSet(ScopedReadViewSet):
     @extend_schema(request=s.GrantInput, responses={200: s.ExtensionOutput})
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        data = s.GrantInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.GrantInput, request)
         extension = oversight.extension_decide(actor=request.user, extension=self.get_object(),
-                                               grant=data.validated_data["grant"])
+                                               grant=data["grant"])
         return Response(s.ExtensionOutput(extension).data)
 
 
@@ -374,9 +355,8 @@ class AgencyRatingView(APIView):
 
     @extend_schema(request=s.RatingInput, responses={200: None})
     def post(self, request):
-        data = s.RatingInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        data = validated(s.RatingInput, request)
+        values = dict(data)
         agency = Organisation.objects.filter(pk=values.pop("agency"),
                                              kind=Organisation.Kind.VERIFICATION_AGENCY).first()
         if agency is None:
@@ -398,9 +378,8 @@ class ConsultingViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.ConsultingInput, responses={201: s.ConsultingOutput})
     def create(self, request):
-        data = s.ConsultingInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(s.ConsultingInput, request)
+        values = data
         entity = entity_get(user=request.user, pk=values.get("entity") or request.user.acting_entity_id or -1)
         organisation = Organisation.objects.filter(pk=values["organisation"]).first()
         if organisation is None:

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cets.common.api import idempotent
+from cets.common.api import idempotent, validated
 from cets.common.viewsets import ScopedReadViewSet
 
 from .. import selectors, services
@@ -75,19 +75,17 @@ class TransactionViewSet(ScopedReadViewSet):
     @extend_schema(request=RegistryReasonInput, responses=RegistryTransactionOutput)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = RegistryReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(RegistryReasonInput, request)
         tx = selectors.transaction_get(user=request.user, pk=pk)
-        tx = services.transaction_reject(actor=request.user, transaction=tx, reason=data.validated_data["reason"])
+        tx = services.transaction_reject(actor=request.user, transaction=tx, reason=data["reason"])
         return Response(RegistryTransactionOutput(tx).data)
 
     @extend_schema(request=RegistryReasonInput, responses=RegistryTransactionOutput)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = RegistryReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(RegistryReasonInput, request)
         tx = selectors.transaction_get(user=request.user, pk=pk)
-        tx = services.transaction_cancel(actor=request.user, transaction=tx, reason=data.validated_data["reason"])
+        tx = services.transaction_cancel(actor=request.user, transaction=tx, reason=data["reason"])
         return Response(RegistryTransactionOutput(tx).data)
 
 
@@ -97,9 +95,8 @@ class TransferView(APIView):
     @extend_schema(request=RegistryTransferInput, responses={201: RegistryTransactionOutput})
     @idempotent
     def post(self, request):
-        data = RegistryTransferInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(RegistryTransferInput, request)
+        v = data
         source = selectors.account_get(user=request.user, pk=v["from_account"], field="from_account")
         tx = services.transfer_create(actor=request.user, from_account=source,
                                       to_account=selectors.account_by_number(v["to_account"]),
@@ -114,9 +111,8 @@ class SurrenderView(APIView):
     @extend_schema(request=RegistrySurrenderInput, responses={201: RegistryTransactionOutput})
     @idempotent
     def post(self, request):
-        data = RegistrySurrenderInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(RegistrySurrenderInput, request)
+        v = data
         account = selectors.account_get(user=request.user, pk=v["account"])
         tx = services.surrender_execute(actor=request.user, account=account,
                                         instrument=selectors.instrument_get(v["instrument"]), quantity=v["quantity"],

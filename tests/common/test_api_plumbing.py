@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cets.common.api import idempotent
+from cets.common.api import idempotent, validated
 from cets.common.errors import Busy, Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import advisory_lock, lock_rows
 from cets.common.models import IdempotencyRecord, Job
@@ -38,9 +38,8 @@ class EchoView(APIView):
 
     @idempotent
     def post(self, request):
-        data = Echo(data=request.data)
-        data.is_valid(raise_exception=True)
-        job = Job.objects.create(kind="echo", total=data.validated_data["quantity"], created_by=request.user)
+        data = validated(Echo, request)
+        job = Job.objects.create(kind="echo", total=data["quantity"], created_by=request.user)
         return Response({"job": job.pk, "quantity": job.total}, status=201)
 
 

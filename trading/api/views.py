@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cets.common.api import idempotent
+from cets.common.api import idempotent, validated
 from cets.common.errors import Forbidden, NotFound
 from cets.common.export import export_response
 
@@ -84,9 +84,8 @@ class OrderViewSet(viewsets.GenericViewSet):
     @extend_schema(request=s.OrderInput, responses={201: s.PlaceOutput})
     @idempotent
     def create(self, request):
-        data = s.OrderInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.OrderInput, request)
+        v = data
         order, trades = services.order_place(
             user=request.user, account=selectors.my_account(request.user), product=selectors.product_get(v["product"]),
             side=v["side"].upper(), price=v["price"], quantity=v["quantity"])
@@ -98,9 +97,8 @@ class OrderViewSet(viewsets.GenericViewSet):
     def batch(self, request):
         """Place a list of orders in one transaction (``services.orders_place_batch``): one result per order,
         in order, each with its order and trades or the error that refused it (the others still go on)."""
-        data = s.BatchInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.BatchInput, request)
+        v = data
         account = selectors.my_account(request.user)
         results = services.orders_place_batch(product=selectors.product_get(v["product"]), requests=[
             OrderRequest(user=request.user, account=account, side=o["side"].upper(), price=o["price"],
@@ -113,13 +111,12 @@ class OrderViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["post"])
     @idempotent
     def take(self, request):
-        data = s.TakeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        listing = Order.objects.filter(pk=data.validated_data["listing"]).select_related("product").first()
+        data = validated(s.TakeInput, request)
+        listing = Order.objects.filter(pk=data["listing"]).select_related("product").first()
         if listing is None:
             raise NotFound("No such listing.", field="listing")
         order, trade = services.order_take(user=request.user, account=selectors.my_account(request.user),
-                                           listing=listing, quantity=data.validated_data["quantity"])
+                                           listing=listing, quantity=data["quantity"])
         return Response(s.PlaceOutput({"order": order, "trades": [trade]}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.OrderOutput)
@@ -132,9 +129,8 @@ class OrderViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def amend(self, request, pk=None):
-        data = s.AmendInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        order, trades = services.order_amend(user=request.user, order=self._get(pk), **data.validated_data)
+        data = validated(s.AmendInput, request)
+        order, trades = services.order_amend(user=request.user, order=self._get(pk), **data)
         return Response(s.PlaceOutput({"order": order, "trades": trades}).data)
 
 
@@ -180,9 +176,8 @@ class CashMovementView(APIView):
     @extend_schema(request=s.CashMovementInput, responses={201: None})
     @idempotent
     def post(self, request):
-        data = s.CashMovementInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.CashMovementInput, request)
+        v = data
         if request.user.role != request.user.Role.EXCHANGE_STAFF:
             raise Forbidden("Only the exchange's settlement staff record deposits and withdrawals.")
         service = services.cash_deposit if self.kind == "deposit" else services.cash_withdraw
@@ -212,9 +207,8 @@ class BulkViewSet(viewsets.GenericViewSet):
     @extend_schema(request=s.BulkInput, responses={201: s.BulkOutput})
     @idempotent
     def create(self, request):
-        data = s.BulkInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.BulkInput, request)
+        v = data
         proposal = services.bulk_propose(
             user=request.user, account=selectors.my_account(request.user),
             counterparty=_account_by_number(v["counterparty"], "counterparty"),
@@ -266,9 +260,8 @@ class AuctionViewSet(viewsets.GenericViewSet):
     @extend_schema(request=s.AuctionInput, responses={201: s.AuctionOutput})
     @idempotent
     def create(self, request):
-        data = s.AuctionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.AuctionInput, request)
+        v = data
         auction = services.auction_create(
             user=request.user, seller=_account_by_number(v["seller"], "seller"),
             product=selectors.product_get(v["product"]), quantity=v["quantity"], reserve_price=v["reserve_price"],
@@ -279,10 +272,9 @@ class AuctionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def bid(self, request, pk=None):
-        data = s.BidInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.BidInput, request)
         bid = services.auction_bid(user=request.user, account=selectors.my_account(request.user),
-                                   auction=self._get(pk), **data.validated_data)
+                                   auction=self._get(pk), **data)
         return Response(s.BidOutput(bid).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.BidOutput(many=True))

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cets.common.api import idempotent
+from cets.common.api import idempotent, validated
 from cets.common.errors import NotFound
 from entities.selectors import entity_get
 
@@ -54,9 +54,8 @@ class VvbViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Generi
 
     @extend_schema(request=s.CcerOrganisationInput, responses={201: s.CcerVvbOutput})
     def create(self, request):
-        data = s.CcerOrganisationInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated(s.CcerOrganisationInput, request)
+        fields = dict(data)
         org = services.organisation_register(actor=request.user, province_id=fields.pop("province").pk, **fields)
         return Response(s.CcerVvbOutput(org).data, status=status.HTTP_201_CREATED)
 
@@ -102,10 +101,9 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=s.CcerValidateInput, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def validate(self, request, pk=None):
-        data = s.CcerValidateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.CcerValidateInput, request)
         return self._done(services.project_validate(actor=request.user, project=self._project(pk),
-                                                    **data.validated_data))
+                                                    **data))
 
     @extend_schema(request=None, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
@@ -120,18 +118,16 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=s.CcerReasonInput, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = s.CcerReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.CcerReasonInput, request)
         return self._done(services.project_reject(actor=request.user, project=self._project(pk),
-                                                  reason=data.validated_data["reason"]))
+                                                  reason=data["reason"]))
 
     @extend_schema(request=s.CcerReasonInput, responses=s.CcerProjectOutput)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = s.CcerReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.CcerReasonInput, request)
         return self._done(services.project_cancel(actor=request.user, project=self._project(pk),
-                                                  reason=data.validated_data["reason"]))
+                                                  reason=data["reason"]))
 
     @extend_schema(request={"multipart/form-data": s.CcerDocumentInput},
                    responses={200: s.CcerDocumentOutput(many=True), 201: s.CcerDocumentOutput})
@@ -140,13 +136,12 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         project = self._project(pk)
         if request.method == "GET":
             return Response(s.CcerDocumentOutput(selectors.documents_visible_to(request.user, project), many=True).data)
-        data = s.CcerDocumentInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.CcerDocumentInput, request)
         report = None
-        if data.validated_data.get("report"):
-            report = selectors.report_get(user=request.user, pk=data.validated_data["report"])
-        doc = services.document_upload(actor=request.user, project=project, kind=data.validated_data["kind"],
-                                       upload=data.validated_data["file"], report=report)
+        if data.get("report"):
+            report = selectors.report_get(user=request.user, pk=data["report"])
+        doc = services.document_upload(actor=request.user, project=project, kind=data["kind"],
+                                       upload=data["file"], report=report)
         return Response(s.CcerDocumentOutput(doc).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CcerCommentInput,
@@ -158,9 +153,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             if not selectors.may_see_comments(request.user, project):
                 raise NotFound("Comments are visible to the owner, the VVBs and the registry only.", field="project")
             return Response(s.CcerCommentOutput(selectors.comments_visible_to(request.user, project), many=True).data)
-        data = s.CcerCommentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated(s.CcerCommentInput, request)
+        fields = dict(data)
         report = None
         if fields.get("report"):
             report = selectors.report_get(user=request.user, pk=fields.pop("report"))
@@ -187,9 +181,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(request=s.CcerReportInput, responses={201: s.CcerReportOutput})
     def create(self, request):
-        data = s.CcerReportInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        data = validated(s.CcerReportInput, request)
+        fields = dict(data)
         project = selectors.project_get(user=request.user, pk=fields.pop("project"))
         report = services.report_create(actor=request.user, project=project, **fields)
         return Response(s.CcerReportOutput(report).data, status=status.HTTP_201_CREATED)
@@ -202,10 +195,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=s.CcerVerifyInput, responses=s.CcerReportOutput)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        data = s.CcerVerifyInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.CcerVerifyInput, request)
         return self._done(services.report_verify(actor=request.user, report=self._report(pk),
-                                                 **data.validated_data))
+                                                 **data))
 
     @extend_schema(request=None, responses=s.CcerReportOutput)
     @action(detail=True, methods=["post"])
@@ -222,10 +214,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=s.CcerReasonInput, responses=s.CcerReportOutput)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = s.CcerReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.CcerReasonInput, request)
         return self._done(services.report_reject(actor=request.user, report=self._report(pk),
-                                                 reason=data.validated_data["reason"]))
+                                                 reason=data["reason"]))
 
 
 class IssuanceViewSet(viewsets.ReadOnlyModelViewSet):
@@ -269,9 +260,8 @@ class TransferView(APIView):
     @extend_schema(request=s.CcerTransferInput, responses={201: dict})
     @idempotent
     def post(self, request):
-        data = s.CcerTransferInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.CcerTransferInput, request)
+        v = data
         result = services.ccer_transfer(actor=request.user, instrument_code=v["instrument"],
                                         to_account=v["to_account"], quantity=v["quantity"])
         return Response(result, status=status.HTTP_201_CREATED)
@@ -285,9 +275,8 @@ class RetireView(APIView):
     @extend_schema(request=s.CcerRetireInput, responses={201: s.CcerUseOutput})
     @idempotent
     def post(self, request):
-        data = s.CcerRetireInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.CcerRetireInput, request)
+        v = data
         use = services.credit_retire(actor=request.user, instrument_code=v["instrument"], quantity=v["quantity"],
                                      beneficiary=v["beneficiary"], purpose=v["purpose"],
                                      purpose_detail=v.get("purpose_detail", ""))
@@ -302,9 +291,8 @@ class OffsetView(APIView):
     @extend_schema(request=s.CcerOffsetInput, responses={201: s.CcerUseOutput})
     @idempotent
     def post(self, request):
-        data = s.CcerOffsetInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(s.CcerOffsetInput, request)
+        v = data
         entity = entity_get(user=request.user, pk=v["entity"])
         use = services.offset_cancel(actor=request.user, entity=entity, instrument_code=v["instrument"],
                                      quantity=v["quantity"], compliance_year=v["compliance_year"])
