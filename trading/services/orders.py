@@ -312,7 +312,11 @@ class _Placement:
         """Write the batch: orders, trades and deliveries, cash journal, audit entries (before commit)."""
         Order.objects.bulk_create(self.new)
         update_rows(self.changed.values(), MAKER_FIELDS)
+        reservations = dict(self.settlement.reservations)
         self.settlement.flush()
+        for order in self.new:  # the returned orders show the reservation made for them
+            if order.pk in reservations:
+                order.reservation = reservations[order.pk]
         self.journal.flush()
         audit_record_many([dict(actor=user, action="trading.order_place", obj=order,
                                 after={**snapshot, "trades": [t.pk for t in trades]})
