@@ -18,7 +18,7 @@ from cets.common.audit import audit_record
 from cets.common.calendar import add_working_days
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
-from entities.models import KeyEntity, Unit, User
+from entities.models import AgencyAssignment, KeyEntity, Unit, User
 
 from . import spreadsheet
 from .models import (
@@ -29,6 +29,7 @@ from .models import (
     QualityControlPlan,
     SupportingFile,
     TestReport,
+    Verification,
 )
 from .validation import Problem, prepare_rows
 
@@ -398,4 +399,25 @@ def annual_report_submit(*, actor: User, report: AnnualReport) -> AnnualReport:
     audit_record(actor=actor, action="mrv.annual_report.submit", obj=report,
                  after={"emissions_tco2": str(report.emissions_tco2),
                         "late": report.submitted_at.date() > report.due_date})
+    _close_case_opened_for_missing_report(actor, report)
     return report
+
+
+def _close_case_opened_for_missing_report(actor: User, report: AnnualReport) -> None:
+    """A late report corrects the failure that opened a conservative-determination case (Interim Regulations
+    art. 24: ordered to correct, determined by the regulator only if not corrected): while the province has
+    not yet proposed figures, the case closes and the year goes back to verification by the assigned agency.
+    Once figures are proposed the determination goes on (the province may still withdraw it). The report
+    stays recorded as late either way.
+    """
+    cases = lock_rows(Verification.objects.filter(entity=report.entity, year=report.year,
+                                                  status=Verification.Status.DETERMINATION_OPEN))
+    for case in cases:
+        case.status, case.is_conservative, case.conservative_reason = Verification.Status.IN_PROGRESS, False, ""
+        case.agency_id = case.agency_id or AgencyAssignment.objects.filter(
+            entity=report.entity, year=report.year).values_list("agency_id", flat=True).first()
+        case.save(update_fields=["status", "is_conservative", "conservative_reason", "agency"])
+        audit_record(actor=actor, action="mrv.verification.case_close", obj=case,
+                     before={"status": Verification.Status.DETERMINATION_OPEN},
+                     after={"status": case.status, "reason": f"annual report {report.year} submitted on "
+                                                              f"{timezone.localdate(report.submitted_at)}"})

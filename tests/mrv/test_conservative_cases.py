@@ -71,3 +71,36 @@ def test_periodic_task_is_scheduled_and_runs(cast, entity, monkeypatch):
     monkeypatch.setattr(oversight, "_today", lambda: dt.date(2024, 4, 2))
     assert tasks.conservative_cases_task() == 2
     assert tasks.conservative_cases_task() == 0
+
+
+def _late_report(entity, entity_user, units):
+    from mrv import services
+
+    from .conftest import month_row
+
+    services.submissions_bulk_load(actor=entity_user, rows=[month_row(u, month=m, year=2023)
+                                                            for u in units for m in range(1, 13)])
+    report = services.annual_report_compile(actor=entity_user, entity=entity, year=2023)
+    return services.annual_report_submit(actor=entity_user, report=report)
+
+
+def test_a_late_report_closes_the_open_case_and_the_agency_verifies(cast, entity, entity_user, unit, chp_unit,
+                                                                    verifier):
+    oversight.conservative_cases_open(today=dt.date(2024, 4, 2))
+    _late_report(entity, entity_user, (unit, chp_unit))
+    case = Verification.objects.get(entity=entity, year=2023)
+    assert (case.status, case.is_conservative, case.conservative_reason) == ("in_progress", False, "")
+    assert case.agency == verifier.organisation
+    verification = oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+    assert verification.status == Verification.Status.SUBMITTED
+    assert Verification.objects.get(entity=cast["neighbour"]).status == Verification.Status.DETERMINATION_OPEN
+
+
+def test_once_figures_are_proposed_a_late_report_does_not_stop_the_determination(cast, entity, entity_user, unit,
+                                                                                 chp_unit, hubei):
+    oversight.conservative_cases_open(today=dt.date(2024, 4, 2))
+    oversight.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
+                                     reason="No annual report; highest monthly intensity applied")
+    _late_report(entity, entity_user, (unit, chp_unit))
+    case = Verification.objects.get(entity=entity, year=2023)
+    assert (case.status, case.is_conservative) == (Verification.Status.DETERMINATION_PENDING, True)
