@@ -1519,10 +1519,11 @@ def reservation_release(*, reservation: Reservation, quantity=None, actor=None) 
 
 @transaction.atomic
 def reservation_settle(*, reservation: Reservation, to_account: Account, quantity, reference: str = "",
-                       actor=None) -> Transaction:
+                       actor=None, now: dt.datetime | None = None) -> Transaction:
     """Deliver reserved units to a buyer (trade settlement): a completed ``trade`` transaction.
 
-    Called by trading inside the same database transaction that records the trade and moves cash.
+    Called by trading inside the same database transaction that records the trade and moves cash;
+    ``now``: when the trade was made (the market's clock), which T+1 dates the purchase by.
     """
     quantity = _quantity(quantity)
     if to_account is None:
@@ -1536,7 +1537,7 @@ def reservation_settle(*, reservation: Reservation, to_account: Account, quantit
                        "insufficient_reserved", "quantity")
     recipient = accounts[to_account.pk]
     _check_recipient(recipient, TK.TRADE)
-    now = timezone.now()
+    now = now or timezone.now()
     tx = Transaction.objects.create(kind=TK.TRADE, status=TS.COMPLETED, executed_at=now,
                                     instrument_id=reservation.instrument_id, quantity=quantity,
                                     from_account_id=reservation.account_id, to_account=recipient,
@@ -1567,7 +1568,8 @@ class Delivery:
 
 @transaction.atomic
 def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], deliveries: list[Delivery],
-                        sellable_on: dt.date | None = None, actor=None) -> list[Transaction]:
+                        sellable_on: dt.date | None = None, actor=None,
+                        now: dt.datetime | None = None) -> list[Transaction]:
     """Reserve the units of new sell orders and deliver trades from reservations: one call for a batch.
 
     The same checks as ``units_reserve`` per new reservation and ``reservation_settle`` per delivery:
@@ -1579,7 +1581,8 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
     reservations are locked once, in key order; the rows are written in bulk, the movements sent to
     PostgreSQL in one round trip, and one audit entry records the call. Any refusal raises and, with
     the caller's transaction, leaves nothing changed. Returns one completed ``trade`` transaction per
-    delivery, in order; the new reservations are saved with what is left reserved.
+    delivery, in order; the new reservations are saved with what is left reserved. ``now``: when the
+    trades were made (the market's clock), which is what a later T+1 check dates the purchases by.
     """
     for item in [*reserve, *deliveries]:
         _quantity(item.quantity)
@@ -1613,7 +1616,7 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
             raise Conflict(_("Only %(q)s units are still reserved.") % {"q": held}, "insufficient_reserved",
                            "quantity")
         left[key(delivery.reservation)] = held - delivery.quantity
-    now = timezone.now()
+    now = now or timezone.now()
     for reservation in [*reserve, *locked.values()]:
         if key(reservation) in left:
             reservation.original_quantity = reservation.original_quantity or reservation.quantity

@@ -15,6 +15,7 @@ from registry.models import Reservation
 from registry.services import Delivery
 
 from .models import Product, Trade, TradingAccount
+from .rules import local
 
 _instruments: dict[int, object] = {}
 
@@ -52,10 +53,11 @@ def units_release(*, reservation, quantity: int) -> None:
     registry_services.reservation_release(reservation=reservation, quantity=quantity, actor=None)
 
 
-def units_deliver(*, reservation, quantity: int, buyer: TradingAccount, reference: str):
-    """Move ``quantity`` reserved units to the buyer; returns the registry transaction."""
+def units_deliver(*, reservation, quantity: int, buyer: TradingAccount, reference: str, now):
+    """Move ``quantity`` reserved units to the buyer at the trade's time ``now``; returns the registry
+    transaction."""
     return registry_services.reservation_settle(reservation=reservation, to_account=buyer.registry_account,
-                                                quantity=quantity, reference=reference, actor=None)
+                                                quantity=quantity, reference=reference, actor=None, now=now)
 
 
 def check_can_send(account: TradingAccount) -> None:
@@ -79,13 +81,14 @@ def reservation_ref(order) -> Reservation:
     return Reservation(pk=order.reservation_id, account_id=order.account.registry_account_id)
 
 
-def units_settle(*, product: Product, reserve: list[Reservation], deliveries: list[Delivery], day):
+def units_settle(*, product: Product, reserve: list[Reservation], deliveries: list[Delivery], now):
     """Make the new reservations, then deliver the trades' units from reservations, in one registry call.
 
-    Returns the registry transactions, one per delivery. T+1 is enforced by the registry for ``day``.
+    Returns the registry transactions, one per delivery, dated ``now`` (the market's clock). T+1 is
+    enforced by the registry for that day.
     """
     return registry_services.reservations_settle(instrument=instrument_for(product), reserve=reserve,
-                                                 deliveries=deliveries, sellable_on=day)
+                                                 deliveries=deliveries, sellable_on=local(now).date(), now=now)
 
 
 def instruments_forget() -> None:

@@ -197,3 +197,23 @@ def test_position_limit_counts_what_the_batch_bought_and_left_open(seller, selle
     assert "holding 300 t plus open purchases 700 t plus 1 t" in str(results[4].error.message)
     assert units(buyer_account, product) == (300, 300)
     assert cash_check() == [] and ledger_check() == []
+
+
+def test_the_registry_dates_purchases_by_the_market_clock_for_t_plus_1(seller, seller_account, buyer,
+                                                                       buyer_account, product, clock):
+    """Deliveries carry the trade's time, so the registry's own T+1 check agrees with the exchange's."""
+    from cets.common.errors import DomainError as RefusedError
+    from registry import services as registry
+    from trading import delivery
+    from trading.rules import local
+
+    orders_place_batch(product=product, requests=[
+        OrderRequest(user=seller, account=seller_account, side="SELL", price="80.00", quantity=300),
+        OrderRequest(user=buyer, account=buyer_account, side="BUY", price="80.00", quantity=300)])
+    trade = Trade.objects.get()
+    assert trade.registry_transaction.executed_at == clock.now
+    day = local(clock.now).date()
+    with pytest.raises(RefusedError) as refused:
+        registry.units_reserve(actor=None, account=buyer_account.registry_account,
+                               instrument=delivery.instrument_for(product), quantity=1, sellable_on=day)
+    assert refused.value.code == "insufficient_units"

@@ -213,7 +213,7 @@ class _Placement:
         self.undo: list[tuple] = []  # makers of the order being placed, as they were before it
         self.reference = None
         self.journal = JournalBuffer()
-        self.settlement = SettlementBuffer(product, local(now).date())
+        self.settlement = SettlementBuffer(product, now)
         self.placed: list[tuple] = []  # (user, order, snapshot, trades) for the audit entries
         self.mark = None
 

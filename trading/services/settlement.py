@@ -28,8 +28,8 @@ class SettlementBuffer:
     batch's sell orders took (``sellable``), a buyer's registry account before each trade.
     """
 
-    def __init__(self, product: Product, day):
-        self.product, self.day = product, day
+    def __init__(self, product: Product, now):
+        self.product, self.now = product, now
         self.trades: list[tuple[Trade, object]] = []
         self.reservations: dict[int, object] = {}  # sell order id -> its reservation, made at flush
         self.sellable: dict[int, int] = {}  # trading account id -> units it may still sell in this batch
@@ -65,7 +65,7 @@ class SettlementBuffer:
             return
         trades = Trade.objects.bulk_create([trade for trade, _reservation in self.trades])
         transactions = delivery.units_settle(
-            product=self.product, reserve=list(self.reservations.values()), day=self.day,
+            product=self.product, reserve=list(self.reservations.values()), now=self.now,
             deliveries=[delivery.Delivery(reservation=reservation, to_account_id=trade.buyer.registry_account_id,
                                           quantity=trade.quantity, reference=f"trade {trade.pk}")
                         for trade, reservation in self.trades])
@@ -96,7 +96,7 @@ def trade_settle(*, product: Product, method: str, buyer: TradingAccount, seller
     if buffer is None:
         trade.save()
         trade.registry_transaction = delivery.units_deliver(reservation=reservation, quantity=quantity,
-                                                            buyer=buyer, reference=f"trade {trade.pk}")
+                                                            buyer=buyer, reference=f"trade {trade.pk}", now=now)
         Trade.objects.filter(pk=trade.pk).update(registry_transaction=trade.registry_transaction)
     else:
         delivery.check_can_receive(buyer)
