@@ -619,6 +619,7 @@ class Reminder(models.Model):
         WARNING = "warning", _("Warning action due")
         REVIEW_REQUEST = "review_request", _("Verification review decision due")
         REVIEW = "review", _("Monthly data review due")
+        FINDINGS = "findings", _("Verification findings to answer")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=80)

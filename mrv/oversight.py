@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pandas as pd
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -788,8 +788,10 @@ def reminders_send(*, today: dt.date | None = None) -> int:
     """Record the reminders due today (7 days and 1 day before each due date); safe to rerun.
 
     Monthly data (to the entity, for units still missing the month), annual reports (Mar 31), warnings
-    (to the entity when rectification is asked of it, else to the owning tier) and review decisions of
-    verification (to the province). Returns how many new reminders were recorded.
+    (to the entity when rectification is asked of it, else to the owning tier), verification findings
+    still unanswered (to the entity, before Jun 30: the province cannot confirm the year while any is
+    open) and review decisions of verification (to the province). Returns how many new reminders were
+    recorded.
     """
     today = today or _today()
     rows: list[Reminder] = []
@@ -819,6 +821,16 @@ def reminders_send(*, today: dt.date | None = None) -> int:
                                  entity_id=warning.entity_id, due_date=due,
                                  recipient_tier="" if to_entity else warning.tier,
                                  message=f"{warning.message[:200]} - action due {due}"))
+        if (due.month, due.day) == (6, 30):
+            unanswered = (VerificationFinding.objects.filter(
+                verification__year=due.year - 1, verification__status=Verification.Status.SUBMITTED,
+                status=VerificationFinding.Status.OPEN).values("verification_id", "verification__entity_id")
+                .annotate(n=Count("pk")))
+            for row in unanswered:
+                rows.append(Reminder(kind=Reminder.Kind.FINDINGS, key=f"findings:{row['verification_id']}",
+                                     days_before=days, entity_id=row["verification__entity_id"], due_date=due,
+                                     message=f"{row['n']} verification finding(s) of {due.year - 1} to answer; "
+                                             f"the province confirms by {due}"))
         waiting = MonthlySubmission.objects.filter(review_due=due, status__in=list(REVIEW_STATUS)).exclude(
             information_requests__status=InformationRequest.Status.OPEN)
         for sub in waiting:
@@ -860,7 +872,7 @@ def next_step(obj) -> dict | None:
         if obj.status == Verification.Status.SUBMITTED:
             states = {f.status for f in obj.findings.all()}
             if VerificationFinding.Status.OPEN in states:
-                return {"who": "entity", "by": None, "why": "findings to answer"}
+                return {"who": "entity", "by": dt.date(obj.year + 1, 6, 30), "why": "findings to answer"}
             if VerificationFinding.Status.ANSWERED in states:
                 return {"who": "verification_agency", "by": None, "why": "answered findings to close"}
             return {"who": "provincial_regulator", "by": dt.date(obj.year + 1, 6, 30)}

@@ -98,7 +98,7 @@ def test_verification_api(api, entity, other_entity, verifier, hubei, guangdong,
     vid = response.json()["id"]
     assert api(guangdong).post(f"/api/v1/mrv/verifications/{vid}/confirm/").status_code == 404
     [finding] = response.json()["findings"]
-    assert response.json()["next_step"] == {"who": "entity", "by": None, "why": "findings to answer"}
+    assert response.json()["next_step"] == {"who": "entity", "by": "2025-06-30", "why": "findings to answer"}
     assert (finding["number"], finding["text"], finding["status"]) == (1, "ledger stamp missing", "open")
     response = api(hubei).post(f"/api/v1/mrv/verifications/{vid}/confirm/")
     assert response.status_code == 409 and response.json()["error"]["field"] == "findings"

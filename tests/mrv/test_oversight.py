@@ -267,3 +267,19 @@ def test_deadline_extension_asked_with_reason_and_decided_above(entity, entity_u
     assert ext.status == DeadlineExtension.Status.GRANTED and sub.review_due == dt.date(2025, 6, 18)
     with pytest.raises(Conflict):
         oversight.extension_decide(actor=national, extension=ext, grant=False)
+
+
+def test_unanswered_findings_are_reminded_before_the_province_confirms(entity, verifier, entity_user, assigned):
+    from mrv.models import Reminder
+
+    v = oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+                                      findings=["meter #3 calibration overdue", "coal sample log incomplete"])
+    assert oversight.next_step(v) == {"who": "entity", "by": dt.date(2024, 6, 30), "why": "findings to answer"}
+    assert oversight.reminders_send(today=dt.date(2024, 6, 23)) == 1
+    assert oversight.reminders_send(today=dt.date(2024, 6, 23)) == 0
+    reminder = Reminder.objects.get(kind="findings")
+    assert (reminder.entity, reminder.recipient_tier, reminder.days_before) == (entity, "", 7)
+    assert reminder.message == "2 verification finding(s) of 2023 to answer; the province confirms by 2024-06-30"
+    for finding in v.findings.all():
+        oversight.finding_answer(actor=entity_user, finding=finding, answer="corrected")
+    assert oversight.reminders_send(today=dt.date(2024, 6, 29)) == 0  # all answered: nothing more to remind
