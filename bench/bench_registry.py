@@ -165,15 +165,12 @@ def bench_bulk_withdrawal(account_ids: list[int]) -> None:
 
 def _transfer_client(args) -> tuple[int, int, int]:
     """One client process: random transfers through the service layer until the deadline."""
-    seed, account_ids, deadline, audit = args
+    seed, account_ids, deadline = args
     from django.db import connection
 
     from cets.common.errors import Busy, DomainError
     from registry import services
     from registry.models import Account, Instrument
-
-    if not audit:  # diagnostic only: what the global audit-chain lock costs
-        services.audit_record = lambda **kwargs: None
 
     rng = random.Random(seed)
     cea = Instrument.objects.get(code="CEA21")
@@ -194,7 +191,7 @@ def _transfer_client(args) -> tuple[int, int, int]:
     return done, busy, refused
 
 
-def bench_transfers(account_ids: list[int], seconds: int, *, audit: bool = True) -> float:
+def bench_transfers(account_ids: list[int], seconds: int) -> float:
     from django.db import connections
 
     connections.close_all()
@@ -203,12 +200,11 @@ def bench_transfers(account_ids: list[int], seconds: int, *, audit: bool = True)
         pool.map(time.sleep, [0.1] * CLIENTS)  # workers forked and ready before the clock starts
         started = time.time()
         deadline = started + seconds
-        results = pool.map(_transfer_client, [(i, account_ids, deadline, audit) for i in range(CLIENTS)])
+        results = pool.map(_transfer_client, [(i, account_ids, deadline) for i in range(CLIENTS)])
     elapsed = time.time() - started
     done = sum(r[0] for r in results)
     tps = done / elapsed
-    label = "transfers" if audit else "transfers WITHOUT the audit chain (diagnostic, not the result)"
-    print(f"{label}: {CLIENTS} clients, {done:,} in {elapsed:.1f} s = {tps:,.0f} /s "
+    print(f"transfers: {CLIENTS} clients, {done:,} in {elapsed:.1f} s = {tps:,.0f} /s "
           f"(busy {sum(r[1] for r in results)}, refused {sum(r[2] for r in results)})")
     return tps
 
@@ -298,8 +294,6 @@ def main() -> int:
     theirs = pgbench(args.seconds)
     met = "met" if ours / theirs >= 0.5 else "NOT met"
     print(f"ratio transfers / pgbench = {ours / theirs:.2f} (target >= 0.50: {met})")
-    bare = bench_transfers(account_ids, args.seconds, audit=False)
-    print(f"ratio without the audit chain / pgbench = {bare / theirs:.2f} (diagnostic)")
     from registry.ledger import ledger_check
 
     problems = ledger_check()

@@ -376,15 +376,19 @@ class Transaction(models.Model):
     reason = models.CharField(_("reason / comment"), max_length=500, blank=True)
     reservation = models.OneToOneField(Reservation, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="transaction")
-    freeze = models.ForeignKey(Freeze, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    # The foreign keys most transactions leave empty are indexed only where set (partial indexes below):
+    # every transfer and trade writes this table, and an index entry per empty key is wasted work.
+    freeze = models.ForeignKey(Freeze, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions",
+                               db_index=False)
     freeze_kind = models.CharField(_("freeze kind"), max_length=12, choices=Freeze.Kind.choices, blank=True)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="reversed_by", verbose_name=_("reverses"))
-    job = models.ForeignKey("common.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey("common.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            db_index=False)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+", verbose_name=_("proposed by"))
+                                    related_name="+", verbose_name=_("proposed by"), db_index=False)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+", verbose_name=_("approved by"))
+                                    related_name="+", verbose_name=_("approved by"), db_index=False)
     not_before = models.DateTimeField(_("runs not before"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     executed_at = models.DateTimeField(_("executed"), null=True, blank=True, db_index=True)
@@ -393,8 +397,12 @@ class Transaction(models.Model):
         verbose_name = _("transaction")
         verbose_name_plural = _("transactions")
         ordering = ["-id"]
-        # Serves the approval queue and the due-delayed-transfer sweep.
-        indexes = [models.Index(fields=["status", "kind"], name="registry_tx_status_idx")]
+        indexes = [
+            # Serves the approval queue and the due-delayed-transfer sweep.
+            models.Index(fields=["status", "kind"], name="registry_tx_status_idx"),
+            *(models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"registry_tx_{name}_idx")
+              for name in ("freeze", "job", "proposed_by", "approved_by")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="registry_transaction_quantity_positive"),
             models.CheckConstraint(condition=Q(approved_by__isnull=True) | Q(proposed_by__isnull=True)

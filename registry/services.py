@@ -95,10 +95,12 @@ timeout, retry). Accounts are locked with cets.common.locks.lock_rows in primary
 """
 
 import datetime as dt
+import json
 import re
 import uuid
 from collections import defaultdict
 from contextlib import contextmanager
+from copy import copy
 from dataclasses import dataclass
 from functools import cache
 
@@ -109,11 +111,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cets.common.audit import audit_record
+from cets.common.audit import audit_label, audit_record
 from cets.common.calendar import is_working_day
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.jobs import job_progress
-from cets.common.locks import lock_pks, lock_rows
+from cets.common.locks import busy_when_locked, lock_pks, lock_rows, lock_timeout_sql
 from cets.common.money import whole_tonnes
 from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
@@ -635,23 +637,33 @@ def _lock(*accounts: Account, holding_of: Instrument | None = None) -> dict[int,
     return {a.pk: a for a in locked}
 
 
+def _sendable(kind: str, *, by_regulator: bool = False) -> list[str]:
+    """The statuses from which an account may send units by a transaction of ``kind``."""
+    statuses = [S.OPEN]
+    if kind in Transaction.COMPLIANCE_KINDS:
+        statuses.append(S.RESTRICTED)
+    if by_regulator:
+        statuses.append(S.PARTIALLY_FROZEN)
+    return statuses
+
+
+def _receivable(kind: str) -> list[str]:
+    """The statuses in which an account may receive units by a transaction of ``kind``."""
+    statuses = [S.OPEN, S.PARTIALLY_FROZEN]
+    if kind in Transaction.COMPLIANCE_KINDS:
+        statuses.append(S.RESTRICTED)
+    return statuses
+
+
 def _check_sender(account: Account, kind: str, *, by_regulator: bool = False) -> None:
-    status = account.status
-    if status == S.OPEN:
-        return
-    if status == S.RESTRICTED and kind in Transaction.COMPLIANCE_KINDS:
-        return
-    if status == S.PARTIALLY_FROZEN and by_regulator:
+    if account.status in _sendable(kind, by_regulator=by_regulator):
         return
     raise Conflict(_("Account %(number)s is %(status)s: it may not send units.") % {
         "number": account.number, "status": account.get_status_display()}, "account_not_open", "from_account")
 
 
 def _check_recipient(account: Account, kind: str) -> None:
-    status = account.status
-    if status in (S.OPEN, S.PARTIALLY_FROZEN):
-        return
-    if status == S.RESTRICTED and kind in Transaction.COMPLIANCE_KINDS:
+    if account.status in _receivable(kind):
         return
     raise Conflict(_("Account %(number)s is %(status)s: it may not receive units.") % {
         "number": account.number, "status": account.get_status_display()}, "account_not_open", "to_account")
@@ -686,11 +698,14 @@ def _check_initiator(actor, account: Account) -> None:
                         "not_representative", "from_account")
 
 
+def _tx_summary(tx: Transaction) -> dict:
+    return {"kind": tx.kind, "status": tx.status, "quantity": tx.quantity, "instrument": tx.instrument.code,
+            "from": tx.from_account_id, "to": tx.to_account_id, "reference": tx.reference}
+
+
 def _audit_tx(actor, tx: Transaction, action: str, before: str | None = None) -> None:
     audit_record(actor=actor, action=f"registry.transaction.{action}", obj=tx,
-                 before={"status": before} if before else None,
-                 after={"kind": tx.kind, "status": tx.status, "quantity": tx.quantity, "instrument": tx.instrument.code,
-                        "from": tx.from_account_id, "to": tx.to_account_id, "reference": tx.reference})
+                 before={"status": before} if before else None, after=_tx_summary(tx))
 
 
 def _reserve(account: Account, instrument: Instrument, quantity: int, *, actor, reference: str) -> Reservation:
@@ -909,6 +924,13 @@ def transfer_create(*, actor, from_account: Account, to_account: Account, instru
     if from_account.pk == to_account.pk:
         raise DomainError(_("An account cannot transfer to itself."), "same_account", "to_account")
     _check_initiator(actor, from_account)
+    if SQL_MOVE and connection.vendor == "postgresql":
+        second = actor is not None and from_account.requires_second_approval and kind == TK.TRANSFER
+        if not second and (kind != TK.TRANSFER or actor is None or _is_trusted(from_account, to_account)):
+            tx = _transfer_at_once(actor=actor, sender=from_account, recipient=to_account, instrument=instrument,
+                                   quantity=quantity, kind=kind, reference=reference)
+            if tx is not None:
+                return tx
     accounts = _lock(from_account, to_account, holding_of=instrument)
     sender, recipient = accounts[from_account.pk], accounts[to_account.pk]
     _check_sender(sender, kind)
@@ -932,6 +954,41 @@ def transfer_create(*, actor, from_account: Account, to_account: Account, instru
         _move(tx, from_account=sender, to_account=recipient, quantity=quantity, now=now)
     _audit_tx(actor, tx, "create")
     return tx
+
+
+def _transfer_at_once(*, actor, sender: Account, recipient: Account, instrument: Instrument, quantity: int,
+                      kind: str, reference: str) -> Transaction | None:
+    """PostgreSQL: an immediate transfer with its audit entry in one call (``registry_transfer``, migration
+    0008), with the rules of the statement-by-statement path passed in as data.
+
+    The function re-reads both accounts and the holding under the lock and writes nothing when a rule
+    fails; the same checks then run here on what it read and raise the same errors. Returns None when
+    the sender started to require a second approval meanwhile: the caller takes the general path.
+    """
+    now = timezone.now()
+    proposer = actor if getattr(actor, "pk", None) else None
+    tx = Transaction(kind=kind, status=TS.COMPLETED, instrument=instrument, quantity=quantity, from_account=sender,
+                     to_account=recipient, reference=reference[:120], proposed_by=proposer, created_at=now,
+                     executed_at=now)
+    sql = (f"{lock_timeout_sql()}; SELECT * FROM registry_transfer(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+           f"%s, %s)")
+    params = [instrument.pk, quantity, sender.pk, recipient.pk, _sendable(kind), _receivable(kind),
+              actor is not None and kind == TK.TRANSFER, kind, tx.reference, getattr(proposer, "pk", None), now,
+              MERGE_LIMIT, audit_label(actor), json.dumps(_tx_summary(tx), ensure_ascii=False)]
+    with busy_when_locked(), _blocks_must_cover(), connection.cursor() as cur:
+        cur.execute(sql, params)
+        tx_id, sender_status, recipient_status, second, total, reserved, frozen = cur.fetchone()
+    if tx_id is not None:
+        return inserted(tx, tx_id)
+    sender, recipient = copy(sender), copy(recipient)  # what was read under the lock, not the caller's objects
+    sender.status, recipient.status, sender.requires_second_approval = sender_status, recipient_status, second
+    sender.held = None if total is None else Holding(account_id=sender.pk, instrument_id=instrument.pk, total=total,
+                                                     reserved=reserved, frozen=frozen)
+    sender.held_instrument_id = instrument.pk
+    _check_sender(sender, kind)
+    _check_recipient(recipient, kind)
+    _check_available(sender, instrument, quantity)
+    return None
 
 
 def transfers_execute_due(*, now: dt.datetime | None = None) -> int:

@@ -41,6 +41,12 @@ def entry_digest(entry: AuditEntry) -> str:
     return hashlib.sha256((entry.prev_hash + canonical).encode()).hexdigest()
 
 
+def audit_label(actor) -> str:
+    """How an entry names who acted: the user's name, or what acted for the system."""
+    actor_obj = actor if getattr(actor, "pk", None) else None
+    return (actor_obj.get_username() if actor_obj else str(actor or "system"))[:150]
+
+
 def _entry(*, actor, action: str, obj=None, object_type: str = "", object_id="", before=None,
            after=None) -> AuditEntry:
     if obj is not None:
@@ -50,7 +56,7 @@ def _entry(*, actor, action: str, obj=None, object_type: str = "", object_id="",
     return AuditEntry(
         created_at=timezone.now(),
         actor=actor_obj,
-        actor_label=(actor_obj.get_username() if actor_obj else str(actor or "system"))[:150],
+        actor_label=audit_label(actor),
         action=action,
         object_type=object_type,
         object_id=str(object_id),

@@ -11,6 +11,8 @@ row's primary key, so the weaker lock still serialises every writer of the row i
 locks conflict) while other transactions' inserts referencing it go ahead instead of queueing.
 """
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
@@ -20,10 +22,26 @@ from .rows import fetch_rows
 LOCK_ERRORS = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
 
 
+def lock_timeout_sql() -> str:
+    """The statement that bounds lock waits for the rest of the transaction (PostgreSQL)."""
+    return f"SET LOCAL lock_timeout = '{int(settings.LOCK_TIMEOUT_MS)}ms'"
+
+
 def _set_lock_timeout() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
-            cur.execute("SET LOCAL lock_timeout = %s", [f"{settings.LOCK_TIMEOUT_MS}ms"])
+            cur.execute(lock_timeout_sql())
+
+
+@contextmanager
+def busy_when_locked():
+    """A lock wait past the timeout (or a deadlock) inside the block becomes ``Busy`` (409, retry)."""
+    try:
+        yield
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
+            raise Busy() from exc
+        raise
 
 
 def lock_rows(queryset) -> list:
@@ -31,13 +49,9 @@ def lock_rows(queryset) -> list:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lock_rows must run inside transaction.atomic()")
     _set_lock_timeout()
-    try:
+    with busy_when_locked():
         no_key = connection.features.has_select_for_no_key_update  # PostgreSQL: FOR NO KEY UPDATE
         return list(queryset.order_by("pk").select_for_update(no_key=no_key, of=("self",)))
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
-            raise Busy() from exc
-        raise
 
 
 def lock_pks(model, pks, *, join: str = "", join_params=(), extra: tuple = ()) -> list:
@@ -52,19 +66,15 @@ def lock_pks(model, pks, *, join: str = "", join_params=(), extra: tuple = ()) -
     if connection.vendor != "postgresql":  # SQLite: the transaction already holds the database's write lock
         return fetch_rows(model, f"{pk} IN ({', '.join(['%s'] * len(pks))})", [*join_params, *pks], join=join,
                           extra=extra, suffix=f"ORDER BY {pk}")
-    prefix = f"SET LOCAL lock_timeout = '{int(settings.LOCK_TIMEOUT_MS)}ms'; "
+    prefix = f"{lock_timeout_sql()}; "
     lock = f"FOR NO KEY UPDATE OF {table}"
     params = [*join_params, pks]
     if join:  # joined rows must be read by a later statement: one that waited for the lock saw them as before
         prefix += f"SELECT 1 FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} {lock}; "
         params, lock = [pks, *params], ""
-    try:
+    with busy_when_locked():
         return fetch_rows(model, f"{pk} = ANY(%s)", params, prefix=prefix, join=join, extra=extra,
                           suffix=f"ORDER BY {pk} {lock}")
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
-            raise Busy() from exc
-        raise
 
 
 def advisory_lock(key: int) -> None:
@@ -74,10 +84,5 @@ def advisory_lock(key: int) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite serialises writers already (IMMEDIATE transactions)
     _set_lock_timeout()
-    try:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
-            raise Busy() from exc
-        raise
+    with busy_when_locked(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])

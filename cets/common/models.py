@@ -17,7 +17,7 @@ class AuditEntry(models.Model):
 
     created_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     actor_label = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=80)
@@ -25,10 +25,10 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=64)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    seq = models.BigIntegerField(_("chain position"), null=True, blank=True, unique=True,
+    seq = models.BigIntegerField(_("chain position"), null=True, blank=True,
                                  help_text=_("Empty until the entry is sealed into the chain (seconds after commit)."))
     prev_hash = models.CharField(max_length=64, blank=True)
-    entry_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    entry_hash = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         verbose_name = _("audit entry")
@@ -39,6 +39,14 @@ class AuditEntry(models.Model):
             models.Index(fields=["object_type", "object_id"], name="common_audit_object_idx"),
             # The sealer's queue: only the few entries not yet sealed.
             models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="common_audit_unsealed_idx"),
+            models.Index(fields=["actor"], condition=models.Q(actor__isnull=False), name="common_audit_actor_idx"),
+        ]
+        # Unique where set: a new entry (unsealed, often by the system) adds nothing to these indexes.
+        constraints = [
+            models.UniqueConstraint(fields=["seq"], condition=models.Q(seq__isnull=False),
+                                    name="common_audit_seq_once"),
+            models.UniqueConstraint(fields=["entry_hash"], condition=models.Q(entry_hash__isnull=False),
+                                    name="common_audit_hash_once"),
         ]
 
     def __str__(self):

@@ -9,15 +9,15 @@ their postings, so no trade ever waits on a single hot "fees" row.
 import functools
 from decimal import Decimal
 
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Round
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from cets.common.audit import audit_record
-from cets.common.errors import Busy, DomainError, Forbidden
-from cets.common.locks import LOCK_ERRORS, lock_rows
+from cets.common.errors import DomainError, Forbidden
+from cets.common.locks import busy_when_locked, lock_rows
 from cets.common.money import yuan
 
 from ..models import CashAccount, CashJournal, CashPosting, TradingAccount
@@ -219,11 +219,7 @@ def lock_errors_as_busy(service):
 
     @functools.wraps(service)
     def wrapper(*args, **kwargs):
-        try:
+        with busy_when_locked():
             return service(*args, **kwargs)
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "pgcode", None) in LOCK_ERRORS:
-                raise Busy() from exc
-            raise
 
     return wrapper
