@@ -23,14 +23,21 @@ RETURNS TABLE (tx_id bigint, sender_status text, recipient_status text, second_a
                held_total bigint, held_reserved bigint, held_frozen bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
+    account record;
     sender record;
     recipient record;
     held record;
     new_id bigint;
 BEGIN
-    PERFORM 1 FROM registry_account WHERE id IN (p_from, p_to) ORDER BY id FOR NO KEY UPDATE;
-    SELECT a.status, a.requires_second_approval INTO sender FROM registry_account a WHERE a.id = p_from;
-    SELECT a.status INTO recipient FROM registry_account a WHERE a.id = p_to;
+    -- lock both in key order; a row read by FOR ... UPDATE is its latest version, even after a wait
+    FOR account IN SELECT a.id, a.status, a.requires_second_approval FROM registry_account a
+                    WHERE a.id IN (p_from, p_to) ORDER BY a.id FOR NO KEY UPDATE LOOP
+        IF account.id = p_from THEN
+            sender := account;
+        ELSE
+            recipient := account;
+        END IF;
+    END LOOP;
     SELECT h.total, h.reserved, h.frozen INTO held FROM registry_holding h
      WHERE h.account_id = p_from AND h.instrument_id = p_instrument;
     IF sender.status = ANY(p_send_ok) AND recipient.status = ANY(p_receive_ok)
