@@ -165,6 +165,21 @@ def test_second_representative_required(fund, cea21, entity, entity_user, entity
     assert_ledger_sound()
 
 
+def test_second_approval_required_meanwhile_is_not_bypassed(fund, cea21, entity_user, entity_account, other_account):
+    """The account object the caller holds may be stale; the rule is applied to the row as locked."""
+    fund(entity_account, cea21, 100)
+    services.trusted_account_add(actor=entity_user, account=entity_account, trusted=other_account)
+    stale = Account.objects.get(pk=entity_account.pk)
+    services.account_set_second_approval(actor=entity_user, account=entity_account, required=True)
+    assert stale.requires_second_approval is False
+    tx = services.transfer_create(actor=entity_user, from_account=stale, to_account=other_account,
+                                  instrument=cea21, quantity=60)
+    assert tx.status == TS.AWAITING_APPROVAL
+    assert selectors.balance(entity_account, cea21).reserved == 60
+    assert selectors.balance(other_account, cea21).total == 0
+    assert_ledger_sound()
+
+
 def test_named_representatives_replace_holder_users(national, fund, cea21, entity, entity_user, entity_account,
                                                     other_account):
     fund(entity_account, cea21, 100)
