@@ -165,7 +165,7 @@ def bench_bulk_withdrawal(account_ids: list[int]) -> None:
 
 def _transfer_client(args) -> tuple[int, int, int]:
     """One client process: random transfers through the service layer until the deadline."""
-    seed, account_ids, deadline = args
+    seed, account_ids, holders, deadline = args
     from django.db import connection
 
     from cets.common.errors import Busy, DomainError
@@ -178,7 +178,10 @@ def _transfer_client(args) -> tuple[int, int, int]:
     ids = list(accounts)
     done = busy = refused = 0
     while time.time() < deadline:
-        a, b = rng.sample(ids, 2)
+        a = rng.choice(holders)
+        b = rng.choice(ids)
+        while b == a:
+            b = rng.choice(ids)
         try:
             services.transfer_create(actor=None, from_account=accounts[a], to_account=accounts[b], instrument=cea,
                                      quantity=rng.randint(1, 1_000), reference="bench")
@@ -192,19 +195,25 @@ def _transfer_client(args) -> tuple[int, int, int]:
 
 
 def bench_transfers(account_ids: list[int], seconds: int) -> float:
+    """Random transfers of 1-1,000 t from a random holder (an account holding CEA21: the bulk withdrawal
+    emptied every tenth account) to a random other account."""
     from django.db import connections
 
+    from registry.models import Holding
+
+    holders = list(Holding.objects.filter(account_id__in=account_ids, instrument__code="CEA21", total__gt=0)
+                   .values_list("account_id", flat=True))
     connections.close_all()
     ctx = mp.get_context("fork")
     with ctx.Pool(CLIENTS) as pool:
         pool.map(time.sleep, [0.1] * CLIENTS)  # workers forked and ready before the clock starts
         started = time.time()
         deadline = started + seconds
-        results = pool.map(_transfer_client, [(i, account_ids, deadline) for i in range(CLIENTS)])
+        results = pool.map(_transfer_client, [(i, account_ids, holders, deadline) for i in range(CLIENTS)])
     elapsed = time.time() - started
     done = sum(r[0] for r in results)
     tps = done / elapsed
-    print(f"transfers: {CLIENTS} clients, {done:,} in {elapsed:.1f} s = {tps:,.0f} /s "
+    print(f"transfers from {len(holders):,} holders: {CLIENTS} clients, {done:,} in {elapsed:.1f} s = {tps:,.0f} /s "
           f"(busy {sum(r[1] for r in results)}, refused {sum(r[2] for r in results)})")
     return tps
 

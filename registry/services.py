@@ -115,7 +115,7 @@ from cets.common.audit import audit_label, audit_record
 from cets.common.calendar import is_working_day
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.jobs import job_progress
-from cets.common.locks import busy_when_locked, lock_pks, lock_rows, lock_timeout_sql
+from cets.common.locks import busy_when_locked, lock_pks, lock_rows
 from cets.common.money import whole_tonnes
 from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
@@ -912,10 +912,13 @@ def _end(actor, tx: Transaction, status: str, reason: str, old: list[str], actio
 
 # --------------------------------------------------------------------------------------------- transfers
 
-@transaction.atomic
 def transfer_create(*, actor, from_account: Account, to_account: Account, instrument: Instrument, quantity,
                     kind: str = TK.TRANSFER, reference: str = "") -> Transaction:
-    """Transfer units between accounts (see the module docstring for when it runs at once)."""
+    """Transfer units between accounts (see the module docstring for when it runs at once).
+
+    Atomic: on PostgreSQL an immediate transfer is one statement (``_transfer_at_once``); everything
+    else runs in one database transaction.
+    """
     quantity = _quantity(quantity)
     if kind not in (TK.TRANSFER, TK.TRADE):
         raise DomainError(_("Unknown transfer kind."), "invalid_kind", "kind")
@@ -931,6 +934,14 @@ def transfer_create(*, actor, from_account: Account, to_account: Account, instru
                                    quantity=quantity, kind=kind, reference=reference)
             if tx is not None:
                 return tx
+    with transaction.atomic():
+        return _transfer_locked(actor=actor, from_account=from_account, to_account=to_account,
+                                instrument=instrument, quantity=quantity, kind=kind, reference=reference)
+
+
+def _transfer_locked(*, actor, from_account: Account, to_account: Account, instrument: Instrument, quantity: int,
+                     kind: str, reference: str) -> Transaction:
+    """The statement-by-statement transfer: lock, check, then move at once or reserve for later."""
     accounts = _lock(from_account, to_account, holding_of=instrument)
     sender, recipient = accounts[from_account.pk], accounts[to_account.pk]
     _check_sender(sender, kind)
@@ -959,7 +970,8 @@ def transfer_create(*, actor, from_account: Account, to_account: Account, instru
 def _transfer_at_once(*, actor, sender: Account, recipient: Account, instrument: Instrument, quantity: int,
                       kind: str, reference: str) -> Transaction | None:
     """PostgreSQL: an immediate transfer with its audit entry in one call (``registry_transfer``, migration
-    0008), with the rules of the statement-by-statement path passed in as data.
+    0008), with the rules of the statement-by-statement path passed in as data. One statement is atomic by
+    itself, so outside a caller's transaction it needs no BEGIN and COMMIT of its own.
 
     The function re-reads both accounts and the holding under the lock and writes nothing when a rule
     fails; the same checks then run here on what it read and raise the same errors. Returns None when
@@ -970,11 +982,11 @@ def _transfer_at_once(*, actor, sender: Account, recipient: Account, instrument:
     tx = Transaction(kind=kind, status=TS.COMPLETED, instrument=instrument, quantity=quantity, from_account=sender,
                      to_account=recipient, reference=reference[:120], proposed_by=proposer, created_at=now,
                      executed_at=now)
-    sql = (f"{lock_timeout_sql()}; SELECT * FROM registry_transfer(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-           f"%s, %s)")
+    sql = "SELECT * FROM registry_transfer(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     params = [instrument.pk, quantity, sender.pk, recipient.pk, _sendable(kind), _receivable(kind),
               actor is not None and kind == TK.TRANSFER, kind, tx.reference, getattr(proposer, "pk", None), now,
-              MERGE_LIMIT, audit_label(actor), json.dumps(_tx_summary(tx), ensure_ascii=False)]
+              MERGE_LIMIT, audit_label(actor), json.dumps(_tx_summary(tx), ensure_ascii=False),
+              f"{int(settings.LOCK_TIMEOUT_MS)}ms"]
     with busy_when_locked(), _blocks_must_cover(), connection.cursor() as cur:
         cur.execute(sql, params)
         tx_id, sender_status, recipient_status, second, total, reserved, frozen = cur.fetchone()

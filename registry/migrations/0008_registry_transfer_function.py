@@ -2,7 +2,7 @@
 
 ``registry.services.transfer_create`` decides in Python what a transfer may do (the statuses that may send
 and receive it, whether it runs at once) and passes that in; the function locks both accounts in key
-order, re-reads them and the sender's holding under the lock, and either refuses (returning what it read,
+order (under the caller's lock timeout), re-reads them and the sender's holding under the lock, and either refuses (returning what it read,
 so Python raises the same error its own checks would) or inserts the completed transaction, moves the
 units with ``registry_move`` (migration 0007) and appends the audit entry (``audit_append``, common 0004). It writes every column of ``registry_transaction``: a
 migration that adds a column without a database default must update it (every PostgreSQL transfer test
@@ -18,7 +18,7 @@ CREATE OR REPLACE FUNCTION registry_transfer(
     p_instrument bigint, p_quantity bigint, p_from bigint, p_to bigint,
     p_send_ok text[], p_receive_ok text[], p_without_second_approval boolean,
     p_kind text, p_reference text, p_proposed_by bigint, p_now timestamptz, p_merge_limit integer,
-    p_actor_label text, p_audit_after jsonb)
+    p_actor_label text, p_audit_after jsonb, p_lock_timeout text)
 RETURNS TABLE (tx_id bigint, sender_status text, recipient_status text, second_approval boolean,
                held_total bigint, held_reserved bigint, held_frozen bigint)
 LANGUAGE plpgsql AS $fn$
@@ -29,6 +29,7 @@ DECLARE
     held record;
     new_id bigint;
 BEGIN
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);  -- for this transaction, as SET LOCAL
     -- lock both in key order; a row read by FOR ... UPDATE is its latest version, even after a wait
     FOR account IN SELECT a.id, a.status, a.requires_second_approval FROM registry_account a
                     WHERE a.id IN (p_from, p_to) ORDER BY a.id FOR NO KEY UPDATE LOOP
@@ -70,7 +71,7 @@ def create(apps, schema_editor):
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS registry_transfer(bigint, bigint, bigint, bigint, text[], "
-                              "text[], boolean, text, text, bigint, timestamptz, integer, text, jsonb)")
+                              "text[], boolean, text, text, bigint, timestamptz, integer, text, jsonb, text)")
 
 
 class Migration(migrations.Migration):
