@@ -35,6 +35,7 @@ DECLARE
     before_merges boolean;
     after_id bigint;
     after_end bigint;
+    updated integer;
 BEGIN
     -- one query per state, each served by its own index (a hot account's blocks are mostly reserved)
     IF p_from_reservation IS NOT NULL THEN
@@ -111,13 +112,15 @@ BEGIN
         INSERT INTO registry_transactionleg (transaction_id, instrument_id, from_account_id, to_account_id,
                                              serial_start, serial_end, quantity, executed_at)
         SELECT p_tx, p_instrument, p_from, p_to, u.s, u.e, u.e - u.s + 1, p_now FROM unnest(starts, ends) AS u(s, e);
+        -- both balances in one statement; the sender always has a holding, so one row means a new recipient
         UPDATE registry_holding
-           SET total = total - p_quantity,
-               reserved = reserved - CASE WHEN p_from_reservation IS NULL THEN 0 ELSE p_quantity END,
-               frozen = frozen - CASE WHEN p_from_freeze IS NULL THEN 0 ELSE p_quantity END
-         WHERE account_id = p_from AND instrument_id = p_instrument;
-        UPDATE registry_holding SET total = total + p_quantity WHERE account_id = p_to AND instrument_id = p_instrument;
-        IF NOT FOUND THEN
+           SET total = total + CASE WHEN account_id = p_to THEN p_quantity ELSE -p_quantity END,
+               reserved = reserved - CASE WHEN account_id = p_from AND p_from_reservation IS NOT NULL
+                                          THEN p_quantity ELSE 0 END,
+               frozen = frozen - CASE WHEN account_id = p_from AND p_from_freeze IS NOT NULL THEN p_quantity ELSE 0 END
+         WHERE instrument_id = p_instrument AND account_id IN (p_from, p_to);
+        GET DIAGNOSTICS updated = ROW_COUNT;
+        IF updated < 2 THEN
             INSERT INTO registry_holding (account_id, instrument_id, total, reserved, frozen)
             VALUES (p_to, p_instrument, p_quantity, 0, 0);
         END IF;
