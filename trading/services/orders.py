@@ -206,7 +206,8 @@ class _Placement:
         self.fees = None
         self.rules: dict = {}
         self.orders: dict[int, Order] = {}  # open orders in memory (new and resting), by id
-        self.new: list[Order] = []  # accepted orders, inserted by finish
+        self.new: dict[int, Order] = {}  # accepted orders by id, inserted by finish
+        self.current = None  # id of the order being placed
         self.changed: dict[int, Order] = {}  # resting orders the batch filled, updated by finish
         self.opened: dict[int, int] = {}  # open tonnes of those as stored (position limits)
         self.accepted: list[tuple] = []  # what was submitted to the engine, to submit again after a refusal
@@ -224,7 +225,8 @@ class _Placement:
         self.undo = []
         if not self.ids:
             self.ids = allocate_ids(Order, self.expected)
-        order = Order(pk=self.ids.pop(0), product=product, account=account, side=side, price=price,
+        self.current = self.ids.pop(0)
+        order = Order(pk=self.current, product=product, account=account, side=side, price=price,
                       quantity=quantity, open_quantity=quantity, placed_by=user, created_at=now)
         order.frozen_amount, order.reservation = _reserve_or_freeze(
             actor=user, account=account, product=product, side=side, price=price, quantity=quantity, now=now,
@@ -252,9 +254,9 @@ class _Placement:
         order.status = _status(order)
         # Accepted: from here on nothing refuses it.
         self.accepted.append(submitted)
-        self.new.append(order)
+        self.new[order.pk] = order
         for maker, _filled, opened, *_rest in self.undo:
-            if maker._state.adding is False and maker.pk not in self.changed:
+            if maker.pk not in self.new and maker.pk not in self.changed:
                 self.changed[maker.pk], self.opened[maker.pk] = maker, opened
         if trades:
             self.reference = trades[-1].price
@@ -271,7 +273,7 @@ class _Placement:
     def _pending_buys(self, account: TradingAccount) -> tuple[int, int]:
         """What the database does not show yet of ``account``'s purchases in this batch (position limit):
         tonnes bought, and the change in its open buy tonnes (new bids open, stored bids filled)."""
-        new = sum(o.open_quantity for o in self.new if o.account_id == account.pk and o.side == Side.BUY)
+        new = sum(o.open_quantity for o in self.new.values() if o.account_id == account.pk and o.side == Side.BUY)
         filled = sum(self.opened[pk] - o.open_quantity for pk, o in self.changed.items()
                      if o.account_id == account.pk and o.side == Side.BUY)
         return self.settlement.bought(account), new - filled
@@ -301,8 +303,7 @@ class _Placement:
             self.cash[row.account_id] = row
         self.reference = None
         if self.book is not None:
-            accepted = {submitted[0] for submitted in self.accepted}
-            self.orders = {pk: o for pk, o in self.orders.items() if pk in accepted or not o._state.adding}
+            self.orders.pop(self.current, None)
             self.book = book_reload(self.product)
             for submitted in self.accepted:
                 self.book.submit_limit(EngineOrder(*submitted))
@@ -310,18 +311,18 @@ class _Placement:
 
     def finish(self) -> None:
         """Write the batch: orders, trades and deliveries, cash journal, audit entries (before commit)."""
-        Order.objects.bulk_create(self.new)
+        Order.objects.bulk_create(list(self.new.values()))
         update_rows(self.changed.values(), MAKER_FIELDS)
         reservations = dict(self.settlement.reservations)
         self.settlement.flush()
-        for order in self.new:  # the returned orders show the reservation made for them
+        for order in self.new.values():  # the returned orders show the reservation made for them
             if order.pk in reservations:
                 order.reservation = reservations[order.pk]
         self.journal.flush()
         audit_record_many([dict(actor=user, action="trading.order_place", obj=order,
                                 after={**snapshot, "trades": [t.pk for t in trades]})
                            for user, order, snapshot, trades in self.placed])
-        self.new, self.changed, self.placed = [], {}, []
+        self.new, self.changed, self.placed = {}, {}, []
 
 
 @lock_errors_as_busy
