@@ -45,3 +45,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     *[path(f"{app}/", include(f"{app}.urls")) for app in APPS],
 ]
+
+# Under /api/ an unknown path or a server error answers JSON in the API's error shape.
+handler404 = "cets.common.views.page_not_found"
+handler500 = "cets.common.views.server_error"

@@ -1,8 +1,10 @@
-"""Portal pages shared by every role: the home page and job progress."""
+"""Portal pages shared by every role: the home page, job progress and the error pages."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 
 from .errors import NotFound
 from .selectors import job_get
@@ -41,3 +43,22 @@ def job_detail(request, pk: int):
 def job_progress_fragment(request, pk: int):
     """The progress bar alone; htmx polls it every second until the job ends."""
     return render(request, "jobs/_progress.html", {"job": _job_or_404(request, pk)})
+
+
+def _api_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "field": None}}, status=status)
+
+
+def page_not_found(request, exception=None):
+    """handler404: a path under /api/ that no route matches (an unknown resource, a malformed id)
+    answers the API's one error shape; the portal keeps Django's page."""
+    if request.path.startswith("/api/"):
+        return _api_error("not_found", _("Not found."), 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: an API client reads JSON even when the server fails (no traceback, no HTML)."""
+    if request.path.startswith("/api/"):
+        return _api_error("server_error", _("A server error occurred."), 500)
+    return defaults.server_error(request)

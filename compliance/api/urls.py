@@ -1,9 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from cets.common.routers import ApiRouter
 
 from . import views
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("cycles", views.CycleViewSet, basename="compliance-cycle")
 router.register("obligations", views.ObligationViewSet, basename="compliance-obligation")
 router.register("warnings", views.WarningViewSet, basename="compliance-warning")

@@ -51,9 +51,9 @@ class CycleViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def obligations(self, request, code=None):
         """Set (or refresh) one year's obligations from confirmed verified emissions (national regulator)."""
+        cycle = selectors.cycle_get(code)  # an unknown cycle is a 404 whatever the body says
         data = validated(s.ComplianceObligationsInput, request)
-        result = services.obligations_calculate(actor=request.user, cycle=selectors.cycle_get(code),
-                                                year=data["year"])
+        result = services.obligations_calculate(actor=request.user, cycle=cycle, year=data["year"])
         return Response(result)
 
     @extend_schema(request=None, responses={202: JobOutput})

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from cets.common.routers import ApiRouter
 
 from . import views
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = ApiRouter()
 router.register("provinces", views.ProvinceViewSet, basename="province")
 router.register("cities", views.CityViewSet, basename="city")
 router.register("organisations", views.OrganisationViewSet, basename="organisation")

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from cets.common.routers import ApiRouter
 
 from . import views
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = ApiRouter()
 router.register("submissions", views.SubmissionViewSet, basename="mrv-submission")
 router.register("test-reports", views.TestReportViewSet, basename="mrv-test-report")
 router.register("qc-plans", views.QcPlanViewSet, basename="mrv-qc-plan")

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from cets.common.routers import ApiRouter
 
 from . import views
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = ApiRouter()
 router.register("accounts", views.AccountViewSet, basename="registry-account")
 router.register("holdings", views.HoldingViewSet, basename="registry-holding")
 router.register("transactions", views.TransactionViewSet, basename="registry-transaction")

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from cets.common.routers import ApiRouter
 
 from . import views
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = ApiRouter()
 router.register("products", views.ProductViewSet, basename="trading-product")
 router.register("orders", views.OrderViewSet, basename="trading-order")
 router.register("trades", views.TradeViewSet, basename="trading-trade")

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from cets.common.routers import ApiRouter
 
 from . import views
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = ApiRouter()
 router.register("methodologies", views.MethodologyViewSet, basename="ccer-methodology")
 router.register("organisations", views.VvbViewSet, basename="ccer-organisation")
 router.register("projects", views.ProjectViewSet, basename="ccer-project")
