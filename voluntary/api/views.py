@@ -5,13 +5,14 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cets.common.api import idempotent, validated
 from cets.common.errors import NotFound
+from cets.common.parsers import JSONParser
 from entities.selectors import entity_get
 
 from .. import selectors, services
