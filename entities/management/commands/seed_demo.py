@@ -3,6 +3,7 @@ import importlib
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from cets.celery import tasks_in_process
 from cets.common.audit import audit_seal_all
 from entities.demo import DEMO_PASSWORD
 from entities.models import User
@@ -12,9 +13,14 @@ APP_DEMOS = ["registry", "mrv", "allowances", "trading", "voluntary", "complianc
 
 
 class Command(BaseCommand):
-    help = "Build (or top up) the demo market; safe to run again."
+    help = ("Build (or top up) the demo market; safe to run again. Its jobs run in this process, "
+            "also with a broker configured (no worker needed).")
 
     def handle(self, *args, **options):
+        with tasks_in_process():  # each app's demo uses its jobs' results at once
+            self._seed()
+
+    def _seed(self):
         from entities import demo
 
         with transaction.atomic():
