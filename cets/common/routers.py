@@ -17,5 +17,5 @@ class ApiRouter(SimpleRouter):
     def get_lookup_regex(self, viewset, lookup_prefix=""):
         if getattr(viewset, "lookup_value_regex", None) is None and viewset.lookup_field in ("pk", "id"):
             kwarg = getattr(viewset, "lookup_url_kwarg", None) or viewset.lookup_field
-            return f"(?P<{lookup_prefix}{kwarg}>[0-9]{1,18})"
+            return f"(?P<{lookup_prefix}{kwarg}>[0-9]{{1,18}})"
         return super().get_lookup_regex(viewset, lookup_prefix)
