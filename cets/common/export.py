@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -35,14 +36,29 @@ def export_response(filename: str, headers: list[str], rows, fmt: str = "csv") -
     return response
 
 
+# A cell starting with one of these is read as a formula by Excel and LibreOffice (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
 def _cell(value):
+    """A value as a spreadsheet cell that cannot run as a formula.
+
+    Text from users (a retirement's beneficiary, a company name) reaches public downloads; one
+    starting with = + - @ (or tab / CR) would run in the reader's spreadsheet, so it is prefixed with
+    a single quote, as OWASP advises. Numbers stay numbers (a negative balance is not text), and so
+    does text that is a plain number ("-1200", a Decimal's text "-12.50"), which no spreadsheet evaluates.
+    """
     if value is None:
         return ""
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, (int, float)):
         return value
     if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
         return value.replace(tzinfo=None)
-    return str(value)
+    text = str(value)
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _admin_rows(modeladmin, queryset, fields):
