@@ -95,7 +95,9 @@ def main() -> None:
     from rest_framework.authtoken.models import Token
 
     tokens = [Token.objects.get_or_create(user_id=user_id)[0].key for user_id, _account in participants]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_trading_http_site", "CONN_MAX_AGE": "600"}
+    # gunicorn on plain HTTP: no redirect to HTTPS (on by default when DEBUG is off).
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_trading_http_site", "CONN_MAX_AGE": "600",
+           "SECURE_SSL_REDIRECT": "0"}
     root = Path(__file__).resolve().parent.parent
     server = subprocess.Popen([str(root / ".venv/bin/gunicorn"), "cets.wsgi:application", "-w", "2", "-b",
                                f"127.0.0.1:{PORT}", "--pythonpath", str(root / "bench"), "--log-level", "warning"],

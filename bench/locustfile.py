@@ -12,7 +12,8 @@ Redis, on a database where a replay left open obligations:
     DATABASE_URL=... .venv/bin/python manage.py shell -c "import json; from rest_framework.authtoken.models \
         import Token; from entities.models import User; print(json.dumps([Token.objects.get_or_create(user=u)[0].key \
         for u in User.objects.filter(role='entity', username__startswith='rp')]))" > bench/out/locust_tokens.json
-    DATABASE_URL=... REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/gunicorn cets.wsgi -w 2 -b 127.0.0.1:8001 &
+    DATABASE_URL=... REDIS_URL=redis://127.0.0.1:6379/0 SECURE_SSL_REDIRECT=0 \
+        .venv/bin/gunicorn cets.wsgi -w 2 -b 127.0.0.1:8001 &
     LOCUST_TOKENS=bench/out/locust_tokens.json .venv/bin/locust -f bench/locustfile.py --headless \
         -u 50 -r 10 -t 2m --host http://127.0.0.1:8001 --csv bench/out/locust
     DATABASE_URL=... .venv/bin/python manage.py check_ledger && .venv/bin/python manage.py verify_audit
