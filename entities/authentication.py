@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from drf_spectacular.authentication import SessionScheme, TokenScheme
 from rest_framework import authentication, exceptions
 
 from .models import ApiTokenIssue
@@ -70,3 +71,15 @@ class TwoFactorRequiredMiddleware:
                 and request.path not in (reverse("login"), reverse("logout"), reverse("two-factor"))):
             return redirect("two-factor")
         return self.get_response(request)
+
+
+class OTPSessionScheme(SessionScheme):
+    """The OpenAPI description of ``OTPSessionAuthentication``: a session cookie, as DRF's."""
+
+    target_class = OTPSessionAuthentication
+
+
+class OTPTokenScheme(TokenScheme):
+    """The OpenAPI description of ``OTPTokenAuthentication``: ``Authorization: Token <key>``, as DRF's."""
+
+    target_class = OTPTokenAuthentication
