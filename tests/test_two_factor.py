@@ -30,11 +30,13 @@ def _login(client, username, **extra):
 
 def test_regulator_without_the_code_gets_no_session(client, hubei, entity):
     response = _login(client, "hubei")
-    assert response.status_code == 200 and "Please enter your OTP token" in response.content.decode()
+    assert response.status_code == 200
+    assert "enter the code your authenticator shows as well" in response.content.decode()
     assert client.get("/")["Location"].startswith("/login/")
     assert client.get("/api/v1/me/").status_code == 401  # anonymous: nothing to act with
     wrong = _login(client, "hubei", otp_token="000000" if code_of(hubei) != "000000" else "111111")
     assert wrong.status_code == 200 and "_auth_user_id" not in client.session
+    assert "This authenticator code is wrong or has expired" in wrong.content.decode()
 
 
 def test_regulator_with_the_code_can_act(client, hubei, entity):

@@ -57,6 +57,11 @@ class _PasswordAndCodeForm(OTPAuthenticationFormMixin, AuthenticationForm):
     page, where an administrator's enrolment code is needed (entities.authentication).
     """
 
+    otp_error_messages = {
+        **OTPAuthenticationFormMixin.otp_error_messages,
+        "token_required": _("Regulators and exchange staff: enter the code your authenticator shows as well."),
+        "invalid_token": _("This authenticator code is wrong or has expired: enter the code it shows now."),
+    }
     otp_token = forms.CharField(label=_("Code from your authenticator (regulators and exchange staff)"),
                                 required=False, max_length=12,
                                 widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))

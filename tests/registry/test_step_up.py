@@ -80,6 +80,18 @@ def test_a_fresh_code_approves_and_is_remembered_by_the_session(api, national, n
     assert cea21.issued == 5_010
 
 
+def test_an_idempotent_retry_with_a_new_code_replays_the_approval(api, national2, proposal, cea21):
+    client = api(national2)
+    first = client.post(f"{BASE}/{proposal.pk}/approve/", {"otp_code": code_of(national2)}, format="json",
+                        HTTP_IDEMPOTENCY_KEY="approve-1")
+    assert first.status_code == 200
+    retry = client.post(f"{BASE}/{proposal.pk}/approve/", {"otp_code": code_of(national2, steps=1)}, format="json",
+                        HTTP_IDEMPOTENCY_KEY="approve-1")
+    assert retry.status_code == 200 and retry["Idempotent-Replayed"] == "true"
+    cea21.refresh_from_db()
+    assert cea21.issued == 5_000
+
+
 def test_a_code_serves_once(api, national, national2, proposal, cea21):
     code = code_of(national2)
     assert api(national2).post(f"{BASE}/{proposal.pk}/approve/", HTTP_X_OTP_CODE=code).status_code == 200

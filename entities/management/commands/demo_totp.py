@@ -15,6 +15,6 @@ class Command(BaseCommand):
         if device is None:
             raise CommandError(f"{username} has no TOTP device")
         code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        self.stdout.write(f"code now: {code:0{device.digits}d} (valid about 30 seconds; a sign-off accepts a code given "
-                          "in the same session up to 5 minutes before)")
+        self.stdout.write(f"code now: {code:0{device.digits}d} (valid about 30 seconds; a sign-off accepts a code "
+                          "given in the same session up to 5 minutes before)")
         self.stdout.write(f"authenticator URI: {device.config_url}")

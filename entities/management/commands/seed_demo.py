@@ -39,7 +39,8 @@ class Command(BaseCommand):
             if user.must_use_two_factor:
                 # Every user with approval powers gets a demo authenticator (the apps' demos create some users).
                 TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "demo authenticator"})
-                door = f"/login/ or /admin/ (password + code: python manage.py demo_totp {name})"
+                doors = "/login/ or /admin/" if user.is_staff else "/login/"
+                door = f"{doors} (password + code: python manage.py demo_totp {name})"
             else:
                 door = "/login/ (password)"
             self.stdout.write(f"  {name:<11} {user.get_role_display():<34} {door}")
