@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cets.common.errors import DomainError
+from cets.common.stepup import StepUpActionForm, step_up_admin_action
 from entities.admin_scoping import RegulatorAdmin
 from entities.models import User
 
@@ -73,6 +74,7 @@ class AllocationPlanAdmin(RegulatorAdmin):
                     "pre_allocation_share", "borrowing_allowed", "confidence", "status"]
     list_filter = ["status", "activity_basis"]
     inlines = [BenchmarkRowInline]
+    action_form = StepUpActionForm
     actions = [*RegulatorAdmin.actions, "submit", "publish", "return_to_draft", "copy_to_next_year"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -108,6 +110,7 @@ class AllocationPlanAdmin(RegulatorAdmin):
         _run_service(self, request, services.plan_submit, queryset, _("submitted"))
 
     @admin.action(description=_("Publish (second pair of eyes)"))
+    @step_up_admin_action
     def publish(self, request, queryset):
         _run_service(self, request, services.plan_publish, queryset, _("published"))
 
@@ -142,6 +145,7 @@ class AllocationRunAdmin(RegulatorAdmin):
     service_arg = "run"
     list_display = ["year", "kind", "plan", "status", "total_tco2", "created_by", "approved_by", "progress"]
     list_filter = ["kind", "status", "year"]
+    action_form = StepUpActionForm
     actions = [*RegulatorAdmin.actions, "approve"]
 
     @admin.display(description=_("progress"))
@@ -152,6 +156,7 @@ class AllocationRunAdmin(RegulatorAdmin):
         return format_html('<a href="/jobs/{}/">{}%</a>', job.pk, job.percent)
 
     @admin.action(description=_("Approve and issue through the registry (second pair of eyes)"))
+    @step_up_admin_action
     def approve(self, request, queryset):
         _run_service(self, request, services.run_approve, queryset, _("approved; issuing"))
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
+from cets.common.stepup import step_up_check
 from entities.models import User
 from entities.selectors import entity_get
 
@@ -90,6 +91,7 @@ def run_list(request):
     if request.method == "POST":
         try:
             if "approve" in request.POST:
+                step_up_check(request)
                 run = AllocationRun.objects.get(pk=int(request.POST["approve"]))
                 run = services.run_approve(actor=request.user, run=run)
                 return redirect("job-detail", pk=run.issue_job_id)

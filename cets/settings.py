@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "entities.authentication.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -167,8 +168,9 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Regulators and exchange staff: only a token issued from, or a session verified by, their authenticator.
+        "entities.authentication.OTPTokenAuthentication",
+        "entities.authentication.OTPSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON parser refusing NUL characters (PostgreSQL cannot store them) with a 400 naming the field.
@@ -275,6 +277,8 @@ CONTENT_SECURITY_POLICY = {
 OTP_TOTP_ISSUER = "CETS"
 # Regulators must present a TOTP code at /admin/; switchable only for local experiments.
 ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=True)
+# A four-eyes sign-off needs an authenticator code given at most this long ago (cets.common.stepup).
+STEP_UP_SECONDS = env.int("STEP_UP_SECONDS", default=300)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # HTTPS only unless DEBUG is on: a deployment that forgets a variable is secure, not open. Each stays

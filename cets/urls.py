@@ -4,19 +4,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
-from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from cets.common import views as common_views
-from cets.common.admin import AdminLoginForm
-from cets.common.forms import PortalLoginForm
+from cets.common.admin import AdminLoginForm, StepUpOTPAdminSite
 from entities import views as entities_views
 
 # SimpleAdminConfig does not autodiscover (cets.common.admin is imported above first): import every app's admin.
 admin.autodiscover()
 if settings.ADMIN_REQUIRE_OTP:
     # Regulators sign in to /admin/ with password and a TOTP code (django-otp).
-    admin.site.__class__ = OTPAdminSite
+    admin.site.__class__ = StepUpOTPAdminSite
     admin.site.login_form = AdminLoginForm
     admin.site.login_template = "admin/login_otp.html"  # django-otp's page plus the link to enrolment
 admin.site.site_header = _("CETS · National Carbon Market")
@@ -32,8 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
-                                                authentication_form=PortalLoginForm), name="login"),
+    path("login/", entities_views.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/two-factor/", entities_views.two_factor, name="two-factor"),
     path("", common_views.home, name="home"),

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cets.common.errors import DomainError
+from cets.common.stepup import StepUpActionForm, step_up_admin_action
 from entities.admin_scoping import RegulatorAdmin
 from entities.models import User
 
@@ -126,14 +127,17 @@ class ReliefDecisionAdmin(RegulatorAdmin):
     entity_path = "obligation__entity"
     list_display = ["obligation", "quantity_tco2", "reason", "status", "proposed_by", "decided_by", "created_at"]
     list_filter = ["status"]
+    action_form = StepUpActionForm
     actions = [*RegulatorAdmin.actions, "approve", "reject"]
 
     @admin.action(description=_("Approve (second regulator)"))
+    @step_up_admin_action
     def approve(self, request, queryset):
         _each(self, request, queryset, lambda d: services.relief_decide(actor=request.user, decision=d, approve=True),
               _("approved"))
 
     @admin.action(description=_("Reject"))
+    @step_up_admin_action
     def reject(self, request, queryset):
         _each(self, request, queryset, lambda d: services.relief_decide(actor=request.user, decision=d, approve=False),
               _("rejected"))
@@ -145,9 +149,11 @@ class PenaltyAdmin(RegulatorAdmin):
     list_display = ["obligation", "shortfall_tco2", "price_month", "average_price", "multiplier", "amount", "status",
                     "proposed_by", "decided_by", "deduction_transaction_id"]
     list_filter = ["status"]
+    action_form = StepUpActionForm
     actions = [*RegulatorAdmin.actions, "decide", "propose_deduction"]
 
     @admin.action(description=_("Decide (second regulator)"))
+    @step_up_admin_action
     def decide(self, request, queryset):
         _each(self, request, queryset, lambda p: services.penalty_decide(actor=request.user, penalty=p), _("decided"))
 

@@ -2,8 +2,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from cets.common.errors import DomainError
+from cets.common.stepup import StepUpActionForm, step_up_admin_action
 
-from . import services
+from . import services, two_factor
 from .admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
 from .models import (
     Accreditation,
@@ -130,6 +131,23 @@ class UserAdmin(RegulatorAdmin):
     list_display = ["username", "role", "province", "city", "entity", "organisation", "is_active"]
     list_filter = ["role", "province", "is_active"]
     search_fields = ["username", "email"]
+    action_form = StepUpActionForm
+    actions = [*RegulatorAdmin.actions, "issue_enrolment_code"]
+
+    @admin.action(description=_("Issue an authenticator enrolment code (shown once)"))
+    @step_up_admin_action
+    def issue_enrolment_code(self, request, queryset):
+        """Each selected user gets a one-time code to enrol or replace their authenticator; hand it over in person
+        or by a second channel, never with the password."""
+        for user in queryset:
+            try:
+                code = two_factor.enrolment_code_issue(actor=request.user, user=user)
+            except DomainError as exc:
+                self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(user)s: enrolment code %(code)s, valid for %(hours)d hours, once.")
+                                  % {"user": user, "code": code, "hours": two_factor.ENROLMENT_CODE_HOURS},
+                                  messages.SUCCESS)
 
     def has_module_permission(self, request):
         return request.user.is_superuser or getattr(request.user, "role", None) == User.Role.NATIONAL_REGULATOR

@@ -13,3 +13,10 @@ class TotpConfirmForm(forms.Form):
 
     def clean_token(self) -> str:
         return self.cleaned_data["token"].strip()
+
+
+class EnrolmentCodeForm(forms.Form):
+    """The one-time enrolment code an administrator issued (e.g. K7QP-3MZX-9TRA)."""
+
+    enrolment_code = forms.CharField(label=_("Enrolment code from your administrator"), max_length=20,
+                                     widget=forms.TextInput(attrs={"autocomplete": "off"}))

@@ -331,12 +331,60 @@ class User(AbstractUser):
         ]
 
     REGULATOR_ROLES = {Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR, Role.MUNICIPAL_REGULATOR}
+    #: Roles with approval powers (regulators of every tier; the exchange's settlement staff, who record the
+    #: money that backs trades): they act only with a second factor (TOTP), as EU/UK registry officers do.
+    TWO_FACTOR_ROLES = REGULATOR_ROLES | {Role.EXCHANGE_STAFF}
 
     @property
     def is_regulator(self) -> bool:
         return self.role in self.REGULATOR_ROLES
 
     @property
+    def must_use_two_factor(self) -> bool:
+        """Logs in, calls the API and signs off only with a TOTP code (superusers too)."""
+        return self.is_superuser or self.role in self.TWO_FACTOR_ROLES
+
+    @property
     def acting_entity_id(self) -> int | None:
         """The entity this user acts for: entity users, and integrators holding an entity's token."""
         return self.entity_id if self.role in (self.Role.ENTITY, self.Role.INTEGRATOR) else None
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code an administrator gives a user to enrol (or replace) their authenticator.
+
+    Without it, a password alone would let anyone who learnt it bind their own authenticator to the
+    account. Only a hash is kept; a code expires, serves once, and issuing a new one ends the older ones.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_codes", verbose_name=_("user"))
+    code_hash = models.CharField(_("code hash"), max_length=64, unique=True)
+    issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("issued by"))
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("authenticator enrolment code")
+        verbose_name_plural = _("authenticator enrolment codes")
+        ordering = ["-issued_at"]
+
+    def __str__(self):
+        return f"{self.user} {self.issued_at:%Y-%m-%d %H:%M}"
+
+
+class ApiTokenIssue(models.Model):
+    """How an API token was issued: a user who must use two factors may use only a token issued from a
+    session verified by their authenticator (``otp_verified``)."""
+
+    token = models.OneToOneField("authtoken.Token", on_delete=models.CASCADE, related_name="issue",
+                                 verbose_name=_("token"))
+    otp_verified = models.BooleanField(_("issued from an OTP-verified session"))
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API token issue")
+        verbose_name_plural = _("API token issues")
+
+    def __str__(self):
+        return f"{self.token.user_id} {self.issued_at:%Y-%m-%d %H:%M}"

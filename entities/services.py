@@ -4,11 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cets.common.audit import audit_record
-from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
-from cets.common.locks import lock_rows
+from cets.common.errors import Conflict, DomainError, Forbidden
 
 from .models import AgencyAssignment, ConsultingEngagement, KeyEntity, Organisation, Unit, User
 from .selectors import can_manage_entity
@@ -121,48 +119,3 @@ def consulting_register(*, actor: User, entity: KeyEntity, organisation: Organis
     audit_record(actor=actor, action="entity.consulting_register", obj=engagement,
                  after={"entity": entity.pk, "organisation": organisation.pk, "year": year})
     return engagement
-
-
-def _refuse_unless_enrolling(actor: User) -> None:
-    if not actor.is_regulator:
-        raise Forbidden(_("Only regulators sign in with an authenticator."))
-    if TOTPDevice.objects.filter(user=actor, confirmed=True).exists():
-        # A second authenticator added with the password alone would defeat the second factor.
-        raise Conflict(_("You already have a confirmed authenticator; ask the national regulator to replace it."),
-                       "already_enrolled")
-
-
-@transaction.atomic
-def totp_enrolment_start(*, actor: User) -> TOTPDevice:
-    """The regulator's unconfirmed authenticator (TOTP secret), created on the first visit: a reload shows
-    the same secret, so a QR code already scanned stays valid until it is confirmed."""
-    _refuse_unless_enrolling(actor)
-    device = TOTPDevice.objects.filter(user=actor, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=actor, name=_("authenticator"), confirmed=False)
-        audit_record(actor=actor, action="totp.enrol", obj=device, after={"name": device.name, "confirmed": False})
-    return device
-
-
-def totp_enrolment_confirm(*, actor: User, token: str) -> TOTPDevice:
-    """Confirm the pending authenticator with a current code from it; from then on /admin/ accepts it.
-
-    A wrong code is committed as a failure (django-otp then makes each further try wait longer), so the
-    refusal is raised only after the transaction: rolling it back would undo that throttle.
-    """
-    with transaction.atomic():
-        _refuse_unless_enrolling(actor)
-        pending = lock_rows(TOTPDevice.objects.filter(user=actor, confirmed=False))
-        if not pending:
-            raise NotFound(_("Open the two-factor page first to get a secret to confirm."), "no_pending_device")
-        device = pending[0]
-        accepted = device.verify_token(token)
-        if accepted:
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            audit_record(actor=actor, action="totp.confirm", obj=device, after={"name": device.name,
-                                                                                "confirmed": True})
-    if not accepted:
-        raise DomainError(_("This code is wrong or has expired: enter the 6 digits your authenticator shows now."),
-                          "invalid_token", "token")
-    return device

@@ -1,9 +1,10 @@
-"""Portal pages: an entity's own profile and units; regulators' list of their jurisdiction; a regulator's
-authenticator enrolment."""
+"""Portal pages: an entity's own profile and units; regulators' list of their jurisdiction; the log-in and the
+authenticator enrolment of users with approval powers."""
 
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,9 +16,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
+from cets.common.forms import PortalLoginForm
+from cets.common.stepup import step_up_record
 
-from . import selectors, services
-from .forms import TotpConfirmForm
+from . import selectors
+from . import two_factor as two_factor_services
+from .authentication import is_otp_verified
+from .forms import EnrolmentCodeForm, TotpConfirmForm
+from .models import EnrolmentCode
 
 
 @login_required
@@ -56,28 +62,73 @@ def entity_list(request):
     return render(request, "entities/list.html", {"page": page, "q": query})
 
 
+class PortalLoginView(LoginView):
+    """Password (and the authenticator code of users with approval powers); a session verified by the code also
+    counts as a fresh step-up for the next 5 minutes."""
+
+    template_name = "registration/login.html"
+    authentication_form = PortalLoginForm
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = self.request.user
+        if getattr(user, "otp_device", None) is not None:  # set by django-otp's login for a verified code
+            step_up_record(self.request)
+        elif user.must_use_two_factor:
+            return redirect("two-factor")
+        return response
+
+
+ENROLMENT_SESSION_KEY = "cets_enrolment_code"
+
+
+def _session_enrolment_code(request):
+    pk = request.session.get(ENROLMENT_SESSION_KEY)
+    return EnrolmentCode.objects.filter(pk=pk, user=request.user).first() if pk else None
+
+
 @never_cache  # the page shows the TOTP secret
 @login_required
 def two_factor(request):
-    """A regulator without an authenticator gets a secret (QR code and otpauth URI), scans it and confirms it
-    with a current code; the session is then verified by it, so /admin/ opens at once."""
+    """Enrol (or replace) an authenticator: from a session it verified, or with an administrator's enrolment
+    code. The user scans the secret (QR code and otpauth URI) and confirms it with a current code; the session
+    is then verified by it."""
     user = request.user
-    if not user.is_regulator:
+    if not user.must_use_two_factor:
         raise Http404
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        return render(request, "two_factor.html", {"enrolled": True})
-    form = TotpConfirmForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    verified = is_otp_verified(user)
+    enrolled = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    grant = _session_enrolment_code(request)
+    code_form = EnrolmentCodeForm(request.POST if "enrolment_code" in request.POST else None)
+    if code_form.is_bound:
+        if code_form.is_valid():
+            try:
+                grant = two_factor_services.enrolment_code_find(actor=user,
+                                                                code=code_form.cleaned_data["enrolment_code"])
+            except DomainError as exc:
+                code_form.add_error("enrolment_code", str(exc.message))
+            else:
+                request.session[ENROLMENT_SESSION_KEY] = grant.pk
+                return redirect("two-factor")
+    replacing = request.GET.get("replace") == "1" or request.method == "POST"
+    if (not verified and grant is None) or (verified and enrolled and not replacing):
+        return render(request, "two_factor.html", {"enrolled": enrolled, "verified": verified,
+                                                   "code_form": code_form, "step": "status"})
+    form = TotpConfirmForm(request.POST if "token" in request.POST else None)
+    if form.is_bound and form.is_valid():
         try:
-            device = services.totp_enrolment_confirm(actor=user, token=form.cleaned_data["token"])
+            device = two_factor_services.totp_enrolment_confirm(actor=user, token=form.cleaned_data["token"],
+                                                                otp_verified=verified, enrolment_code=grant)
         except DomainError as exc:
             form.add_error("token", str(exc.message))
         else:
+            request.session.pop(ENROLMENT_SESSION_KEY, None)
             otp_login(request, device)
-            messages.success(request, _("Your authenticator is confirmed: sign in to the administration with it."))
-            return redirect("admin:index")
-    device = services.totp_enrolment_start(actor=user)
+            step_up_record(request)
+            messages.success(request, _("Your authenticator is confirmed: sign in with it from now on."))
+            return redirect("admin:index" if user.is_staff else "home")
+    device = two_factor_services.totp_enrolment_start(actor=user, otp_verified=verified, enrolment_code=grant)
     # segno draws the QR code as SVG paths (no script, no style attribute): allowed by the strict CSP.
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#000", light="#fff")
-    return render(request, "two_factor.html", {"enrolled": False, "form": form, "qr_svg": mark_safe(qr_svg),
-                                               "otpauth_uri": device.config_url})
+    return render(request, "two_factor.html", {"step": "scan", "form": form, "qr_svg": mark_safe(qr_svg),
+                                               "otpauth_uri": device.config_url, "enrolled": enrolled})

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from cets.common.errors import DomainError
+from cets.common.stepup import StepUpActionForm, step_up_admin_action
 from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
 
 from . import selectors, services
@@ -193,12 +194,14 @@ class TransactionAdminBase(RegulatorAdmin):
     search_fields = ["reference", "from_account__number", "to_account__number"]
     list_select_related = ["instrument", "from_account", "to_account", "proposed_by", "approved_by"]
     inlines = [LegInline, BulkLineInline]
+    action_form = StepUpActionForm
     actions = [*RegulatorAdmin.actions, "approve", "reject", "cancel", "propose_reversal"]
 
     def get_queryset(self, request):
         return selectors.transactions_visible_to(request.user)
 
     @admin.action(description=_("Approve and execute (four-eyes)"))
+    @step_up_admin_action
     def approve(self, request, queryset):
         _apply(self, request, queryset, lambda tx: services.transaction_approve(actor=request.user, transaction=tx))
 

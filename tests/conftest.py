@@ -188,33 +188,55 @@ def integrator(entity):
     return f.UserFactory(role=User.Role.INTEGRATOR, entity=entity, username="integrator")
 
 
-def api_client(user=None) -> APIClient:
+def step_up_fresh(client, user):
+    """Record in ``client``'s session that ``user`` gave an authenticator code just now (a sign-off then passes
+    cets.common.stepup for 5 minutes), as a code typed at log-in or at a sign-off does."""
+    import time
+
+    from cets.common.stepup import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = {"user": user.pk, "at": time.time()}
+    session.save()
+    return client
+
+
+def api_client(user=None, *, otp: bool = False) -> APIClient:
+    """An API client authenticated as ``user``; ``otp=True``: its session also holds a fresh step-up code, as a
+    regulator's after typing a code, so four-eyes sign-offs pass (tests/test_two_factor.py tests the refusals)."""
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     if user is not None:
         client.force_authenticate(user)
+        if otp:
+            step_up_fresh(client, user)
     return client
 
 
 @pytest.fixture
 def api():
-    """``api(user)``: an API client authenticated as ``user`` (or anonymous with no argument)."""
+    """``api(user)``: an API client authenticated as ``user`` (or anonymous with no argument);
+    ``api(user, otp=True)`` for a regulator signing off (a fresh authenticator code in its session)."""
     return api_client
 
 
 def otp_login(client, user):
-    """Log ``client`` in as ``user`` verified by their TOTP device, as /admin/ requires."""
+    """Log ``client`` in as ``user`` as the portal log-in does: a user who must use two factors (regulators,
+    exchange staff) is verified by their TOTP device, as the portal and /admin/ require, with a fresh step-up
+    (as after typing the code at log-in); others by password only."""
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     client.force_login(user)
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if not user.must_use_two_factor or device is None:
+        return client
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
-    return client
+    return step_up_fresh(client, user)
 
 
 @pytest.fixture
 def admin_login():
-    """``admin_login(client, user)``: a test client logged in to /admin/ with a verified TOTP device."""
+    """``admin_login(client, user)``: a test client logged in with a verified TOTP device and a fresh step-up."""
     return otp_login

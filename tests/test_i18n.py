@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from cets.common.models import Job
+from tests.conftest import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_entity_page_labels_are_translated(client, entity_user, entity):
 
 
 def test_regulator_home_plural_in_chinese(client, hubei, entity):
-    client.force_login(hubei)
+    otp_login(client, hubei)
     assert "辖区内共有 1 家重点排放单位" in client.get("/").content.decode()
 
 

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.conftest import otp_login
+
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pass-word-123"
@@ -20,7 +22,7 @@ def test_entity_user_logs_in_and_sees_its_home(client, entity_user, entity):
 
 
 def test_regulator_home_counts_its_jurisdiction(client, hubei, entity, other_entity):
-    client.force_login(hubei)
+    otp_login(client, hubei)
     home = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1 key emitting entity in your jurisdiction" in home and "湖北省" in home
 

@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from tests.conftest import otp_login
+
 pytestmark = pytest.mark.django_db
 
 NAV = re.compile(r'<nav class="mainnav">(.*?)</nav>', re.S)
@@ -18,7 +20,7 @@ def _nav_links(client) -> list[str]:
 @pytest.mark.parametrize("who", ["entity_user", "hubei", "national", "verifier"])
 def test_each_roles_nav_links_answer(client, request, who):
     user = request.getfixturevalue(who)
-    client.force_login(user)
+    otp_login(client, user)
     links = _nav_links(client)
     assert "/api/docs/" in links
     for link in links:

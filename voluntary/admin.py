@@ -6,17 +6,17 @@ methodology's data are the national regulator's, through the same services as th
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.utils.translation import gettext_lazy as _
 
 from cets.common.errors import DomainError
+from cets.common.stepup import StepUpActionForm, step_up_admin_action
 from entities.admin_scoping import RegulatorAdmin
 
 from . import clock, selectors, services
 from .models import Comment, CreditUse, Document, Issuance, Methodology, MonitoringReport, Project
 
 
-class ReasonActionForm(ActionForm):
+class ReasonActionForm(StepUpActionForm):
     reason = forms.CharField(label=_("Reason (reject / cancel)"), required=False, max_length=2000)
 
 
@@ -125,6 +125,7 @@ class MonitoringReportAdmin(VoluntaryAdmin):
     actions = [*VoluntaryAdmin.actions, "register", "reject"]
 
     @admin.action(description=_("Register and issue the selected reductions"))
+    @step_up_admin_action
     def register(self, request, queryset):
         _run_each(self, request, queryset, lambda r: services.report_register(actor=request.user, report=r),
                   _("%(n)s report(s) registered and issued."))

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
+from cets.common.stepup import step_up_check
 
 from . import clock, forms, selectors, services
 from .certificates import certificate_pdf
@@ -331,6 +332,9 @@ REPORT_ACTIONS = {
                                                                                   **data)),
 }
 
+#: Report actions that are a four-eyes sign-off (CCER issuance): each asks for a fresh authenticator code.
+REPORT_SIGN_OFFS = {"register"}
+
 
 @login_required
 @require_POST
@@ -348,6 +352,8 @@ def report_action(request, pk: int, name: str):
         messages.error(request, f"{errors[0]} ({field})")
         return back
     try:
+        if name in REPORT_SIGN_OFFS:
+            step_up_check(request)
         run(request.user, report, form.cleaned_data if form else {})
         messages.success(request, _("Done."))
     except DomainError as exc:

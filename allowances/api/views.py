@@ -8,6 +8,7 @@ from rest_framework.viewsets import ReadOnlyModelViewSet
 
 from cets.common.api import idempotent, validated
 from cets.common.errors import DomainError, Forbidden, NotFound
+from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 from entities.selectors import entity_get
 
@@ -124,6 +125,7 @@ class RunViewSet(ScopedReadViewSet):
 
     @extend_schema(request=None, responses=RunOutput)
     @action(detail=True, methods=["post"])
+    @step_up
     @idempotent
     def approve(self, request, pk=None):
         run = services.run_approve(actor=request.user, run=self.get_object())

@@ -14,16 +14,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
-from django_otp.admin import OTPAdminAuthenticationForm
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from .audit import audit_record
 from .errors import DomainError
 from .export import ExportMixin
-from .forms import LoginThrottleMixin
+from .forms import LoginThrottleMixin, single_totp_device
 from .models import AuditEntry, CalendarDay, Job
 from .selectors import jobs_visible_to
 from .services import calendar_day_amend
+from .stepup import step_up_record
 
 REGULATOR_ROLES = {"national_regulator", "provincial_regulator", "municipal_regulator"}
 
@@ -50,12 +50,17 @@ class AdminLoginForm(LoginThrottleMixin, OTPAdminAuthenticationForm):
     """
 
     def _chosen_device(self, user):
-        device = super()._chosen_device(user)
-        if device is None:
-            devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)[:2])
-            if len(devices) == 1:
-                device = devices[0]
-        return device
+        return super()._chosen_device(user) or single_totp_device(user)
+
+
+class StepUpOTPAdminSite(OTPAdminSite):
+    """/admin/ with password and TOTP code; the code given at log-in also counts as a fresh step-up."""
+
+    def login(self, request, extra_context=None):
+        response = super().login(request, extra_context)
+        if request.method == "POST" and getattr(request.user, "otp_device", None) is not None:
+            step_up_record(request)
+        return response
 
 
 class ReadOnlyAdmin(ExportMixin, admin.ModelAdmin):

@@ -1,4 +1,5 @@
-"""Log-in forms: a cache-based lockout against password guessing, for the portal and /admin/."""
+"""Log-in forms: a cache-based lockout against password guessing, for the portal and /admin/; the portal asks
+users with approval powers for their authenticator code in the same form."""
 
 import hashlib
 
@@ -7,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
+from django_otp.forms import OTPAuthenticationFormMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
 class LoginThrottleMixin:
@@ -41,5 +44,41 @@ class LoginThrottleMixin:
         return cleaned
 
 
-class PortalLoginForm(LoginThrottleMixin, AuthenticationForm):
-    """The portal's username and password form."""
+def single_totp_device(user):
+    """The user's one confirmed authenticator, if they have exactly one (then there is nothing to choose)."""
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)[:2])
+    return devices[0] if len(devices) == 1 else None
+
+
+class _PasswordAndCodeForm(OTPAuthenticationFormMixin, AuthenticationForm):
+    """Password for everyone; the authenticator code too for a user who must use two factors and has one.
+
+    Such a user without an authenticator is let in unverified: that session reaches only the enrolment
+    page, where an administrator's enrolment code is needed (entities.authentication).
+    """
+
+    otp_error_messages = {
+        **OTPAuthenticationFormMixin.otp_error_messages,
+        "token_required": _("Regulators and exchange staff: enter the code your authenticator shows as well."),
+        "invalid_token": _("This authenticator code is wrong or has expired: enter the code it shows now."),
+    }
+    otp_token = forms.CharField(label=_("Code from your authenticator (regulators and exchange staff)"),
+                                required=False, max_length=12,
+                                widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.get_user()
+        if getattr(user, "must_use_two_factor", False) and TOTPDevice.objects.filter(user=user,
+                                                                                     confirmed=True).exists():
+            self.clean_otp(user)
+        return cleaned
+
+    def _chosen_device(self, user):
+        return single_totp_device(user)
+
+
+class PortalLoginForm(LoginThrottleMixin, _PasswordAndCodeForm):
+    """The portal's log-in: username and password, and the TOTP code of users with approval powers.
+
+    A wrong or missing code counts as a failed log-in (lockout)."""

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from cets.common.api import idempotent, validated
 from cets.common.api_views import JobOutput
 from cets.common.errors import Forbidden
+from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 
 from .. import selectors, services
@@ -144,6 +145,7 @@ class ReliefViewSet(ScopedReadViewSet):
 
     @extend_schema(request=s.ComplianceDecideInput, responses=s.ComplianceReliefOutput)
     @action(detail=True, methods=["post"])
+    @step_up
     def decide(self, request, pk=None):
         data = validated(s.ComplianceDecideInput, request)
         decision = services.relief_decide(actor=request.user, decision=self.get_object(),
@@ -168,6 +170,7 @@ class PenaltyViewSet(ScopedReadViewSet):
 
     @extend_schema(request=None, responses=s.CompliancePenaltyOutput)
     @action(detail=True, methods=["post"])
+    @step_up
     def decide(self, request, pk=None):
         penalty = services.penalty_decide(actor=request.user, penalty=self.get_object())
         return Response(s.CompliancePenaltyOutput(penalty).data)

@@ -90,3 +90,8 @@ class AgencyAssignmentInput(serializers.Serializer):
     entity = serializers.IntegerField()
     agency = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all())
     year = serializers.IntegerField(min_value=2013, max_value=2100)
+
+
+class ApiTokenOutput(serializers.Serializer):
+    token = serializers.CharField()
+    otp_verified = serializers.BooleanField(help_text="issued from a session verified by the user's authenticator")

@@ -12,4 +12,5 @@ router.register("entities", views.EntityViewSet, basename="entity")
 router.register("units", views.UnitViewSet, basename="unit")
 router.register("agency-assignments", views.AgencyAssignmentViewSet, basename="agency-assignment")
 
-urlpatterns = [path("me/", views.MeView.as_view(), name="me"), *router.urls]
+urlpatterns = [path("me/", views.MeView.as_view(), name="me"),
+               path("auth/token/", views.ApiTokenView.as_view(), name="api-token"), *router.urls]

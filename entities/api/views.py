@@ -7,11 +7,13 @@ from rest_framework.views import APIView
 from cets.common.api import idempotent, validated
 from cets.common.viewsets import ScopedReadViewSet
 
-from .. import selectors, services
+from .. import selectors, services, two_factor
+from ..authentication import OTPSessionAuthentication, is_otp_verified
 from ..models import City, Organisation, Province
 from .serializers import (
     AgencyAssignmentInput,
     AgencyAssignmentOutput,
+    ApiTokenOutput,
     CityOutput,
     EntityInput,
     EntityOutput,
@@ -119,3 +121,19 @@ class MeView(APIView):
     @extend_schema(responses=MeOutput)
     def get(self, request):
         return Response(MeOutput(request.user).data)
+
+
+class ApiTokenView(APIView):
+    """Issue the caller a new API token (the previous one stops working) from a logged-in browser session.
+
+    Only session authentication is accepted: a token never mints another. A user with approval powers needs
+    a session verified by their authenticator (else 403 ``otp_required``), and only such a token works for them.
+    """
+
+    authentication_classes = [OTPSessionAuthentication]
+
+    @extend_schema(request=None, responses={201: ApiTokenOutput})
+    def post(self, request):
+        token = two_factor.api_token_issue(actor=request.user, otp_verified=is_otp_verified(request.user))
+        return Response(ApiTokenOutput({"token": token.key, "otp_verified": token.issue.otp_verified}).data,
+                        status=status.HTTP_201_CREATED)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from cets.common.api import error_response, validated
 from cets.common.errors import DomainError, NotFound
+from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 from entities.models import ConsultingEngagement, KeyEntity, Organisation, Unit
 from entities.selectors import entity_get, scope_by_entity, units_visible_to
@@ -292,6 +293,7 @@ class VerificationViewSet(ScopedReadViewSet):
 
     @extend_schema(request=None, responses={200: s.VerificationOutput})
     @action(detail=True, methods=["post"], url_path="approve-determination")
+    @step_up
     def approve_determination(self, request, pk=None):
         verification = oversight.verification_determination_approve(actor=request.user,
                                                                     verification=self.get_object())

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cets.common.api import idempotent, validated
+from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 
 from .. import selectors, services
@@ -66,6 +67,7 @@ class TransactionViewSet(ScopedReadViewSet):
 
     @extend_schema(request=None, responses=RegistryTransactionOutput)
     @action(detail=True, methods=["post"])
+    @step_up
     @idempotent
     def approve(self, request, pk=None):
         tx = selectors.transaction_get(user=request.user, pk=pk)

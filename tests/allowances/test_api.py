@@ -18,9 +18,9 @@ def pre_2023(national, national2, entity, other_entity, api, django_capture_on_c
                                       format="json")
     assert response.status_code == 201, response.json()
     run_id = response.json()["id"]
-    assert api(national).post(f"/api/v1/allowances/runs/{run_id}/approve/").status_code == 403
+    assert api(national, otp=True).post(f"/api/v1/allowances/runs/{run_id}/approve/").status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
-        approved = api(national2).post(f"/api/v1/allowances/runs/{run_id}/approve/")
+        approved = api(national2, otp=True).post(f"/api/v1/allowances/runs/{run_id}/approve/")
     assert approved.status_code == 200
     return AllocationRun.objects.get(pk=run_id)
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from mrv import services as mrv_services
+from tests.conftest import otp_login
 from tests.mrv.conftest import month_row
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +41,11 @@ def test_selector_gives_the_gap_as_a_decimal(entity, january):
 
 @pytest.mark.parametrize("who", ["other_entity_user", "guangdong"])
 def test_another_entity_or_jurisdiction_is_refused(client, request, entity, january, who):
-    client.force_login(request.getfixturevalue(who))
+    otp_login(client, request.getfixturevalue(who))
     assert client.get(f"/allowances/benchmarks/{entity.pk}/?year=2024").status_code == 404
 
 
 def test_hubei_regulator_sees_it_and_a_bad_year_is_not_found(client, hubei, entity, january):
-    client.force_login(hubei)
+    otp_login(client, hubei)
     assert "0.7910" in client.get(f"/allowances/benchmarks/{entity.pk}/?year=2024").content.decode()
     assert client.get(f"/allowances/benchmarks/{entity.pk}/?year=20x4").status_code == 404

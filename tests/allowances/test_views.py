@@ -4,6 +4,7 @@ import pytest
 
 from allowances import services
 from allowances.models import AllocationPlan, AllocationRun, BorrowingApplication, EntityAllocation, Scenario
+from tests.conftest import otp_login
 
 from .conftest import verify
 
@@ -38,7 +39,7 @@ def test_other_entity_and_province_refused(client, other_entity_user, guangdong,
     assert entity.name not in client.get("/allowances/").content.decode()
     assert client.get("/allowances/runs/").status_code == 404
     assert client.get("/allowances/sandbox/").status_code == 404
-    client.force_login(guangdong)
+    otp_login(client, guangdong)
     assert client.get(f"/allowances/{ea.pk}/").status_code == 404
     assert client.get("/allowances/sandbox/").status_code == 404
 
@@ -52,10 +53,10 @@ def test_borrowing_form_reports_the_rule(client, entity_user, pre_2023):
 
 def test_runs_page_approve_by_second_regulator(client, national, national2, pre_2023,
                                                django_capture_on_commit_callbacks):
-    client.force_login(national)
+    otp_login(client, national)
     page = client.get("/allowances/runs/").content.decode()
     assert "Approve and issue" not in page  # the starter sees no approve button
-    client.force_login(national2)
+    otp_login(client, national2)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/allowances/runs/", {"approve": pre_2023.pk})
     assert response.status_code == 302
@@ -67,7 +68,7 @@ def test_runs_page_approve_by_second_regulator(client, national, national2, pre_
 def test_sandbox_page_renders_svg_histogram(client, national, entity, other_entity):
     verify(entity, 2023, {"HB-WH-01": {"electricity_generated_mwh": 3_500_000, "emissions_tco2": 2_900_000},
                           "HB-WH-02": {"electricity_generated_mwh": 1_000_000, "emissions_tco2": 1_100_000}})
-    client.force_login(national)
+    otp_login(client, national)
     response = client.post("/allowances/sandbox/", {"name": "I tighter", "plan": "2023", "data_year": "2023",
                                                     "electricity_I": "0.70"}, follow=True)
     page = response.content.decode()

@@ -7,6 +7,7 @@ from cets.common.audit import audit_record
 from cets.common.errors import DomainError
 from cets.common.jobs import _HANDLERS, job_create, job_handler, job_progress, job_run
 from cets.common.models import AuditEntry, Job
+from tests.conftest import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +126,7 @@ def test_other_user_gets_404(client, other_entity_user, hubei, half_done):
     client.force_login(other_entity_user)
     assert client.get(f"/jobs/{half_done.pk}/").status_code == 404
     assert client.get(f"/jobs/{half_done.pk}/progress/").status_code == 404
-    client.force_login(hubei)
+    otp_login(client, hubei)
     assert client.get(f"/jobs/{half_done.pk}/").status_code == 404
 
 

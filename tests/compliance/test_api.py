@@ -104,9 +104,10 @@ def test_relief_and_penalty_endpoints_four_eyes_and_scope(api, hubei, hubei2, gu
     created = api(hubei).post(f"{URL}/reliefs/", body, format="json")
     assert created.status_code == 201
     pk = created.json()["id"]
-    assert api(hubei).post(f"{URL}/reliefs/{pk}/decide/", {"approve": True}, format="json").status_code == 403
-    assert api(guangdong).post(f"{URL}/reliefs/{pk}/decide/", {"approve": True}, format="json").status_code == 404
-    assert api(hubei2).post(f"{URL}/reliefs/{pk}/decide/", {"approve": True}, format="json").status_code == 200
+    decide, yes = f"{URL}/reliefs/{pk}/decide/", {"approve": True}
+    assert api(hubei, otp=True).post(decide, yes, format="json").status_code == 403
+    assert api(guangdong, otp=True).post(decide, yes, format="json").status_code == 404
+    assert api(hubei2, otp=True).post(decide, yes, format="json").status_code == 200
     assert ReliefDecision.objects.get().status == "approved"
     ob2021.refresh_from_db()
     assert ob2021.quantity_tco2 == 990_000
@@ -118,9 +119,9 @@ def test_relief_and_penalty_endpoints_four_eyes_and_scope(api, hubei, hubei2, gu
     ok = api(hubei).post(f"{URL}/penalties/", {"obligation": ob2021.pk, "multiplier": "7.5"}, format="json")
     assert ok.status_code == 201 and ok.json()["amount"] == "445500000.00"  # 60 x 990,000 x 7.5
     penalty_pk = ok.json()["id"]
-    assert api(guangdong).post(f"{URL}/penalties/{penalty_pk}/decide/").status_code == 404
-    assert api(hubei).post(f"{URL}/penalties/{penalty_pk}/decide/").status_code == 403
-    assert api(national).post(f"{URL}/penalties/{penalty_pk}/decide/").status_code == 200
+    assert api(guangdong, otp=True).post(f"{URL}/penalties/{penalty_pk}/decide/").status_code == 404
+    assert api(hubei, otp=True).post(f"{URL}/penalties/{penalty_pk}/decide/").status_code == 403
+    assert api(national, otp=True).post(f"{URL}/penalties/{penalty_pk}/decide/").status_code == 200
     assert Penalty.objects.get().status == "decided"
     assert api(entity_user).get(f"{URL}/penalties/").json()["count"] == 1
     assert api(guangdong).get(f"{URL}/penalties/").json()["count"] == 0

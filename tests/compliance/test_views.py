@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from compliance import services
 from compliance.models import SurrenderStep
+from tests.conftest import otp_login
 
 from .conftest import BEFORE_DEADLINE
 
@@ -38,14 +39,14 @@ def test_entity_sees_own_obligations_and_surrenders_from_portal(client, entity_u
 def test_other_entity_and_other_province_refused(client, other_entity_user, guangdong, ob2021):
     detail = reverse("compliance:obligation", args=[ob2021.pk])
     for user in (other_entity_user, guangdong):
-        client.force_login(user)
+        otp_login(client, user)
         assert client.get(detail).status_code == 404
         assert client.post(detail, {"cea_vintage": 2021, "cea_quantity": 1}).status_code == 404
         assert client.get(reverse("compliance:certificate", args=[ob2021.pk])).status_code == 404
 
 
 def test_regulator_cannot_surrender_for_entity(client, hubei, ob2021):
-    client.force_login(hubei)
+    otp_login(client, hubei)
     detail = reverse("compliance:obligation", args=[ob2021.pk])
     assert client.get(detail).status_code == 200
     assert client.post(detail, {"cea_vintage": 2021, "cea_quantity": 1}).status_code == 403
@@ -56,9 +57,9 @@ def test_risk_page_regulators_by_jurisdiction(client, entity_user, hubei, guangd
     url = reverse("compliance:risk", args=["2021-2022"])
     client.force_login(entity_user)
     assert client.get(url).status_code == 403
-    client.force_login(hubei)
+    otp_login(client, hubei)
     assert "武汉示范发电有限公司" in client.get(url).content.decode()
-    client.force_login(guangdong)
+    otp_login(client, guangdong)
     body = client.get(url).content.decode()
     assert "武汉示范发电有限公司" not in body and "广州测试电厂" in body
     export = client.get(url + "?export=csv")

@@ -9,6 +9,7 @@ from cets.common.models import AuditEntry
 from entities.models import AgencyAssignment, Organisation
 from entities.services import agency_assign, entity_update
 from tests import factories as f
+from tests.conftest import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_verifier_sees_its_assignments(api, hubei, verifier, entity, agency):
 def test_regulator_sees_audit_trail_on_entity_page(client, hubei, entity, agency, entity_user):
     entity_update(actor=hubei, entity=entity, name="武汉示范发电有限公司（更名）")
     agency_assign(actor=hubei, entity=entity, agency=agency, year=2024)
-    client.force_login(hubei)
+    otp_login(client, hubei)
     page = client.get(f"/entities/{entity.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'data-testid="audit"' in page
     assert "entity.update" in page and "agency.assign" in page and ">hubei<" in page
@@ -83,7 +84,7 @@ def test_regulator_sees_audit_trail_on_entity_page(client, hubei, entity, agency
 
 
 def test_portal_excel_export(client, hubei, entity, other_entity):
-    client.force_login(hubei)
+    otp_login(client, hubei)
     response = client.get("/entities/?export=xlsx")
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="entities.xlsx"'

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.conftest import otp_login
+
 pytestmark = pytest.mark.django_db
 
 
@@ -18,7 +20,7 @@ def test_entity_user_refused_other_entity_page(client, entity_user, other_entity
 
 
 def test_regulator_list_is_scoped_and_exports(client, hubei, entity, other_entity):
-    client.force_login(hubei)
+    otp_login(client, hubei)
     page = client.get("/entities/").content.decode()
     assert entity.name in page and other_entity.name not in page
     csv = client.get("/entities/?export=csv").content.decode("utf-8-sig")

@@ -7,6 +7,7 @@ import pytest
 
 from mrv import models as m
 from mrv.models import FuelRecord, Meter, MonthlySubmission, QualityControlPlan, SupportingFile
+from tests.conftest import otp_login
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def test_entity_edits_its_plan_in_versions(client, entity, entity_user, hubei):
 def test_plan_page_refuses_others_and_bad_lines(client, entity, entity_user, other_entity_user, hubei):
     url = f"/mrv/entities/{entity.pk}/qc-plan/"
     for outsider in (other_entity_user, hubei):
-        client.force_login(outsider)
+        otp_login(client, outsider)
         assert client.get(url).status_code == 404
         assert client.post(url, PLAN).status_code == 404
     client.force_login(entity_user)
@@ -113,7 +114,7 @@ def test_month_page_refuses_other_entities(client, entity, entity_user, other_en
     # Its own page does not offer (nor accept) the other entity's unit.
     page = client.post(f"/mrv/entities/{other_entity.pk}/submit/", _month(unit)).content.decode()
     assert "Select a valid choice" in page
-    client.force_login(wuhan)
+    otp_login(client, wuhan)
     assert client.get(f"/mrv/entities/{entity.pk}/submit/").status_code == 404
     client.force_login(entity_user)
     assert client.get(f"/mrv/entities/{entity.pk}/submit/?submission=999999").status_code == 404

@@ -7,6 +7,7 @@ import pytest
 from mrv import oversight, services
 from mrv.models import MonthlySubmission
 from mrv.spreadsheet import COLUMNS
+from tests.conftest import otp_login
 
 from .conftest import month_row
 
@@ -35,9 +36,9 @@ def test_entity_dashboard(client, entity_user, entity, data):
 
 def test_dashboard_refused_outside_scope(client, other_entity_user, guangdong, wuhan, entity, data):
     for user in (other_entity_user, guangdong):
-        client.force_login(user)
+        otp_login(client, user)
         assert client.get(f"/mrv/entities/{entity.pk}/").status_code == 404
-    client.force_login(wuhan)
+    otp_login(client, wuhan)
     assert client.get(f"/mrv/entities/{entity.pk}/").status_code == 200
 
 
@@ -70,16 +71,16 @@ def test_template_download(client, entity_user, hubei):
     client.force_login(entity_user)
     response = client.get("/mrv/template/?year=2025")
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
-    client.force_login(hubei)
+    otp_login(client, hubei)
     assert client.get("/mrv/template/").status_code == 404
 
 
 def test_regulator_overview_and_queue(client, wuhan, guangdong, entity, data):
-    client.force_login(wuhan)
+    otp_login(client, wuhan)
     page = client.get("/mrv/?year=2025").content.decode()
     assert 'data-testid="overview"' in page and "湖北" in page
     assert "HB-WH-01" in page  # waiting for municipal review
-    client.force_login(guangdong)
+    otp_login(client, guangdong)
     page = client.get("/mrv/?year=2025").content.decode()
     assert "HB-WH-01" not in page
 
@@ -101,7 +102,7 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
 
     assignment = AgencyAssignment.objects.create(year=2025, entity=entity, agency=agency, assigned_by=hubei)
     outsider = f.UserFactory(role=User.Role.VERIFIER, organisation=f.OrganisationFactory(), username="other-agency")
-    client.force_login(outsider)
+    otp_login(client, outsider)
     assert client.get(f"/mrv/verifications/assignments/{assignment.pk}/").status_code == 404
     client.force_login(verifier)
     assert entity.name in client.get("/mrv/verifications/").content.decode()
@@ -115,9 +116,9 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
     finding = v.findings.get()
     assert v.verified_emissions_tco2 == 4600000
     assert (finding.number, finding.text) == (1, "ledger for March not stamped")
-    client.force_login(guangdong)
+    otp_login(client, guangdong)
     assert client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"}).status_code == 404
-    client.force_login(hubei)
+    otp_login(client, hubei)
     page = client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"}, follow=True).content.decode()
     assert "1 finding(s) are not closed" in page
     v.refresh_from_db()
@@ -136,14 +137,14 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
     client.post("/mrv/verifications/", {"finding": finding.pk, "do": "answer", "text": "Stamped ledger uploaded."})
     finding.refresh_from_db()
     assert (finding.status, finding.answer) == ("answered", "Stamped ledger uploaded.")
-    client.force_login(outsider)
+    otp_login(client, outsider)
     assert client.post("/mrv/verifications/", {"finding": finding.pk, "do": "close"}).status_code == 404
     client.force_login(verifier)
     assert 'value="close"' in client.get("/mrv/verifications/").content.decode()
     client.post("/mrv/verifications/", {"finding": finding.pk, "do": "close", "text": "seen"})
     finding.refresh_from_db()
     assert finding.status == "closed" and finding.closed_by == verifier
-    client.force_login(hubei)
+    otp_login(client, hubei)
     client.post("/mrv/verifications/", {"verification": v.pk, "do": "confirm"})
     v.refresh_from_db()
     assert v.status == "confirmed"
@@ -151,16 +152,16 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
 
 def test_portal_review_and_information_request(client, entity_user, wuhan, guangdong, data):
     sub = MonthlySubmission.objects.get(pk=data["ids"][0])
-    client.force_login(guangdong)
+    otp_login(client, guangdong)
     assert client.post(f"/mrv/submissions/{sub.pk}/", {"do": "accept"}).status_code == 404
-    client.force_login(wuhan)
+    otp_login(client, wuhan)
     assert 'data-testid="review-form"' in client.get(f"/mrv/submissions/{sub.pk}/").content.decode()
     client.post(f"/mrv/submissions/{sub.pk}/", {"do": "ask", "text": "Send the stamped ledger."})
     client.force_login(entity_user)
     page = client.get(f"/mrv/submissions/{sub.pk}/").content.decode()
     assert "Send the stamped ledger." in page and 'data-testid="review-form"' not in page
     client.post(f"/mrv/submissions/{sub.pk}/", {"do": "answer", "text": "Uploaded."})
-    client.force_login(wuhan)
+    otp_login(client, wuhan)
     client.post(f"/mrv/submissions/{sub.pk}/", {"do": "accept"})
     sub.refresh_from_db()
     assert sub.status == MonthlySubmission.Status.PROVINCIAL_REVIEW

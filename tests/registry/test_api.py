@@ -96,14 +96,14 @@ def test_approvals_queue_and_four_eyes(api, national, national2, hubei, cea21):
     assert [t["id"] for t in api(national2).get(f"{BASE}/transactions/approvals/").json()["results"]] == [tx.pk]
     assert api(national).get(f"{BASE}/transactions/approvals/").json()["results"] == []
     assert api(hubei).get(f"{BASE}/transactions/approvals/").json()["results"] == []
-    own = api(national).post(f"{BASE}/transactions/{tx.pk}/approve/")
+    own = api(national, otp=True).post(f"{BASE}/transactions/{tx.pk}/approve/")
     assert own.status_code == 403 and own.json()["error"]["code"] == "own_proposal"
-    assert api(hubei).post(f"{BASE}/transactions/{tx.pk}/approve/").status_code == 404
-    done = api(national2).post(f"{BASE}/transactions/{tx.pk}/approve/", HTTP_IDEMPOTENCY_KEY="a-1")
+    assert api(hubei, otp=True).post(f"{BASE}/transactions/{tx.pk}/approve/").status_code == 404
+    done = api(national2, otp=True).post(f"{BASE}/transactions/{tx.pk}/approve/", HTTP_IDEMPOTENCY_KEY="a-1")
     assert done.status_code == 200 and done.json()["status"] == "completed"
-    again = api(national2).post(f"{BASE}/transactions/{tx.pk}/approve/", HTTP_IDEMPOTENCY_KEY="a-1")
+    again = api(national2, otp=True).post(f"{BASE}/transactions/{tx.pk}/approve/", HTTP_IDEMPOTENCY_KEY="a-1")
     assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
-    assert api(national2).post(f"{BASE}/transactions/{tx.pk}/approve/").status_code == 409
+    assert api(national2, otp=True).post(f"{BASE}/transactions/{tx.pk}/approve/").status_code == 409
     detail = api(national).get(f"{BASE}/transactions/{tx.pk}/").json()
     assert detail["legs"][0]["serials"] == "CN-CEA21-000000000001…CN-CEA21-000000005000"
 

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from registry import selectors, services
 from registry.models import Transaction
+from tests.conftest import otp_login
 from tests.registry.conftest import issue
 
 pytestmark = pytest.mark.django_db
@@ -35,11 +36,11 @@ def test_holdings_page_shows_serial_ranges(client, funded, entity_user):
 
 def test_other_entity_and_other_province_refused(client, funded, other_entity_user, guangdong, hubei):
     for user in (other_entity_user, guangdong):
-        client.force_login(user)
+        otp_login(client, user)
         assert funded.number not in client.get("/registry/").content.decode()
         assert client.get(f"/registry/accounts/{funded.pk}/").status_code == 404
         assert client.get(f"/registry/accounts/{funded.pk}/statement/?format=pdf").status_code == 404
-    client.force_login(hubei)
+    otp_login(client, hubei)
     assert client.get(f"/registry/accounts/{funded.pk}/").status_code == 200
 
 
@@ -173,7 +174,7 @@ def test_allocation_row_shows_receiving_account(client, fund, cea21, entity_acco
     services.allocation_execute(actor=national, instrument=cea21, reference="test-two-accounts",
                                 allocations={entity_account.pk: 10, other_account.pk: 20})
     assert _to_cells(client.get("/registry/transactions/").content.decode())[0] == entity_account.number
-    client.force_login(national)
+    otp_login(client, national)
     first = min(entity_account.number, other_account.number)
     assert _to_cells(client.get("/registry/transactions/").content.decode())[0] == f"{first} (+1)"
 

@@ -129,9 +129,9 @@ def test_validate_apply_register_by_the_right_roles(api, disclosed, owner, valid
         assert api(owner).post(f"{url}/apply/").json()["decision_due"] == "2024-04-24"
     with clock.frozen(REGISTERED):
         _error(api(owner).post(f"{url}/register/"), 403)
-        _error(api(hubei).post(f"{url}/register/"), 403)
+        _error(api(hubei, otp=True).post(f"{url}/register/"), 403)
         _error(api(owner).post(f"{url}/reject/", {"reason": "x"}, format="json"), 403)
-        assert api(national).post(f"{url}/register/").json()["state"] == "registered"
+        assert api(national, otp=True).post(f"{url}/register/").json()["state"] == "registered"
         _error(api(owner).post(f"{url}/cancel/", {"reason": "x"}, format="json"), 403)
         assert api(national).post(f"{url}/cancel/", {"reason": "核查发现重复"}, format="json").json()[
             "state"] == "cancelled"
@@ -169,10 +169,10 @@ def test_report_flow_and_refusals(api, registered, owner, other_owner, verifier_
     with clock.frozen(REPORT_REGISTERED):
         _error(api(owner).post(f"{BASE}/reports/{rid}/register/"), 403)
         _error(api(owner).post(f"{BASE}/reports/{rid}/reject/", {"reason": "x"}, format="json"), 403)
-        first = api(national).post(f"{BASE}/reports/{rid}/register/", HTTP_IDEMPOTENCY_KEY="reg-1")
+        first = api(national, otp=True).post(f"{BASE}/reports/{rid}/register/", HTTP_IDEMPOTENCY_KEY="reg-1")
         assert first.status_code == 200, first.content
         assert [(i["vintage"], i["quantity"]) for i in first.json()] == [(2022, 32169)]
-        replay = api(national).post(f"{BASE}/reports/{rid}/register/", HTTP_IDEMPOTENCY_KEY="reg-1")
+        replay = api(national, otp=True).post(f"{BASE}/reports/{rid}/register/", HTTP_IDEMPOTENCY_KEY="reg-1")
         assert replay["Idempotent-Replayed"] == "true"
     assert MonitoringReport.objects.get(pk=rid).issuances.count() == 1
     issuances = api().get(f"{BASE}/issuances/").json()["results"]

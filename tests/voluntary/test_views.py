@@ -11,6 +11,7 @@ from django.test import RequestFactory
 from cets.common.errors import DomainError
 from cets.common.models import AuditEntry
 from registry import services as registry
+from tests.conftest import otp_login
 from voluntary import clock, services
 from voluntary.models import Comment, CreditUse, Document, Methodology, Project
 
@@ -78,10 +79,10 @@ def test_comments_shown_to_owner_and_validator_not_others(client, disclosed, own
     with clock.frozen(CREATED):
         services.comment_add(project=disclosed, author_name="公众", text="鸟类迁徙通道")
     for user in (owner, validator):
-        client.force_login(user)
+        otp_login(client, user)
         assert "鸟类迁徙通道" in _text(client.get(f"/voluntary/projects/{disclosed.pk}/"))
     for user in (other_owner, outsider_vvb):
-        client.force_login(user)
+        otp_login(client, user)
         assert client.get(f"/voluntary/projects/{disclosed.pk}/").status_code == 404
     client.logout()
     assert "鸟类迁徙通道" not in _text(client.get(f"/voluntary/public/projects/{disclosed.pk}/"))
@@ -92,7 +93,7 @@ def test_portal_desk_by_role(client, draft, owner, validator, national, verifier
     assert draft.ref in _text(client.get("/voluntary/"))
     client.force_login(validator)
     assert draft.ref in _text(client.get("/voluntary/"))
-    client.force_login(national)
+    otp_login(client, national)
     assert 'data-testid="queue"' in _text(client.get("/voluntary/"))
     client.force_login(verifier)  # an ETS verification agency has no voluntary desk
     assert client.get("/voluntary/").status_code == 404
@@ -146,7 +147,7 @@ def test_portal_reviewer_registers_and_owner_cannot(client, validated, owner, na
     client.post(f"/voluntary/projects/{validated.pk}/register/")
     validated.refresh_from_db()
     assert validated.state == Project.State.APPLIED
-    client.force_login(national)
+    otp_login(client, national)
     client.post(f"/voluntary/projects/{validated.pk}/register/")
     validated.refresh_from_db()
     assert validated.state == Project.State.REGISTERED

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from cets.common.api import idempotent, validated
 from cets.common.errors import NotFound
 from cets.common.parsers import JSONParser
+from cets.common.stepup import step_up
 from entities.selectors import entity_get
 
 from .. import selectors, services
@@ -207,6 +208,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(request=None, responses=s.CcerIssuanceOutput(many=True))
     @action(detail=True, methods=["post"])
+    @step_up
     @idempotent
     def register(self, request, pk=None):
         issuances = services.report_register(actor=request.user, report=self._report(pk))

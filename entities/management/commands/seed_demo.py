@@ -2,6 +2,7 @@ import importlib
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cets.celery import tasks_in_process
 from cets.common.audit import audit_seal_all
@@ -37,7 +38,15 @@ class Command(BaseCommand):
         self.stdout.write(f"Audit entries sealed into the hash chain: {audit_seal_all():,}")
         self.stdout.write(self.style.SUCCESS("Demo market ready at http://127.0.0.1:8000"))
         self.stdout.write(f"Every demo user's password: {DEMO_PASSWORD}")
+        self.stdout.write("Regulators and exchange staff also type a code at /login/ and /admin/ and at every sign-off:"
+                          " python manage.py demo_totp <username> prints it.")
         for user in User.objects.filter(is_active=True).order_by("role", "username"):
             name = user.get_username()
-            door = f"/admin/ (password + TOTP: python manage.py demo_totp {name})" if user.is_regulator else "/"
+            if user.must_use_two_factor:
+                # Every user with approval powers gets a demo authenticator (the apps' demos create some users).
+                TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "demo authenticator"})
+                doors = "/login/ or /admin/" if user.is_staff else "/login/"
+                door = f"{doors} (password + code: python manage.py demo_totp {name})"
+            else:
+                door = "/login/ (password)"
             self.stdout.write(f"  {name:<11} {user.get_role_display():<34} {door}")
