@@ -276,13 +276,19 @@ def job_requeue(job: Job, *, actor=None) -> bool:
     return True
 
 
+def job_retryable(job: Job) -> bool:
+    """Whether asking again re-queues ``job``: its worker stopped responding, or it failed and nothing
+    undid what it started."""
+    return job.is_stale or (job.status == Job.Status.FAILED and job.kind not in _ON_FAILURE)
+
+
 def job_retry(*, actor, job: Job) -> Job:
     """A person asks again for a job: a stale one (its worker died) or one failed without compensation
     is re-queued at once; anything else is refused and changes nothing."""
     if job.status == Job.Status.FAILED and job.kind in _ON_FAILURE:
         raise Conflict(_("This job failed and what it started was undone; start the operation again."),
                        "job_not_retryable", "job")
-    if not (job.status == Job.Status.FAILED or job.is_stale):
+    if not job_retryable(job):
         raise Conflict(_("Job #%(id)s is %(status)s; only a failed job or one whose worker stopped responding "
                          "can be started again.") % {"id": job.pk, "status": job.get_status_display()},
                        "job_not_retryable", "job")
