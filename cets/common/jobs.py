@@ -176,14 +176,14 @@ def _lost_message(job: Job) -> str:
              "stopped. Start it again once the cause is fixed.") % {"n": job.attempts, "at": at}
 
 
-def _claim(job_id: int) -> Job | None:
+def _claim(job_id: int, rerun_failed: bool) -> Job | None:
     """Take the job for this run (attempts + 1), or None when there is nothing to run: it succeeded, a
-    live run has it, or it failed for good and was compensated (the operation starts again instead)."""
+    live run has it, or it failed (rerun only when asked for directly, and never once compensated)."""
     job = Job.objects.get(pk=job_id)
     S = Job.Status
     if job.status == S.SUCCEEDED or (job.status == S.RUNNING and not job.is_stale):
         return None
-    if job.status == S.FAILED and job.kind in _ON_FAILURE:
+    if job.status == S.FAILED and (not rerun_failed or job.kind in _ON_FAILURE):
         return None
     if job.status == S.RUNNING and job.attempts >= job.max_attempts:  # a redelivery after the last run died
         _fail(job, _lost_message(job), _as_read(job))
@@ -196,12 +196,14 @@ def _claim(job_id: int) -> Job | None:
     return job
 
 
-def job_run(job_id: int) -> Job:
+def job_run(job_id: int, *, rerun_failed: bool = True) -> Job:
     """Run a job by its handler; a failure is recorded on the job with its message.
 
-    A job already succeeded, or held by a live run, is left alone (a duplicate or redelivered message).
+    A job already succeeded, or held by a live run, is left alone (a duplicate or redelivered message);
+    so is a failed one when the call comes from the queue (``rerun_failed=False``): a failure is final
+    until someone asks again (``job_retry``), whatever message arrives late.
     """
-    job = _claim(job_id)
+    job = _claim(job_id, rerun_failed)
     if job is None:
         return Job.objects.get(pk=job_id)
     try:

@@ -11,7 +11,7 @@ def job_run_task(job_id: int) -> str:
     A message redelivered after its worker died finds the job still held (fresh heartbeat) or takes it
     over (stale); the sweeper, not the redelivery, is what guarantees that no job stays stuck.
     """
-    return job_run(job_id).status
+    return job_run(job_id, rerun_failed=False).status
 
 
 @shared_task

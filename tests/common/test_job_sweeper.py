@@ -181,11 +181,16 @@ def test_asking_again_requeues_a_stale_job_and_refuses_a_live_one(died, entity_u
     assert (body["status"], body["attempts"], body["max_attempts"]) == ("succeeded", 2, 3)
 
 
-def test_a_failed_job_asked_again_gets_fresh_attempts(died):
+def test_a_failed_job_stays_failed_until_asked_again_then_gets_fresh_attempts(died):
     Job.objects.filter(pk=died.pk).update(status="failed", attempts=3, error="boom")
+    assert tasks.job_run_task(died.pk) == "failed"  # a late duplicate message changes nothing
+    assert Job.objects.get(pk=died.pk).attempts == 3 and _written(died) == ["0", "1", "2"]
     died.refresh_from_db()
     job_retry(actor=died.created_by, job=died)
     assert (died.status, died.attempts) == ("pending", 0)
+    assert tasks.job_run_task(died.pk) == "succeeded"
+    died.refresh_from_db()
+    assert (died.attempts, died.done, _written(died)) == (1, 5, ["0", "1", "2", "3", "4"])
 
 
 def test_the_sweeper_is_scheduled_every_minute():
