@@ -154,6 +154,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Jobs (cets.common.jobs): a running job touches its heartbeat this often; one silent for longer than
+# JOB_STALE_AFTER_SECONDS lost its worker and is re-queued by the sweeper, failed after JOB_MAX_ATTEMPTS runs.
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=10)
+JOB_STALE_AFTER_SECONDS = env.float("JOB_STALE_AFTER_SECONDS", default=120)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 
 # Throttles and the log-in lockout count here. With Redis down they degrade to a process-local cache
 # (logged) instead of failing every request; short socket timeouts keep a dead Redis from stalling one.

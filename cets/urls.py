@@ -36,6 +36,7 @@ urlpatterns = [
     path("", common_views.home, name="home"),
     path("jobs/<int:pk>/", common_views.job_detail, name="job-detail"),
     path("jobs/<int:pk>/progress/", common_views.job_progress_fragment, name="job-progress"),
+    path("jobs/<int:pk>/retry/", common_views.job_retry_view, name="job-retry"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -79,6 +79,8 @@ class ComplianceCycleAdmin(RegulatorAdmin):
         job = cycle.closing_job
         if job is None:
             return "-"
+        if job.status == job.Status.FAILED:  # the cycle is open again; say why its close stopped
+            return format_html('<a href="/jobs/{}/">{}</a>: {}', job.pk, job.get_status_display(), job.error)
         return format_html('<progress max="100" value="{}"></progress> <a href="/jobs/{}/">{}%</a>', job.percent,
                            job.pk, job.percent)
 

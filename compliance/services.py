@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from allowances import selectors as allowances_selectors
 from cets.common.audit import audit_record
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
-from cets.common.jobs import job_create, job_progress
+from cets.common.jobs import job_create, job_progress, job_requeue
 from cets.common.locks import lock_rows
 from cets.common.models import Job
 from cets.common.money import whole_tonnes, yuan
@@ -490,9 +490,11 @@ def cycle_close(*, actor, cycle: ComplianceCycle) -> Job:
     """Close a cycle as a Job: outcome, shortfall and certificate per obligation, rates at the end.
 
     Compare-and-set open -> closing: of two concurrent closes exactly one changes the row, the other
-    is refused (409) and changes nothing. Calling it again while the cycle is closing after a crash
-    (the job failed) reruns the same job, which skips the obligations already closed. A national
-    regulator closes (a person answers for it; the job reads the ledger as that regulator sees it).
+    is refused (409) and changes nothing. Calling it again while the cycle is closing and its job's
+    worker stopped responding (or the job failed before failures reopened cycles) re-queues the same
+    job, which skips the obligations already closed; a close that failed for good left the cycle open
+    (``cycle_close_abandon``), so calling it again starts a new job. A national regulator closes (a
+    person answers for it; the job reads the ledger as that regulator sees it).
     """
     if actor is None:
         raise Forbidden(_("A national regulator closes a cycle."))
@@ -512,21 +514,43 @@ def cycle_close(*, actor, cycle: ComplianceCycle) -> Job:
             return job
     cycle.refresh_from_db()
     job = cycle.closing_job
-    if cycle.status == ComplianceCycle.Status.CLOSING and job is not None and job.status == Job.Status.FAILED:
+    if (cycle.status == ComplianceCycle.Status.CLOSING and job is not None
+            and (job.status == Job.Status.FAILED or job.is_stale)):
         with transaction.atomic():
-            changed = Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(status=Job.Status.PENDING,
-                                                                                     message="")
-            if changed:  # one resume at a time: a second caller finds the job pending and is refused below
-                from cets.common.tasks import job_run_task
-
+            # One resume at a time (compare-and-set): a second caller finds the job pending and is refused below.
+            if job_requeue(job, actor=actor):
                 audit_record(actor=actor, action="compliance.cycle_close_resume", obj=cycle, after={"job": job.pk})
-                transaction.on_commit(lambda: job_run_task.delay(job.pk))
-                job.status = Job.Status.PENDING
                 return job
     if cycle.status == ComplianceCycle.Status.CLOSED:
         raise Conflict(_("Cycle %(cycle)s is already closed.") % {"cycle": cycle.code}, "cycle_closed", "cycle")
     raise Conflict(_("Cycle %(cycle)s is being closed by another job.") % {"cycle": cycle.code}, "cycle_closing",
                    "cycle")
+
+
+def cycle_close_abandon(job: Job, error: str) -> None:
+    """A close that failed for good leaves the cycle open again, as if it had not started.
+
+    Runs in the transaction that fails the job. Compare-and-set closing -> open on the cycle this job
+    was closing; the obligations its chunks closed return to open and their certificates are withdrawn
+    (codes in the audit entry), because until the cycle closes an entity may still surrender and an
+    outcome decided by a failed close would be a second truth. The error stays on the job, which the
+    cycle keeps as its ``closing_job`` for the admin to show.
+    """
+    locked = lock_rows(ComplianceCycle.objects.filter(pk=job.params.get("cycle"), status=ComplianceCycle.Status.CLOSING,
+                                                      closing_job=job))
+    if not locked:
+        return
+    cycle = locked[0]
+    closed = Obligation.objects.filter(cycle=cycle, closed_at__isnull=False)
+    certificates = Certificate.objects.filter(obligation__in=closed)
+    withdrawn = list(certificates.values_list("code", flat=True))
+    certificates.delete()
+    reopened = closed.update(status=Obligation.Status.OPEN, shortfall_tco2=0, closed_at=None)
+    ComplianceCycle.objects.filter(pk=cycle.pk).update(status=ComplianceCycle.Status.OPEN)
+    audit_record(actor=None, action="compliance.cycle_close_failed", obj=cycle,
+                 before={"status": ComplianceCycle.Status.CLOSING, "job": job.pk},
+                 after={"status": ComplianceCycle.Status.OPEN, "error": error, "obligations_reopened": reopened,
+                        "certificates_withdrawn": withdrawn})
 
 
 def _ledger_totals(actor, rows: list[Obligation]) -> dict[tuple[int, int], dict[str, int]]:
@@ -563,13 +587,23 @@ def _reconcile(obligation: Obligation, ledger: dict[str, int]) -> None:
             "obligation")
 
 
+def _require_closing(cycle: ComplianceCycle, *, or_closed: bool = False) -> None:
+    """Lock the cycle row and refuse to go on unless it is being closed (or, at the end, closed)."""
+    allowed = [ComplianceCycle.Status.CLOSING] + ([ComplianceCycle.Status.CLOSED] if or_closed else [])
+    if not lock_rows(ComplianceCycle.objects.filter(pk=cycle.pk, status__in=allowed)):
+        raise Conflict(_("Cycle %(cycle)s is no longer being closed; this closing run stops.") % {"cycle": cycle.code},
+                       "cycle_not_closing", "cycle")
+
+
 def close_chunk(cycle: ComplianceCycle, ids: list[int], actor) -> int:
     """Close one chunk of obligations in one transaction; those already closed are skipped (idempotent).
 
     Correct in chunks because each obligation is decided from its own row and the ledger alone, and
-    the cycle is CLOSING (no surrender can change a row between chunks).
+    the cycle is CLOSING (no surrender can change a row between chunks); a run that outlived its job
+    (the close failed and the cycle reopened) is stopped by the cycle row, locked and checked first.
     """
     with transaction.atomic():
+        _require_closing(cycle)
         rows = [o for o in lock_rows(Obligation.objects.filter(pk__in=ids, closed_at__isnull=True)
                                      .select_related("entity", "cycle"))]
         now = timezone.now()
@@ -603,12 +637,15 @@ def close_run(job: Job) -> dict:
         if closed:
             job_progress(job, advance=closed)
     with transaction.atomic():
-        ComplianceCycle.objects.filter(pk=cycle.pk, status=ComplianceCycle.Status.CLOSING).update(
+        closed = ComplianceCycle.objects.filter(pk=cycle.pk, status=ComplianceCycle.Status.CLOSING).update(
             status=ComplianceCycle.Status.CLOSED, closed_at=timezone.now())
+        if not closed:  # an earlier run of this job closed it just before losing the job: same result
+            _require_closing(cycle, or_closed=True)
         rates = {str(y): str(r) for y, r in selectors.compliance_rates(cycle).items()}
         counts = selectors.status_counts(cycle)
-        audit_record(actor=None, action="compliance.cycle_closed", obj=cycle,
-                     after={"rates": rates, "counts": counts})
+        if closed:
+            audit_record(actor=None, action="compliance.cycle_closed", obj=cycle,
+                         after={"rates": rates, "counts": counts})
     return {"cycle": cycle.code, "obligations": len(ids), "rates": rates, "counts": counts,
             "missing_obligations": _missing_obligations(cycle)}
 

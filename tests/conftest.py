@@ -76,6 +76,7 @@ SEEDS = [
     ("trading.migrations.0002_seed_products", "seed"),
     ("voluntary.migrations.0002_methodologies", "seed"),
     ("compliance.migrations.0002_seed_cycles", "load_cycles"),
+    ("cets.common.migrations.0006_job_sweep_schedule", "schedule"),
 ]
 
 

@@ -20,6 +20,7 @@ from .audit import audit_record
 from .errors import DomainError
 from .export import ExportMixin
 from .forms import LoginThrottleMixin, single_totp_device
+from .jobs import job_retry
 from .models import AuditEntry, CalendarDay, Job
 from .selectors import jobs_visible_to
 from .services import calendar_day_amend
@@ -78,13 +79,25 @@ class ReadOnlyAdmin(ExportMixin, admin.ModelAdmin):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "status", "progress", "message", "created_by", "created_at", "finished_at"]
+    list_display = ["id", "kind", "status", "progress", "message", "error", "attempts", "heartbeat_at", "created_by",
+                    "created_at", "finished_at"]
     list_filter = ["status", "kind"]
-    search_fields = ["kind", "message"]
+    search_fields = ["kind", "message", "error"]
     list_select_related = ["created_by"]
-    readonly_fields = ["kind", "status", "progress", "done", "total", "message", "params", "result", "created_by",
-                       "created_at", "started_at", "finished_at"]
+    readonly_fields = ["kind", "status", "progress", "done", "total", "message", "error", "attempts", "max_attempts",
+                       "heartbeat_at", "params", "result", "created_by", "created_at", "started_at", "finished_at"]
     fields = readonly_fields
+    actions = [*ExportMixin.actions, "retry"]
+
+    @admin.action(description=_("Start again the selected jobs whose worker stopped responding or that failed"))
+    def retry(self, request, queryset):
+        for job in queryset:
+            try:
+                job_retry(actor=request.user, job=job)
+            except DomainError as exc:
+                self.message_user(request, f"#{job.pk}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, _("Job #%(id)s was sent to a worker again.") % {"id": job.pk})
 
     def get_queryset(self, request):
         return jobs_visible_to(request.user).select_related("created_by")

@@ -68,7 +68,13 @@ class AuditChainHead(models.Model):
 
 
 class Job(models.Model):
-    """Long work (allocation runs, uploads, cycle closing) with progress a person can watch."""
+    """Long work (allocation runs, uploads, cycle closing) with progress a person can watch.
+
+    ``heartbeat_at`` is touched while a worker runs the job (and when it is queued), so a job whose
+    worker died is recognised by its silence and re-queued by the sweeper, at most ``max_attempts``
+    runs; ``attempts`` counts the runs started and fences a run that lost the job (see
+    ``cets.common.jobs``). ``error`` keeps the last failure, shown in the admin and on the job page.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -89,6 +95,10 @@ class Job(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(_("maximum attempts"), default=3)
+    error = models.CharField(_("last error"), max_length=1000, blank=True)
 
     class Meta:
         verbose_name = _("job")
@@ -99,6 +109,9 @@ class Job(models.Model):
                 condition=models.Q(done__gte=0) & models.Q(total__gte=0), name="common_job_progress_nonneg"
             )
         ]
+        # The sweeper reads the unfinished jobs only.
+        indexes = [models.Index(fields=["heartbeat_at"], name="common_job_unfinished_idx",
+                                condition=models.Q(status__in=["pending", "running"]))]
 
     def __str__(self):
         return f"{self.kind} #{self.pk} ({self.status})"
@@ -108,6 +121,14 @@ class Job(models.Model):
         if self.status == self.Status.SUCCEEDED:
             return 100
         return int(self.done * 100 / self.total) if self.total else 0
+
+    @property
+    def is_stale(self) -> bool:
+        """Unfinished and silent for longer than ``JOB_STALE_AFTER_SECONDS``: its worker is presumed dead."""
+        from .jobs import stale_before
+
+        return (self.status in (self.Status.PENDING, self.Status.RUNNING)
+                and (self.heartbeat_at or self.created_at) < stale_before())
 
 
 class CalendarDay(models.Model):

@@ -1,13 +1,23 @@
 from celery import shared_task
 
 from .audit import audit_seal_all
-from .jobs import job_run
+from .jobs import job_run, job_sweep
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def job_run_task(job_id: int) -> str:
-    """Run any Job; idempotent because handlers resume from what is committed."""
-    return job_run(job_id).status
+    """Run any Job; idempotent because handlers resume from what is committed.
+
+    A message redelivered after its worker died finds the job still held (fresh heartbeat) or takes it
+    over (stale); the sweeper, not the redelivery, is what guarantees that no job stays stuck.
+    """
+    return job_run(job_id, rerun_failed=False).status
+
+
+@shared_task
+def job_sweep_task() -> dict:
+    """Re-queue or fail the jobs whose worker stopped responding (beat, every minute)."""
+    return job_sweep()
 
 
 @shared_task

@@ -1,12 +1,15 @@
 """Portal pages shared by every role: the home page, job progress and the error pages."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django.views.decorators.http import require_POST
 
-from .errors import NotFound
+from .errors import DomainError, NotFound
+from .jobs import job_retry, job_retryable
 from .selectors import job_get
 
 # Apps' home-page panels; each template decides for itself whether it applies to the user.
@@ -34,15 +37,20 @@ def _job_or_404(request, pk):
         raise Http404
 
 
+def _job_context(request, pk) -> dict:
+    job = _job_or_404(request, pk)
+    return {"job": job, "retryable": job_retryable(job)}
+
+
 @login_required
 def job_detail(request, pk: int):
-    return render(request, "jobs/detail.html", {"job": _job_or_404(request, pk)})
+    return render(request, "jobs/detail.html", _job_context(request, pk))
 
 
 @login_required
 def job_progress_fragment(request, pk: int):
     """The progress bar alone; htmx polls it every second until the job ends."""
-    return render(request, "jobs/_progress.html", {"job": _job_or_404(request, pk)})
+    return render(request, "jobs/_progress.html", _job_context(request, pk))
 
 
 def _api_error(code: str, message: str, status: int) -> JsonResponse:
@@ -62,3 +70,17 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return _api_error("server_error", _("A server error occurred."), 500)
     return defaults.server_error(request)
+
+
+@login_required
+@require_POST
+def job_retry_view(request, pk: int):
+    """Ask again for a job whose worker stopped responding (or that failed): it is re-queued at once."""
+    job = _job_or_404(request, pk)
+    try:
+        job_retry(actor=request.user, job=job)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Job #%(id)s was sent to a worker again.") % {"id": job.pk})
+    return redirect("job-detail", pk=job.pk)
