@@ -344,6 +344,14 @@ def compliance_legs(*, by_instrument: bool = True) -> dict[tuple, int]:
     return totals
 
 
+def end_of_life_ccer_transaction_ids() -> list[int]:
+    """CCER offset cancellations and voluntary retirements that moved units (each needs its public record)."""
+    return list(Transaction.objects.filter(kind__in=[Transaction.Kind.CCER_CANCELLATION,
+                                                     Transaction.Kind.VOLUNTARY_RETIREMENT],
+                                           instrument__kind=Instrument.Kind.CCER,
+                                           status__in=[TS.COMPLETED, TS.REVERSED]).values_list("pk", flat=True))
+
+
 def transactions_by_id(ids) -> dict[int, Transaction]:
     """Transactions by primary key with their instrument and sender (consistency checks across apps)."""
     return Transaction.objects.select_related("instrument", "from_account").in_bulk(list(ids))
