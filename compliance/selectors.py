@@ -318,7 +318,8 @@ def certificate_verify(code: str) -> dict:
     """Whether a certificate code is genuine: recomputes the HMAC of the stored content.
 
     ``{"valid": bool, "certificate": Certificate | None, "content": dict | None, "reason": str}``; a row
-    whose content was edited after issue no longer matches its code and is reported as tampered.
+    whose content was edited after issue no longer matches its code and is reported as tampered. (The
+    facts cannot change under it: a closing makes its years' surrenders final in the registry.)
     """
     from .services import certificate_code
 

@@ -535,6 +535,7 @@ def cycle_close(*, actor, cycle: ComplianceCycle) -> Job:
             job = job_create(kind=CLOSE_JOB, user=actor,
                              params={"cycle": cycle.pk}, total=total)
             ComplianceCycle.objects.filter(pk=cycle.pk).update(closing_job=job)
+            registry.compliance_years_close(actor=actor, years=cycle.years)  # no surrender reversed under us
             audit_record(actor=actor, action="compliance.cycle_close", obj=cycle,
                          before={"status": ComplianceCycle.Status.OPEN},
                          after={"status": ComplianceCycle.Status.CLOSING, "job": job.pk})

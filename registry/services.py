@@ -73,7 +73,9 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             (CANCELLED when nothing was). transaction_approve on such a proposal runs it in one DB transaction.
         freeze_propose(actor, account, instrument, quantity, freeze_kind, reason); unfreeze_propose(actor, freeze,
             reason)
-        reversal_propose(actor, transaction, reason)   once per transaction, four-eyes
+        reversal_propose(actor, transaction, reason)   once per transaction, four-eyes; never a surrender or
+            offset cancellation of a closed compliance year
+        compliance_years_close(actor, years) / compliance_years_reopen(actor, years)   (compliance's closing)
     Reservations (trading)
         units_reserve(actor, account, instrument, quantity, reference="", sellable_on=None) -> Reservation
             with ``sellable_on=date`` units bought (trade legs in) on that date cannot be reserved (T+1)
@@ -128,6 +130,7 @@ from .models import (
     AccountRepresentative,
     Block,
     BulkWithdrawalLine,
+    ComplianceYearClosure,
     Freeze,
     Holding,
     Instrument,
@@ -1367,6 +1370,8 @@ def _retire(*, actor, kind: str, account: Account, instrument: Instrument, quant
     _check_initiator(actor, account)
     target = national_account(kind=destination)
     accounts = _lock(account, target)
+    if kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
+        _check_year_open(fields.get("compliance_year"))
     sender = accounts[account.pk]
     _check_sender(sender, kind)
     _check_available(sender, instrument, quantity)
@@ -1432,6 +1437,38 @@ def voluntary_retire(*, actor, account: Account, instrument: Instrument, quantit
     return _retire(actor=actor, kind=TK.VOLUNTARY_RETIREMENT, account=account, instrument=instrument,
                    quantity=quantity, destination=K.NATIONAL_VOLUNTARY_RETIREMENT, reference=reference,
                    purpose=(purpose or "").strip()[:200], beneficiary=beneficiary.strip()[:200])
+
+
+# --------------------------------------------------------------------------------------------- compliance years
+
+def _check_year_open(year, field: str = "compliance_year") -> None:
+    if year and ComplianceYearClosure.objects.filter(year=year).exists():
+        raise Conflict(_("Compliance year %(year)s is closed: its surrenders and offset cancellations are final.")
+                       % {"year": year}, "compliance_year_closed", field)
+
+
+@transaction.atomic
+def compliance_years_close(*, actor, years) -> None:
+    """Make the surrenders and offset cancellations of ``years`` final (compliance, when a cycle starts closing).
+
+    Locks the national surrender and CCER cancellation accounts first: a reversal or surrender of those
+    years holds one of them while it checks, so either it commits before the closure (and the closing
+    reads it) or it waits and is refused.
+    """
+    _lock(national_account(kind=K.NATIONAL_SURRENDER), national_account(kind=K.NATIONAL_CCER_CANCELLATION))
+    ComplianceYearClosure.objects.bulk_create([ComplianceYearClosure(year=int(y)) for y in years],
+                                              ignore_conflicts=True)
+    audit_record(actor=actor, action="registry.compliance_years_close", object_type="registry.complianceyearclosure",
+                 object_id=",".join(str(y) for y in years), after={"years": [int(y) for y in years]})
+
+
+@transaction.atomic
+def compliance_years_reopen(*, actor, years) -> None:
+    """Undo ``compliance_years_close`` (a closing that failed and leaves its cycle open again)."""
+    _lock(national_account(kind=K.NATIONAL_SURRENDER), national_account(kind=K.NATIONAL_CCER_CANCELLATION))
+    ComplianceYearClosure.objects.filter(year__in=[int(y) for y in years]).delete()
+    audit_record(actor=actor, action="registry.compliance_years_reopen", object_type="registry.complianceyearclosure",
+                 object_id=",".join(str(y) for y in years), after={"years": [int(y) for y in years]})
 
 
 # --------------------------------------------------------------------------------------------- regulator actions
@@ -1545,6 +1582,8 @@ def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transac
         raise Conflict(_("Only a completed movement can be reversed."), "wrong_status", "transaction")
     if Transaction.objects.filter(reverses=original).exists():
         raise Conflict(_("This transaction has already been reversed once."), "already_reversed", "transaction")
+    if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
+        _check_year_open(original.compliance_year, field="transaction")
     back_to = original.from_account or national_account(kind=K.NATIONAL_DELETION)
     tx = Transaction.objects.create(kind=TK.REVERSAL, status=TS.AWAITING_APPROVAL, instrument=original.instrument,
                                     quantity=original.quantity, from_account=original.to_account, to_account=back_to,
@@ -1579,6 +1618,8 @@ def _execute_reversal(tx: Transaction, now) -> None:
     legs = list(original.legs.order_by("pk"))
     back_to = tx.to_account_id
     _lock(*Account.objects.filter(pk__in={leg.to_account_id for leg in legs} | {back_to}))
+    if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):  # under the national account's lock
+        _check_year_open(original.compliance_year, field="transaction")
     moved = defaultdict(int)
     new_legs = []
     for leg in legs:

@@ -3,11 +3,12 @@ obligation has covered is read from the ledger (a reversal reopens it; report, r
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 
-from cets.common.errors import DomainError
+from cets.common.errors import Conflict, DomainError
 from compliance import selectors, services
 from compliance.consistency import consistency_check
 from compliance.models import Certificate, Obligation, SurrenderStep
@@ -209,6 +210,35 @@ def test_a_reversal_reopens_the_obligation_and_everyone_agrees(holder, ob2021, c
     cert = Certificate.objects.get(obligation=ob)
     assert (cert.content["cea_tco2"], cert.content["ccer_tco2"]) == (1_000_000, 0)
     assert _figures(ob2021, cycle)[:3] == (1_000_000, 1_000_000, 1_000_000)
+    # once closing started the year's surrenders are final: no reversal can part the record again
+    before = snapshot()
+    last = Transaction.objects.filter(kind="surrender", status="completed").get()
+    with pytest.raises(Conflict) as exc:
+        registry.reversal_propose(actor=national, transaction=last, reason="too late")
+    assert (exc.value.code, exc.value.field) == ("compliance_year_closed", "transaction")
+    with pytest.raises(Conflict) as exc:
+        registry.surrender_execute(actor=entity_user, account=holder, quantity=1, compliance_year=2021,
+                                   instrument=registry.instrument_get_or_create_cea(vintage=2021))
+    assert exc.value.code == "compliance_year_closed"
+    assert snapshot() == before
+
+
+def test_a_reversal_proposed_before_closing_cannot_execute_after_it(holder, ob2021, cycle, entity_user, national,
+                                                                    national2, close):  # noqa: F811
+    (step,) = services.surrender(actor=entity_user, obligation=ob2021, on_date=BEFORE_DEADLINE,
+                                 items=[{"kind": "cea", "vintage": 2021, "quantity": 1_000_000}])
+    proposal = registry.reversal_propose(actor=national, reason="surrendered by mistake",
+                                         transaction=Transaction.objects.get(pk=step.registry_transaction_id))
+    close(cycle, national)
+    before = snapshot()
+    with pytest.raises(Conflict) as exc:
+        registry.transaction_approve(actor=national2, transaction=proposal)
+    assert exc.value.code == "compliance_year_closed"
+    assert snapshot() == before
+    cert = Certificate.objects.get(obligation=ob2021)
+    assert selectors.certificate_verify(cert.code)["valid"] is True
+    assert (cert.content["cea_tco2"], Obligation.objects.get(pk=ob2021.pk).surrendered_tco2) == (1_000_000,
+                                                                                                1_000_000)
 
 
 def test_a_reversed_surrender_closes_as_not_covered(holder, ob2021, cycle, entity_user, national, national2,
@@ -279,23 +309,36 @@ def test_check_consistency_names_a_ccer_use_without_its_cancellation(consistent)
     assert "without a use record" in err
 
 
-def test_check_consistency_names_an_unbalanced_cash_journal(consistent, monkeypatch):
-    from trading import selectors as trading_selectors
+def test_check_consistency_names_an_unbalanced_cash_journal(consistent):
+    from trading.models import CashAccount, CashJournal, CashPosting
 
-    monkeypatch.setattr(trading_selectors, "cash_check", lambda: ["journal #7 does not balance"])
+    fees = CashAccount.objects.get_or_create(kind=CashAccount.Kind.FEES)[0]
+    journal = CashJournal.objects.create(kind=CashJournal.Kind.SETTLEMENT, memo="one leg only")
+    CashPosting.objects.create(journal=journal, cash_account=fees, bucket="available", amount=Decimal("10.00"))
     code, _out, err = _run_check()
-    assert code == 1 and "cash:" in err and "journal #7 does not balance" in err
+    assert code == 1 and "cash:" in err and f"journal #{journal.pk} does not balance" in err
 
 
-def test_check_consistency_names_an_allocation_run_the_registry_disagrees_with(consistent, monkeypatch):
-    from allowances import selectors as allowances_selectors
+def test_check_consistency_names_an_allocation_run_the_registry_disagrees_with(consistent, holder, entity, national,
+                                                                              national2):
+    from allowances.models import AllocationPlan, AllocationRun, EntityAllocation
 
-    monkeypatch.setattr(allowances_selectors, "run_registry_expectations", lambda: [{
-        "run": 9, "year": 2021, "kind": "true_up", "allocation_reference": "allowances-run-9",
-        "allocated_tco2": 1_000, "withdrawal_reference": "allowances-run-9-withdrawal", "withdrawn_tco2": 0}])
+    cea21 = registry.instrument_get_or_create_cea(vintage=2021)
+    registry.transaction_approve(actor=national2, transaction=registry.issuance_propose(
+        actor=national, instrument=cea21, quantity=1_000))
+    run = AllocationRun.objects.create(plan=AllocationPlan.objects.filter(first_year__lte=2021).first(), year=2021,
+                                       kind=AllocationRun.Kind.TRUE_UP, status=AllocationRun.Status.COMPLETED,
+                                       created_by=national, approved_by=national2)
+    registry.allocation_execute(actor=national2, instrument=cea21, allocations={holder.pk: 1_000},
+                                reference=f"allowances-run-{run.pk}")
+    result = EntityAllocation.objects.create(run=run, entity=entity, base_tco2=1_000, allocation_tco2=1_000,
+                                             difference_tco2=1_000, status=EntityAllocation.Status.ISSUED)
+    assert _run_check()[0] == 0
+    EntityAllocation.objects.filter(pk=result.pk).update(difference_tco2=1_200)
     code, _out, err = _run_check()
     assert code == 1 and "allocations:" in err
-    assert "allocation run #9 (true_up 2021): results issued 1,000 t, registry allowances-run-9 0 t" in err
+    assert f"allocation run #{run.pk} (true_up 2021): results issued 1,200 t, registry allowances-run-{run.pk} " \
+           "1,000 t" in err
 
 
 def test_verify_audit_runs_check_consistency(consistent):
