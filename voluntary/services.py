@@ -744,8 +744,11 @@ def offset_cancel(*, actor: User, entity: KeyEntity, instrument_code: str, quant
                   ) -> CreditUse:
     """Cancel an entity's CCERs for an ETS offset against one compliance year's obligation.
 
-    Called by the compliance app, which enforces the 5% cap; this checks ownership, the project's
-    offset eligibility and moves the credits to the national CCER cancellation account.
+    Called only by ``compliance.services.surrender`` (also behind /api/v1/voluntary/offsets/, which
+    compliance serves), which owns the obligation's rules: the obligation exists and is open, the 5%
+    cap, never more than owed. This checks what the voluntary market owns (ownership, the project's
+    offset eligibility: registered and never an ETS unit) and moves the credits to the national CCER
+    cancellation account.
     """
     if actor.acting_entity_id != entity.pk:
         raise Forbidden(_("Only the entity itself may cancel its CCERs for offsetting."))
