@@ -223,3 +223,26 @@ def calculate(*, plan_code, units: list) -> dict:
         "entity_total_tco2": result.total_tco2,
         "relief_tco2": result.relief_tco2,
     }
+
+
+def run_registry_expectations() -> list[dict]:
+    """What each allocation run moved in the registry by its own account: ``check_consistency`` compares it
+    with the legs of the run's registry transactions.
+
+    Per run: ``{"run", "year", "kind", "allocation_reference", "allocated_tco2", "withdrawal_reference",
+    "withdrawn_tco2"}``: allocated = the positive differences issued (pre-allocation results, true-up
+    top-ups), withdrawn = the negative differences taken back (what the entity could not cover became an
+    allocation obligation instead).
+    """
+    rows = []
+    withdrawn_states = [EntityAllocation.Status.WITHDRAWN, EntityAllocation.Status.OBLIGATION]
+    for run in AllocationRun.objects.exclude(status=AllocationRun.Status.CALCULATING).order_by("pk"):
+        results = EntityAllocation.objects.filter(run=run)
+        allocated = results.filter(status=EntityAllocation.Status.ISSUED).aggregate(s=Sum("difference_tco2"))["s"]
+        owed = results.filter(status__in=withdrawn_states).aggregate(s=Sum("difference_tco2"))["s"]
+        uncovered = Obligation.objects.filter(entity_allocation__run=run).aggregate(s=Sum("quantity_tco2"))["s"]
+        rows.append({"run": run.pk, "year": run.year, "kind": run.kind,
+                     "allocation_reference": f"allowances-run-{run.pk}", "allocated_tco2": allocated or 0,
+                     "withdrawal_reference": f"allowances-run-{run.pk}-withdrawal",
+                     "withdrawn_tco2": -(owed or 0) - (uncovered or 0)})
+    return rows

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cets.common import views as common_views
 from cets.common.admin import AdminLoginForm, StepUpOTPAdminSite
+from compliance.api import doors as compliance_doors
 from entities import views as entities_views
 
 # SimpleAdminConfig does not autodiscover (cets.common.admin is imported above first): import every app's admin.
@@ -23,7 +24,10 @@ admin.site.index_title = _("National carbon market administration")
 
 APPS = ["entities", "registry", "mrv", "allowances", "trading", "voluntary", "compliance"]
 
-api_v1 = [path(f"{app}/", include(f"{app}.api.urls")) for app in APPS if app != "entities"]
+# Paths of the registry and the voluntary market whose rules belong to compliance (compliance.api.doors).
+api_v1 = [path("registry/surrenders/", compliance_doors.RegistrySurrenderView.as_view(), name="registry-surrender"),
+          path("voluntary/offsets/", compliance_doors.CcerOffsetView.as_view(), name="ccer-offset")]
+api_v1 += [path(f"{app}/", include(f"{app}.api.urls")) for app in APPS if app != "entities"]
 api_v1 += [path("", include("entities.api.urls")), path("jobs/", include("cets.common.api_urls"))]
 
 urlpatterns = [

@@ -104,13 +104,34 @@ class EligibleVintage(models.Model):
         return f"{self.cycle} {self.year}: {self.vintage}"
 
 
+class ObligationQuerySet(models.QuerySet):
+    """Obligations whose coverage is read from the registry ledger for all fetched rows at once.
+
+    Evaluating the queryset (a list, a page, ``get``, ``lock_rows``) attaches each row's coverage with
+    two grouped queries (``compliance.selectors.attach_coverage``), so lists never query per row.
+    """
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._result_cache and isinstance(self._result_cache[0], Obligation):
+            from .selectors import attach_coverage
+
+            attach_coverage(self._result_cache)
+
+
 class Obligation(models.Model):
     """What one entity must surrender for one year, and how far it has got.
 
     ``quantity_tco2`` = confirmed verified emissions - approved individual relief. The plan's relief
     (gas top-up, 20% shortfall cap) and borrowing reach the entity as allowances (allowances app), so
-    they are recorded here for the report, not subtracted again. ``surrendered_tco2`` and
-    ``offsets_tco2`` cache the sum of the steps (locked row, updated in the step's transaction).
+    they are recorded here for the report, not subtracted again.
+
+    What the obligation has covered is never stored beside the ledger: ``surrendered_tco2`` (CEAs),
+    ``offsets_tco2`` (CCERs), ``on_time_tco2`` and ``completed_on`` are read from the registry's
+    surrenders and offset cancellations for the entity and year minus their reversals
+    (``compliance.selectors.obligation_coverage``), so a reversal reopens the obligation at once.
+    ``status`` and ``shortfall_tco2`` are the outcome written when the cycle closes.
     """
 
     class Status(models.TextChoices):
@@ -130,14 +151,12 @@ class Obligation(models.Model):
     allocation_tco2 = models.BigIntegerField(_("allocated"), default=0)
     plan_relief_tco2 = models.BigIntegerField(_("plan relief (in allocation)"), default=0)
     borrowed_tco2 = models.BigIntegerField(_("borrowed"), default=0)
-    surrendered_tco2 = models.BigIntegerField(_("CEAs surrendered"), default=0)
-    offsets_tco2 = models.BigIntegerField(_("CCERs used"), default=0)
-    on_time_tco2 = models.BigIntegerField(_("covered by the deadline"), default=0)
-    completed_on = models.DateField(_("completed on"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     shortfall_tco2 = models.BigIntegerField(_("shortfall"), default=0)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ObligationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("obligation")
@@ -150,9 +169,6 @@ class Obligation(models.Model):
                                    name="compliance_obligation_nonnegative"),
             models.CheckConstraint(condition=Q(quantity_tco2=F("verified_emissions_tco2") - F("relief_tco2")),
                                    name="compliance_obligation_quantity_rule"),
-            models.CheckConstraint(condition=Q(surrendered_tco2__gte=0) & Q(offsets_tco2__gte=0)
-                                   & Q(quantity_tco2__gte=F("surrendered_tco2") + F("offsets_tco2")),
-                                   name="compliance_obligation_not_oversurrendered"),
         ]
         # Serves the closing job's chunks (a cycle's obligations by id) and the per-year report.
         indexes = [models.Index(fields=["cycle", "year", "status"], name="compliance_obl_cycle_idx")]
@@ -160,9 +176,43 @@ class Obligation(models.Model):
     def __str__(self):
         return f"{self.entity} {self.year}: {self.quantity_tco2} t"
 
+    _coverage = None  # compliance.selectors.Coverage, attached when the row is read
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._coverage = None
+
+    @property
+    def coverage(self):
+        """The ledger's figures for this obligation (read once per instance; lists attach them in bulk)."""
+        if self._coverage is None:
+            from .selectors import attach_coverage
+
+            attach_coverage([self])
+        return self._coverage
+
+    @property
+    def surrendered_tco2(self) -> int:
+        return self.coverage.cea_tco2
+
+    @property
+    def offsets_tco2(self) -> int:
+        return self.coverage.ccer_tco2
+
     @property
     def covered_tco2(self) -> int:
         return self.surrendered_tco2 + self.offsets_tco2
+
+    @property
+    def on_time_tco2(self) -> int:
+        return min(self.coverage.on_time_tco2, self.covered_tco2)
+
+    @property
+    def completed_on(self):
+        """The date of the step that completed it (None while anything remains owed)."""
+        if self.quantity_tco2 <= 0 or self.covered_tco2 < self.quantity_tco2:
+            return None
+        return self.coverage.last_step_on
 
     @property
     def remaining_tco2(self) -> int:

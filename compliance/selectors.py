@@ -11,13 +11,16 @@ For the national replay and the doors:
   ``risk_list(user, cycle)``, ``warnings_visible_to(user)``, ``certificate_verify(code)``.
 """
 
+import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from cets.common.errors import NotFound
 from entities.selectors import scope_by_entity
+from registry import selectors as registry_selectors
 
 from .models import (
     Certificate,
@@ -40,6 +43,57 @@ def percent(part, whole) -> Decimal:
     if not whole:
         return Decimal("0.00")
     return (Decimal(part) * 100 / Decimal(whole)).quantize(PCT, rounding=ROUND_HALF_UP)
+
+
+# ---- coverage: read from the registry ledger -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Coverage:
+    """What an obligation has covered according to the ledger.
+
+    ``cea_tco2`` / ``ccer_tco2``: the registry's completed surrenders and offset cancellations of the
+    entity for the year, minus their completed reversals. ``on_time_tco2``: the part made by steps
+    dated by the deadline whose registry transaction still counts; ``last_step_on``: the date of the
+    latest such step (the obligation's completion date once nothing remains owed: a step never
+    surrenders more than remains, so the last counting step is the one that completed it).
+    """
+
+    cea_tco2: int = 0
+    ccer_tco2: int = 0
+    on_time_tco2: int = 0
+    last_step_on: dt.date | None = None
+
+    @property
+    def covered_tco2(self) -> int:
+        return self.cea_tco2 + self.ccer_tco2
+
+
+def obligation_coverage(obligations) -> dict[int, Coverage]:
+    """Coverage of many obligations in two grouped queries (registry ledger, live surrender steps): by pk."""
+    obligations = [o for o in obligations if o.pk is not None]
+    if not obligations:
+        return {}
+    ledger = registry_selectors.compliance_coverage(entity_ids={o.entity_id for o in obligations},
+                                                    years={o.year for o in obligations})
+    steps = {row["obligation_id"]: row for row in SurrenderStep.objects.order_by().filter(
+        obligation_id__in=[o.pk for o in obligations],
+        registry_transaction_id__in=registry_selectors.live_compliance_transaction_ids())
+        .values("obligation_id").annotate(on_time=Sum("quantity", filter=Q(late=False)), last=Max("on_date"))}
+    result = {}
+    for o in obligations:
+        totals = ledger.get((o.entity_id, o.year), {"cea": 0, "ccer": 0})
+        step = steps.get(o.pk, {})
+        result[o.pk] = Coverage(cea_tco2=totals["cea"], ccer_tco2=totals["ccer"],
+                                on_time_tco2=step.get("on_time") or 0, last_step_on=step.get("last"))
+    return result
+
+
+def attach_coverage(obligations) -> None:
+    """Read and attach the coverage of these Obligation instances (``Obligation.coverage``)."""
+    obligations = list(obligations)
+    coverage = obligation_coverage(obligations)
+    for o in obligations:
+        o._coverage = coverage.get(o.pk, Coverage())
 
 
 def cycles() -> QuerySet[ComplianceCycle]:
@@ -126,15 +180,24 @@ def risk_list(user, cycle: ComplianceCycle, province: str | None = None) -> list
 
 def compliance_rates(cycle: ComplianceCycle) -> dict[int, Decimal]:
     """Per year: tonnes covered by the deadline (capped at what was owed) over tonnes owed, in percent."""
-    rates = {}
-    for year in cycle.years:
-        owed = covered = 0
-        for quantity, on_time in Obligation.objects.filter(cycle=cycle, year=year).values_list(
-                "quantity_tco2", "on_time_tco2"):
-            owed += quantity
-            covered += min(quantity, on_time)
-        rates[year] = percent(covered, owed) if owed else Decimal("100.00")
-    return rates
+    covered = _covered_by(Obligation.objects.filter(cycle=cycle), lambda o: o.year)
+    owed = dict(Obligation.objects.filter(cycle=cycle).order_by().values("year").annotate(n=Sum("quantity_tco2"))
+                .values_list("year", "n"))
+    return {year: percent(covered[year]["on_time"], owed[year]) if owed.get(year) else Decimal("100.00")
+            for year in cycle.years}
+
+
+def _covered_by(base: QuerySet[Obligation], key) -> dict:
+    """CEAs, CCERs and tonnes covered on time (capped at what was owed) summed per ``key(obligation)``,
+    from the ledger: one pass over the obligations with their coverage read in two grouped queries."""
+    sums: dict = defaultdict(lambda: {"cea": 0, "ccer": 0, "on_time": 0})
+    rows = base.select_related("entity").only("pk", "entity_id", "year", "quantity_tco2", "entity__province_id")
+    for o in rows:
+        row = sums[key(o)]
+        row["cea"] += o.surrendered_tco2
+        row["ccer"] += o.offsets_tco2
+        row["on_time"] += min(o.quantity_tco2, o.on_time_tco2)
+    return sums
 
 
 def status_counts(cycle: ComplianceCycle) -> dict[str, dict[str, int]]:
@@ -152,15 +215,15 @@ def non_compliant(cycle: ComplianceCycle, user=None) -> QuerySet[Obligation]:
     return qs.order_by("entity__province_id", "entity__name", "year")
 
 
-def _year_figures(qs: QuerySet[Obligation]) -> dict:
+def _year_figures(qs: QuerySet[Obligation], covered: dict) -> dict:
     agg = qs.aggregate(allocated=Sum("allocation_tco2"), verified=Sum("verified_emissions_tco2"),
-                       owed=Sum("quantity_tco2"), cea=Sum("surrendered_tco2"), ccer=Sum("offsets_tco2"),
-                       shortfall=Sum("shortfall_tco2"), entities=Count("entity", distinct=True),
+                       owed=Sum("quantity_tco2"), shortfall=Sum("shortfall_tco2"),
+                       entities=Count("entity", distinct=True),
                        failed=Count("entity", distinct=True, filter=Q(status__in=FAILED)))
     allocated = agg["allocated"] or 0
     verified = agg["verified"] or 0
     owed = agg["owed"] or 0
-    on_time = sum(min(q, t) for q, t in qs.values_list("quantity_tco2", "on_time_tco2"))
+    agg["cea"], agg["ccer"], on_time = covered["cea"], covered["ccer"], covered["on_time"]
     return {"allocated_tco2": allocated, "verified_tco2": verified, "surplus_tco2": allocated - verified,
             "surplus_share_pct": percent(allocated - verified, allocated), "obligation_tco2": owed,
             "cea_surrendered_tco2": agg["cea"] or 0, "ccer_used_tco2": agg["ccer"] or 0,
@@ -184,10 +247,11 @@ def cycle_report(cycle: ComplianceCycle, province: str | None = None) -> dict:
         base = base.filter(entity__province_id=province)
     mechanisms = FlexibleMechanism.objects.filter(obligation__in=base)
     penalties = Penalty.objects.filter(obligation__in=base, status=Penalty.Status.DECIDED)
+    covered = _covered_by(base, lambda o: o.year)
     report = {
         "cycle": cycle.code, "status": cycle.status, "deadline": cycle.deadline,
-        "years": {year: _year_figures(base.filter(year=year)) for year in cycle.years},
-        "ccer_used_tco2": base.aggregate(s=Sum("offsets_tco2"))["s"] or 0,
+        "years": {year: _year_figures(base.filter(year=year), covered[year]) for year in cycle.years},
+        "ccer_used_tco2": sum(row["ccer"] for row in covered.values()),
         "entities_helped": mechanisms.values("obligation__entity").distinct().count(),
         "mechanisms": {kind: mechanisms.filter(kind=kind).values("obligation__entity").distinct().count()
                        for kind in FlexibleMechanism.Kind.values},
@@ -197,22 +261,21 @@ def cycle_report(cycle: ComplianceCycle, province: str | None = None) -> dict:
         "provinces": [],
     }
     if province is None:
-        report["provinces"] = _by_province(cycle, base)
+        report["provinces"] = _by_province(cycle, base, _covered_by(base, lambda o: (o.entity.province_id, o.year)))
     return report
 
 
-def _by_province(cycle: ComplianceCycle, base: QuerySet[Obligation]) -> list[dict]:
-    """Per province and year, in one grouped query (no query per province)."""
+def _by_province(cycle: ComplianceCycle, base: QuerySet[Obligation], covered: dict) -> list[dict]:
+    """Per province and year, in one grouped query (no query per province); ``covered`` by (province, year)."""
     rows: dict[str, dict] = {}
     grouped = base.values("entity__province_id", "entity__province__name", "year").annotate(
         allocated=Sum("allocation_tco2"), verified=Sum("verified_emissions_tco2"), owed=Sum("quantity_tco2"),
-        cea=Sum("surrendered_tco2"), ccer=Sum("offsets_tco2"), shortfall=Sum("shortfall_tco2"),
-        entities=Count("entity", distinct=True), failed=Count("entity", distinct=True, filter=Q(status__in=FAILED)))
-    on_time: dict[tuple, int] = defaultdict(int)
-    for prov, year, q, t in base.values_list("entity__province_id", "year", "quantity_tco2", "on_time_tco2"):
-        on_time[(prov, year)] += min(q, t)
+        shortfall=Sum("shortfall_tco2"), entities=Count("entity", distinct=True),
+        failed=Count("entity", distinct=True, filter=Q(status__in=FAILED)))
     for g in grouped.order_by("entity__province_id", "year"):
         code = g["entity__province_id"]
+        cov = covered[(code, g["year"])]
+        g["cea"], g["ccer"] = cov["cea"], cov["ccer"]
         row = rows.setdefault(code, {"code": code, "name": g["entity__province__name"], "years": {}})
         allocated, verified, owed = g["allocated"] or 0, g["verified"] or 0, g["owed"] or 0
         row["years"][g["year"]] = {
@@ -220,7 +283,7 @@ def _by_province(cycle: ComplianceCycle, base: QuerySet[Obligation]) -> list[dic
             "surplus_share_pct": percent(allocated - verified, allocated), "obligation_tco2": owed,
             "cea_surrendered_tco2": g["cea"] or 0, "ccer_used_tco2": g["ccer"] or 0,
             "shortfall_tco2": g["shortfall"] or 0, "entities": g["entities"], "entities_failed": g["failed"],
-            "compliance_rate_pct": percent(on_time[(code, g["year"])], owed) if owed else Decimal("100.00")}
+            "compliance_rate_pct": percent(cov["on_time"], owed) if owed else Decimal("100.00")}
     helped = dict(FlexibleMechanism.objects.filter(obligation__in=base).values("obligation__entity__province_id")
                   .annotate(n=Count("obligation__entity", distinct=True))
                   .values_list("obligation__entity__province_id", "n"))
@@ -237,9 +300,10 @@ def milestone_progress(cycle: ComplianceCycle) -> list[dict]:
     if cycle.milestone_date is None:
         return []
     per_entity: dict[int, dict] = {}
-    for entity_id, prov, quantity, done_on in Obligation.objects.filter(cycle=cycle).values_list(
-            "entity_id", "entity__province_id", "quantity_tco2", "completed_on"):
-        row = per_entity.setdefault(entity_id, {"province": prov, "met": True})
+    for o in Obligation.objects.filter(cycle=cycle).select_related("entity").only(
+            "pk", "entity_id", "year", "quantity_tco2", "entity__province_id"):
+        quantity, done_on = o.quantity_tco2, o.completed_on
+        row = per_entity.setdefault(o.entity_id, {"province": o.entity.province_id, "met": True})
         if quantity > 0 and (done_on is None or done_on > cycle.milestone_date):
             row["met"] = False
     provinces: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -254,7 +318,8 @@ def certificate_verify(code: str) -> dict:
     """Whether a certificate code is genuine: recomputes the HMAC of the stored content.
 
     ``{"valid": bool, "certificate": Certificate | None, "content": dict | None, "reason": str}``; a row
-    whose content was edited after issue no longer matches its code and is reported as tampered.
+    whose content was edited after issue no longer matches its code and is reported as tampered. (The
+    facts cannot change under it: a closing makes its years' surrenders final in the registry.)
     """
     from .services import certificate_code
 

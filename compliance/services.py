@@ -24,7 +24,6 @@ from decimal import ROUND_FLOOR, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -228,10 +227,15 @@ def _check_item(obligation: Obligation, item: dict, index: int) -> dict:
 def surrender(*, actor, obligation: Obligation, items: list, on_date: dt.date | None = None) -> list[SurrenderStep]:
     """Surrender CEAs and/or cancel CCERs against one obligation, each item a registry transaction.
 
-    All items succeed or none (one database transaction). Rules: only the entity itself; the cycle
-    open; never more than what remains; CEAs of an eligible vintage (never later than the year);
-    CCERs through the voluntary registry, eligible, and together at most the cap (5%). A step after
-    the final deadline is accepted until the cycle closes and counts as late.
+    The single place of the obligation's rules, whichever door the request came in by (the portal,
+    /api/v1/compliance/obligations/{id}/surrender/, and the registry's surrender and the voluntary
+    market's offset paths, which ``surrender_for_year`` routes here). All items succeed or none (one
+    database transaction). Rules: only the entity itself; the obligation exists and its cycle is open;
+    never more than what remains; CEAs of a vintage eligible for the year (never later); CCERs of an
+    offset-eligible project (never an ETS unit's, checked by voluntary), together at most the cap
+    (5%). What remains and the CCERs used are read from the ledger after the obligation's row is
+    locked, so two surrenders of one obligation serialise and a reversal can only lower them. A step
+    after the final deadline is accepted until the cycle closes and counts as late.
     """
     if getattr(actor, "acting_entity_id", None) != obligation.entity_id:
         raise NotFound(_("No such obligation among those of the entity you act for."), field="obligation")
@@ -265,23 +269,49 @@ def surrender(*, actor, obligation: Obligation, items: list, on_date: dt.date | 
     steps = []
     for item in checked:
         steps.append(_step(actor, obligation, account, item, on_date, late))
-    for step in steps:
-        if step.kind == SurrenderStep.Kind.CEA:
-            obligation.surrendered_tco2 += step.quantity
-        else:
-            obligation.offsets_tco2 += step.quantity
-        if not late:
-            obligation.on_time_tco2 += step.quantity
-    if obligation.remaining_tco2 == 0:
-        obligation.completed_on = on_date
-    Obligation.objects.filter(pk=obligation.pk).update(
-        surrendered_tco2=obligation.surrendered_tco2, offsets_tco2=obligation.offsets_tco2,
-        on_time_tco2=obligation.on_time_tco2, completed_on=obligation.completed_on)
+    obligation.refresh_from_db()  # the coverage now read from the ledger includes these steps
     audit_record(actor=actor, action="compliance.surrender", obj=obligation,
                  after={"steps": [{"kind": s.kind, "instrument": s.instrument_code, "quantity": s.quantity,
                                    "registry_transaction": s.registry_transaction_id} for s in steps],
                         "remaining": obligation.remaining_tco2, "late": late})
     return steps
+
+
+def surrender_for_year(*, actor, entity, compliance_year, instrument_code: str, quantity, kind: str,
+                       on_date: dt.date | None = None) -> SurrenderStep:
+    """One surrender step named by entity, compliance year and instrument: the registry's surrender path
+    (``kind="cea"``) and the voluntary market's offset path (``kind="ccer"``) come in here, so they obey
+    ``surrender``'s rules exactly. Refused when the entity has no obligation for that year, or when the
+    instrument is not of the kind the path moves (a CCER is never surrendered as an allowance, and a
+    CEA is never cancelled as an offset)."""
+    try:
+        year = int(compliance_year)
+    except (TypeError, ValueError):
+        raise DomainError(_("Name the compliance year (a year)."), "invalid_year", "compliance_year")
+    instrument = registry_selectors.instrument_get(str(instrument_code or ""))
+    if instrument.kind != kind:
+        if kind == SurrenderStep.Kind.CEA:
+            raise DomainError(_("%(code)s is a CCER: a surrender takes CEAs only; CCERs offset an obligation "
+                                "by cancellation (at most the cycle's cap).") % {"code": instrument.code},
+                              "ccer_not_allowed", "instrument")
+        raise DomainError(_("%(code)s is not a CCER: only CCERs are cancelled as offsets.")
+                          % {"code": instrument.code}, "not_ccer", "instrument")
+    obligation = Obligation.objects.filter(entity=entity, year=year).first()
+    if obligation is None:
+        raise DomainError(_("%(entity)s has no obligation for %(year)s: nothing can be surrendered or offset "
+                            "against it.") % {"entity": entity.name, "year": year}, "no_obligation",
+                          "compliance_year")
+    item = {"kind": kind, "quantity": quantity}
+    item.update({"vintage": instrument.vintage} if kind == SurrenderStep.Kind.CEA else {"instrument": instrument.code})
+    try:
+        (step,) = surrender(actor=actor, obligation=obligation, items=[item], on_date=on_date)
+    except DomainError as exc:  # name the door's own fields, not the items of the compliance request
+        if exc.field in ("items[0].vintage", "items[0].instrument"):
+            exc.field = "instrument"
+        elif exc.field in ("items", "items[0].quantity"):
+            exc.field = "quantity"
+        raise
+    return step
 
 
 def _step(actor, obligation: Obligation, account, item: dict, on_date: dt.date, late: bool) -> SurrenderStep:
@@ -507,6 +537,7 @@ def cycle_close(*, actor, cycle: ComplianceCycle) -> Job:
             job = job_create(kind=CLOSE_JOB, user=actor,
                              params={"cycle": cycle.pk}, total=total)
             ComplianceCycle.objects.filter(pk=cycle.pk).update(closing_job=job)
+            registry.compliance_years_close(actor=actor, years=cycle.years)  # no surrender reversed under us
             audit_record(actor=actor, action="compliance.cycle_close", obj=cycle,
                          before={"status": ComplianceCycle.Status.OPEN},
                          after={"status": ComplianceCycle.Status.CLOSING, "job": job.pk})
@@ -547,44 +578,11 @@ def cycle_close_abandon(job: Job, error: str) -> None:
     certificates.delete()
     reopened = closed.update(status=Obligation.Status.OPEN, shortfall_tco2=0, closed_at=None)
     ComplianceCycle.objects.filter(pk=cycle.pk).update(status=ComplianceCycle.Status.OPEN)
+    registry.compliance_years_reopen(actor=None, years=cycle.years)  # entities may surrender for them again
     audit_record(actor=None, action="compliance.cycle_close_failed", obj=cycle,
                  before={"status": ComplianceCycle.Status.CLOSING, "job": job.pk},
                  after={"status": ComplianceCycle.Status.OPEN, "error": error, "obligations_reopened": reopened,
                         "certificates_withdrawn": withdrawn})
-
-
-def _ledger_totals(actor, rows: list[Obligation]) -> dict[tuple[int, int], dict[str, int]]:
-    """What the registry ledger shows per (entity, year) of a chunk: CEAs surrendered, CCERs cancelled.
-
-    One grouped query per chunk over the completed surrender and CCER-cancellation transactions the
-    closing regulator sees (the national regulator sees them all).
-    """
-    txs = registry_selectors.transactions_visible_to(actor)
-    K, S = txs.model.Kind, txs.model.Status
-    totals: dict[tuple[int, int], dict[str, int]] = {}
-    grouped = (txs.filter(from_account__entity_id__in={o.entity_id for o in rows},
-                          compliance_year__in={o.year for o in rows}, status=S.COMPLETED,
-                          kind__in=[K.SURRENDER, K.CCER_CANCELLATION])
-               .order_by().values("from_account__entity_id", "compliance_year", "kind").annotate(n=Sum("quantity")))
-    for row in grouped:
-        key = (row["from_account__entity_id"], row["compliance_year"])
-        totals.setdefault(key, {"cea": 0, "ccer": 0})["cea" if row["kind"] == K.SURRENDER else "ccer"] += row["n"]
-    return totals
-
-
-def _reconcile(obligation: Obligation, ledger: dict[str, int]) -> None:
-    """The cached CEA and CCER totals must equal what the registry ledger holds for the entity and year.
-
-    A closing defended in court rests on the ledger, not on a cache: a mismatch stops the job (nothing
-    of the chunk is written) and names the entity, to be investigated before the rerun.
-    """
-    if (ledger["cea"], ledger["ccer"]) != (obligation.surrendered_tco2, obligation.offsets_tco2):
-        raise DomainError(_("%(entity)s %(year)s: the registry shows %(cea)s t surrendered and %(ccer)s t CCERs "
-                            "cancelled, the obligation %(own_cea)s t and %(own_ccer)s t; closing stopped.") % {
-            "entity": obligation.entity.name, "year": obligation.year, "cea": f"{ledger['cea']:,}",
-            "ccer": f"{ledger['ccer']:,}", "own_cea": f"{obligation.surrendered_tco2:,}",
-            "own_ccer": f"{obligation.offsets_tco2:,}"}, "ledger_mismatch",
-            "obligation")
 
 
 def _require_closing(cycle: ComplianceCycle, *, or_closed: bool = False) -> None:
@@ -601,6 +599,7 @@ def close_chunk(cycle: ComplianceCycle, ids: list[int], actor) -> int:
     Correct in chunks because each obligation is decided from its own row and the ledger alone, and
     the cycle is CLOSING (no surrender can change a row between chunks); a run that outlived its job
     (the close failed and the cycle reopened) is stopped by the cycle row, locked and checked first.
+    The coverage is the ledger's (read with the locked rows), so the outcome cannot disagree with the registry.
     """
     with transaction.atomic():
         _require_closing(cycle)
@@ -608,9 +607,7 @@ def close_chunk(cycle: ComplianceCycle, ids: list[int], actor) -> int:
                                      .select_related("entity", "cycle"))]
         now = timezone.now()
         certificates = []
-        ledger = _ledger_totals(actor, rows) if rows else {}
         for o in rows:
-            _reconcile(o, ledger.get((o.entity_id, o.year), {"cea": 0, "ccer": 0}))
             o.status = outcome_status(o)
             o.shortfall_tco2 = max(o.quantity_tco2 - o.covered_tco2, 0)
             o.closed_at = now

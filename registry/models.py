@@ -486,3 +486,22 @@ class BulkWithdrawalLine(models.Model):
 
     def __str__(self):
         return f"{self.transaction_id}: {self.account_id} {self.withdrawn}/{self.requested}"
+
+
+class ComplianceYearClosure(models.Model):
+    """A compliance year whose surrenders and offset cancellations are final.
+
+    Written by compliance when a cycle starts closing (``registry.services.compliance_years_close``):
+    from then on the registry refuses new surrenders or offset cancellations for the year and the
+    reversal of those already made, so a closed obligation, its certificate and the ledger never part.
+    """
+
+    year = models.PositiveSmallIntegerField(_("compliance year"), unique=True)
+    closed_at = models.DateTimeField(_("closed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("closed compliance year")
+        verbose_name_plural = _("closed compliance years")
+
+    def __str__(self):
+        return str(self.year)

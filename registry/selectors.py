@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -267,11 +268,104 @@ def units_bought_on(*, account: Account, instrument: Instrument, day: dt.date) -
 
 
 def surrendered_for(*, account: Account, compliance_year: int) -> dict[str, int]:
-    """Units surrendered (CEA) and cancelled as ETS offsets (CCER) against one compliance year."""
-    base = Transaction.objects.filter(from_account=account, compliance_year=compliance_year, status=TS.COMPLETED)
-    cea = base.filter(kind=Transaction.Kind.SURRENDER).aggregate(n=Sum("quantity"))["n"] or 0
-    ccer = base.filter(kind=Transaction.Kind.CCER_CANCELLATION).aggregate(n=Sum("quantity"))["n"] or 0
-    return {"cea": cea, "ccer": ccer}
+    """Units surrendered (CEA) and cancelled as ETS offsets (CCER) from one account for one compliance year."""
+    totals = {"cea": 0, "ccer": 0}
+    for row in _compliance_rows(compliance_transactions().filter(from_account=account,
+                                                                 compliance_year=compliance_year), ()):
+        totals["cea" if row["kind"] == Transaction.Kind.SURRENDER else "ccer"] += row["n"]
+    return totals
+
+
+# ---------------------------------------------------------------------------------------------- compliance uses
+#
+# What an obligation has covered is read from here (compliance.selectors.obligation_coverage): the
+# completed surrenders and CCER offset cancellations of an entity for a compliance year, minus the
+# completed reversals of them. A reversal writes ``reversed`` on its original in the same database
+# transaction, and ``check_consistency`` proves the two agree.
+
+COMPLIANCE_KINDS = (Transaction.Kind.SURRENDER, Transaction.Kind.CCER_CANCELLATION)
+
+
+def compliance_transactions() -> QuerySet[Transaction]:
+    """Surrenders and offset cancellations that moved units (completed, or completed and later reversed)."""
+    return Transaction.objects.filter(kind__in=COMPLIANCE_KINDS, status__in=[TS.COMPLETED, TS.REVERSED],
+                                      compliance_year__isnull=False)
+
+
+def live_compliance_transaction_ids() -> QuerySet:
+    """Ids of the surrenders and offset cancellations that still count (not reversed): a subquery."""
+    return compliance_transactions().exclude(reversed_by__status=TS.COMPLETED).values("pk")
+
+
+def _compliance_rows(qs: QuerySet[Transaction], keys: tuple[str, ...]):
+    """Grouped net quantities (moved minus reversed) by ``keys`` and kind, one query."""
+    return (qs.order_by().values(*keys, "kind")
+            .annotate(n=Sum("quantity") - Coalesce(Sum("reversed_by__quantity",
+                                                       filter=Q(reversed_by__status=TS.COMPLETED)), 0)))
+
+
+def compliance_coverage(*, entity_ids=None, years=None, by_instrument: bool = False) -> dict[tuple, dict[str, int]]:
+    """Net CEAs surrendered and CCERs cancelled per ``(entity_id, compliance_year)`` in one grouped query.
+
+    ``{(entity, year): {"cea": t, "ccer": t}}``; with ``by_instrument`` the key carries the instrument
+    code last: ``(entity, year, code)`` (vintage for CEAs, project and vintage for CCERs).
+    """
+    qs = compliance_transactions()
+    if entity_ids is not None:
+        qs = qs.filter(from_account__entity_id__in=list(entity_ids))
+    if years is not None:
+        qs = qs.filter(compliance_year__in=list(years))
+    keys = ("from_account__entity_id", "compliance_year") + (("instrument__code",) if by_instrument else ())
+    totals: dict[tuple, dict[str, int]] = {}
+    for row in _compliance_rows(qs, keys):
+        key = tuple(row[k] for k in keys)
+        totals.setdefault(key, {"cea": 0, "ccer": 0})["cea" if row["kind"] == Transaction.Kind.SURRENDER
+                                                      else "ccer"] += row["n"]
+    return totals
+
+
+def compliance_legs(*, by_instrument: bool = True) -> dict[tuple, int]:
+    """Net units the national surrender and CCER cancellation accounts received per ``(entity, year, code)``,
+    read from the legs (in by the surrenders and cancellations, out by their reversals): the independent
+    side of ``check_consistency``'s first invariant."""
+    national = [K.NATIONAL_SURRENDER, K.NATIONAL_CCER_CANCELLATION]
+    legs = TransactionLeg.objects.order_by()
+    keys = ("from_account__entity_id", "compliance_year", "instrument__code")
+    totals: dict[tuple, int] = {}
+    into = (legs.filter(to_account__kind__in=national, transaction__kind__in=COMPLIANCE_KINDS)
+            .values(*(f"transaction__{k}" for k in keys)).annotate(n=Sum("quantity")))
+    back = (legs.filter(from_account__kind__in=national, transaction__kind=Transaction.Kind.REVERSAL,
+                        transaction__reverses__kind__in=COMPLIANCE_KINDS)
+            .values(*(f"transaction__reverses__{k}" for k in keys)).annotate(n=Sum("quantity")))
+    for rows, prefix, sign in ((into, "transaction__", 1), (back, "transaction__reverses__", -1)):
+        for row in rows:
+            key = tuple(row[prefix + k] for k in keys)
+            totals[key] = totals.get(key, 0) + sign * row["n"]
+    return totals
+
+
+def end_of_life_ccer_transaction_ids() -> list[int]:
+    """CCER offset cancellations and voluntary retirements that moved units (each needs its public record)."""
+    return list(Transaction.objects.filter(kind__in=[Transaction.Kind.CCER_CANCELLATION,
+                                                     Transaction.Kind.VOLUNTARY_RETIREMENT],
+                                           instrument__kind=Instrument.Kind.CCER,
+                                           status__in=[TS.COMPLETED, TS.REVERSED]).values_list("pk", flat=True))
+
+
+def transactions_by_id(ids) -> dict[int, Transaction]:
+    """Transactions by primary key with their instrument and sender (consistency checks across apps)."""
+    return Transaction.objects.select_related("instrument", "from_account").in_bulk(list(ids))
+
+
+def net_moved_by_reference(references) -> dict[str, int]:
+    """Units moved by the completed allocations and withdrawals carrying these references (legs, net of
+    reversals is not needed: allocations and bulk withdrawals are not reversed as a whole)."""
+    rows = (TransactionLeg.objects.order_by().filter(transaction__reference__in=list(references),
+                                                     transaction__kind__in=[Transaction.Kind.ALLOCATION,
+                                                                            Transaction.Kind.WITHDRAWAL])
+            .exclude(transaction__status__in=[TS.CANCELLED, TS.REJECTED])
+            .values("transaction__reference").annotate(n=Sum("quantity")))
+    return {row["transaction__reference"]: row["n"] for row in rows}
 
 
 # ---------------------------------------------------------------------------------------------- statements

@@ -44,8 +44,9 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             transfer awaiting a second representative
         transaction_reject(actor, transaction, reason); transaction_cancel(actor, transaction, reason="")
         transfer_create(actor, from_account, to_account, instrument, quantity, kind="transfer", reference="")
-            immediate when: kind != "transfer", actor is None, the recipient is on the sender's trusted
-            list, is a national account or belongs to the same holder; otherwise DELAYED by
+            never into a national management account (units reach those only by the movements that own
+            them); immediate when: kind != "transfer", actor is None, the recipient is on the sender's
+            trusted list or belongs to the same holder; otherwise DELAYED by
             settings.REGISTRY_TRANSFER_DELAY_HOURS working hours (default 26; units reserved, cancellable).
             AWAITING_APPROVAL first when the account requires a second representative.
         transfers_execute_due(now=None) -> int    runs delayed transfers whose time has come (Celery beat)
@@ -53,9 +54,10 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             from the national allocation account, in chunks (one DB transaction each); rerun with the
             same reference resumes and never doubles;
         allocation_enqueue(actor, instrument, allocations, reference) -> Job   (the same as a background job)
-        surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")
+        surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")   CEAs only, never
+            a later vintage; called by compliance.services.surrender only (it owns the obligation's rules)
         ccer_cancel(actor, account, instrument, quantity, purpose, beneficiary="", reference="",
-            compliance_year=None)
+            compliance_year)   ETS offsets, for compliance through voluntary.services.offset_cancel only
         voluntary_retire(actor, account, instrument, quantity, beneficiary, purpose="", reference="")
         deduction_propose(actor, account, instrument, quantity, reason, kind="deduction"|"withdrawal")
             deduction -> national deletion account, withdrawal -> national allocation account
@@ -71,7 +73,9 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             (CANCELLED when nothing was). transaction_approve on such a proposal runs it in one DB transaction.
         freeze_propose(actor, account, instrument, quantity, freeze_kind, reason); unfreeze_propose(actor, freeze,
             reason)
-        reversal_propose(actor, transaction, reason)   once per transaction, four-eyes
+        reversal_propose(actor, transaction, reason)   once per transaction, four-eyes; never a surrender or
+            offset cancellation of a closed compliance year
+        compliance_years_close(actor, years) / compliance_years_reopen(actor, years)   (compliance's closing)
     Reservations (trading)
         units_reserve(actor, account, instrument, quantity, reference="", sellable_on=None) -> Reservation
             with ``sellable_on=date`` units bought (trade legs in) on that date cannot be reserved (T+1)
@@ -126,6 +130,7 @@ from .models import (
     AccountRepresentative,
     Block,
     BulkWithdrawalLine,
+    ComplianceYearClosure,
     Freeze,
     Holding,
     Instrument,
@@ -690,6 +695,32 @@ def _check_available(account: Account, instrument: Instrument, quantity: int, *,
     return holding
 
 
+def _check_not_national(account: Account) -> None:
+    """Units reach a national management account only by the movement that owns it (issuance, allocation
+    return, surrender, cancellation, retirement, deduction, withdrawal), never by a plain transfer or trade."""
+    if account.is_national:
+        raise DomainError(_("Account %(number)s is a national management account: units reach it only by "
+                            "surrender, cancellation, retirement or a regulator's four-eyes decision, never by a "
+                            "transfer.") % {"number": account.number}, "national_account", "to_account")
+
+
+def _check_cea(instrument: Instrument, what: str) -> None:
+    """Allocation, surrender and withdrawal into the allocation account move CEAs only (CCERs offset by
+    cancellation, within the cap, through compliance)."""
+    if instrument.kind != Instrument.Kind.CEA:
+        raise DomainError(_("%(what)s takes CEAs only; %(code)s is a CCER.") % {"what": what, "code": instrument.code},
+                          "ccer_not_allowed", "instrument")
+
+
+def _check_not_later_vintage(instrument: Instrument, compliance_year: int) -> None:
+    """Never a later vintage for an earlier year (CEA19-20, registry vintage 2020, serves 2019 and 2020)."""
+    first_year = 2019 if instrument.code == "CEA19-20" else instrument.vintage
+    if first_year > compliance_year:
+        raise DomainError(_("A %(code)s CEA cannot be surrendered for %(year)s: never a later vintage for an "
+                            "earlier year.") % {"code": instrument.code, "year": compliance_year},
+                          "later_vintage", "instrument")
+
+
 def _check_initiator(actor, account: Account) -> None:
     if actor is None:
         return
@@ -732,8 +763,6 @@ def _consume(reservation: Reservation, quantity: int) -> None:
 
 
 def _is_trusted(from_account: Account, to_account: Account) -> bool:
-    if to_account.is_national:
-        return True
     if from_account.entity_id and from_account.entity_id == to_account.entity_id:
         return True
     if from_account.organisation_id and from_account.organisation_id == to_account.organisation_id:
@@ -926,6 +955,7 @@ def transfer_create(*, actor, from_account: Account, to_account: Account, instru
         raise DomainError(_("Unknown recipient account."), "unknown_account", "to_account")
     if from_account.pk == to_account.pk:
         raise DomainError(_("An account cannot transfer to itself."), "same_account", "to_account")
+    _check_not_national(to_account)
     _check_initiator(actor, from_account)
     if SQL_MOVE and connection.vendor == "postgresql":
         second = actor is not None and from_account.requires_second_approval and kind == TK.TRANSFER
@@ -1045,6 +1075,7 @@ def allocation_execute(*, actor, instrument: Instrument, allocations: dict, refe
     _require_regulator(actor, national_only=True)
     if not allocations:
         raise DomainError(_("Nothing to allocate."), "required", "allocations")
+    _check_cea(instrument, _("An allocation"))
     plan: dict[int, int] = {}
     for account_id, qty in allocations.items():
         plan[int(account_id)] = _quantity(qty, field=f"allocations[{account_id}]")
@@ -1163,6 +1194,8 @@ def withdrawal_bulk_propose(*, actor, instrument: Instrument, withdrawals: dict,
     """
     if kind not in (TK.DEDUCTION, TK.WITHDRAWAL):
         raise DomainError(_("Unknown kind."), "invalid_kind", "kind")
+    if kind == TK.WITHDRAWAL:
+        _check_cea(instrument, _("A withdrawal to the allocation account"))
     if not (reason or "").strip():
         raise DomainError(_("State the reason."), "required", "reason")
     if actor is None:
@@ -1337,6 +1370,8 @@ def _retire(*, actor, kind: str, account: Account, instrument: Instrument, quant
     _check_initiator(actor, account)
     target = national_account(kind=destination)
     accounts = _lock(account, target)
+    if kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
+        _check_year_open(fields.get("compliance_year"))
     sender = accounts[account.pk]
     _check_sender(sender, kind)
     _check_available(sender, instrument, quantity)
@@ -1353,9 +1388,18 @@ def _retire(*, actor, kind: str, account: Account, instrument: Instrument, quant
 @transaction.atomic
 def surrender_execute(*, actor, account: Account, instrument: Instrument, quantity, compliance_year: int,
                       reference: str = "") -> Transaction:
-    """Surrender units for an entity's obligation of ``compliance_year`` (to the national surrender account)."""
+    """Surrender CEAs for an entity's obligation of ``compliance_year`` (to the national surrender account).
+
+    The one caller is ``compliance.services.surrender``, which owns the obligation's rules (the
+    obligation exists and is open, the vintage is on the year's eligible list, no more than owed,
+    the cap) and locks the obligation; no registry door calls this (the API's registry surrender path
+    is served by compliance). What needs only registry data is refused here for every caller: CEAs
+    only, never a vintage later than the year, from an entity holding account.
+    """
     if not compliance_year or not 2019 <= int(compliance_year) <= 2100:
         raise DomainError(_("A surrender names its compliance year."), "invalid_year", "compliance_year")
+    _check_cea(instrument, _("A surrender"))
+    _check_not_later_vintage(instrument, int(compliance_year))
     if account.kind != K.ENTITY_HOLDING:
         raise DomainError(_("Only an entity holding account surrenders."), "invalid_account", "account")
     return _retire(actor=actor, kind=TK.SURRENDER, account=account, instrument=instrument, quantity=quantity,
@@ -1365,11 +1409,19 @@ def surrender_execute(*, actor, account: Account, instrument: Instrument, quanti
 @transaction.atomic
 def ccer_cancel(*, actor, account: Account, instrument: Instrument, quantity, purpose: str, beneficiary: str = "",
                 reference: str = "", compliance_year: int | None = None) -> Transaction:
-    """Cancel CCERs (ETS offset, event neutrality, corporate claims): they end in the cancellation account."""
+    """Cancel CCERs as ETS offsets: they end in the national CCER cancellation account.
+
+    The one caller is ``voluntary.services.offset_cancel`` (project eligibility: never an ETS project's
+    credits) on behalf of ``compliance.services.surrender`` (the obligation exists, the 5% cap), so an
+    offset always names the compliance year it counts for.
+    """
     if instrument.kind != Instrument.Kind.CCER:
         raise DomainError(_("Only CCERs are cancelled."), "not_ccer", "instrument")
     if not (purpose or "").strip():
         raise DomainError(_("A cancellation states its purpose."), "required", "purpose")
+    if not compliance_year or not 2019 <= int(compliance_year) <= 2100:
+        raise DomainError(_("An offset cancellation names the compliance year it counts for."), "invalid_year",
+                          "compliance_year")
     return _retire(actor=actor, kind=TK.CCER_CANCELLATION, account=account, instrument=instrument,
                    quantity=quantity, destination=K.NATIONAL_CCER_CANCELLATION, reference=reference,
                    purpose=purpose.strip()[:200], beneficiary=(beneficiary or "").strip()[:200],
@@ -1385,6 +1437,38 @@ def voluntary_retire(*, actor, account: Account, instrument: Instrument, quantit
     return _retire(actor=actor, kind=TK.VOLUNTARY_RETIREMENT, account=account, instrument=instrument,
                    quantity=quantity, destination=K.NATIONAL_VOLUNTARY_RETIREMENT, reference=reference,
                    purpose=(purpose or "").strip()[:200], beneficiary=beneficiary.strip()[:200])
+
+
+# --------------------------------------------------------------------------------------------- compliance years
+
+def _check_year_open(year, field: str = "compliance_year") -> None:
+    if year and ComplianceYearClosure.objects.filter(year=year).exists():
+        raise Conflict(_("Compliance year %(year)s is closed: its surrenders and offset cancellations are final.")
+                       % {"year": year}, "compliance_year_closed", field)
+
+
+@transaction.atomic
+def compliance_years_close(*, actor, years) -> None:
+    """Make the surrenders and offset cancellations of ``years`` final (compliance, when a cycle starts closing).
+
+    Locks the national surrender and CCER cancellation accounts first: a reversal or surrender of those
+    years holds one of them while it checks, so either it commits before the closure (and the closing
+    reads it) or it waits and is refused.
+    """
+    _lock(national_account(kind=K.NATIONAL_SURRENDER), national_account(kind=K.NATIONAL_CCER_CANCELLATION))
+    ComplianceYearClosure.objects.bulk_create([ComplianceYearClosure(year=int(y)) for y in years],
+                                              ignore_conflicts=True)
+    audit_record(actor=actor, action="registry.compliance_years_close", object_type="registry.complianceyearclosure",
+                 object_id=",".join(str(y) for y in years), after={"years": [int(y) for y in years]})
+
+
+@transaction.atomic
+def compliance_years_reopen(*, actor, years) -> None:
+    """Undo ``compliance_years_close`` (a closing that failed and leaves its cycle open again)."""
+    _lock(national_account(kind=K.NATIONAL_SURRENDER), national_account(kind=K.NATIONAL_CCER_CANCELLATION))
+    ComplianceYearClosure.objects.filter(year__in=[int(y) for y in years]).delete()
+    audit_record(actor=actor, action="registry.compliance_years_reopen", object_type="registry.complianceyearclosure",
+                 object_id=",".join(str(y) for y in years), after={"years": [int(y) for y in years]})
 
 
 # --------------------------------------------------------------------------------------------- regulator actions
@@ -1419,6 +1503,8 @@ def deduction_propose(*, actor, account: Account, instrument: Instrument, quanti
     """
     if kind not in (TK.DEDUCTION, TK.WITHDRAWAL):
         raise DomainError(_("Unknown kind."), "invalid_kind", "kind")
+    if kind == TK.WITHDRAWAL:
+        _check_cea(instrument, _("A withdrawal to the allocation account"))
     destination = national_account(kind=K.NATIONAL_DELETION if kind == TK.DEDUCTION else K.NATIONAL_ALLOCATION)
     return _propose_reserving(actor=actor, kind=kind, account=account, instrument=instrument, quantity=quantity,
                               reason=reason, to_account=destination)
@@ -1496,6 +1582,8 @@ def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transac
         raise Conflict(_("Only a completed movement can be reversed."), "wrong_status", "transaction")
     if Transaction.objects.filter(reverses=original).exists():
         raise Conflict(_("This transaction has already been reversed once."), "already_reversed", "transaction")
+    if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
+        _check_year_open(original.compliance_year, field="transaction")
     back_to = original.from_account or national_account(kind=K.NATIONAL_DELETION)
     tx = Transaction.objects.create(kind=TK.REVERSAL, status=TS.AWAITING_APPROVAL, instrument=original.instrument,
                                     quantity=original.quantity, from_account=original.to_account, to_account=back_to,
@@ -1530,6 +1618,8 @@ def _execute_reversal(tx: Transaction, now) -> None:
     legs = list(original.legs.order_by("pk"))
     back_to = tx.to_account_id
     _lock(*Account.objects.filter(pk__in={leg.to_account_id for leg in legs} | {back_to}))
+    if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):  # under the national account's lock
+        _check_year_open(original.compliance_year, field="transaction")
     moved = defaultdict(int)
     new_legs = []
     for leg in legs:
@@ -1599,6 +1689,7 @@ def reservation_settle(*, reservation: Reservation, to_account: Account, quantit
         raise DomainError(_("Unknown recipient account."), "unknown_account", "to_account")
     if reservation.account_id == to_account.pk:
         raise DomainError(_("An account cannot transfer to itself."), "same_account", "to_account")
+    _check_not_national(to_account)
     accounts = _lock(reservation.account, to_account)
     reservation = lock_rows(Reservation.objects.filter(pk=reservation.pk))[0]
     if reservation.status != Reservation.Status.OPEN or quantity > reservation.quantity:
@@ -1679,6 +1770,7 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
     left = {key(r): r.quantity for r in reserve}
     left |= {key(r): r.quantity for r in locked.values() if r.status == Reservation.Status.OPEN}
     for delivery in deliveries:
+        _check_not_national(accounts[delivery.to_account_id])
         _check_recipient(accounts[delivery.to_account_id], TK.TRADE)
         held = left.get(key(delivery.reservation), 0)
         if held < delivery.quantity:

@@ -65,7 +65,8 @@ def issue(*, actor, project, vintage: int, quantity: int, reference: str) -> Iss
                   instrument.serial_range(leg.serial_start, leg.serial_end), _tx_ref(tx))
 
 
-def _instrument(code: str):
+def ccer_instrument(code: str):
+    """The registry instrument of a CCER code; a CEA is refused (``not_ccer``), an unknown code is not found."""
     instrument = registry_selectors.instrument_get(code)
     if instrument.kind != instrument.Kind.CCER:
         raise DomainError(_("This instrument is not a CCER."), "not_ccer", "instrument")
@@ -77,7 +78,7 @@ def transfer(*, actor, organisation, entity, instrument_code: str, to_account: s
     source = holding_account(organisation=organisation, entity=entity, create=False)
     recipient = registry_selectors.account_by_number(to_account)
     tx = registry.transfer_create(actor=actor, from_account=source, to_account=recipient,
-                                  instrument=_instrument(instrument_code), quantity=quantity)
+                                  instrument=ccer_instrument(instrument_code), quantity=quantity)
     return {"transaction": tx.pk, "status": tx.status, "not_before": tx.not_before, "from_account": source.number,
             "to_account": recipient.number, "instrument": instrument_code, "quantity": quantity}
 
@@ -85,14 +86,14 @@ def transfer(*, actor, organisation, entity, instrument_code: str, to_account: s
 def retire(*, actor, organisation, entity, instrument_code: str, quantity: int, beneficiary: str,
            purpose: str) -> Cancelled:
     account = holding_account(organisation=organisation, entity=entity, create=False)
-    tx = registry.voluntary_retire(actor=actor, account=account, instrument=_instrument(instrument_code),
+    tx = registry.voluntary_retire(actor=actor, account=account, instrument=ccer_instrument(instrument_code),
                                    quantity=quantity, beneficiary=beneficiary, purpose=purpose)
     return Cancelled(_ranges(tx), _tx_ref(tx))
 
 
 def cancel_for_offset(*, actor, entity, instrument_code: str, quantity: int, compliance_year: int) -> Cancelled:
     account = holding_account(entity=entity, create=False)
-    tx = registry.ccer_cancel(actor=actor, account=account, instrument=_instrument(instrument_code),
+    tx = registry.ccer_cancel(actor=actor, account=account, instrument=ccer_instrument(instrument_code),
                               quantity=quantity, purpose="ETS offset", beneficiary=entity.name,
                               compliance_year=compliance_year)
     return Cancelled(_ranges(tx), _tx_ref(tx))

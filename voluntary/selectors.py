@@ -197,3 +197,14 @@ def offsets_for(entity, compliance_year: int) -> int:
     total = CreditUse.objects.filter(kind=CreditUse.Kind.OFFSET, entity=entity,
                                      compliance_year=compliance_year).aggregate(t=Sum("quantity"))["t"]
     return total or 0
+
+
+def uses_with_registry_refs() -> list[dict]:
+    """Every offset cancellation and retirement with the registry transaction it names (``registry_ref``
+    "TX123"): ``check_consistency`` proves each has its registry movement and vice versa."""
+    rows = []
+    for use in CreditUse.objects.order_by("pk").values("code", "kind", "registry_ref", "instrument_code", "quantity",
+                                                       "compliance_year", "entity_id"):
+        ref = (use["registry_ref"] or "").removeprefix("TX")
+        rows.append(dict(use, registry_transaction_id=int(ref) if ref.isdigit() else None))
+    return rows

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
 from cets.common.calendar import add_working_days
-from cets.common.errors import Conflict, DomainError, Forbidden
+from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
 from cets.common.money import whole_tonnes
 from entities.models import Accreditation, KeyEntity, Organisation, User
@@ -702,6 +702,10 @@ def _use_code(kind: str, year: int) -> str:
 def _project_of_instrument(instrument_code: str) -> tuple[Project, int]:
     issuance = Issuance.objects.select_related("project").filter(instrument_code=instrument_code).first()
     if issuance is None:
+        try:
+            ledger.ccer_instrument(instrument_code)  # a CEA is refused as not a CCER
+        except NotFound:
+            pass
         raise DomainError(_("No CCER issuance has this instrument."), "unknown_instrument", "instrument")
     return issuance.project, issuance.vintage
 
@@ -740,8 +744,11 @@ def offset_cancel(*, actor: User, entity: KeyEntity, instrument_code: str, quant
                   ) -> CreditUse:
     """Cancel an entity's CCERs for an ETS offset against one compliance year's obligation.
 
-    Called by the compliance app, which enforces the 5% cap; this checks ownership, the project's
-    offset eligibility and moves the credits to the national CCER cancellation account.
+    Called only by ``compliance.services.surrender`` (also behind /api/v1/voluntary/offsets/, which
+    compliance serves), which owns the obligation's rules: the obligation exists and is open, the 5%
+    cap, never more than owed. This checks what the voluntary market owns (ownership, the project's
+    offset eligibility: registered and never an ETS unit) and moves the credits to the national CCER
+    cancellation account.
     """
     if actor.acting_entity_id != entity.pk:
         raise Forbidden(_("Only the entity itself may cancel its CCERs for offsetting."))

@@ -44,7 +44,12 @@ class ComplianceObligationOutput(serializers.ModelSerializer):
     cycle = serializers.CharField(source="cycle.code")
     entity_name = serializers.CharField(source="entity.name")
     province = serializers.CharField(source="entity.province_id")
+    # read from the registry ledger (Obligation.coverage), not stored
+    surrendered_tco2 = serializers.IntegerField(read_only=True)
+    offsets_tco2 = serializers.IntegerField(read_only=True)
+    on_time_tco2 = serializers.IntegerField(read_only=True)
     remaining_tco2 = serializers.IntegerField(read_only=True)
+    completed_on = serializers.DateField(read_only=True)
 
     class Meta:
         model = Obligation

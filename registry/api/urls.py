@@ -11,7 +11,6 @@ router.register("transactions", views.TransactionViewSet, basename="registry-tra
 
 urlpatterns = [
     path("transfers/", views.TransferView.as_view(), name="registry-transfer"),
-    path("surrenders/", views.SurrenderView.as_view(), name="registry-surrender"),
     path("public/vintages/", views.VintageTotalsView.as_view(), name="registry-public-vintages"),
     path("public/serials/<str:serial>/", views.SerialTraceView.as_view(), name="registry-public-serial"),
     *router.urls,

@@ -1,4 +1,8 @@
-"""Registry API: scoped reads, explicit write endpoints (transfer, surrender, approvals) with Idempotency-Key."""
+"""Registry API: scoped reads, explicit write endpoints (transfer, approvals) with Idempotency-Key.
+
+The surrender path /api/v1/registry/surrenders/ is served by compliance (``compliance.api.doors``): a
+surrender obeys the obligation's rules, which the registry cannot read.
+"""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -16,7 +20,6 @@ from .serializers import (
     RegistryAccountOutput,
     RegistryHoldingOutput,
     RegistryReasonInput,
-    RegistrySurrenderInput,
     RegistryTransactionDetailOutput,
     RegistryTransactionOutput,
     RegistryTransferInput,
@@ -104,21 +107,6 @@ class TransferView(APIView):
                                       to_account=selectors.account_by_number(v["to_account"]),
                                       instrument=selectors.instrument_get(v["instrument"]), quantity=v["quantity"],
                                       reference=v["reference"])
-        return Response(RegistryTransactionOutput(tx).data, status=status.HTTP_201_CREATED)
-
-
-class SurrenderView(APIView):
-    """Surrender units against a compliance year (Idempotency-Key supported)."""
-
-    @extend_schema(request=RegistrySurrenderInput, responses={201: RegistryTransactionOutput})
-    @idempotent
-    def post(self, request):
-        data = validated(RegistrySurrenderInput, request)
-        v = data
-        account = selectors.account_get(user=request.user, pk=v["account"])
-        tx = services.surrender_execute(actor=request.user, account=account,
-                                        instrument=selectors.instrument_get(v["instrument"]), quantity=v["quantity"],
-                                        compliance_year=v["compliance_year"], reference=v["reference"])
         return Response(RegistryTransactionOutput(tx).data, status=status.HTTP_201_CREATED)
 
 

@@ -65,3 +65,36 @@ def test_racing_surrenders_never_exceed_the_obligation(cycle, obligations, entit
     ob.refresh_from_db()
     assert ob.surrendered_tco2 == 800_000 == sum(SurrenderStep.objects.values_list("quantity", flat=True))
     assert ledger_check() == []
+
+
+def test_a_reversal_racing_a_surrender_leaves_one_story(cycle, obligations, entity, entity_user, give, national,
+                                                       national2):
+    """A four-eyes reversal of a surrender and a new surrender of the same obligation at the same moment.
+
+    The surrender reads what remains from the ledger after locking the obligation; the reversal moves
+    the units back without touching the obligation. Whichever commits first, the obligation, the
+    ledger and the national accounts agree afterwards and nothing is covered twice.
+    """
+    from compliance.consistency import consistency_check
+    from registry import services as registry
+    from registry.models import Transaction
+
+    ob = obligations[(entity.pk, 2021)]
+    give(entity, 2021, 1_000_000)
+    (first,) = services.surrender(actor=entity_user, obligation=ob, on_date=BEFORE_DEADLINE,
+                                  items=[{"kind": "cea", "vintage": 2021, "quantity": 600_000}])
+    proposal = registry.reversal_propose(actor=national, reason="surrendered by mistake",
+                                         transaction=Transaction.objects.get(pk=first.registry_transaction_id))
+    work = [lambda: registry.transaction_approve(actor=national2, transaction=proposal),
+            lambda: services.surrender(actor=entity_user, obligation=ob, on_date=BEFORE_DEADLINE,
+                                       items=[{"kind": "cea", "vintage": 2021, "quantity": 700_000}])]
+    results = race(2, lambda i: work[i]())
+    assert isinstance(results[0], Transaction) and results[0].status == "completed"
+    surrendered = isinstance(results[1], list)  # only when the reversal had committed before it read the ledger
+    if not surrendered:
+        assert results[1].code in ("more_than_owed", "busy")
+    ob = Obligation.objects.get(pk=ob.pk)
+    assert ob.surrendered_tco2 == (700_000 if surrendered else 0)
+    assert ob.remaining_tco2 == ob.quantity_tco2 - ob.surrendered_tco2
+    assert consistency_check() == {"obligations": [], "allocations": [], "cash": [], "ccer_uses": []}
+    assert ledger_check() == []

@@ -31,8 +31,8 @@ def cea(vintage, quantity):
 
 
 def counts():
-    return (SurrenderStep.objects.count(), list(Obligation.objects.order_by("pk").values_list(
-        "surrendered_tco2", "offsets_tco2", "on_time_tco2")))
+    return (SurrenderStep.objects.count(), [(o.surrendered_tco2, o.offsets_tco2, o.on_time_tco2)
+                                            for o in Obligation.objects.order_by("pk")])
 
 
 def test_cycles_seeded_as_data():
@@ -310,16 +310,6 @@ def test_certificate_code_detects_tampering(cycle, ob2021, entity, entity_user, 
     assert selectors.certificate_verify(cert.code) | {"certificate": None} == {
         "valid": False, "certificate": None, "content": None, "reason": "tampered"}
     assert selectors.certificate_verify("NOPE")["reason"] == "unknown"
-
-
-def test_close_stops_when_the_registry_disagrees(cycle, ob2021, entity, entity_user, give, national, close):
-    give(entity, 2021, 1_000_000)
-    services.surrender(actor=entity_user, obligation=ob2021, items=[cea(2021, 500_000)], on_date=BEFORE_DEADLINE)
-    Obligation.objects.filter(pk=ob2021.pk).update(surrendered_tco2=600_000, on_time_tco2=600_000)
-    job = close(cycle, national)
-    assert (job.status, cycle.status) == ("failed", "open")  # a failed close leaves the cycle open again
-    assert "registry shows 500,000 t surrendered" in job.message and job.error == job.message
-    assert Obligation.objects.filter(closed_at__isnull=False).count() == 0
 
 
 def test_penalty_without_market_prices_needs_the_regulators_price(cycle, obligations, other_entity, guangdong,

@@ -81,14 +81,16 @@ def test_transfer_to_oneself_and_from_another_entity(api, funded, entity_user, o
     assert Transaction.objects.filter(kind="transfer").count() == 0
 
 
-def test_surrender_endpoint(api, funded, cea21, entity_user, other_entity_user):
+def test_surrender_endpoint_needs_an_obligation(api, funded, cea21, entity_user, other_entity_user):
+    """The path is served by compliance (tests/compliance/test_one_record.py): no obligation, no surrender."""
     body = {"account": funded.pk, "instrument": "CEA21", "quantity": 600, "compliance_year": 2021}
     assert api(other_entity_user).post(f"{BASE}/surrenders/", body, format="json").status_code == 404
     response = api(entity_user).post(f"{BASE}/surrenders/", body, format="json", HTTP_IDEMPOTENCY_KEY="s-1")
-    assert response.status_code == 201 and response.json()["compliance_year"] == 2021
-    api(entity_user).post(f"{BASE}/surrenders/", body, format="json", HTTP_IDEMPOTENCY_KEY="s-1")
-    assert selectors.balance(funded, cea21).total == 400
-    assert selectors.surrendered_for(account=funded, compliance_year=2021)["cea"] == 600
+    assert response.status_code == 400
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == ("no_obligation",
+                                                                                     "compliance_year")
+    assert selectors.balance(funded, cea21).total == 1_000
+    assert selectors.surrendered_for(account=funded, compliance_year=2021)["cea"] == 0
 
 
 def test_approvals_queue_and_four_eyes(api, national, national2, hubei, cea21):

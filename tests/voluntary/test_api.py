@@ -216,7 +216,7 @@ def test_offset_via_api_refuses_other_entity(api, issued, entity, entity_user, o
     body = {"entity": entity.pk, "instrument": issued[0].instrument_code, "quantity": 1, "compliance_year": 2023}
     _error(api(other_entity_user).post(f"{BASE}/offsets/", body, format="json"), 404)
     error = _error(api(entity_user).post(f"{BASE}/offsets/", body, format="json"), 400)
-    assert error["code"] == "no_account"  # the entity holds no CCERs yet
+    assert (error["code"], error["field"]) == ("no_obligation", "compliance_year")  # offsets count for one
     assert CreditUse.objects.count() == 0
 
 

@@ -15,6 +15,5 @@ router.register("uses", views.UseViewSet, basename="ccer-use")
 urlpatterns = [
     path("transfers/", views.TransferView.as_view(), name="ccer-transfer"),
     path("retirements/", views.RetireView.as_view(), name="ccer-retire"),
-    path("offsets/", views.OffsetView.as_view(), name="ccer-offset"),
     *router.urls,
 ]

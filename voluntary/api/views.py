@@ -284,19 +284,3 @@ class RetireView(APIView):
                                      beneficiary=v["beneficiary"], purpose=v["purpose"],
                                      purpose_detail=v.get("purpose_detail", ""))
         return Response(s.CcerUseOutput(use).data, status=status.HTTP_201_CREATED)
-
-
-class OffsetView(APIView):
-    """Cancel an entity's CCERs for an ETS offset of one compliance year."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=s.CcerOffsetInput, responses={201: s.CcerUseOutput})
-    @idempotent
-    def post(self, request):
-        data = validated(s.CcerOffsetInput, request)
-        v = data
-        entity = entity_get(user=request.user, pk=v["entity"])
-        use = services.offset_cancel(actor=request.user, entity=entity, instrument_code=v["instrument"],
-                                     quantity=v["quantity"], compliance_year=v["compliance_year"])
-        return Response(s.CcerUseOutput(use).data, status=status.HTTP_201_CREATED)
