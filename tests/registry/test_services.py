@@ -233,7 +233,7 @@ def test_ccer_cancellation_and_voluntary_retirement(national, national2, entity_
     assert ret.beneficiary == "Asian Games 2023"
     trace = selectors.serial_history(ccer, 350)
     assert [e["kind"] for e in trace["events"]] == ["issuance", "delivery", "voluntary_retirement"]
-    assert trace["events"][1]["beneficiary"] == "Asian Games 2023"
+    assert trace["events"][2]["beneficiary"] == "Asian Games 2023"
     assert trace["held_in"] == str(Account.Kind.NATIONAL_VOLUNTARY_RETIREMENT.label)
     assert entity_account.number not in str(trace) and entity_account.name not in str(trace)
     assert_ledger_sound()
