@@ -180,8 +180,8 @@ def test_second_approval_required_meanwhile_is_not_bypassed(fund, cea21, entity_
     assert_ledger_sound()
 
 
-def test_named_representatives_replace_holder_users(national, national2, fund, cea21, entity, entity_user, entity_account,
-                                                    other_account):
+def test_named_representatives_replace_holder_users(national, national2, fund, cea21, entity, entity_user,
+                                                    entity_account, other_account):
     fund(entity_account, cea21, 100)
     reader = f.UserFactory(role="entity", entity=entity)
     added = services.representative_add(actor=national, account=entity_account, user=reader, right="read")
