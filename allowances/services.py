@@ -258,7 +258,7 @@ def borrowing_decide(*, actor, application: BorrowingApplication, approve: bool)
         vintage = application.year + 1
         proposal = registry.issuance_propose(
             actor=None, instrument=registry.instrument_get_or_create_cea(vintage=vintage),
-            quantity=application.requested_tco2, to_account=registry.account_for_entity(entity=application.entity),
+            quantity=application.requested_tco2, deliver_to=registry.account_for_entity(entity=application.entity),
             reference=f"allowances-borrowing-{application.pk}",
             reason=_("Borrowing of %(q)s t of vintage %(v)s approved by the province for %(year)s (application "
                      "%(pk)s)") % {"q": application.requested_tco2, "v": vintage, "year": application.year,

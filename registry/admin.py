@@ -117,9 +117,9 @@ class AccountAdmin(ScopedAccountsAdmin):
         return _with_comment(self, request, queryset, _("Reject opening"), lambda a, c: services.account_reject_opening(
             actor=request.user, account=a, comment=c))
 
-    @admin.action(description=_("Close (only when empty)"))
+    @admin.action(description=_("Propose closing (only when empty; needs a second regulator)"))
     def close(self, request, queryset):
-        return _with_comment(self, request, queryset, _("Close"), lambda a, c: services.account_close(
+        return _with_comment(self, request, queryset, _("Propose closing"), lambda a, c: services.account_close_propose(
             actor=request.user, account=a, comment=c))
 
 
@@ -261,5 +261,5 @@ class FreezeAdmin(ScopedAccountsAdmin):
 
 @admin.register(TrustedAccount)
 class TrustedAccountAdmin(ScopedAccountsAdmin):
-    list_display = ["account", "trusted", "description", "created_at"]
+    list_display = ["account", "trusted", "description", "created_at", "active_from"]
     list_select_related = ["account", "trusted"]

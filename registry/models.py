@@ -9,6 +9,7 @@ what was issued. Business rules live in ``registry.services``.
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -33,6 +34,10 @@ class Instrument(models.Model):
     project_ref = models.CharField(_("CCER project reference"), max_length=60, blank=True)
     serial_prefix = models.CharField(_("serial prefix"), max_length=80, unique=True)
     next_serial = models.BigIntegerField(_("next serial"), default=1)
+    issuance_cap = models.BigIntegerField(
+        _("issuance cap"), null=True, blank=True,
+        help_text=_("The plan's total for this vintage, recorded by the allowances service when a plan or run is "
+                    "approved: never more may be issued (blank: no plan total recorded)."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,6 +50,9 @@ class Instrument(models.Model):
                                    name="registry_instrument_project_ref_iff_ccer"),
             models.UniqueConstraint(fields=["kind", "vintage", "project_ref"],
                                     name="registry_instrument_one_per_vintage"),
+            # the last line of defence of "never above the plan's total": the serial counter cannot pass the cap
+            models.CheckConstraint(condition=Q(issuance_cap__isnull=True) | Q(next_serial__lte=F("issuance_cap") + 1),
+                                   name="registry_instrument_issued_within_cap"),
         ]
 
     def __str__(self):
@@ -110,6 +118,10 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("opening applied for by"))
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("opening approved by"))
 
     class Meta:
         verbose_name = _("account")
@@ -128,6 +140,9 @@ class Account(models.Model):
                                    name="registry_account_provincial_has_province"),
             models.CheckConstraint(condition=~Q(kind="trading_participant") | Q(organisation__isnull=False),
                                    name="registry_account_participant_has_organisation"),
+            models.CheckConstraint(condition=Q(applied_by__isnull=True) | Q(opened_by__isnull=True)
+                                   | ~Q(applied_by=F("opened_by")),
+                                   name="registry_account_opening_four_eyes"),
         ]
 
     def __str__(self):
@@ -147,8 +162,13 @@ class AccountRepresentative(models.Model):
         READ = "read", _("Read only")
 
     class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed (awaiting a second regulator)")
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
+        ENDED = "ended", _("Ended (proposal refused or account closed)")
+
+    #: Statuses of a person who is named for the account (the account is then acted for by its named people only).
+    NAMED = (Status.ACTIVE, Status.SUSPENDED)
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="representatives")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registry_roles")
@@ -166,12 +186,17 @@ class AccountRepresentative(models.Model):
 
 
 class TrustedAccount(models.Model):
-    """An account on another account's trusted list: transfers to it run at once, not delayed."""
+    """An account on another account's trusted list: from ``active_from`` transfers to it run at once.
+
+    The entry takes effect only after a delay (``registry.governance.trusted_delay_working_days``), so
+    a hijacked session cannot add an account and empty the holding into it at once.
+    """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="trusted")
     trusted = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="trusted_by")
     description = models.CharField(_("description"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    active_from = models.DateTimeField(_("active from"), default=timezone.now)
 
     class Meta:
         verbose_name = _("trusted account")
@@ -325,6 +350,10 @@ class Holding(models.Model):
         return self.total - self.reserved - self.frozen
 
 
+#: Transaction kinds that are account governance requests (no units); see ``Transaction.GOVERNANCE_KINDS``.
+GOVERNANCE_KIND_VALUES = ("account_closure", "representative_add", "representative_restore")
+
+
 class Transaction(models.Model):
     """One movement (or freeze) of units with its legs; never edited once completed.
 
@@ -333,6 +362,7 @@ class Transaction(models.Model):
 
     class Kind(models.TextChoices):
         ISSUANCE = "issuance", _("Issuance")
+        DELIVERY = "delivery", _("Delivery of issued units")
         ALLOCATION = "allocation", _("Allocation")
         TRANSFER = "transfer", _("Transfer")
         TRADE = "trade", _("Trade settlement")
@@ -344,9 +374,17 @@ class Transaction(models.Model):
         FREEZE = "freeze", _("Freeze")
         UNFREEZE = "unfreeze", _("Unfreeze")
         REVERSAL = "reversal", _("Reversal")
+        ACCOUNT_CLOSURE = "account_closure", _("Account closure")
+        REPRESENTATIVE_ADD = "representative_add", _("Representative added")
+        REPRESENTATIVE_RESTORE = "representative_restore", _("Representative restored")
 
+    #: Account governance requests: no units, no instrument; they share the four-eyes queue and approval.
+    GOVERNANCE_KINDS = (Kind.ACCOUNT_CLOSURE, Kind.REPRESENTATIVE_ADD, Kind.REPRESENTATIVE_RESTORE)
     #: Kinds a regulator proposes and a second regulator approves (four-eyes).
-    FOUR_EYES_KINDS = (Kind.ISSUANCE, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.FREEZE, Kind.UNFREEZE, Kind.REVERSAL)
+    FOUR_EYES_KINDS = (Kind.ISSUANCE, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.FREEZE, Kind.UNFREEZE, Kind.REVERSAL,
+                       *GOVERNANCE_KINDS)
+    #: Kinds a representative starts and, on an account requiring it, a second representative approves.
+    SECOND_APPROVAL_KINDS = (Kind.TRANSFER, Kind.SURRENDER, Kind.CCER_CANCELLATION, Kind.VOLUNTARY_RETIREMENT)
     #: Kinds a restricted account may still do.
     COMPLIANCE_KINDS = (Kind.SURRENDER, Kind.ALLOCATION, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.REVERSAL,
                         Kind.CCER_CANCELLATION)
@@ -363,7 +401,8 @@ class Transaction(models.Model):
 
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="transactions")
+    instrument = models.ForeignKey(Instrument, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="transactions", help_text=_("empty for account governance requests"))
     quantity = models.BigIntegerField(_("quantity"))
     from_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="outgoing", verbose_name=_("from account"))
@@ -390,6 +429,12 @@ class Transaction(models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("approved by"), db_index=False)
     not_before = models.DateTimeField(_("runs not before"), null=True, blank=True)
+    # issuance: the account the new units are delivered to from the national issuance account on approval
+    deliver_to = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("deliver to"), db_index=False)
+    # representative_add / representative_restore: whom the request is about
+    representative = models.ForeignKey(AccountRepresentative, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="requests", verbose_name=_("representative"), db_index=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     executed_at = models.DateTimeField(_("executed"), null=True, blank=True, db_index=True)
 
@@ -401,10 +446,21 @@ class Transaction(models.Model):
             # Serves the approval queue and the due-delayed-transfer sweep.
             models.Index(fields=["status", "kind"], name="registry_tx_status_idx"),
             *(models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"registry_tx_{name}_idx")
-              for name in ("freeze", "job", "proposed_by", "approved_by")),
+              for name in ("freeze", "job", "proposed_by", "approved_by", "representative")),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="registry_transaction_quantity_positive"),
+            models.CheckConstraint(condition=Q(quantity__gt=0) & ~Q(kind__in=GOVERNANCE_KIND_VALUES)
+                                   & Q(instrument__isnull=False)
+                                   | Q(quantity=0) & Q(kind__in=GOVERNANCE_KIND_VALUES) & Q(instrument__isnull=True),
+                                   name="registry_transaction_units_iff_movement"),
+            # one pending issuance per instrument and destination (a race between two proposers leaves one)
+            models.UniqueConstraint(fields=["instrument", "deliver_to"],
+                                    condition=Q(kind="issuance", status="awaiting_approval"),
+                                    name="registry_transaction_one_pending_issuance"),
+            # one pending single-account withdrawal per account and vintage (bulk lines: checked by the service)
+            models.UniqueConstraint(fields=["from_account", "instrument"],
+                                    condition=Q(kind="withdrawal", status="awaiting_approval"),
+                                    name="registry_transaction_one_pending_withdrawal"),
             models.CheckConstraint(condition=Q(approved_by__isnull=True) | Q(proposed_by__isnull=True)
                                    | ~Q(approved_by=F("proposed_by")),
                                    name="registry_transaction_four_eyes"),

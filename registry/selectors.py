@@ -80,7 +80,8 @@ def _holder_user(user, account: Account) -> bool:
 
 def _rights(user, account: Account) -> set[str] | None:
     """Rights from named representatives; None when the account names none (holder users act in full)."""
-    reps = list(AccountRepresentative.objects.filter(account=account).values_list("user_id", "right", "status"))
+    reps = list(AccountRepresentative.objects.filter(account=account, status__in=AccountRepresentative.NAMED)
+                .values_list("user_id", "right", "status"))
     if not reps:
         return None
     return {right for uid, right, status in reps if uid == user.pk and status == "active"}
@@ -202,7 +203,7 @@ def approval_queue(user) -> QuerySet[Transaction]:
             qs = qs.exclude(kind__in=(Transaction.Kind.ISSUANCE, Transaction.Kind.WITHDRAWAL,
                                       Transaction.Kind.REVERSAL))
         return qs.order_by("created_at")
-    return qs.filter(kind=Transaction.Kind.TRANSFER).order_by("created_at")
+    return qs.filter(kind__in=Transaction.SECOND_APPROVAL_KINDS).order_by("created_at")
 
 
 def bulk_withdrawal_by_reference(reference: str) -> Transaction | None:

@@ -27,16 +27,21 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
         national_account(kind), provincial_account(province) -> Account   (opened on demand)
         account_for_entity(entity, create=True), account_for_organisation(org, create=True) -> Account | None
         account_apply(actor, kind, name, entity=None, organisation=None, province=None) -> Account (proposed)
-        account_approve_opening(actor, account) / account_reject_opening(actor, account, comment)
-        account_set_status(actor, account, status, comment); account_close(actor, account, comment)
-        account_set_second_approval(actor, account, required)
-        representative_add(actor, account, user, right); representative_set_status(actor, representative, status,
+        account_approve_opening(actor, account) (never by its applicant) / account_reject_opening(actor, account,
             comment)
-        trusted_account_add(actor, account, trusted, description=""); trusted_account_remove(actor, account, trusted)
+        account_set_status(actor, account, status, comment); account_close_propose(actor, account, comment)
+            -> Transaction (four-eyes; on approval the account closes, its representatives end, its trusted links go)
+        account_set_second_approval(actor, account, required)
+        representative_add(actor, account, user, right) (proposed, four-eyes); representative_set_status(actor,
+            representative, status, comment) (suspension at once, restoring four-eyes)
+        trusted_account_add(actor, account, trusted, description="") (open accounts, active after a delay);
+            trusted_account_remove(actor, account, trusted)
+        instrument_set_issuance_cap(actor, instrument, cap, reference="")   the plan's total for a vintage
+        The governance rules, their settings and sources: registry.governance.
     Movements (each returns the Transaction)
-        issuance_propose(actor, instrument, quantity, to_account=None, reason="", reference="")   four-eyes;
-            default destination:
-            CEA -> national allocation account, CCER -> national issuance account; a system proposal
+        issuance_propose(actor, instrument, quantity, deliver_to=None, to_account=None, reason="", reference="")
+            four-eyes; issued into the national issuance account, then delivered to ``deliver_to`` (default:
+            CEA -> national allocation account, CCER -> stays); a system proposal
             (actor=None, e.g. a CCER registration reviewed in the voluntary app, or a borrowing approved by a
             province in the allowances app: next-vintage CEAs straight to the entity) still needs a national
             regulator to approve
@@ -55,7 +60,8 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             same reference resumes and never doubles;
         allocation_enqueue(actor, instrument, allocations, reference) -> Job   (the same as a background job)
         surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")   CEAs only, never
-            a later vintage; called by compliance.services.surrender only (it owns the obligation's rules)
+            a later vintage; called by compliance.services.surrender only (it owns the obligation's rules);
+            these three wait for a second representative when the account requires one
         ccer_cancel(actor, account, instrument, quantity, purpose, beneficiary="", reference="",
             compliance_year)   ETS offsets, for compliance through voluntary.services.offset_cancel only
         voluntary_retire(actor, account, instrument, quantity, beneficiary, purpose="", reference="")
@@ -73,8 +79,8 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             (CANCELLED when nothing was). transaction_approve on such a proposal runs it in one DB transaction.
         freeze_propose(actor, account, instrument, quantity, freeze_kind, reason); unfreeze_propose(actor, freeze,
             reason)
-        reversal_propose(actor, transaction, reason)   once per transaction, four-eyes; never a surrender or
-            offset cancellation of a closed compliance year
+        reversal_propose(actor, transaction, reason)   once per transaction, four-eyes, within the reversal window;
+            never a surrender or offset cancellation of a closed compliance year
         compliance_years_close(actor, years) / compliance_years_reopen(actor, years)   (compliance's closing)
     Reservations (trading)
         units_reserve(actor, account, instrument, quantity, reference="", sellable_on=None) -> Reservation
@@ -123,7 +129,7 @@ from cets.common.locks import busy_when_locked, lock_pks, lock_rows
 from cets.common.money import whole_tonnes
 from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
-from . import selectors
+from . import governance, selectors
 from .models import (
     REGISTRY_PREFIX,
     Account,
@@ -279,7 +285,8 @@ def account_apply(*, actor, kind: str, name: str, entity=None, organisation=None
     try:
         with transaction.atomic():
             account = _create_account(kind=kind, name=name.strip(), entity=entity, organisation=organisation,
-                                      province=province or (entity.province if entity else organisation.province))
+                                      province=province or (entity.province if entity else organisation.province),
+                                      applied_by=actor if getattr(actor, "pk", None) else None)
     except IntegrityError:
         raise Conflict(_("This holder already has an account."), "duplicate_account", "entity")
     audit_record(actor=actor, action="registry.account.apply", obj=account,
@@ -305,9 +312,12 @@ def _set_status(account: Account, *, old: list[str], new: str, comment: str, act
 
 @transaction.atomic
 def account_approve_opening(*, actor, account: Account) -> Account:
+    """Open an applied-for account: a regulator with jurisdiction other than the applicant (four-eyes)."""
     _require_regulator(actor, account)
+    governance.check_opening_approver(actor, account)
     return _set_status(account, old=[S.PROPOSED], new=S.OPEN, comment=_("Opening approved"), actor=actor,
-                       action="registry.account.approve_opening", opened_at=timezone.now())
+                       action="registry.account.approve_opening", opened_at=timezone.now(),
+                       opened_by=actor if getattr(actor, "pk", None) else None)
 
 
 @transaction.atomic
@@ -328,18 +338,8 @@ def account_set_status(*, actor, account: Account, status: str, comment: str) ->
                        action="registry.account.set_status")
 
 
-@transaction.atomic
-def account_close(*, actor, account: Account, comment: str) -> Account:
-    """Close an account: only when it holds nothing and has no open work (reservations, pending transactions)."""
-    _require_regulator(actor, account)
-    (account,) = lock_rows(Account.objects.filter(pk=account.pk))
-    if Block.objects.filter(account=account).exists():
-        raise Conflict(_("An account with a balance cannot be closed."), "has_balance", "account")
-    if Reservation.objects.filter(account=account, status=Reservation.Status.OPEN).exists() or (
-            selectors.pending_transactions(account).exists()):
-        raise Conflict(_("An account with open work cannot be closed."), "has_open_work", "account")
-    return _set_status(account, old=[S.OPEN, S.PARTIALLY_FROZEN, S.FULLY_FROZEN, S.RESTRICTED], new=S.CLOSED,
-                       comment=comment, actor=actor, action="registry.account.close", closed_at=timezone.now())
+account_close_propose = governance.account_close_propose
+instrument_set_issuance_cap = governance.instrument_set_issuance_cap
 
 
 @transaction.atomic
@@ -359,28 +359,48 @@ def account_set_second_approval(*, actor, account: Account, required: bool) -> A
 
 @transaction.atomic
 def representative_add(*, actor, account: Account, user, right: str) -> AccountRepresentative:
-    """Name a representative; from then on only named representatives act for the account."""
+    """Propose a representative (four-eyes): PROPOSED until a second regulator approves the request, then
+    ACTIVE; from then on only named representatives act for the account. Refused on a closed account."""
     _require_regulator(actor, account)
     if right not in AccountRepresentative.Right.values:
         raise DomainError(_("Unknown right."), "invalid_right", "right")
     if user.is_regulator:
         raise DomainError(_("A regulator cannot represent an account holder."), "invalid_user", "user")
-    rep, created = AccountRepresentative.objects.get_or_create(account=account, user=user, defaults={"right": right})
+    account = _lock(account)[account.pk]
+    governance._check_governable(account)
+    rep, created = AccountRepresentative.objects.get_or_create(
+        account=account, user=user, defaults={"right": right, "status": AccountRepresentative.Status.PROPOSED})
     if not created:
-        raise Conflict(_("This person already represents the account."), "duplicate_representative", "user")
+        if rep.status != AccountRepresentative.Status.ENDED:
+            raise Conflict(_("This person already represents the account."), "duplicate_representative", "user")
+        rep.right, rep.status = right, AccountRepresentative.Status.PROPOSED  # named again after an ended role
+        rep.save(update_fields=["right", "status"])
     audit_record(actor=actor, action="registry.representative.add", obj=rep,
-                 after={"account": account.number, "user": user.pk, "right": right})
+                 after={"account": account.number, "user": user.pk, "right": right, "status": rep.status})
+    governance.representative_request(actor=actor, representative=rep, kind=TK.REPRESENTATIVE_ADD)
     return rep
 
 
 @transaction.atomic
 def representative_set_status(*, actor, representative: AccountRepresentative, status: str,
                               comment: str) -> AccountRepresentative:
+    """Suspend a representative at once, or propose restoring a suspended one (four-eyes, not on a closed
+    account): the representative stays suspended until a second regulator approves."""
+    RS = AccountRepresentative.Status
     _require_regulator(actor, representative.account)
-    if status not in AccountRepresentative.Status.values:
+    if status not in (RS.ACTIVE, RS.SUSPENDED):
         raise DomainError(_("Unknown status."), "invalid_status", "status")
     if not (comment or "").strip():
         raise DomainError(_("A status change needs a comment."), "required", "comment")
+    expected = RS.SUSPENDED if status == RS.ACTIVE else RS.ACTIVE
+    if representative.status != expected:
+        raise Conflict(_("The representative is %(status)s.") % {"status": representative.get_status_display()},
+                       "wrong_status", "status")
+    if status == RS.ACTIVE:
+        governance._check_governable(_lock(representative.account)[representative.account_id])
+        governance.representative_request(actor=actor, representative=representative,
+                                          kind=TK.REPRESENTATIVE_RESTORE, reason=comment)
+        return representative
     before = representative.status
     representative.status = status
     representative.save(update_fields=["status"])
@@ -391,17 +411,21 @@ def representative_set_status(*, actor, representative: AccountRepresentative, s
 
 @transaction.atomic
 def trusted_account_add(*, actor, account: Account, trusted: Account, description: str = "") -> TrustedAccount:
-    """Put an account on the trusted list (a representative or regulator): transfers to it run at once."""
+    """Put an open account on an open account's trusted list (a representative or regulator): from
+    ``active_from`` (a delay of working days, ``registry.governance``) transfers to it run at once."""
     if actor is not None and not actor.is_regulator and not selectors.can_initiate(actor, account):
         raise Forbidden(_("You may not change this account's trusted list."), "not_representative", "account")
     if account.pk == trusted.pk:
         raise DomainError(_("An account cannot trust itself."), "same_account", "trusted")
-    entry, created = TrustedAccount.objects.get_or_create(account=account, trusted=trusted,
-                                                          defaults={"description": description[:200]})
+    locked = _lock(account, trusted)
+    governance.check_trusted_pair(locked[account.pk], locked[trusted.pk])
+    active_from = governance.trusted_active_from(timezone.now())
+    entry, created = TrustedAccount.objects.get_or_create(account=account, trusted=trusted, defaults={
+        "description": description[:200], "active_from": active_from})
     if not created:
         raise Conflict(_("The account is already trusted."), "duplicate_trusted", "trusted")
     audit_record(actor=actor, action="registry.trusted.add", obj=entry,
-                 after={"account": account.number, "trusted": trusted.number})
+                 after={"account": account.number, "trusted": trusted.number, "active_from": active_from.isoformat()})
     return entry
 
 
@@ -730,7 +754,8 @@ def _check_initiator(actor, account: Account) -> None:
 
 
 def _tx_summary(tx: Transaction) -> dict:
-    return {"kind": tx.kind, "status": tx.status, "quantity": tx.quantity, "instrument": tx.instrument.code,
+    return {"kind": tx.kind, "status": tx.status, "quantity": tx.quantity,
+            "instrument": tx.instrument.code if tx.instrument_id else None,
             "from": tx.from_account_id, "to": tx.to_account_id, "reference": tx.reference}
 
 
@@ -767,7 +792,8 @@ def _is_trusted(from_account: Account, to_account: Account) -> bool:
         return True
     if from_account.organisation_id and from_account.organisation_id == to_account.organisation_id:
         return True
-    return TrustedAccount.objects.filter(account=from_account, trusted=to_account).exists()
+    return TrustedAccount.objects.filter(account=from_account, trusted=to_account,
+                                         active_from__lte=timezone.now()).exists()
 
 
 def transfer_delay_hours() -> int:
@@ -793,20 +819,27 @@ def delay_until(start: dt.datetime, hours: int) -> dt.datetime:
 # --------------------------------------------------------------------------------------------- issuance
 
 @transaction.atomic
-def issuance_propose(*, actor, instrument: Instrument, quantity, to_account: Account | None = None, reason: str = "",
-                     reference: str = "") -> Transaction:
+def issuance_propose(*, actor, instrument: Instrument, quantity, deliver_to: Account | None = None,
+                     to_account: Account | None = None, reason: str = "", reference: str = "") -> Transaction:
     """Propose issuing new units (four-eyes: another national regulator approves, then serials are created).
 
-    ``reason`` and ``reference`` name why (e.g. a borrowing approved by a province: a system proposal).
+    Units are issued into the national issuance account (``to_account``, if given, must be it) and
+    on approval delivered to ``deliver_to``: by default the national allocation account for CEAs,
+    none (they stay) for CCERs. One pending issuance per instrument and destination, never above the
+    vintage's plan total (``registry.governance``). ``reason`` and ``reference`` name why (e.g. a
+    borrowing approved by a province: a system proposal).
     """
     quantity = _quantity(quantity)
     _require_regulator(actor, national_only=True)
-    if to_account is None:
-        to_account = national_account(kind=K.NATIONAL_ALLOCATION if instrument.kind == "cea"
-                                      else K.NATIONAL_ISSUANCE)
-    _check_recipient(to_account, TK.ISSUANCE)
-    tx = Transaction.objects.create(kind=TK.ISSUANCE, status=TS.AWAITING_APPROVAL, instrument=instrument,
-                                    quantity=quantity, to_account=to_account, proposed_by=actor,
+    issuing = national_account(kind=K.NATIONAL_ISSUANCE)
+    if deliver_to is None:
+        deliver_to = national_account(kind=K.NATIONAL_ALLOCATION) if instrument.kind == "cea" else issuing
+    instrument = governance.check_issuance(instrument=instrument, quantity=quantity, to_account=to_account,
+                                           deliver_to=deliver_to)
+    _check_recipient(issuing, TK.ISSUANCE)
+    _check_recipient(deliver_to, TK.ISSUANCE)
+    tx = governance.create_issuance(kind=TK.ISSUANCE, status=TS.AWAITING_APPROVAL, instrument=instrument,
+                                    quantity=quantity, to_account=issuing, deliver_to=deliver_to, proposed_by=actor,
                                     reason=(reason or "").strip()[:500], reference=(reference or "")[:120])
     _audit_tx(actor, tx, "propose")
     return tx
@@ -814,6 +847,7 @@ def issuance_propose(*, actor, instrument: Instrument, quantity, to_account: Acc
 
 def _execute_issuance(tx: Transaction, now) -> None:
     (instrument,) = lock_rows(Instrument.objects.filter(pk=tx.instrument_id))
+    governance.check_cap(instrument, tx.quantity)
     accounts = _lock(tx.to_account)
     _check_recipient(accounts[tx.to_account_id], TK.ISSUANCE)
     start = instrument.next_serial
@@ -822,6 +856,7 @@ def _execute_issuance(tx: Transaction, now) -> None:
     _place(tx.to_account_id, instrument.pk, [(start, end)])
     TransactionLeg.objects.bulk_create(_legs(tx, None, tx.to_account_id, [(start, end)], now))
     _adjust(tx.to_account_id, instrument.pk, total=tx.quantity)
+    governance.deliver_issuance(tx, now)
 
 
 # --------------------------------------------------------------------------------------------- approvals
@@ -832,7 +867,7 @@ def _check_approver(actor, tx: Transaction) -> None:
         raise Forbidden(_("An approval needs a person."), "not_regulator", None)
     if tx.proposed_by_id == actor.pk:
         raise Forbidden(_("You proposed this transaction; another person must approve it."), "own_proposal", None)
-    if tx.kind == TK.TRANSFER:
+    if tx.kind in Transaction.SECOND_APPROVAL_KINDS:
         if not selectors.can_approve(actor, tx.from_account):
             raise Forbidden(_("Only another representative of account %(number)s may approve.") % {
                 "number": tx.from_account.number}, "not_representative", None)
@@ -870,8 +905,10 @@ def transaction_approve(*, actor, transaction: Transaction) -> Transaction:
     elif tx.kind == TK.ISSUANCE:
         _execute_issuance(tx, now)
         _complete(tx, now)
-    elif tx.kind in (TK.DEDUCTION, TK.WITHDRAWAL):
+    elif tx.kind in (TK.DEDUCTION, TK.WITHDRAWAL, TK.SURRENDER, TK.CCER_CANCELLATION, TK.VOLUNTARY_RETIREMENT):
         _execute_reserved(tx, now)
+    elif tx.kind in Transaction.GOVERNANCE_KINDS:
+        governance.execute(tx, now)
     elif tx.kind == TK.FREEZE:
         _execute_freeze(tx, now)
     elif tx.kind == TK.UNFREEZE:
@@ -913,7 +950,8 @@ def transaction_cancel(*, actor, transaction: Transaction, reason: str = "") -> 
     """Cancel a delayed transfer or withdraw one's own proposal; reserved units are released."""
     tx = transaction
     if actor is not None and tx.proposed_by_id != actor.pk:
-        allowed = (selectors.can_initiate(actor, tx.from_account) if tx.kind == TK.TRANSFER and tx.from_account
+        allowed = (selectors.can_initiate(actor, tx.from_account)
+                   if tx.kind in Transaction.SECOND_APPROVAL_KINDS and tx.from_account
                    else False) or (actor.is_regulator and tx.from_account is not None
                                    and selectors.regulator_covers(actor, tx.from_account))
         if not allowed:
@@ -935,6 +973,7 @@ def _end(actor, tx: Transaction, status: str, reason: str, old: list[str], actio
     locked.status = status
     locked.reason = (reason or "")[:500]
     locked.save(update_fields=["status", "reason"])
+    governance.on_end(locked)
     _audit_tx(actor, locked, action, before)
     return locked
 
@@ -1215,6 +1254,8 @@ def withdrawal_bulk_propose(*, actor, instrument: Instrument, withdrawals: dict,
     if wrong:
         raise DomainError(_("Units are not withdrawn from national accounts."), "invalid_account",
                           f"withdrawals[{wrong[0]}]")
+    if kind == TK.WITHDRAWAL:
+        governance.check_no_pending_withdrawal(instrument, plan, field="withdrawals")
     destination = national_account(kind=K.NATIONAL_DELETION if kind == TK.DEDUCTION else K.NATIONAL_ALLOCATION)
     tx = Transaction.objects.create(kind=kind, status=TS.AWAITING_APPROVAL, instrument=instrument,
                                     quantity=sum(plan.values()), to_account=destination, reason=reason.strip()[:500],
@@ -1365,7 +1406,8 @@ def _withdraw_chunk(tx: Transaction, chunk: list) -> int:
 
 def _retire(*, actor, kind: str, account: Account, instrument: Instrument, quantity, destination: str,
             reference: str = "", **fields) -> Transaction:
-    """Move units to a national end-of-life account at once (surrender, cancellation, retirement)."""
+    """Move units to a national end-of-life account (surrender, cancellation, retirement): at once, or after
+    a second representative's approval when the account requires one (units reserved meanwhile)."""
     quantity = _quantity(quantity)
     _check_initiator(actor, account)
     target = national_account(kind=destination)
@@ -1375,6 +1417,9 @@ def _retire(*, actor, kind: str, account: Account, instrument: Instrument, quant
     sender = accounts[account.pk]
     _check_sender(sender, kind)
     _check_available(sender, instrument, quantity)
+    if governance.retirement_waits(actor, sender):
+        return governance.retirement_request(actor=actor, kind=kind, sender=sender, target=accounts[target.pk],
+                                             instrument=instrument, quantity=quantity, reference=reference, **fields)
     now = timezone.now()
     tx = Transaction.objects.create(kind=kind, status=TS.COMPLETED, executed_at=now, instrument=instrument,
                                     quantity=quantity, from_account=sender, to_account=target,
@@ -1505,6 +1550,7 @@ def deduction_propose(*, actor, account: Account, instrument: Instrument, quanti
         raise DomainError(_("Unknown kind."), "invalid_kind", "kind")
     if kind == TK.WITHDRAWAL:
         _check_cea(instrument, _("A withdrawal to the allocation account"))
+        governance.check_no_pending_withdrawal(instrument, [account.pk])
     destination = national_account(kind=K.NATIONAL_DELETION if kind == TK.DEDUCTION else K.NATIONAL_ALLOCATION)
     return _propose_reserving(actor=actor, kind=kind, account=account, instrument=instrument, quantity=quantity,
                               reason=reason, to_account=destination)
@@ -1570,7 +1616,8 @@ def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transac
     """Propose reversing a completed movement by a new transaction (once; a second regulator approves).
 
     On approval the very serial ranges of the original legs go back (issuance: to the national
-    deletion account); if any of them has moved on since, the reversal is refused.
+    deletion account); if any of them has moved on since, the reversal is refused. Only within the
+    reversal window and never into a frozen or closed account (``registry.governance``).
     """
     original = transaction
     if not (reason or "").strip():
@@ -1584,7 +1631,10 @@ def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transac
         raise Conflict(_("This transaction has already been reversed once."), "already_reversed", "transaction")
     if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
         _check_year_open(original.compliance_year, field="transaction")
+    governance.check_reversal_window(original, timezone.now())
     back_to = original.from_account or national_account(kind=K.NATIONAL_DELETION)
+    governance.check_reversal_targets(Account.objects.filter(pk__in=governance.reversal_targets(original,
+                                                                                                 back_to.pk)))
     tx = Transaction.objects.create(kind=TK.REVERSAL, status=TS.AWAITING_APPROVAL, instrument=original.instrument,
                                     quantity=original.quantity, from_account=original.to_account, to_account=back_to,
                                     reverses=original, reason=reason.strip()[:500], proposed_by=actor)
@@ -1617,9 +1667,11 @@ def _execute_reversal(tx: Transaction, now) -> None:
     original = tx.reverses
     legs = list(original.legs.order_by("pk"))
     back_to = tx.to_account_id
-    _lock(*Account.objects.filter(pk__in={leg.to_account_id for leg in legs} | {back_to}))
+    targets = governance.reversal_targets(original, back_to)
+    locked = _lock(*Account.objects.filter(pk__in={leg.to_account_id for leg in legs} | targets))
     if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):  # under the national account's lock
         _check_year_open(original.compliance_year, field="transaction")
+    governance.check_reversal_targets(locked[pk] for pk in targets)
     moved = defaultdict(int)
     new_legs = []
     for leg in legs:

@@ -52,7 +52,7 @@ def _portal_login(page, live_server, user) -> None:
 
 
 def _issue(instrument, quantity, proposer, approver, to_account=None) -> Transaction:
-    tx = registry.issuance_propose(actor=proposer, instrument=instrument, quantity=quantity, to_account=to_account)
+    tx = registry.issuance_propose(actor=proposer, instrument=instrument, quantity=quantity, deliver_to=to_account)
     return registry.transaction_approve(actor=approver, transaction=tx)
 
 

@@ -58,7 +58,7 @@ def issue(*, actor, project, vintage: int, quantity: int, reference: str) -> Iss
     """Issue ``quantity`` CCERs of the project's ``vintage`` into the owner's account."""
     instrument = registry.instrument_create_ccer(project_ref=project.ref, vintage=vintage)
     account = holding_account(organisation=project.owner)
-    tx = registry.issuance_propose(actor=None, instrument=instrument, quantity=quantity, to_account=account)
+    tx = registry.issuance_propose(actor=None, instrument=instrument, quantity=quantity, deliver_to=account)
     tx = registry.transaction_approve(actor=actor, transaction=tx)
     (leg,) = tx.legs.all()
     return Issued(instrument.code, leg.serial_start, leg.serial_end,

@@ -39,7 +39,7 @@ class RegistryLegOutput(serializers.Serializer):
 
 
 class RegistryTransactionOutput(serializers.ModelSerializer):
-    instrument = serializers.CharField(source="instrument.code")
+    instrument = serializers.CharField(source="instrument.code", default=None)  # None: account governance
     from_account = serializers.CharField(source="from_account.number", default=None)
     to_account = serializers.CharField(source="to_account.number", default=None)
     proposed_by = serializers.CharField(source="proposed_by.username", default=None)

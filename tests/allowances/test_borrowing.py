@@ -102,7 +102,7 @@ def test_approved_borrowing_is_issued_next_vintage_by_a_national_regulator(
     proposal = Transaction.objects.get(pk=int(application.issuance_reference))
     account = registry.account_for_entity(entity=entity)
     cea22 = registry.instrument_get_or_create_cea(vintage=2022)
-    assert (proposal.kind, proposal.status, proposal.instrument, proposal.quantity, proposal.to_account,
+    assert (proposal.kind, proposal.status, proposal.instrument, proposal.quantity, proposal.deliver_to,
             proposal.proposed_by) == ("issuance", "awaiting_approval", cea22, 100_000, account, None)
     assert proposal.reference == f"allowances-borrowing-{application.pk}"
     assert registry_selectors.balance(account, cea22).total == 0

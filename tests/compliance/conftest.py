@@ -65,7 +65,7 @@ def give(national, national2):
     def _give(entity, vintage, quantity):
         instrument = registry.instrument_get_or_create_cea(vintage=vintage)
         account = registry.account_for_entity(entity=entity)
-        tx = registry.issuance_propose(actor=national, instrument=instrument, quantity=quantity, to_account=account)
+        tx = registry.issuance_propose(actor=national, instrument=instrument, quantity=quantity, deliver_to=account)
         registry.transaction_approve(actor=national2, transaction=tx)
         return account
 

@@ -1,10 +1,14 @@
 """Registry fixtures: a second national regulator (four-eyes), CEA21, and funded holding accounts."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from entities.models import User
 from registry import services
 from registry.ledger import ledger_check
+from registry.models import TrustedAccount
 from tests import factories as f
 
 
@@ -20,7 +24,7 @@ def cea21(db):
 
 
 def issue(instrument, quantity, proposer, approver, to_account=None):
-    tx = services.issuance_propose(actor=proposer, instrument=instrument, quantity=quantity, to_account=to_account)
+    tx = services.issuance_propose(actor=proposer, instrument=instrument, quantity=quantity, deliver_to=to_account)
     return services.transaction_approve(actor=approver, transaction=tx)
 
 
@@ -46,6 +50,19 @@ def entity_account(entity):
 @pytest.fixture
 def other_account(other_entity):
     return services.account_for_entity(entity=other_entity)
+
+
+def trust(actor, account, trusted):
+    """Add a trusted-list entry and let its activation delay pass (backdated: no timed tests)."""
+    entry = services.trusted_account_add(actor=actor, account=account, trusted=trusted)
+    TrustedAccount.objects.filter(pk=entry.pk).update(active_from=timezone.now() - dt.timedelta(seconds=1))
+    return entry
+
+
+def close(proposer, approver, account, comment="closed"):
+    """Close an account by four-eyes: one regulator proposes, another approves."""
+    tx = services.account_close_propose(actor=proposer, account=account, comment=comment)
+    return services.transaction_approve(actor=approver, transaction=tx)
 
 
 def assert_ledger_sound():

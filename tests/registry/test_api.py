@@ -128,7 +128,7 @@ def test_public_totals_and_serial_trace(api, funded, cea21, entity_account):
     assert rows == [{"instrument": "CEA21", "kind": "cea", "vintage": 2021, "issued": 1_000, "allocated": 1_000,
                      "surrendered": 0, "cancelled": 0, "retired": 0, "deleted": 0}]
     trace = api().get(f"{BASE}/public/serials/CN-CEA21-000000000007/").json()
-    assert [e["kind"] for e in trace["events"]] == ["issuance", "allocation"]
+    assert [e["kind"] for e in trace["events"]] == ["issuance", "delivery", "allocation"]
     assert trace["held_in"] == "Entity holding account" and entity_account.number not in str(trace)
     assert api().get(f"{BASE}/public/serials/CN-CEA99-000000000007/").status_code == 404
 

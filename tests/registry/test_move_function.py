@@ -44,6 +44,7 @@ def _play(instrument, accounts, seed):
 def _ledger(instrument, accounts):
     index = {a.pk: i for i, a in enumerate(accounts)}
     index[services.national_account(kind="national_allocation").pk] = -1
+    index[services.national_account(kind="national_issuance").pk] = -2  # issuance passes through it
     blocks = sorted((index[b.account_id], b.serial_start, b.serial_end, b.reservation_id is not None)
                     for b in Block.objects.filter(instrument=instrument))
     holdings = sorted((index[h.account_id], h.total, h.reserved, h.frozen)

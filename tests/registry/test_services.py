@@ -12,7 +12,7 @@ from registry import selectors, services
 from registry.models import Account, Block, Holding, Instrument, Reservation, Transaction, TransactionLeg
 from tests import factories as f
 
-from .conftest import assert_ledger_sound, issue
+from .conftest import assert_ledger_sound, close, issue, trust
 
 pytestmark = pytest.mark.django_db
 TS = Transaction.Status
@@ -113,7 +113,7 @@ def test_allocation_resumes_after_partial_run(national, national2, cea21, entity
 
 def test_transfer_takes_lowest_serials_and_merges(fund, cea21, entity_user, entity_account, other_account):
     fund(entity_account, cea21, 1_000)
-    services.trusted_account_add(actor=entity_user, account=entity_account, trusted=other_account)
+    trust(entity_user, entity_account, other_account)
     tx = services.transfer_create(actor=entity_user, from_account=entity_account, to_account=other_account,
                                   instrument=cea21, quantity=300)
     assert tx.status == TS.COMPLETED
@@ -153,7 +153,7 @@ def test_untrusted_transfer_is_delayed_cancellable_and_runs_when_due(fund, cea21
 def test_second_representative_required(fund, cea21, entity, entity_user, entity_account, other_account):
     fund(entity_account, cea21, 100)
     services.account_set_second_approval(actor=entity_user, account=entity_account, required=True)
-    services.trusted_account_add(actor=entity_user, account=entity_account, trusted=other_account)
+    trust(entity_user, entity_account, other_account)
     tx = services.transfer_create(actor=entity_user, from_account=entity_account, to_account=other_account,
                                   instrument=cea21, quantity=60)
     assert tx.status == TS.AWAITING_APPROVAL
@@ -168,7 +168,7 @@ def test_second_representative_required(fund, cea21, entity, entity_user, entity
 def test_second_approval_required_meanwhile_is_not_bypassed(fund, cea21, entity_user, entity_account, other_account):
     """The account object the caller holds may be stale; the rule is applied to the row as locked."""
     fund(entity_account, cea21, 100)
-    services.trusted_account_add(actor=entity_user, account=entity_account, trusted=other_account)
+    trust(entity_user, entity_account, other_account)
     stale = Account.objects.get(pk=entity_account.pk)
     services.account_set_second_approval(actor=entity_user, account=entity_account, required=True)
     assert stale.requires_second_approval is False
@@ -180,11 +180,12 @@ def test_second_approval_required_meanwhile_is_not_bypassed(fund, cea21, entity_
     assert_ledger_sound()
 
 
-def test_named_representatives_replace_holder_users(national, fund, cea21, entity, entity_user, entity_account,
-                                                    other_account):
+def test_named_representatives_replace_holder_users(national, national2, fund, cea21, entity, entity_user,
+                                                    entity_account, other_account):
     fund(entity_account, cea21, 100)
     reader = f.UserFactory(role="entity", entity=entity)
-    services.representative_add(actor=national, account=entity_account, user=reader, right="read")
+    added = services.representative_add(actor=national, account=entity_account, user=reader, right="read")
+    services.transaction_approve(actor=national2, transaction=added.requests.get())
     with pytest.raises(Forbidden):
         services.transfer_create(actor=entity_user, from_account=entity_account, to_account=other_account,
                                  instrument=cea21, quantity=1)
@@ -193,6 +194,8 @@ def test_named_representatives_replace_holder_users(national, fund, cea21, entit
                                  instrument=cea21, quantity=1)
     rep = services.representative_add(actor=national, account=entity_account, user=entity_user,
                                       right="initiate_approve")
+    services.transaction_approve(actor=national2, transaction=rep.requests.get())
+    rep.refresh_from_db()
     services.transfer_create(actor=entity_user, from_account=entity_account, to_account=other_account,
                              instrument=cea21, quantity=1)
     services.representative_set_status(actor=national, representative=rep, status="suspended", comment="left")
@@ -229,8 +232,8 @@ def test_ccer_cancellation_and_voluntary_retirement(national, national2, entity_
                                     beneficiary="Asian Games 2023")
     assert ret.beneficiary == "Asian Games 2023"
     trace = selectors.serial_history(ccer, 350)
-    assert [e["kind"] for e in trace["events"]] == ["issuance", "voluntary_retirement"]
-    assert trace["events"][1]["beneficiary"] == "Asian Games 2023"
+    assert [e["kind"] for e in trace["events"]] == ["issuance", "delivery", "voluntary_retirement"]
+    assert trace["events"][2]["beneficiary"] == "Asian Games 2023"
     assert trace["held_in"] == str(Account.Kind.NATIONAL_VOLUNTARY_RETIREMENT.label)
     assert entity_account.number not in str(trace) and entity_account.name not in str(trace)
     assert_ledger_sound()
@@ -304,7 +307,7 @@ def test_deduction_rejection_releases_and_approval_deletes(national, national2, 
 def test_reversal_once_by_a_second_regulator(national, national2, fund, cea21, entity_user, entity_account,
                                              other_account):
     fund(entity_account, cea21, 1_000)
-    services.trusted_account_add(actor=entity_user, account=entity_account, trusted=other_account)
+    trust(entity_user, entity_account, other_account)
     tx = services.transfer_create(actor=entity_user, from_account=entity_account, to_account=other_account,
                                   instrument=cea21, quantity=250)
     rev = services.reversal_propose(actor=national, transaction=tx, reason="fraudulent instruction")
@@ -353,7 +356,7 @@ def test_account_statuses(national, fund, cea21, entity_account, other_account, 
         services.account_set_status(actor=national, account=entity_account, status="open", comment="")
     assert err.value.field == "comment"
     with pytest.raises(Conflict) as err:
-        services.account_close(actor=national, account=entity_account, comment="leaving")
+        services.account_close_propose(actor=national, account=entity_account, comment="leaving")
     assert err.value.code == "has_balance"
 
 
@@ -368,7 +371,8 @@ def test_account_opening_and_closing(national, hubei, guangdong, entity, entity_
         services.account_approve_opening(actor=guangdong, account=account)
     account = services.account_approve_opening(actor=hubei, account=account)
     assert account.status == "open" and account.opened_at
-    account = services.account_close(actor=hubei, account=account, comment="merged into group account")
+    close(hubei, national, account, comment="merged into group account")
+    account.refresh_from_db()
     assert account.status == "closed"
     assert services.account_for_entity(entity=entity, create=False) is None
 
@@ -392,7 +396,7 @@ def test_bad_transfers_change_nothing(national, national2, fund, cea21, entity_u
     fund(entity_account, cea21, 100)
     cea22 = services.instrument_get_or_create_cea(vintage=2022)
     closed = services.account_for_entity(entity=f.EntityFactory())
-    services.account_close(actor=national, account=closed, comment="gone")
+    close(national, national2, closed, comment="gone")
     frozen = services.account_for_entity(entity=f.EntityFactory())
     services.account_set_status(actor=national, account=frozen, status="fully_frozen", comment="court")
     before = (Transaction.objects.count(), Block.objects.count(), Reservation.objects.count())

@@ -14,7 +14,6 @@ from cets.common.api import idempotent, validated
 from cets.common.errors import NotFound
 from cets.common.parsers import JSONParser
 from cets.common.stepup import step_up
-from entities.selectors import entity_get
 
 from .. import selectors, services
 from ..certificates import certificate_pdf
