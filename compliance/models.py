@@ -168,6 +168,14 @@ class Obligation(models.Model):
     def remaining_tco2(self) -> int:
         return self.quantity_tco2 - self.covered_tco2
 
+    @property
+    def standing_display(self) -> str:
+        """The label of the status today (``standing`` when annotated by ``compliance.standing``)."""
+        from .standing import standing_of
+
+        value = getattr(self, "standing", None) or standing_of(self)
+        return str(dict(self.Status.choices).get(value, value))
+
 
 class SurrenderStep(models.Model):
     """One step of a surrender: CEAs of one vintage or CCERs of one project vintage, one registry transaction."""
