@@ -141,7 +141,8 @@ def _sync_mechanisms(obligation: Obligation) -> None:
 
 @transaction.atomic
 def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_ids=None) -> dict:
-    """Create or refresh each entity's obligation of ``year`` from its confirmed verified emissions.
+    """Create or refresh each entity's obligation of ``year`` from the confirmed verified emissions of
+    its covered units (``allowances.selectors.covered_emissions_by_entity``).
 
     A refresh (a verification corrected after a review) changes only open obligations and never below
     what was already surrendered; closed ones are history. Returns ``{"created", "updated", "unchanged"}``.
@@ -152,10 +153,8 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
                           "year_not_in_cycle", "year")
     if cycle.status != ComplianceCycle.Status.OPEN:
         raise Conflict(_("Cycle %(cycle)s is closed.") % {"cycle": cycle.code}, "cycle_closed", "cycle")
-    verified = mrv_selectors.verified_emissions_by_entity(year)
-    if entity_ids is not None:
-        wanted = set(entity_ids)
-        verified = {k: v for k, v in verified.items() if k in wanted}
+    # Only the units the plan covers (the true-up's coverage): an uncovered unit creates no obligation.
+    verified = allowances_selectors.covered_emissions_by_entity(year, entity_ids)
     existing = {o.entity_id: o for o in Obligation.objects.filter(year=year, entity_id__in=list(verified))}
     created = updated = unchanged = 0
     for entity_id, tonnes in sorted(verified.items()):

@@ -52,7 +52,8 @@ def test_horizons_warn_once_each_and_gap_change(annual, entity, entity_user, giv
     assert (latest.gap_tco2, latest.gap_change_tco2) == (50_000, -150_000)
 
 
-def test_covered_entity_is_ok_and_daily_task_runs(annual, entity, entity_user, give):
+def test_covered_entity_is_ok_and_daily_task_runs(annual, entity, entity_user, give, monkeypatch):
+    monkeypatch.setattr(services, "_today", lambda: dt.date(2025, 6, 1))  # 213 days before the deadline
     monthly(entity, entity_user, 2024, range(1, 13), "1000")
     give(entity, 2024, 20_000)
     result = tasks.risk_scan_daily()
