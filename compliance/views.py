@@ -133,7 +133,8 @@ def _report_rows(report: dict) -> list[list]:
         for year, y in years.items():
             rows.append([scope, name, year, y["allocated_tco2"], y["verified_tco2"], y["surplus_tco2"],
                          y["surplus_share_pct"], y["obligation_tco2"], y["cea_surrendered_tco2"], y["ccer_used_tco2"],
-                         y["shortfall_tco2"], y["compliance_rate_pct"], y["entities"], y["entities_failed"]])
+                         y["shortfall_tco2"], y["compliance_rate_pct"], y["entities"], y["entities_failed"],
+                         y["entity_rate_pct"]])
     return rows
 
 
@@ -152,6 +153,7 @@ REPORT_COLUMNS = [
     gettext_lazy("Compliance rate (%)"),
     gettext_lazy("Entities"),
     gettext_lazy("Entities not fully compliant on time"),
+    gettext_lazy("Entities compliant on time (%)"),
 ]
 
 
