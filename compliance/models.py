@@ -169,11 +169,15 @@ class Obligation(models.Model):
         return self.quantity_tco2 - self.covered_tco2
 
     @property
-    def standing_display(self) -> str:
-        """The label of the status today (``standing`` when annotated by ``compliance.standing``)."""
+    def current_standing(self) -> str:
+        """The status today (``standing`` when annotated by ``compliance.standing.with_standing``)."""
         from .standing import standing_of
 
-        value = getattr(self, "standing", None) or standing_of(self)
+        return getattr(self, "standing", None) or standing_of(self)
+
+    @property
+    def standing_display(self) -> str:
+        value = self.current_standing
         return str(dict(self.Status.choices).get(value, value))
 
 

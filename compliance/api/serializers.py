@@ -47,7 +47,7 @@ class ComplianceObligationOutput(serializers.ModelSerializer):
     province = serializers.CharField(source="entity.province_id")
     remaining_tco2 = serializers.IntegerField(read_only=True)
     # As the obligation stands today (compliance.standing), not only once the cycle is closed.
-    status = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=Obligation.Status.choices, source="current_standing", read_only=True)
     shortfall_tco2 = serializers.SerializerMethodField()
 
     class Meta:
@@ -56,9 +56,6 @@ class ComplianceObligationOutput(serializers.ModelSerializer):
                   "relief_tco2", "quantity_tco2", "allocation_tco2", "plan_relief_tco2", "borrowed_tco2",
                   "surrendered_tco2", "offsets_tco2", "on_time_tco2", "remaining_tco2", "completed_on", "status",
                   "shortfall_tco2", "closed_at"]
-
-    def get_status(self, obligation) -> str:
-        return standing.standing_of(obligation)
 
     def get_shortfall_tco2(self, obligation) -> int:
         return standing.shortfall_of(obligation)

@@ -85,3 +85,13 @@ def test_public_pages_show_the_real_shortfall_and_rates(client, cycle, progress)
     assert "national,National,2022,0,1200000,-1200000,0.00,1200000,0,0,1200000,0.00,1,1,0.00" in csv
     page = client.get(reverse("compliance:public-report", args=["2021-2022"])).content.decode()
     assert "<td>1,200,000</td><td>0.00</td><td>1</td><td>1</td><td>0.00</td>" in page
+
+
+def test_api_obligation_reads_its_status_today_and_stays_scoped(api, progress, entity, entity_user,
+                                                               other_entity_user, guangdong):
+    ob = progress[(entity.pk, 2022)]
+    detail = api(entity_user).get(f"/api/v1/compliance/obligations/{ob.pk}/").json()
+    assert (detail["status"], detail["shortfall_tco2"], detail["remaining_tco2"]) == ("non_compliant", 1_200_000,
+                                                                                     1_200_000)
+    assert api(other_entity_user).get(f"/api/v1/compliance/obligations/{ob.pk}/").status_code == 404
+    assert api(guangdong).get(f"/api/v1/compliance/obligations/{ob.pk}/").status_code == 404
