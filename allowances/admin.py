@@ -180,7 +180,8 @@ class UnitAllocationInline(admin.TabularInline):
 @admin.register(EntityAllocation)
 class EntityAllocationAdmin(RegulatorAdmin):
     list_display = ["entity", "run", "base_tco2", "relief_tco2", "allocation_tco2", "verified_emissions_tco2",
-                    "previously_issued_tco2", "borrowing_deduction_tco2", "difference_tco2", "destination", "status"]
+                    "previously_issued_tco2", "borrowing_deduction_tco2",
+                  "penalty_deduction_tco2", "difference_tco2", "destination", "status"]
     list_filter = ["run__year", "run__kind", "status", "destination", "entity__province"]
     search_fields = ["entity__name", "entity__credit_code"]
     list_select_related = ["entity", "run"]

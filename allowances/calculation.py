@@ -37,10 +37,16 @@ def excluded_line(row: dict) -> formulas.Line:
                          row.get("category_reason") or "")
 
 
+def is_covered(row: dict) -> bool:
+    """Whether the plan covers a verified unit (it has a category): the true-up allocates only these,
+    and an obligation counts only their emissions (``selectors.covered_emissions_by_entity``)."""
+    return bool(row["category"])
+
+
 def true_up(rules: formulas.PlanRules, rows: list[dict], *, basis: str):
     """An entity's final allocation from its verified year: (EntityResult, rows used, excluded lines)."""
-    covered = [r for r in rows if r["category"]]
-    excluded = [excluded_line(r) for r in rows if not r["category"]]
+    covered = [r for r in rows if is_covered(r)]
+    excluded = [excluded_line(r) for r in rows if not is_covered(r)]
     result = formulas.entity_allocation(rules, [unit_data(r, basis=basis) for r in covered])
     return result, covered, excluded
 

@@ -245,6 +245,7 @@ class EntityAllocation(models.Model):
     verified_emissions_tco2 = models.BigIntegerField(_("verified emissions"), null=True, blank=True)
     previously_issued_tco2 = models.BigIntegerField(_("pre-allocated"), default=0)
     borrowing_deduction_tco2 = models.BigIntegerField(_("borrowing deducted"), default=0)
+    penalty_deduction_tco2 = models.BigIntegerField(_("penalty deduction"), default=0)
     difference_tco2 = models.BigIntegerField(_("to issue (+) or withdraw (-)"))
     destination = models.CharField(_("destination"), max_length=10, choices=Destination.choices,
                                    default=Destination.ENTITY)
@@ -266,6 +267,40 @@ class EntityAllocation(models.Model):
 
     def __str__(self):
         return f"{self.run} {self.entity}: {self.allocation_tco2} t"
+
+
+class AllocationDeduction(models.Model):
+    """A decided cut of an entity's next allocation (Art. 24: allowances not surrendered), applied by
+    the first allocation run (pre-allocation or true-up) calculated after it, once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending (next allocation run)")
+        APPLIED = "applied", _("Applied")
+
+    entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="+", verbose_name=_("entity"))
+    quantity_tco2 = models.BigIntegerField(_("quantity"))
+    reason = models.CharField(_("reason"), max_length=300)
+    reference = models.CharField(_("reference"), max_length=40, unique=True,
+                                 help_text=_("the decision deducted, e.g. penalty-12 (one deduction per decision)"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    applied_in = models.ForeignKey(EntityAllocation, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="penalty_deductions", verbose_name=_("applied in"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allocation deduction")
+        verbose_name_plural = _("allocation deductions")
+        ordering = ["entity", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity_tco2__gt=0), name="allowances_deduction_positive"),
+            models.CheckConstraint(condition=models.Q(status="pending", applied_in__isnull=True)
+                                   | models.Q(status="applied", applied_in__isnull=False),
+                                   name="allowances_deduction_applied_in_a_run"),
+        ]
+
+    def __str__(self):
+        return f"{self.entity} -{self.quantity_tco2} t ({self.status})"
 
 
 class UnitAllocation(models.Model):

@@ -6,6 +6,8 @@ Public for other apps:
   plan covering ``year``: ``{"plan", "year", "category", "electricity_t_per_mwh", "heat_t_per_gj",
   "confidence", "note"}``; NotFound when no published plan covers the year.
 - ``electricity_benchmark(*, category, year) -> Decimal`` (what mrv.selectors calls).
+- ``covered_emissions_by_entity(year, entity_ids=None) -> {entity_id: tonnes}`` (compliance): verified
+  emissions of the units the plan covers, what an obligation counts.
 - ``allocation_for(entity_id, year) -> dict`` (compliance): the entity's allocation of ``year``:
   ``{"pre_allocated_tco2", "true_up_tco2" (None before true-up), "allocation_tco2" (the final figure
   when trued up, else the pre-allocation), "relief_tco2", "borrowed_tco2", "open_obligation_tco2",
@@ -122,6 +124,33 @@ def intensity_against_benchmarks(entity, year: int, today) -> list[dict]:
         rows.append({"unit": row["unit"], "category": row["category"], "emissions": row["emissions"],
                      "generated": row["generated"], "intensity": intensity, "benchmark": benchmark, "gap": gap})
     return rows
+
+
+def covered_emissions_by_entity(year: int, entity_ids=None) -> dict[int, int]:
+    """Confirmed verified emissions of ``year`` per entity, counting only the units the plan covers,
+    the same coverage the true-up allocates (``calculation.is_covered``), in whole tonnes (half-up).
+
+    An entity whose units are all covered keeps its confirmed total; one with an uncovered unit counts
+    the covered units' emissions; one with no covered unit is left out (no allocation, no obligation).
+    An entity confirmed without per-unit facts keeps its total (nothing tells a unit apart).
+    """
+    from . import calculation
+
+    totals = mrv_selectors.verified_emissions_by_entity(year)
+    if entity_ids is not None:
+        wanted = set(entity_ids)
+        totals = {k: v for k, v in totals.items() if k in wanted}
+    units = calculation.by_entity(mrv_selectors.verified_unit_data(year, entity_ids=list(totals)))
+    result = {}
+    for entity_id, total in totals.items():
+        rows = units.get(entity_id)
+        if not rows or all(calculation.is_covered(r) for r in rows):
+            result[entity_id] = total
+            continue
+        covered = [Decimal(r["emissions_tco2"] or 0) for r in rows if calculation.is_covered(r)]
+        if covered:
+            result[entity_id] = mrv_selectors.whole_tonnes_half_up(sum(covered, Decimal("0")))
+    return result
 
 
 def allocation_for(entity_id: int, year: int) -> dict:

@@ -426,7 +426,7 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
     """Compute every entity of a run in chunks; entities a previous attempt committed are skipped."""
     from cets.common.jobs import job_progress
 
-    from . import calculation, selectors
+    from . import calculation, deductions, selectors
 
     plan = run.plan
     rules = selectors.plan_rules(plan, run.year)
@@ -450,14 +450,18 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
         chunk = todo[i:i + CHUNK]
         with transaction.atomic():
             entity_rows, unit_rows, deducted = [], [], []
+            pending = deductions.pending_by_entity(chunk)
             for entity_id in chunk:
                 ea, units = _entity_result(run, plan, rules, grouped[entity_id], true_up=true_up,
                                            pre=pre_rows.get(entity_id), borrowings=borrowed.get(entity_id, []))
+                cut = sum(d.quantity_tco2 for d in pending.get(entity_id, []))
+                ea.penalty_deduction_tco2, ea.difference_tco2 = cut, ea.difference_tco2 - cut
                 ea.destination = (EntityAllocation.Destination.PROVINCIAL if entity_id in high_risk
                                   else EntityAllocation.Destination.ENTITY)
                 entity_rows.append(ea)
                 unit_rows.append(units)
             EntityAllocation.objects.bulk_create(entity_rows, batch_size=1000)
+            deductions.mark_applied(pending, entity_rows)
             all_units = []
             for ea, units in zip(entity_rows, unit_rows, strict=True):
                 deducted.extend(a.pk for a in borrowed.get(ea.entity_id, []) if ea.borrowing_deduction_tco2)

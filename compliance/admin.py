@@ -15,7 +15,7 @@ from cets.common.stepup import StepUpActionForm, step_up_admin_action
 from entities.admin_scoping import RegulatorAdmin
 from entities.models import User
 
-from . import services
+from . import services, standing
 from .models import (
     Certificate,
     ComplianceCycle,
@@ -104,10 +104,14 @@ class ComplianceCycleAdmin(RegulatorAdmin):
 @admin.register(Obligation)
 class ObligationAdmin(RegulatorAdmin):
     list_display = ["entity", "cycle", "year", "verified_emissions_tco2", "relief_tco2", "quantity_tco2",
-                    "surrendered_tco2", "offsets_tco2", "on_time_tco2", "shortfall_tco2", "status"]
+                    "surrendered_tco2", "offsets_tco2", "on_time_tco2", "shortfall_today", "standing_display"]
     list_filter = ["cycle", "year", "status", "entity__province"]
     search_fields = ["entity__name", "entity__credit_code"]
     list_select_related = ["entity", "cycle"]
+
+    @admin.display(description=_("shortfall"))
+    def shortfall_today(self, obj):
+        return standing.shortfall_of(obj)
     actions = [*RegulatorAdmin.actions, "penalise_5", "penalise_10"]
 
     def _penalise(self, request, queryset, multiplier):

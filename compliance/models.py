@@ -218,6 +218,18 @@ class Obligation(models.Model):
     def remaining_tco2(self) -> int:
         return self.quantity_tco2 - self.covered_tco2
 
+    @property
+    def current_standing(self) -> str:
+        """The status today (``standing`` when annotated by ``compliance.standing.with_standing``)."""
+        from .standing import standing_of
+
+        return getattr(self, "standing", None) or standing_of(self)
+
+    @property
+    def standing_display(self) -> str:
+        value = self.current_standing
+        return str(dict(self.Status.choices).get(value, value))
+
 
 class SurrenderStep(models.Model):
     """One step of a surrender: CEAs of one vintage or CCERs of one project vintage, one registry transaction."""

@@ -33,10 +33,10 @@ from .models import (
     RiskWarning,
     SurrenderStep,
 )
+from .standing import FAILED, with_standing
 
 PCT = Decimal("0.01")
 S = Obligation.Status
-FAILED = [S.COMPLIANT_LATE, S.PARTIAL, S.NON_COMPLIANT]
 
 
 def percent(part, whole) -> Decimal:
@@ -200,26 +200,33 @@ def _covered_by(base: QuerySet[Obligation], key) -> dict:
     return sums
 
 
-def status_counts(cycle: ComplianceCycle) -> dict[str, dict[str, int]]:
+def status_counts(cycle: ComplianceCycle, on_date=None) -> dict[str, dict[str, int]]:
+    """Per year: obligations by their status today (``standing.with_standing``)."""
     counts: dict[str, dict[str, int]] = {str(y): {} for y in cycle.years}
-    for row in Obligation.objects.filter(cycle=cycle).values("year", "status").annotate(n=Count("id")):
-        counts[str(row["year"])][row["status"]] = row["n"]
+    qs = with_standing(Obligation.objects.filter(cycle=cycle), cycle, on_date)
+    for row in qs.values("year", "standing").annotate(n=Count("id")):
+        counts[str(row["year"])][row["standing"]] = row["n"]
     return counts
 
 
-def non_compliant(cycle: ComplianceCycle, user=None) -> QuerySet[Obligation]:
-    """Obligations not met in full by the deadline (compliant late, partial, none), public once closed."""
-    qs = Obligation.objects.filter(cycle=cycle, status__in=FAILED).select_related("entity", "entity__province")
+def non_compliant(cycle: ComplianceCycle, user=None, on_date=None) -> QuerySet[Obligation]:
+    """Obligations not met in full by the deadline (compliant late, partial, none) as they stand today,
+    each annotated with ``standing`` and ``shortfall_now``; empty before the deadline."""
+    qs = (with_standing(Obligation.objects.filter(cycle=cycle), cycle, on_date).filter(standing__in=FAILED)
+          .select_related("entity", "entity__province"))
     if user is not None:
         qs = scope_by_entity(qs, user)
     return qs.order_by("entity__province_id", "entity__name", "year")
 
 
 def _year_figures(qs: QuerySet[Obligation], covered: dict) -> dict:
+    """One year's figures of ``qs`` (annotated by ``with_standing``; ``covered`` read from the ledger by
+    ``_covered_by``): tonnes, and rates in tonnes and entities."""
     agg = qs.aggregate(allocated=Sum("allocation_tco2"), verified=Sum("verified_emissions_tco2"),
-                       owed=Sum("quantity_tco2"), shortfall=Sum("shortfall_tco2"),
+                       owed=Sum("quantity_tco2"), shortfall=Sum("shortfall_now"),
                        entities=Count("entity", distinct=True),
-                       failed=Count("entity", distinct=True, filter=Q(status__in=FAILED)))
+                       failed=Count("entity", distinct=True, filter=Q(standing__in=FAILED)),
+                       complied=Count("entity", distinct=True, filter=Q(standing=S.COMPLIANT)))
     allocated = agg["allocated"] or 0
     verified = agg["verified"] or 0
     owed = agg["owed"] or 0
@@ -228,21 +235,26 @@ def _year_figures(qs: QuerySet[Obligation], covered: dict) -> dict:
             "surplus_share_pct": percent(allocated - verified, allocated), "obligation_tco2": owed,
             "cea_surrendered_tco2": agg["cea"] or 0, "ccer_used_tco2": agg["ccer"] or 0,
             "shortfall_tco2": agg["shortfall"] or 0, "entities": agg["entities"],
-            "entities_failed": agg["failed"],
+            "entities_failed": agg["failed"], "entities_compliant": agg["complied"],
+            "entity_rate_pct": percent(agg["complied"], agg["entities"]) if agg["entities"] else Decimal("100.00"),
             "compliance_rate_pct": percent(on_time, owed) if owed else Decimal("100.00")}
 
 
-def cycle_report(cycle: ComplianceCycle, province: str | None = None) -> dict:
+def cycle_report(cycle: ComplianceCycle, province: str | None = None, on_date=None) -> dict:
     """The cycle's figures as in the progress report's chapter IV, computed from the obligations.
 
     ``{"cycle", "status", "years": {year: {allocated_tco2, verified_tco2, surplus_tco2,
     surplus_share_pct, obligation_tco2, cea_surrendered_tco2, ccer_used_tco2, shortfall_tco2,
-    entities, entities_failed, compliance_rate_pct}}, "ccer_used_tco2", "entities_helped",
+    entities, entities_failed, entities_compliant, entity_rate_pct, compliance_rate_pct}},
+    "ccer_used_tco2", "entities_helped",
     "mechanisms": {kind: entities}, "entities_failed", "penalties_yuan", "penalties",
     "provinces": [{"code", "name", "years": {...}, "entities_failed", "entities_helped"}]}``
-    (nationally, or for one ``province`` code). Surplus = allocated - verified emissions.
+    (nationally, or for one ``province`` code). Surplus = allocated - verified emissions. Statuses and
+    shortfalls are as they stand on ``on_date`` (today): after the deadline an entity short of its
+    obligation counts as failed with its real shortfall, closed or not. The entity rate is the share
+    of entities compliant in full by the deadline; the compliance rate the share of tonnes.
     """
-    base = Obligation.objects.filter(cycle=cycle)
+    base = with_standing(Obligation.objects.filter(cycle=cycle), cycle, on_date)
     if province:
         base = base.filter(entity__province_id=province)
     mechanisms = FlexibleMechanism.objects.filter(obligation__in=base)
@@ -255,7 +267,7 @@ def cycle_report(cycle: ComplianceCycle, province: str | None = None) -> dict:
         "entities_helped": mechanisms.values("obligation__entity").distinct().count(),
         "mechanisms": {kind: mechanisms.filter(kind=kind).values("obligation__entity").distinct().count()
                        for kind in FlexibleMechanism.Kind.values},
-        "entities_failed": base.filter(status__in=FAILED).values("entity").distinct().count(),
+        "entities_failed": base.filter(standing__in=FAILED).values("entity").distinct().count(),
         "penalties": penalties.count(),
         "penalties_yuan": penalties.aggregate(s=Sum("amount"))["s"] or Decimal("0.00"),
         "provinces": [],
@@ -270,8 +282,9 @@ def _by_province(cycle: ComplianceCycle, base: QuerySet[Obligation], covered: di
     rows: dict[str, dict] = {}
     grouped = base.values("entity__province_id", "entity__province__name", "year").annotate(
         allocated=Sum("allocation_tco2"), verified=Sum("verified_emissions_tco2"), owed=Sum("quantity_tco2"),
-        shortfall=Sum("shortfall_tco2"), entities=Count("entity", distinct=True),
-        failed=Count("entity", distinct=True, filter=Q(status__in=FAILED)))
+        shortfall=Sum("shortfall_now"), entities=Count("entity", distinct=True),
+        failed=Count("entity", distinct=True, filter=Q(standing__in=FAILED)),
+        complied=Count("entity", distinct=True, filter=Q(standing=S.COMPLIANT)))
     for g in grouped.order_by("entity__province_id", "year"):
         code = g["entity__province_id"]
         cov = covered[(code, g["year"])]
@@ -283,11 +296,12 @@ def _by_province(cycle: ComplianceCycle, base: QuerySet[Obligation], covered: di
             "surplus_share_pct": percent(allocated - verified, allocated), "obligation_tco2": owed,
             "cea_surrendered_tco2": g["cea"] or 0, "ccer_used_tco2": g["ccer"] or 0,
             "shortfall_tco2": g["shortfall"] or 0, "entities": g["entities"], "entities_failed": g["failed"],
+            "entities_compliant": g["complied"], "entity_rate_pct": percent(g["complied"], g["entities"]),
             "compliance_rate_pct": percent(cov["on_time"], owed) if owed else Decimal("100.00")}
     helped = dict(FlexibleMechanism.objects.filter(obligation__in=base).values("obligation__entity__province_id")
                   .annotate(n=Count("obligation__entity", distinct=True))
                   .values_list("obligation__entity__province_id", "n"))
-    failed = dict(base.filter(status__in=FAILED).values("entity__province_id")
+    failed = dict(base.filter(standing__in=FAILED).values("entity__province_id")
                   .annotate(n=Count("entity", distinct=True)).values_list("entity__province_id", "n"))
     for code, row in rows.items():
         row["entities_helped"] = helped.get(code, 0)

@@ -50,6 +50,13 @@ from .models import (
     RiskWarning,
     SurrenderStep,
 )
+from .penalties import (
+    DEDUCTION_DECISIONS_END,
+    market_average_price,
+    penalty_amount,
+    penalty_multiplier,
+    price_month,
+)
 
 CLOSE_JOB = "compliance.cycle_close"
 CLOSE_CHUNK = 1000
@@ -133,7 +140,8 @@ def _sync_mechanisms(obligation: Obligation) -> None:
 
 @transaction.atomic
 def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_ids=None) -> dict:
-    """Create or refresh each entity's obligation of ``year`` from its confirmed verified emissions.
+    """Create or refresh each entity's obligation of ``year`` from the confirmed verified emissions of
+    its covered units (``allowances.selectors.covered_emissions_by_entity``).
 
     A refresh (a verification corrected after a review) changes only open obligations and never below
     what was already surrendered; closed ones are history. Returns ``{"created", "updated", "unchanged"}``.
@@ -144,10 +152,8 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
                           "year_not_in_cycle", "year")
     if cycle.status != ComplianceCycle.Status.OPEN:
         raise Conflict(_("Cycle %(cycle)s is closed.") % {"cycle": cycle.code}, "cycle_closed", "cycle")
-    verified = mrv_selectors.verified_emissions_by_entity(year)
-    if entity_ids is not None:
-        wanted = set(entity_ids)
-        verified = {k: v for k, v in verified.items() if k in wanted}
+    # Only the units the plan covers (the true-up's coverage): an uncovered unit creates no obligation.
+    verified = allowances_selectors.covered_emissions_by_entity(year, entity_ids)
     existing = {o.entity_id: o for o in Obligation.objects.filter(year=year, entity_id__in=list(verified))}
     created = updated = unchanged = 0
     for entity_id, tonnes in sorted(verified.items()):
@@ -496,14 +502,29 @@ def _risk_snapshot(cycle, entity_id, on_date, days_left, instruments, previous_g
             pending += max(int(alloc["true_up_tco2"]) - int(alloc["pre_allocated_tco2"]), 0)
     account = registry.account_for_entity(entity=KeyEntity(pk=entity_id), create=False)
     holdings = _eligible_holdings(account, instruments)
-    gap = expected - covered - holdings - pending
+    gap, level = _gap_and_level(expected, covered, holdings, pending, days_left, max(cycle.warning_horizons or [0]))
     snap, _created = RiskSnapshot.objects.update_or_create(
         cycle=cycle, entity_id=entity_id, on_date=on_date,
         defaults={"expected_tco2": expected, "basis": basis, "holdings_tco2": holdings,
                   "pending_allocation_tco2": pending, "covered_tco2": covered, "gap_tco2": gap,
                   "gap_change_tco2": None if previous_gap is None else gap - previous_gap,
-                  "days_left": days_left, "level": risk_level(gap, expected)})
+                  "days_left": days_left, "level": level})
     return snap
+
+
+def _gap_and_level(expected, covered, holdings, pending, days_left, horizon) -> tuple[int, str]:
+    """The gap and its grade. Before the deadline holdings and allocation still to come may close the
+    gap; within the widest warning horizon (90 days) an entity that has not yet surrendered all it owes
+    is listed at least as "watch" even when it holds enough. After the deadline only surrendered units
+    count: any tonne still owed is a breach (critical)."""
+    remaining = expected - covered
+    if days_left < 0:
+        return remaining, (RiskSnapshot.Level.CRITICAL if remaining > 0 else RiskSnapshot.Level.OK)
+    gap = remaining - holdings - pending
+    level = risk_level(gap, expected)
+    if level == RiskSnapshot.Level.OK and remaining > 0 and days_left <= horizon:
+        level = RiskSnapshot.Level.WATCH
+    return gap, level
 
 
 # ---- closing ---------------------------------------------------------------------------------------------
@@ -699,28 +720,6 @@ def certificate_issue(*, obligation: Obligation) -> Certificate:
 
 # ---- penalties (Art. 24) ---------------------------------------------------------------------------------
 
-def price_month(deadline: dt.date) -> dt.date:
-    """The first day of the month before the deadline's month (Art. 24's reference month)."""
-    first = deadline.replace(day=1)
-    return (first - dt.timedelta(days=1)).replace(day=1)
-
-
-def penalty_amount(*, average_price: Decimal, shortfall: int, multiplier: Decimal) -> Decimal:
-    return yuan(Decimal(average_price) * shortfall * Decimal(multiplier))
-
-
-def _multiplier(cycle: ComplianceCycle, value) -> Decimal:
-    try:
-        multiplier = Decimal(str(value))
-    except Exception:
-        raise DomainError(_("The multiplier is a number between 5 and 10."), "invalid_multiplier", "multiplier")
-    if not multiplier.is_finite() or not cycle.penalty_multiplier_min <= multiplier <= cycle.penalty_multiplier_max:
-        raise DomainError(_("The multiplier must be between %(lo)s and %(hi)s (Art. 24).") % {
-            "lo": cycle.penalty_multiplier_min.normalize(), "hi": cycle.penalty_multiplier_max.normalize()},
-            "invalid_multiplier", "multiplier")
-    return multiplier.quantize(Decimal("0.01"))
-
-
 @transaction.atomic
 def penalty_propose(*, actor, obligation: Obligation, multiplier, average_price=None) -> Penalty:
     """Propose the Art. 24 fine for a closed obligation's shortfall with the regulator's multiplier.
@@ -734,12 +733,13 @@ def penalty_propose(*, actor, obligation: Obligation, multiplier, average_price=
     cycle = obligation.cycle
     if obligation.closed_at is None or obligation.shortfall_tco2 <= 0:
         raise Conflict(_("Only a closed obligation with a shortfall is penalised."), "no_shortfall", "obligation")
-    multiplier = _multiplier(cycle, multiplier)
+    multiplier = penalty_multiplier(cycle, multiplier)
     month = price_month(cycle.deadline)
     price = market_average_price(month)
     if price is None:
         if average_price is None:
-            raise DomainError(_("No market prices in %(m)s: give the average price.") % {"m": month.strftime("%Y-%m")},
+            raise DomainError(_("No CEA traded in %(m)s: give the month's average price by hand.")
+                              % {"m": month.strftime("%Y-%m")},
                               "no_market_price", "average_price")
         try:
             price = yuan(average_price)
@@ -757,17 +757,6 @@ def penalty_propose(*, actor, obligation: Obligation, multiplier, average_price=
                  after={"shortfall": penalty.shortfall_tco2, "price": penalty.average_price,
                         "multiplier": penalty.multiplier, "amount": penalty.amount})
     return penalty
-
-
-def market_average_price(month: dt.date) -> Decimal | None:
-    """The average of the daily closing prices of ``month``, from ``trading.selectors.average_closing_price``.
-
-    None when the market published no closing price that month: the regulator then enters the
-    average from the exchange's monthly notice.
-    """
-    from trading import selectors as trading_selectors
-
-    return trading_selectors.average_closing_price(year=month.year, month=month.month)
 
 
 @transaction.atomic
@@ -788,30 +777,30 @@ def penalty_decide(*, actor, penalty: Penalty) -> Penalty:
 
 @transaction.atomic
 def penalty_deduction_propose(*, actor, penalty: Penalty):
-    """Propose deducting the uncorrected shortfall from the next year's allocation (registry four-eyes).
+    """Deduct the uncorrected shortfall from the entity's next allocation (Art. 24), as decided.
 
-    The deduction takes next-vintage CEAs from the entity's account to the national deletion account;
-    another regulator approves it in the registry (``registry.services.transaction_approve``).
+    The next vintage is usually not issued yet when the penalty is decided, so the cut is recorded in
+    allowances (``allowances.deductions``) and the next allocation run (pre-allocation or true-up)
+    hands the entity that much less, once. The penalty itself was decided four-eyes. From 2026-08-15
+    (date of this decision) no new deduction is decided for failure to surrender; the fine stays.
     """
+    from allowances import deductions
+
     if actor is None:
         raise Forbidden(_("A deduction proposal needs a person."))
     _require_regulator(actor, penalty.obligation.entity)
+    if _today() >= DEDUCTION_DECISIONS_END:
+        raise Conflict(_("From %(d)s no new deduction of allowances is decided for failure to surrender "
+                       "(Ecological Environment Code); the fine stands.") % {"d": DEDUCTION_DECISIONS_END.isoformat()},
+                       "deduction_no_longer_decided", "penalty")
     (penalty,) = lock_rows(Penalty.objects.filter(pk=penalty.pk))
     if penalty.status != Penalty.Status.DECIDED:
         raise Conflict(_("Decide the penalty first."), "not_decided", "penalty")
-    if penalty.deduction_transaction_id:
-        raise Conflict(_("The deduction was already proposed."), "deduction_exists", "penalty")
     obligation = penalty.obligation
-    account = registry.account_for_entity(entity=obligation.entity, create=False)
-    if account is None:
-        raise DomainError(_("The entity has no registry holding account."), "no_account", "penalty")
-    instrument = registry.instrument_get_or_create_cea(vintage=obligation.cycle.last_year + 1)
-    tx = registry.deduction_propose(
-        actor=actor, account=account, instrument=instrument, quantity=penalty.shortfall_tco2,
+    deduction = deductions.deduction_record(
+        actor=actor, entity=obligation.entity, quantity=penalty.shortfall_tco2, reference=f"penalty-{penalty.pk}",
         reason=_("Art. 24: %(q)s t not surrendered for %(y)s, deducted from the next allocation")
         % {"q": penalty.shortfall_tco2, "y": obligation.year})
-    penalty.deduction_transaction_id = tx.pk
-    penalty.save(update_fields=["deduction_transaction_id"])
     audit_record(actor=actor, action="compliance.penalty_deduction_propose", obj=penalty,
-                 after={"registry_transaction": tx.pk, "quantity": penalty.shortfall_tco2})
-    return tx
+                 after={"allocation_deduction": deduction.pk, "quantity": penalty.shortfall_tco2})
+    return deduction

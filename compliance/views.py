@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
 
-from . import selectors, services
+from . import selectors, services, standing
 from .certificates import certificate_pdf
 from .charts import bar_chart
 from .forms import SurrenderForm
@@ -111,17 +111,18 @@ def risk(request, code: str):
 # ---- public pages -------------------------------------------------------------------------------------
 
 def public_list(request, code: str):
-    """Public: the entities that did not comply fully and on time, once the cycle is closed."""
+    """Public: the entities that did not comply fully and on time, from the day after the deadline
+    (as they stand today; closing only freezes the list)."""
     cycle = _cycle_or_404(code)
-    closed = cycle.status == ComplianceCycle.Status.CLOSED
-    rows = selectors.non_compliant(cycle) if closed else Obligation.objects.none()
+    published = standing.deadline_passed(cycle) or cycle.status == ComplianceCycle.Status.CLOSED
+    rows = selectors.non_compliant(cycle) if published else Obligation.objects.none()
     if request.GET.get("export") in ("csv", "xlsx"):
         return export_response(f"non-compliant-{cycle.code}", [
             _("Province"), _("Entity"), _("Credit code"), _("Year"), _("Obligation"), _("Covered"), _("Shortfall"),
             _("Status")], ([o.entity.province.name, o.entity.name, o.entity.credit_code, o.year, o.quantity_tco2,
-                            o.covered_tco2, o.shortfall_tco2, o.get_status_display()] for o in rows),
+                            o.covered_tco2, o.shortfall_now, o.standing_display] for o in rows),
             request.GET["export"])
-    return render(request, "compliance/public_list.html", {"cycle": cycle, "rows": rows,
+    return render(request, "compliance/public_list.html", {"cycle": cycle, "rows": rows, "published": published,
                                                              "cycles": selectors.cycles()})
 
 
@@ -132,7 +133,8 @@ def _report_rows(report: dict) -> list[list]:
         for year, y in years.items():
             rows.append([scope, name, year, y["allocated_tco2"], y["verified_tco2"], y["surplus_tco2"],
                          y["surplus_share_pct"], y["obligation_tco2"], y["cea_surrendered_tco2"], y["ccer_used_tco2"],
-                         y["shortfall_tco2"], y["compliance_rate_pct"], y["entities"], y["entities_failed"]])
+                         y["shortfall_tco2"], y["compliance_rate_pct"], y["entities"], y["entities_failed"],
+                         y["entity_rate_pct"]])
     return rows
 
 
@@ -151,6 +153,7 @@ REPORT_COLUMNS = [
     gettext_lazy("Compliance rate (%)"),
     gettext_lazy("Entities"),
     gettext_lazy("Entities not fully compliant on time"),
+    gettext_lazy("Entities compliant on time (%)"),
 ]
 
 

@@ -173,15 +173,14 @@ def cash_check() -> list[str]:
     return problems
 
 
-def average_closing_price(*, year: int, month: int) -> Decimal | None:
-    """The month's average market price of CEAs, for Art. 24 penalties.
+def average_trade_price(*, year: int, month: int) -> Decimal | None:
+    """The month's average transaction price of CEA, for Art. 24 penalties: total value over total
+    volume of every trade (listed, bulk, auction; every CEA product) whose trade date falls in the month.
 
-    The average of the daily closing prices of every CEA product on the month's trading days
-    (days with a published bar), as the exchange's monthly notice reports it. None when the
-    market published no closing price that month.
+    None when no CEA traded that month (the caller asks for a manual price, never 0).
     """
-    closes = DailyBar.objects.filter(date__year=year, date__month=month).values_list("close", flat=True)
-    closes = list(closes)
-    if not closes:
+    agg = Trade.objects.filter(trade_date__year=year, trade_date__month=month).aggregate(
+        value=Sum("value"), volume=Sum("quantity"))
+    if not agg["volume"]:
         return None
-    return yuan(sum(closes, Decimal("0")) / len(closes))
+    return yuan(agg["value"] / agg["volume"])

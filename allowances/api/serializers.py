@@ -69,7 +69,8 @@ class EntityAllocationOutput(serializers.ModelSerializer):
     class Meta:
         model = EntityAllocation
         fields = ["id", "entity", "year", "kind", "plan", "base_tco2", "relief_tco2", "allocation_tco2",
-                  "verified_emissions_tco2", "previously_issued_tco2", "borrowing_deduction_tco2", "difference_tco2",
+                  "verified_emissions_tco2", "previously_issued_tco2", "borrowing_deduction_tco2",
+                  "penalty_deduction_tco2", "difference_tco2",
                   "destination", "status", "lines", "units"]
 
     def get_units(self, ea) -> list[dict]:

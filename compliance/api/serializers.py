@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from .. import standing
 from ..models import (
     ComplianceCycle,
     Obligation,
@@ -50,6 +51,9 @@ class ComplianceObligationOutput(serializers.ModelSerializer):
     on_time_tco2 = serializers.IntegerField(read_only=True)
     remaining_tco2 = serializers.IntegerField(read_only=True)
     completed_on = serializers.DateField(read_only=True)
+    # As the obligation stands today (compliance.standing), not only once the cycle is closed.
+    status = serializers.ChoiceField(choices=Obligation.Status.choices, source="current_standing", read_only=True)
+    shortfall_tco2 = serializers.SerializerMethodField()
 
     class Meta:
         model = Obligation
@@ -57,6 +61,9 @@ class ComplianceObligationOutput(serializers.ModelSerializer):
                   "relief_tco2", "quantity_tco2", "allocation_tco2", "plan_relief_tco2", "borrowed_tco2",
                   "surrendered_tco2", "offsets_tco2", "on_time_tco2", "remaining_tco2", "completed_on", "status",
                   "shortfall_tco2", "closed_at"]
+
+    def get_shortfall_tco2(self, obligation) -> int:
+        return standing.shortfall_of(obligation)
 
 
 class ComplianceObligationDetailOutput(ComplianceObligationOutput):

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from compliance import services, tasks
+from compliance import selectors, services, tasks
 from compliance.models import ComplianceCycle, RiskSnapshot, RiskWarning
 from mrv.models import MonthlySubmission
 
@@ -52,9 +52,44 @@ def test_horizons_warn_once_each_and_gap_change(annual, entity, entity_user, giv
     assert (latest.gap_tco2, latest.gap_change_tco2) == (50_000, -150_000)
 
 
-def test_covered_entity_is_ok_and_daily_task_runs(annual, entity, entity_user, give):
+def test_covered_entity_is_ok_and_daily_task_runs(annual, entity, entity_user, give, monkeypatch):
+    monkeypatch.setattr(services, "_today", lambda: dt.date(2025, 6, 1))  # 213 days before the deadline
     monthly(entity, entity_user, 2024, range(1, 13), "1000")
     give(entity, 2024, 20_000)
     result = tasks.risk_scan_daily()
     assert "2024" in result and RiskSnapshot.objects.get(entity=entity, cycle=annual).level == "ok"
     assert RiskWarning.objects.count() == 0
+
+
+def test_scan_lists_an_entity_short_60_days_before_and_past_the_deadline_not_a_covered_one(
+        annual, entity, other_entity, entity_user, other_entity_user, give, national):
+    """The 2024 deadline is 2025-12-31. Hubei holds its 1,200,000 t but has surrendered nothing;
+    Guangdong has surrendered its whole (verified) 12,000 t."""
+    from compliance.services import obligations_calculate
+
+    from .conftest import confirm
+
+    monthly(entity, entity_user, 2024, range(1, 13), "100000")
+    give(entity, 2024, 1_200_000)
+    confirm(other_entity, 2024, "12000")
+    obligations_calculate(actor=national, cycle=annual, year=2024, entity_ids=[other_entity.pk])
+    give(other_entity, 2024, 12_000)
+    ob = annual.obligations.get(entity=other_entity)
+    services.surrender(actor=other_entity_user, obligation=ob, items=[{"kind": "cea", "vintage": 2024,
+                                                                      "quantity": 12_000}],
+                       on_date=dt.date(2025, 6, 1))
+    ids = [entity.pk, other_entity.pk]
+
+    before = services.risk_scan(cycle=annual, on_date=dt.date(2025, 11, 1), entity_ids=ids)  # 60 days left
+    assert before["at_risk"] == 1
+    snap = RiskSnapshot.objects.get(entity=entity, on_date=dt.date(2025, 11, 1))
+    assert (snap.expected_tco2, snap.covered_tco2, snap.holdings_tco2, snap.level) == (
+        1_200_000, 0, 1_200_000, "watch")
+    assert RiskSnapshot.objects.get(entity=other_entity, on_date=dt.date(2025, 11, 1)).level == "ok"
+
+    after = services.risk_scan(cycle=annual, on_date=dt.date(2026, 1, 10), entity_ids=ids)  # 10 days past
+    assert after["at_risk"] == 1 and after["days_left"] == -10
+    late = RiskSnapshot.objects.get(entity=entity, on_date=dt.date(2026, 1, 10))
+    assert (late.gap_tco2, late.level) == (1_200_000, "critical")  # holding is not surrendering
+    assert RiskSnapshot.objects.get(entity=other_entity, on_date=dt.date(2026, 1, 10)).level == "ok"
+    assert [(r.entity_id, r.gap_tco2) for r in selectors.risk_list(national, annual)] == [(entity.pk, 1_200_000)]

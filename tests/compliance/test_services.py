@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from allowances.models import AllocationDeduction
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.models import Job
 from compliance import selectors, services
@@ -20,6 +21,7 @@ from compliance.models import (
 from registry import selectors as registry_selectors
 from registry import services as registry
 from registry.ledger import ledger_check
+from registry.models import Transaction
 
 from .conftest import BEFORE_DEADLINE, LATE
 
@@ -286,16 +288,34 @@ def test_penalty_art24_and_deduction_four_eyes(cycle, obligations, other_entity,
     with pytest.raises(Forbidden):
         services.penalty_decide(actor=guangdong, penalty=penalty)
     services.penalty_decide(actor=national, penalty=penalty)
-    give(other_entity, 2023, 600_000)  # the next allocation
-    tx = services.penalty_deduction_propose(actor=guangdong, penalty=penalty)
-    assert (tx.kind, tx.quantity, tx.status, tx.instrument.code) == ("deduction", 500_000, "awaiting_approval",
-                                                                     "CEA23")
-    registry.transaction_approve(actor=national2, transaction=tx)
-    account = registry.account_for_entity(entity=other_entity)
-    assert registry_selectors.balance(account, tx.instrument).total == 100_000
+    # decided before 2026-08-15: recorded for the next allocation run (no vintage withdrawn now)
+    monkeypatch.setattr(services, "_today", lambda: dt.date(2024, 2, 1))
+    deduction = services.penalty_deduction_propose(actor=guangdong, penalty=penalty)
+    assert (deduction.entity, deduction.quantity_tco2, deduction.status, deduction.reference) == (
+        other_entity, 500_000, "pending", f"penalty-{penalty.pk}")
+    with pytest.raises(Conflict) as again:
+        services.penalty_deduction_propose(actor=guangdong, penalty=penalty)
+    assert again.value.code == "deduction_exists"
+    assert not Transaction.objects.filter(kind="deduction").exists()
     assert selectors.cycle_report(cycle)["penalties_yuan"] == Decimal("175625000.00")
-    assert Penalty.objects.get().deduction_transaction_id == tx.pk
     assert ledger_check() == []
+
+
+def test_no_new_deduction_decision_from_2026_08_15(cycle, obligations, other_entity, national, guangdong,
+                                                    monkeypatch, close):
+    close(cycle, national)
+    ob = obligations[(other_entity.pk, 2021)]
+    ob.refresh_from_db()
+    monkeypatch.setattr(services, "market_average_price", lambda month: Decimal("70.25"))
+    penalty = services.penalty_propose(actor=guangdong, obligation=ob, multiplier="5")
+    services.penalty_decide(actor=national, penalty=penalty)
+    monkeypatch.setattr(services, "_today", lambda: dt.date(2026, 8, 15))
+    with pytest.raises(Conflict) as exc:
+        services.penalty_deduction_propose(actor=guangdong, penalty=penalty)
+    assert (exc.value.code, exc.value.field) == ("deduction_no_longer_decided", "penalty")
+    assert not AllocationDeduction.objects.exists()
+    penalty.refresh_from_db()
+    assert (penalty.status, penalty.amount) == ("decided", Decimal("175625000.00"))  # the fine stays
 
 
 def test_certificate_code_detects_tampering(cycle, ob2021, entity, entity_user, give, national, close):

@@ -71,8 +71,11 @@ def test_public_report_list_and_certificate_pages(client, cycle, obligations, en
     give(entity, 2021, 1_000_000)
     services.surrender(actor=entity_user, obligation=obligations[(entity.pk, 2021)],
                        items=[{"kind": "cea", "vintage": 2021, "quantity": 1_000_000}], on_date=BEFORE_DEADLINE)
-    listing = client.get(reverse("compliance:public-list", args=["2021-2022"]))
-    assert "published when the cycle is closed" in listing.content.decode()
+    listing = client.get(reverse("compliance:public-list", args=["2021-2022"])).content.decode()
+    # past the deadline the list is public before closing, with the real shortfall and status
+    assert "广州测试电厂" in listing and "500,000" in listing and "Non-compliant" in listing
+    assert listing.count("武汉示范发电有限公司") == 1  # its 2022 row only: 2021 was met
+    assert "<td>2022</td><td>1,200,000</td><td>0</td>" in listing
     with django_capture_on_commit_callbacks(execute=True):
         services.cycle_close(actor=national, cycle=cycle)
     body = client.get(reverse("compliance:public-list", args=["2021-2022"])).content.decode()
