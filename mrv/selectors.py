@@ -275,3 +275,16 @@ def extensions_visible_to(user):
     qs = DeadlineExtension.objects.select_related("submission", "verification")
     return (scope_by_entity(qs, user, "submission__entity") | scope_by_entity(qs, user, "verification__entity")
             ).order_by("-requested_at")
+
+
+def uploads_visible_to(user):
+    """Monthly data uploads the user may see and decide: those of the entity they act for; a national
+    regulator's legacy loads, to their author. Regulators otherwise see the stored submissions, not drafts."""
+    from .models import SubmissionUpload
+
+    qs = SubmissionUpload.objects.select_related("entity", "created_by", "decided_by")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.acting_entity_id:
+        return qs.filter(entity_id=user.acting_entity_id)
+    return qs.filter(entity__isnull=True, created_by=user)
