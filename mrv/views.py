@@ -108,8 +108,10 @@ def upload_preview(request, pk: int):
         try:
             if do == "confirm":
                 staged = uploads.upload_confirm(actor=request.user, upload=staged)
-                messages.success(request, _("%(n)d monthly submissions stored (%(s)d earlier versions kept).")
-                                 % {"n": staged.result["created"], "s": staged.result["superseded"]})
+                messages.success(request, _("%(n)d monthly submissions stored (%(s)d earlier versions kept), "
+                                            "%(t)s tCO2.") % {"n": staged.result["created"],
+                                                              "s": staged.result["superseded"],
+                                                              "t": staged.result["emissions_tco2"]})
                 return redirect("mrv:entity", pk=request.user.acting_entity_id)
             if do == "discard":
                 uploads.upload_discard(actor=request.user, upload=staged)
