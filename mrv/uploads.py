@@ -34,7 +34,7 @@ when it is made.
 
 import datetime as dt
 import hashlib
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -68,7 +68,7 @@ def _text(value) -> str | None:
 def _int_or_none(value) -> int | None:
     try:
         return int(Decimal(str(value).strip()))
-    except Exception:
+    except (InvalidOperation, ValueError, TypeError):
         return None
 
 
