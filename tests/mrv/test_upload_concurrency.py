@@ -66,3 +66,61 @@ def test_upload_confirm_racing_a_review_of_the_same_month(entity_user, entity, u
             outcomes.add("review first")
         assert MonthlySubmission.objects.filter(unit=unit, year=2024, month=month).count() == current.version
     assert outcomes  # which orders occurred is up to the scheduler; each was checked above
+
+
+def _held(work, release: threading.Event, holding: threading.Event):
+    """Run ``work`` in a transaction kept open (its row locks held) until ``release`` is set."""
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            result = work()
+            holding.set()
+            release.wait(10)
+        return result
+    except DomainError as exc:
+        holding.set()
+        return exc
+    finally:
+        connection.close()
+
+
+def _waiting(work):
+    try:
+        return work()
+    except DomainError as exc:
+        return exc
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("first", ["upload", "review"])
+def test_the_second_waits_for_the_first_lock_then_is_refused(first, entity_user, entity, unit, wuhan):
+    """Deterministic orders: the first holds its row locks uncommitted while the second starts and waits."""
+    services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, month=3, year=2024)],
+                                   today=dt.date(2024, 4, 1))
+    staged = uploads.upload_preview(actor=entity_user, filename="data.xlsx", content=filled(
+        template_bytes(entity), {("HB-WH-01", 3): {"consumption": "1200"}}))
+    sub = MonthlySubmission.objects.get(unit=unit, year=2024, month=3)
+    confirm = lambda: uploads.upload_confirm(actor=entity_user, upload=staged)  # noqa: E731
+    review = lambda: oversight.submission_review(actor=wuhan, submission=sub, accept=True)  # noqa: E731
+    release, holding = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        one = pool.submit(_held, confirm if first == "upload" else review, release, holding)
+        assert holding.wait(10)
+        two = pool.submit(_waiting, review if first == "upload" else confirm)
+        assert not two.done()  # blocked on the first one's row lock
+        release.set()
+        first_result, second_result = one.result(), two.result()
+    assert not isinstance(first_result, DomainError)
+    assert isinstance(second_result, DomainError)
+    current = MonthlySubmission.objects.get(unit=unit, year=2024, month=3, is_current=True)
+    staged.refresh_from_db()
+    if first == "upload":
+        assert second_result.code == "not_in_review"
+        assert (current.version, current.status, staged.status) == (2, "municipal_review", "confirmed")
+        assert not SubmissionReview.objects.exists()
+    else:
+        assert second_result.code == "changed_since_preview"
+        assert (current.version, current.status, staged.status) == (1, "provincial_review", "stale")
+        assert current.fuels.get().consumption == 1000
