@@ -297,6 +297,47 @@ class SupportingFile(models.Model):
         return self.description or self.file.name
 
 
+class SubmissionUpload(models.Model):
+    """A filled template staged for confirmation: what it would change, against the versions it was read against.
+
+    Uploading never stores monthly data: it records the merged unit-months (``rows``, blank cells filled from
+    the current version), the current version each one was compared with (``baseline``: submission id and
+    status, or none) and the before/after of every changed field (``changes``). Confirming stores the rows
+    only if every baseline still holds under row locks; otherwise the upload becomes ``stale`` and nothing
+    changes. The record stays as the history of what was uploaded, shown and decided.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed, awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed and stored")
+        STALE = "stale", _("Refused: the data changed after the preview")
+        DISCARDED = "discarded", _("Discarded")
+
+    entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="uploads", verbose_name=_("entity"),
+                               null=True, blank=True, help_text=_("Blank: a national regulator's legacy load."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    filename = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("file SHA-256"), max_length=64)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    rows = models.JSONField(_("unit-months to store"), default=list)
+    baseline = models.JSONField(_("current versions compared with"), default=list)
+    changes = models.JSONField(_("changes (before and after)"), default=list)
+    summary = models.JSONField(_("summary"), default=dict)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("monthly data upload")
+        verbose_name_plural = _("monthly data uploads")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.status})"
+
+
 class AnnualReport(models.Model):
     """An entity's annual emission report compiled from its current monthly versions (due Mar 31)."""
 

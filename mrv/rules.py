@@ -165,8 +165,16 @@ def carbon_without_report(subs, fuels, t) -> list[Finding]:
     return _findings(f, "Measured carbon content without a test report.", ["fuel"])
 
 
+def generation_without_emissions(subs, fuels, t) -> list[Finding]:
+    """Electricity generated with zero emissions: fuel data missing (e.g. a blank cell) or wrongly zero."""
+    s = subs[(subs["electricity_generated_mwh"].astype(float) > 0) & (subs["emissions_tco2"].astype(float) == 0)]
+    return _findings(s, lambda r: f"{r.electricity_generated_mwh:,.3f} MWh generated with zero emissions.",
+                     ["electricity_generated_mwh", "emissions_tco2"])
+
+
 RULES = {
     "late_submission": late_submission,
+    "generation_without_emissions": generation_without_emissions,
     "load_factor_range": load_factor_range,
     "oxidation_range": oxidation_range,
     "coal_carbon_per_heat": coal_carbon_per_heat,

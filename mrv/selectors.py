@@ -20,8 +20,9 @@ For allocation and compliance (system reads, not scoped to a user):
 
 Writes others may call (in ``mrv.services``): ``submissions_bulk_load(actor=, rows=, today=None,
 submitted_at=None)`` validates every row and stores all with COPY (PostgreSQL, 500 rows and more) or
-bulk_create, or raises ``InvalidRows`` listing every problem; ``submissions_upload(actor=, content=,
-filename=)`` does the same from an .xlsx template or CSV. Rows are dicts with ``unit`` (a Unit) or
+bulk_create, or raises ``InvalidRows`` listing every problem. A filled .xlsx template or CSV goes through
+``mrv.uploads``: ``upload_preview(actor=, content=, filename=)`` stages it and shows its changes,
+``upload_confirm(actor=, upload=)`` stores them (docs/mrv-uploads.md). Rows are dicts with ``unit`` (a Unit) or
 ``unit_id`` or ``unit_code``, ``year``, ``month``, ``electricity_generated_mwh``,
 ``electricity_supplied_mwh``, ``heat_supplied_gj``, ``operating_hours``, ``load_factor``,
 ``purchased_electricity_mwh``, ``note`` and ``fuels`` (list of ``fuel``, ``consumption``, ``ncv``,
@@ -275,3 +276,16 @@ def extensions_visible_to(user):
     qs = DeadlineExtension.objects.select_related("submission", "verification")
     return (scope_by_entity(qs, user, "submission__entity") | scope_by_entity(qs, user, "verification__entity")
             ).order_by("-requested_at")
+
+
+def uploads_visible_to(user):
+    """Monthly data uploads the user may see and decide: those of the entity they act for; a national
+    regulator's legacy loads, to their author. Regulators otherwise see the stored submissions, not drafts."""
+    from .models import SubmissionUpload
+
+    qs = SubmissionUpload.objects.select_related("entity", "created_by", "decided_by")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.acting_entity_id:
+        return qs.filter(entity_id=user.acting_entity_id)
+    return qs.filter(entity__isnull=True, created_by=user)

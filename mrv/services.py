@@ -20,7 +20,6 @@ from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
 from entities.models import AgencyAssignment, KeyEntity, Unit, User
 
-from . import spreadsheet
 from .models import (
     AnnualReport,
     FuelRecord,
@@ -106,13 +105,15 @@ def submissions_bulk_load(*, actor: User, rows: list[dict], today: dt.date | Non
     submitted_at = submitted_at or timezone.now()
     try:
         with transaction.atomic():
-            return _store(actor, prepared, submitted_at, audit_each, run_rules)
+            return submissions_store(actor, prepared, submitted_at, audit_each=audit_each, run_rules=run_rules)
     except IntegrityError as exc:
         raise Conflict(_("Another submission for the same unit and month was stored at the same time; "
                          "nothing was saved, please retry."), "concurrent_submission", "month") from exc
 
 
-def _store(actor, prepared, submitted_at, audit_each: bool, run_rules: bool) -> dict:
+def submissions_store(actor, prepared, submitted_at, *, audit_each: bool = False, run_rules: bool = True) -> dict:
+    """Store validated rows inside the caller's transaction (``submissions_bulk_load`` and an upload's
+    confirmation, which checks its preview still holds under the same locks first)."""
     keys = {(p.unit.pk, p.year, p.month) for p in prepared}
     unit_ids = {k[0] for k in keys}
     years = {k[1] for k in keys}
@@ -178,28 +179,6 @@ def _store(actor, prepared, submitted_at, audit_each: bool, run_rules: bool) -> 
                          "count": len(ids), "superseded": len(current), "emissions_tco2": str(total),
                          "periods": sorted({f"{p.year}-{p.month:02d}" for p in prepared})})
     return {"created": len(ids), "superseded": len(current), "ids": ids, "emissions_tco2": total}
-
-
-def submissions_upload(*, actor: User, content: bytes, filename: str, today: dt.date | None = None) -> dict:
-    """Store a filled template (.xlsx or .csv) as one batch, or report every problem and store nothing."""
-    try:
-        frame, sheet = spreadsheet.read_frame(content, filename)
-    except spreadsheet.SpreadsheetInvalid as exc:
-        raise UploadInvalid(exc.errors) from exc
-    rows, origin, errors = spreadsheet.frame_rows(frame)
-    for error in errors:
-        error["sheet"] = sheet
-    if not rows:
-        raise UploadInvalid([{"sheet": sheet, "row": None, "column": None, "rule": "empty",
-                              "message": _("The file has no data rows.")}])
-    if errors:
-        # Grouping problems first, then every row problem too, so the entity fixes the file in one go.
-        _prepared, problems = prepare_rows(actor, rows, today=today or _today())
-        raise UploadInvalid(errors + spreadsheet.problems_to_errors(problems, origin, sheet))
-    try:
-        return submissions_bulk_load(actor=actor, rows=rows, today=today)
-    except InvalidRows as exc:
-        raise UploadInvalid(spreadsheet.problems_to_errors(exc.problems, origin, sheet)) from exc
 
 
 SUB_COLUMNS = ["entity_id", "unit_id", "year", "month", "version", "is_current", "status",

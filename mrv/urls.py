@@ -11,6 +11,7 @@ urlpatterns = [
     path("entities/<int:pk>/submit/", views.month_submit, name="month-submit"),
     path("template/", views.template_download, name="template"),
     path("upload/", views.upload, name="upload"),
+    path("uploads/<int:pk>/", views.upload_preview, name="upload-preview"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission"),
     path("warnings/", views.warnings, name="warnings"),
     path("verifications/", views.verifications, name="verifications"),

@@ -15,7 +15,7 @@ from cets.common.errors import DomainError, NotFound
 from entities.models import AgencyAssignment
 from entities.selectors import entity_get
 
-from . import charts, oversight, selectors, services
+from . import charts, oversight, selectors, services, uploads
 from .api.views import template_response
 from .forms import FuelFormSet, MonthForm, QcPlanForm, TestReportForm, UploadForm
 from .models import MonthlySubmission, QualityControlPlan
@@ -77,6 +77,7 @@ def template_download(request):
 
 @login_required
 def upload(request):
+    """Upload a filled template: it becomes a preview (nothing stored) shown on its own page."""
     if not request.user.acting_entity_id:
         raise Http404
     errors = None
@@ -84,16 +85,45 @@ def upload(request):
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         try:
-            result = services.submissions_upload(actor=request.user, content=upload_file.read(),
-                                                 filename=upload_file.name)
+            staged = uploads.upload_preview(actor=request.user, content=upload_file.read(),
+                                            filename=upload_file.name)
         except services.UploadInvalid as exc:
             errors = exc.errors
+        except DomainError as exc:
+            messages.error(request, exc.message)
         else:
-            messages.success(request, _("%(n)d monthly submissions stored (%(s)d earlier versions kept), "
-                                        "%(t)s tCO2.") % {"n": result["created"], "s": result["superseded"],
-                                                          "t": result["emissions_tco2"]})
-            return redirect("mrv:entity", pk=request.user.acting_entity_id)
-    return render(request, "mrv/upload.html", {"form": form, "errors": errors, "year": _year(request)})
+            return redirect("mrv:upload-preview", pk=staged.pk)
+    return render(request, "mrv/upload.html", {"form": form, "errors": errors, "year": _year(request),
+                                               "recent": selectors.uploads_visible_to(request.user)[:10]})
+
+
+@login_required
+def upload_preview(request, pk: int):
+    """The changes an upload would make, before and after per unit and month; confirm stores them."""
+    staged = selectors.uploads_visible_to(request.user).filter(pk=pk).first()
+    if staged is None:
+        raise Http404
+    if request.method == "POST":
+        do = request.POST.get("do")
+        try:
+            if do == "confirm":
+                staged = uploads.upload_confirm(actor=request.user, upload=staged)
+                messages.success(request, _("%(n)d monthly submissions stored (%(s)d earlier versions kept), "
+                                            "%(t)s tCO2.") % {"n": staged.result["created"],
+                                                              "s": staged.result["superseded"],
+                                                              "t": staged.result["emissions_tco2"]})
+                return redirect("mrv:entity", pk=request.user.acting_entity_id)
+            if do == "discard":
+                uploads.upload_discard(actor=request.user, upload=staged)
+                messages.success(request, _("The upload was discarded; nothing was stored."))
+                return redirect("mrv:upload")
+            raise Http404
+        except services.InvalidRows as exc:
+            messages.error(request, exc.message)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("mrv:upload-preview", pk=staged.pk)
+    return render(request, "mrv/upload_preview.html", {"u": staged})
 
 
 @login_required

@@ -73,6 +73,7 @@ SEEDS = [
     ("entities.migrations.0002_provinces", "load_provinces"),
     ("allowances.migrations.0002_seed_plans", "seed"),
     ("mrv.migrations.0002_seed_parameters", "seed"),
+    ("mrv.migrations.0012_seed_generation_without_emissions_rule", "seed"),
     ("trading.migrations.0002_seed_products", "seed"),
     ("voluntary.migrations.0002_methodologies", "seed"),
     ("compliance.migrations.0002_seed_cycles", "load_cycles"),

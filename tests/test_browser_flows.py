@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 
 from entities.models import User
 from mrv.models import MonthlySubmission
+from mrv.spreadsheet import column_key
 from registry import services as registry
 from registry.models import Holding, Transaction
 from tests import factories as f
@@ -71,8 +72,8 @@ def _fill(path, *, month: int, overrides: dict | None = None) -> int:
     ``overrides`` maps a spreadsheet row to wrong values. Returns the rows kept."""
     wb = load_workbook(path)
     ws = wb["MonthlyData"]
-    header = [c.value for c in ws[1]]
-    for row in range(ws.max_row, 1, -1):
+    header = [column_key(c.value) for c in ws[1]]
+    for row in range(ws.max_row, 2, -1):  # row 2 is the example the reader skips
         if int(ws.cell(row=row, column=header.index("month") + 1).value) != month:
             ws.delete_rows(row)
     # 720 h at 80 % load; about 41 % of the coal's heat leaves as electricity. The coal oxidation rate has
@@ -83,12 +84,12 @@ def _fill(path, *, month: int, overrides: dict | None = None) -> int:
                              "consumption": "160000"},
                 "HB-WH-02": {"electricity_generated_mwh": "190000", "electricity_supplied_mwh": "178500",
                              "consumption": "80000"}}
-    for row in range(2, ws.max_row + 1):
+    for row in range(3, ws.max_row + 1):
         unit = ws.cell(row=row, column=header.index("unit_code") + 1).value
         for name, value in {**common, **per_unit[unit], **(overrides or {}).get(row, {})}.items():
             ws.cell(row=row, column=header.index(name) + 1, value=value)
     wb.save(path)
-    return ws.max_row - 1
+    return ws.max_row - 2
 
 
 def test_flow_1_mrv_template_upload_and_errors(page, live_server, entity_user, entity, mrv_parameters, tmp_path):
@@ -109,6 +110,10 @@ def test_flow_1_mrv_template_upload_and_errors(page, live_server, entity_user, e
 
     page.set_input_files("input[name=file]", str(good))
     page.click("form.card button[type=submit]")
+    page.wait_for_selector("[data-testid=upload-changes]")  # the preview: nothing stored yet
+    assert "new month" in page.inner_text("[data-testid=upload-changes]")
+    assert not MonthlySubmission.objects.filter(entity=entity).exists()
+    page.click("text=Confirm and store these changes")
     page.wait_for_url(f"{live_server.url}/mrv/entities/{entity.pk}/")
     # FC x NCV x 0.03085 tC/GJ (default carbon per heat) x 0.99 x 44/12:
     # 160,000 t -> 374,622.853 t CO2; 80,000 t -> 187,311.427 t CO2.
@@ -126,15 +131,15 @@ def test_flow_1_mrv_template_upload_and_errors(page, live_server, entity_user, e
         page.click("text=Download the template")
     bad = tmp_path / "bad.xlsx"
     info.value.save_as(bad)
-    _fill(bad, month=last.month, overrides={2: {"load_factor": "1.5"}, 3: {"consumption": "-3"}})
+    _fill(bad, month=last.month, overrides={3: {"load_factor": "1.5"}, 4: {"consumption": "-3"}})
     page.set_input_files("input[name=file]", str(bad))
     page.click("form.card button[type=submit]")
     page.wait_for_selector("[data-testid=upload-errors]")
     assert page.inner_text("[data-testid=upload-errors]") == "2 problems; nothing was saved."
     rows = {tuple(cell.strip() for cell in row.split("\t")[:4])
             for row in page.inner_text("main table tbody").splitlines()}
-    assert rows == {("MonthlyData", "2", "load_factor", "out_of_range"),
-                    ("MonthlyData", "3", "consumption", "negative")}
+    assert rows == {("MonthlyData", "3", "load_factor", "out_of_range"),
+                    ("MonthlyData", "4", "consumption", "negative")}
     assert MonthlySubmission.objects.filter(entity=entity).count() == 2  # no new version
     page.screenshot(path=str(SCREENSHOTS / "flow_1.png"), full_page=True)
 

@@ -17,6 +17,7 @@ from ..models import (
     QualityControlPlan,
     Reminder,
     SubmissionReview,
+    SubmissionUpload,
     TestReport,
     Verification,
     VerificationFinding,
@@ -171,10 +172,38 @@ class UploadInput(serializers.Serializer):
     file = serializers.FileField(help_text="the filled .xlsx template or a .csv with the same columns")
 
 
-class UploadOutput(serializers.Serializer):
-    created = serializers.IntegerField()
-    superseded = serializers.IntegerField()
-    emissions_tco2 = serializers.CharField()
+class UploadFieldChange(serializers.Serializer):
+    field = serializers.CharField(help_text="a unit-level column, <fuel>.<column>, note or emissions_tco2")
+    before = serializers.CharField(allow_null=True)
+    after = serializers.CharField(allow_null=True)
+
+
+class UploadChange(serializers.Serializer):
+    row = serializers.IntegerField(help_text="the first spreadsheet row of the unit-month")
+    unit = serializers.CharField()
+    unit_id = serializers.IntegerField()
+    year = serializers.IntegerField()
+    month = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=["create", "update"])
+    version_before = serializers.IntegerField(allow_null=True)
+    status_before = serializers.CharField(allow_null=True)
+    status_after = serializers.CharField()
+    on_time_before = serializers.BooleanField(allow_null=True)
+    on_time_after = serializers.BooleanField()
+    deadline = serializers.DateField()
+    fields = UploadFieldChange(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class UploadOutput(serializers.ModelSerializer):
+    """A staged upload: its changes before and after, per unit and month; ``confirm`` stores them."""
+
+    changes = UploadChange(many=True)
+
+    class Meta:
+        model = SubmissionUpload
+        fields = ["id", "entity", "filename", "sha256", "status", "created_at", "created_by", "summary", "changes",
+                  "decided_by", "decided_at", "result"]
 
 
 class TestReportInput(serializers.Serializer):

@@ -6,6 +6,7 @@ from . import views
 
 router = ApiRouter()
 router.register("submissions", views.SubmissionViewSet, basename="mrv-submission")
+router.register("uploads", views.UploadViewSet, basename="mrv-upload")
 router.register("test-reports", views.TestReportViewSet, basename="mrv-test-report")
 router.register("qc-plans", views.QcPlanViewSet, basename="mrv-qc-plan")
 router.register("annual-reports", views.AnnualReportViewSet, basename="mrv-annual-report")

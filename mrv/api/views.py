@@ -17,7 +17,7 @@ from entities.models import ConsultingEngagement, KeyEntity, Organisation, Unit
 from entities.selectors import entity_get, scope_by_entity, units_visible_to
 from entities.services import consulting_register
 
-from .. import accounting, oversight, selectors, services, spreadsheet
+from .. import accounting, oversight, selectors, services, spreadsheet, uploads
 from ..models import EarlyWarning
 from . import serializers as s
 
@@ -71,18 +71,12 @@ class SubmissionViewSet(ScopedReadViewSet):
             return _invalid_rows(exc)
         return Response(s.SubmissionOutput(sub).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request={"multipart/form-data": s.UploadInput}, responses={201: s.UploadOutput})
+    @extend_schema(request={"multipart/form-data": s.UploadInput}, responses={201: s.UploadOutput},
+                   description="Kept for integrators: the same as POST /api/v1/mrv/uploads/ (a preview that "
+                               "stores nothing until confirmed).")
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def upload(self, request):
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise DomainError("Attach the file as 'file'.", "required", "file")
-        try:
-            result = services.submissions_upload(actor=request.user, content=upload.read(), filename=upload.name)
-        except services.UploadInvalid as exc:
-            return _invalid_file(exc)
-        return Response({"created": result["created"], "superseded": result["superseded"],
-                         "emissions_tco2": str(result["emissions_tco2"])}, status=status.HTTP_201_CREATED)
+        return _upload_preview(request)
 
     @extend_schema(parameters=[OpenApiParameter("year", int)], responses={(200, "application/octet-stream"): bytes})
     @action(detail=False, methods=["get"])
@@ -136,6 +130,48 @@ class SubmissionViewSet(ScopedReadViewSet):
         data = validated(s.DecisionInput, request)
         sub = oversight.submission_review(actor=request.user, submission=self.get_object(), **data)
         return Response(s.SubmissionOutput(sub).data)
+
+
+def _upload_preview(request) -> Response:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise DomainError("Attach the file as 'file'.", "required", "file")
+    try:
+        staged = uploads.upload_preview(actor=request.user, content=upload.read(), filename=upload.name)
+    except services.UploadInvalid as exc:
+        return _invalid_file(exc)
+    return Response(s.UploadOutput(staged).data, status=status.HTTP_201_CREATED)
+
+
+class UploadViewSet(ScopedReadViewSet):
+    """Monthly template uploads: POST a file to get a preview of every change (before and after, per unit
+    and month; nothing is stored), then POST ``confirm`` to store exactly that, or ``discard``. A confirm
+    after any previewed month changed (new version, review decision, question) is refused with 409
+    ``changed_since_preview`` and nothing changes: upload the file again."""
+
+    serializer_class = s.UploadOutput
+    filterset_fields = ["status"]
+
+    def scoped_queryset(self, user):
+        return selectors.uploads_visible_to(user)
+
+    @extend_schema(request={"multipart/form-data": s.UploadInput}, responses={201: s.UploadOutput})
+    def create(self, request):
+        return _upload_preview(request)
+
+    @extend_schema(request=None, responses={200: s.UploadOutput})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        try:
+            staged = uploads.upload_confirm(actor=request.user, upload=self.get_object())
+        except services.InvalidRows as exc:
+            return _invalid_rows(exc)
+        return Response(s.UploadOutput(staged).data)
+
+    @extend_schema(request=None, responses={200: s.UploadOutput})
+    @action(detail=True, methods=["post"])
+    def discard(self, request, pk=None):
+        return Response(s.UploadOutput(uploads.upload_discard(actor=request.user, upload=self.get_object())).data)
 
 
 def template_response(entity: KeyEntity, year: int) -> HttpResponse:

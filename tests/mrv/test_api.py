@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from mrv.models import MonthlySubmission
-from mrv.spreadsheet import COLUMNS
+from mrv.spreadsheet import COLUMNS, column_key
 
 from .conftest import month_row
 
@@ -83,9 +83,9 @@ def _filled_template(api, user, year=2024, fill=None):
     assert response.status_code == 200
     wb = load_workbook(io.BytesIO(response.content))
     ws = wb["MonthlyData"]
-    header = [c.value for c in ws[1]]
+    header = [column_key(c.value) for c in ws[1]]
     assert header == COLUMNS
-    for row in ws.iter_rows(min_row=2):
+    for row in ws.iter_rows(min_row=3):  # row 2 is the example the reader skips
         values = {"electricity_generated_mwh": "300000", "electricity_supplied_mwh": "282000",
                   "heat_supplied_gj": "0", "operating_hours": "700", "load_factor": "0.82",
                   "purchased_electricity_mwh": "0", "consumption": "1000", "ncv": "20.908"}
@@ -99,7 +99,7 @@ def _filled_template(api, user, year=2024, fill=None):
     wb.save(buf)
     buf.seek(0)
     buf.name = "data.xlsx"
-    return buf, ws.max_row - 1
+    return buf, ws.max_row - 2
 
 
 def test_template_upload_round_trip(api, entity_user, entity):
@@ -107,8 +107,12 @@ def test_template_upload_round_trip(api, entity_user, entity):
     assert rows == 2 * 12  # two units, twelve months of 2024
     response = api(entity_user).post("/api/v1/mrv/submissions/upload/", {"file": buf}, format="multipart")
     assert response.status_code == 201, response.json()
-    assert response.json()["created"] == 24
-    assert Decimal(response.json()["emissions_tco2"]) == Decimal("2341.393") * 24
+    assert response.json()["status"] == "previewed" and response.json()["summary"]["created"] == 24
+    assert MonthlySubmission.objects.count() == 0  # a preview stores nothing
+    response = api(entity_user).post(f"/api/v1/mrv/uploads/{response.json()['id']}/confirm/")
+    assert response.status_code == 200, response.json()
+    assert response.json()["result"]["created"] == 24
+    assert Decimal(response.json()["result"]["emissions_tco2"]) == Decimal("2341.393") * 24
 
 
 def test_upload_errors_by_sheet_row_column_and_nothing_saved(api, entity_user, entity):
@@ -137,6 +141,7 @@ def test_csv_upload_and_wrong_file(api, entity_user, unit):
     buf.name = "march.csv"
     response = api(entity_user).post("/api/v1/mrv/submissions/upload/", {"file": buf}, format="multipart")
     assert response.status_code == 201, response.json()
+    assert api(entity_user).post(f"/api/v1/mrv/uploads/{response.json()['id']}/confirm/").status_code == 200
     bad = io.BytesIO(b"hello")
     bad.name = "x.pdf"
     response = api(entity_user).post("/api/v1/mrv/submissions/upload/", {"file": bad}, format="multipart")

@@ -63,6 +63,9 @@ def test_upload_page_lists_errors_and_saves_nothing(client, entity_user, unit):
     upload = io.BytesIO(body.replace(",7,0,", ",0.8,0,").encode())
     upload.name = "feb.csv"
     response = client.post("/mrv/upload/", {"file": upload})
+    assert response.status_code == 302 and "/mrv/uploads/" in response["Location"]
+    assert MonthlySubmission.objects.count() == 0  # previewed, not stored
+    response = client.post(response["Location"], {"do": "confirm"})
     assert response.status_code == 302
     assert MonthlySubmission.objects.count() == 1
 
