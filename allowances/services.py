@@ -370,7 +370,13 @@ def _mrv():
 
 
 def _unconfirmed_entities(year: int) -> list[int]:
-    active = set(KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE).values_list("pk", flat=True))
+    """Active entities covered in ``year`` (included that year or before) without a confirmed verification.
+
+    An entity included later owes no verification of ``year`` (MRV's own completeness check and the
+    compliance obligations use the same coverage); before, it blocked the true-up of earlier years.
+    """
+    active = set(KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE, inclusion_year__lte=year)
+                 .values_list("pk", flat=True))
     return sorted(active - _mrv().verification_confirmed_entity_ids(year))
 
 

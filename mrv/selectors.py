@@ -80,7 +80,8 @@ def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = 
     """Verified per-unit facts of ``year`` from confirmed verifications (see the module docstring)."""
     if require_confirmed:
         wanted = set(entity_ids) if entity_ids is not None else set(
-            KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE).values_list("pk", flat=True))
+            KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE, inclusion_year__lte=year)
+            .values_list("pk", flat=True))
         missing = sorted(wanted - verification_confirmed_entity_ids(year))
         if missing:
             shown = ", ".join(str(pk) for pk in missing[:20])

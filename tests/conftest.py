@@ -68,6 +68,18 @@ def _reference_data_after_flush(request):
         _reload_seeded_reference_data()
 
 
+@pytest.fixture(autouse=True)
+def _no_rows_cached_across_tests():
+    """Process caches of database rows (trading's CEA instruments by vintage and its order books) hold
+    while rows are never deleted, as in production; a test's rollback or flush deletes them, and a later
+    test in the same process then read the balance of an instrument that no longer exists (0 t sellable:
+    the second replay of a session failed its trading stage). Each test starts without them."""
+    from trading import books, delivery
+
+    delivery._instruments.clear()
+    books._books.clear()
+
+
 # Reference data that data migrations load (and a transactional test's flush removes).
 SEEDS = [
     ("entities.migrations.0002_provinces", "load_provinces"),

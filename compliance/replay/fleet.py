@@ -81,6 +81,9 @@ HEAT_SHAPE = np.array([1.6, 1.45, 1.2, 0.8, 0.6, 0.55, 0.55, 0.55, 0.6, 0.8, 1.3
 # benchmark as the 2021-22 gas benchmark intends (a CCGT runs at ~0.37 t/MWh against 0.392) and the
 # inefficient share is what the count leaves for borrowing.
 INEFFICIENT_SHARE = 0.06
+# Entities relieved individually for a public-welfare task (heat supply): with the borrowers above
+# (about the inefficient share, 6% = 135 of 2,257) the report's 202 entities helped leave ~3% (67).
+RELIEF_SHARE = 0.03
 INEFFICIENT_RATIO = 1.16
 GAS_RATIO = 0.97
 # A unit never runs more than 6,400 h at its rated power: with the load factor floor of
@@ -426,13 +429,17 @@ def baseline_year(fleet: Fleet, year: int) -> pd.DataFrame:
 
 
 REPORT_COMPLIANCE = {2021: 0.9961, 2022: 0.9988}
+# The share of its obligation a straggler covers by the deadline, U(low, high). The report's 80 entities
+# not compliant on time leave 0.39% and 0.12% of ~5.09 Gt uncovered: ~26 Mt over 80 entities of 2.26 Mt
+# on average, 14% each. U(0, 0.9) (55% each) made only ~21 stragglers on the national run.
+STRAGGLER_ON_TIME = (0.75, 0.97)
 
 
 def surrender_behaviour(fleet: Fleet) -> pd.DataFrame:
     """Per entity and year: the share of its obligation it covers by the deadline, and whether it
     completes the rest late (before the cycle closes) or never.
 
-    Stragglers are drawn in a seeded order, each covering U(0, 0.9) on time, until what they leave
+    Stragglers are drawn in a seeded order, each covering ``STRAGGLER_ON_TIME`` on time, until what they leave
     uncovered reaches the report's non-compliance share (1 - 99.61% / 99.88%) of the year's
     calibrated emissions; the last one drawn covers all but what is left of that share (before, the
     last straggler's whole shortfall was added, overshooting by up to half the target: 99.58% and
@@ -450,7 +457,7 @@ def surrender_behaviour(fleet: Fleet) -> pd.DataFrame:
         for entity in order:
             if missing >= target:
                 break
-            covered = float(rng.uniform(0, 0.9))
+            covered = float(rng.uniform(*STRAGGLER_ON_TIME))
             if missing + (1 - covered) * emissions[entity] > target:
                 covered = 1 - (target - missing) / emissions[entity]
             share[entity], late[entity] = covered, bool(rng.random() < 0.5)

@@ -105,6 +105,19 @@ def test_true_up_refused_before_verification_is_confirmed(national, entity, othe
     assert AllocationRun.objects.count() == 0 and Job.objects.count() == 0
 
 
+def test_true_up_waits_only_for_entities_covered_that_year(
+        national, national2, entity, other_entity, data_2022, django_capture_on_commit_callbacks):
+    """An entity included in a later year owes no verification of this one and does not block its true-up."""
+    verify(entity, 2023, {"HB-WH-01": {"emissions_tco2": 1}})
+    verify(other_entity, 2023, {"GD-GZ-01": {"emissions_tco2": 1}}, status="submitted")
+    other_entity.inclusion_year = 2024
+    other_entity.save(update_fields=["inclusion_year"])
+    start_and_approve(national, national2, 2023, "pre_allocation", django_capture_on_commit_callbacks)
+    run = start_and_approve(national, national2, 2023, "true_up", django_capture_on_commit_callbacks)
+    assert run.status == AllocationRun.Status.COMPLETED
+    assert set(EntityAllocation.objects.filter(run=run).values_list("entity_id", flat=True)) == {entity.pk}
+
+
 def test_run_refused_for_a_year_without_published_plan_and_for_non_national(national, hubei, data_2022):
     with pytest.raises(NotFound) as exc:
         services.run_start(actor=national, year=2031, kind="pre_allocation")

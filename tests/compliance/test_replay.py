@@ -6,6 +6,7 @@ Sized to stay well under 30 s on SQLite (12 entities, 2021-2022); the national s
 """
 
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -128,3 +129,79 @@ def test_replay_refuses_years_outside_the_cycle(tmp_path):
 def test_a_missing_service_is_reported_not_faked():
     with pytest.raises(stages.NotAvailable, match="registry.services:no_such_service"):
         stages.need("registry.services:issuance_propose", "registry.services:no_such_service")
+
+
+# ---- any seed, both databases (issue 14 point 10) ---------------------------------------------------
+
+SEED_ENTITIES = 20  # small enough for three seeds in well under a minute on SQLite; 3% relief = 1 entity
+ENGINES = [pytest.param("sqlite", id="sqlite"),
+           pytest.param("postgresql", id="postgres", marks=pytest.mark.postgres)]
+
+
+def _not_on_time_from_steps(cycle) -> set[int]:
+    """Entities with an obligation not covered by the deadline, from the surrender steps (not the cached
+    on-time column the figure reads)."""
+    from compliance.models import Obligation, SurrenderStep
+
+    covered: dict[int, int] = {}
+    for obligation_id, quantity in SurrenderStep.objects.filter(on_date__lte=cycle.deadline).values_list(
+            "obligation_id", "quantity"):
+        covered[obligation_id] = covered.get(obligation_id, 0) + quantity
+    return {o.entity_id for o in Obligation.objects.filter(cycle=cycle) if covered.get(o.pk, 0) < o.quantity_tco2}
+
+
+def _helped_from_decisions(years) -> set[int]:
+    """Entities whose borrowing the province approved or whose individual relief was approved."""
+    from allowances.models import BorrowingApplication
+    from compliance.models import ReliefDecision
+
+    borrowed = BorrowingApplication.objects.filter(status=BorrowingApplication.Status.APPROVED, year__in=years)
+    relieved = ReliefDecision.objects.filter(status=ReliefDecision.Status.APPROVED, obligation__year__in=years)
+    return (set(borrowed.values_list("entity_id", flat=True))
+            | set(relieved.values_list("obligation__entity_id", flat=True)))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("seed", [1, 7, 13])
+def test_replay_completes_for_any_seed_and_prints_the_reports_entity_counts(engine, seed, tmp_path):
+    from io import StringIO
+
+    from django.core.management import get_commands
+    from django.db import connection
+
+    from compliance.models import Obligation
+    from compliance.selectors import cycle_get
+    from registry.models import Transaction
+
+    if connection.vendor != engine:
+        pytest.skip(f"the {engine} variant")
+    out, printed = tmp_path / "replay.json", StringIO()
+    call_command("replay_cycle", "--entities", str(SEED_ENTITIES), "--seed", str(seed), "--out", str(out),
+                 stdout=printed, skip_checks=True)
+    result = json.loads(out.read_text())
+    assert {s["name"]: s["status"] for s in result["stages"] if s["status"] != "ok"} == {}
+    assert result["checks"]["disagreements"] == []
+    cycle = cycle_get("2021-2022")
+    assert cycle.status == "closed"
+    assert Obligation.objects.count() == 2 * SEED_ENTITIES
+    assert not Obligation.objects.filter(closed_at__isnull=True).exists()
+    # Borrowed CEAs were issued: no borrowing proposal is left waiting for the Ministry.
+    assert not Transaction.objects.filter(kind="issuance", status="awaiting_approval").exists()
+
+    figures = result["figures"]
+    late = _not_on_time_from_steps(cycle)
+    stragglers = fleet_module.surrender_behaviour(fleet_module.build(SEED_ENTITIES, seed))
+    assert figures["entities_not_compliant_on_time"] == len(late)
+    # Every straggler the generator planned is among them (at least one a year: the report's shortfall).
+    assert len(late) >= stragglers.loc[stragglers["on_time_share"] < 1, "entity"].nunique() >= 1
+    helped = _helped_from_decisions([2021, 2022])
+    assert figures["entities_helped_by_flexibility"] == len(helped) >= 1
+    assert figures["flexible_mechanisms"]["individual_relief"] == round(
+        fleet_module.RELIEF_SHARE * SEED_ENTITIES)
+    text = printed.getvalue()
+    assert re.search(rf"entities not compliant on time +{len(late)} +80 \(x", text), text
+    assert re.search(rf"entities helped \(borrowing, indiv. relief\) +{len(helped)} +202 \(x", text), text
+    consistency = result["checks"]["check_consistency"]
+    assert consistency["ran"] is ("check_consistency" in get_commands())
+    assert consistency["ok"] is (True if consistency["ran"] else None), consistency["output"]
+    assert "check_consistency: " in text
