@@ -60,8 +60,8 @@ def coverage_expressions() -> dict:
     still count (not reversed), and of their surrender steps those made by the deadline.
     """
     live = registry_selectors.live_compliance_transaction_ids()
-    covered = _summed(registry_selectors.compliance_transactions().filter(pk__in=live,from_account__entity_id=OuterRef("entity_id"),
-                                  compliance_year=OuterRef("year")), "quantity")
+    covered = _summed(registry_selectors.compliance_transactions().filter(
+        pk__in=live, from_account__entity_id=OuterRef("entity_id"), compliance_year=OuterRef("year")), "quantity")
     on_time = _summed(SurrenderStep.objects.filter(
         obligation_id=OuterRef("pk"), late=False,
         registry_transaction_id__in=live), "quantity")
