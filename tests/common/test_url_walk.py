@@ -8,10 +8,10 @@ import re
 
 import pytest
 from django.urls import URLResolver, get_resolver, resolve
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from entities.models import User
+from entities.two_factor import api_token_issue
 
 from .. import factories as f
 from ..conftest import otp_login
@@ -67,7 +67,8 @@ def test_a_malformed_id_answers_404_on_every_route(users, who, bad):
     if not user.is_staff:
         portal.force_login(user)
     api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    token = api_token_issue(actor=user, otp_verified=user.must_use_two_factor)  # as issued from a verified session
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     portal.raise_request_exception = api.raise_request_exception = False
     wrong = []
     allowed = (404, 405, 403) if who == "entity" else (404, 405)
