@@ -77,11 +77,13 @@ def report_sense_counts(cycle, entity_ids) -> dict:
     from django.db.models import F
 
     from compliance.models import FlexibleMechanism, Obligation
+    from compliance.standing import coverage_expressions
 
     obligations = Obligation.objects.filter(cycle=cycle, entity_id__in=list(entity_ids))
     kinds = [FlexibleMechanism.Kind.BORROWING, FlexibleMechanism.Kind.INDIVIDUAL_RELIEF]
     helped = FlexibleMechanism.objects.filter(obligation__in=obligations, kind__in=kinds)
-    return {"entities_not_compliant_on_time": obligations.filter(on_time_tco2__lt=F("quantity_tco2"))
+    on_time = obligations.annotate(on_time_now=coverage_expressions()["on_time"])
+    return {"entities_not_compliant_on_time": on_time.filter(on_time_now__lt=F("quantity_tco2"))
             .values("entity_id").distinct().count(),
             "entities_helped_by_flexibility": helped.values("obligation__entity_id").distinct().count()}
 

@@ -17,6 +17,7 @@ from mrv import oversight, rules, services, spreadsheet, uploads
 from mrv.models import EarlyWarning, MonthlySubmission, SubmissionUpload
 from mrv.spreadsheet import COLUMNS, column_key
 
+from ..conftest import otp_login
 from .conftest import month_row
 
 pytestmark = pytest.mark.django_db
@@ -325,7 +326,7 @@ def test_portal_preview_then_confirm(client, entity_user, other_entity_user, gua
     assert "1000.0000" in page and "900.0000" in page and "2341.393" in page and "2107.254" in page
     assert MonthlySubmission.objects.filter(unit=unit, month=11).count() == 1  # nothing stored yet
     for outsider in (other_entity_user, guangdong):
-        client.force_login(outsider)
+        otp_login(client, outsider)  # a regulator with two factors, so the refusal is the upload's own
         assert client.get(url).status_code == 404
         assert client.post(url, {"do": "confirm"}).status_code == 404
     client.force_login(entity_user)
@@ -337,7 +338,7 @@ def test_portal_preview_then_confirm(client, entity_user, other_entity_user, gua
 
 
 def test_portal_discard_and_refused_for_regulators(client, entity_user, guangdong, entity, unit, eleven):
-    client.force_login(guangdong)
+    otp_login(client, guangdong)
     assert client.get("/mrv/upload/").status_code == 404
     client.force_login(entity_user)
     upload = io.BytesIO(filled(template_bytes(entity), {("HB-WH-01", 1): {"ncv": "21"}}))

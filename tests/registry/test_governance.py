@@ -271,9 +271,9 @@ def test_governance_request_through_the_approval_api(api, national, national2, g
     rep = services.representative_add(actor=national, account=entity_account,
                                       user=f.UserFactory(role="entity", entity=entity), right="read")
     request = rep.requests.get()
-    refused = api(guangdong).post(f"/api/v1/registry/transactions/{request.pk}/approve/")
+    refused = api(guangdong, otp=True).post(f"/api/v1/registry/transactions/{request.pk}/approve/")
     assert refused.status_code in (403, 404)
-    response = api(national2).post(f"/api/v1/registry/transactions/{request.pk}/approve/")
+    response = api(national2, otp=True).post(f"/api/v1/registry/transactions/{request.pk}/approve/")
     assert response.status_code == 200, response.json()
     assert response.json()["kind"] == "representative_add" and response.json()["instrument"] is None
     rep.refresh_from_db()
