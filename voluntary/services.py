@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from contextlib import suppress
 from decimal import Decimal
 
 from django.conf import settings
@@ -702,10 +703,8 @@ def _use_code(kind: str, year: int) -> str:
 def _project_of_instrument(instrument_code: str) -> tuple[Project, int]:
     issuance = Issuance.objects.select_related("project").filter(instrument_code=instrument_code).first()
     if issuance is None:
-        try:
-            ledger.ccer_instrument(instrument_code)  # a CEA is refused as not a CCER
-        except NotFound:
-            pass
+        with suppress(NotFound):  # a CEA is refused as not a CCER; an unknown code falls through to the error below
+            ledger.ccer_instrument(instrument_code)
         raise DomainError(_("No CCER issuance has this instrument."), "unknown_instrument", "instrument")
     return issuance.project, issuance.vintage
 
