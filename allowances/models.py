@@ -12,19 +12,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from entities.models import KeyEntity, Unit
+from entities.models import Confidence, KeyEntity, Unit
 
 from . import formulas
 
 FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
-
-
-class Confidence(models.TextChoices):
-    """How sure we are of a seeded figure (DOMAIN.md): [A] official text, [B] secondary, [C] reported."""
-
-    A = "A", _("A: read in the official text")
-    B = "B", _("B: secondary source (ICAP, exchange notices)")
-    C = "C", _("C: widely reported, not confirmed against the text")
 
 
 class Category(models.TextChoices):

@@ -218,6 +218,8 @@ SPECTACULAR_SETTINGS = {
         "UnitStatusEnum": "entities.models.Unit.Status",
         "UnitCoolingEnum": "entities.models.Unit.Cooling",
         "OrganisationKindEnum": "entities.models.Organisation.Kind",
+        "EntitiesSectorAllocationMethodEnum": "entities.models.Sector.AllocationMethod",
+        "EntitiesSectorAllocationLevelEnum": "entities.models.Sector.AllocationLevel",
         "JobStatusEnum": "cets.common.models.Job.Status",
         # Every app's kind/status/state choices, named <App><Model><Field>Enum so a client can tell them apart.
         "RegistryInstrumentKindEnum": "registry.models.Instrument.Kind",

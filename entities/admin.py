@@ -14,6 +14,8 @@ from .models import (
     KeyEntity,
     Organisation,
     Province,
+    Sector,
+    SectorListing,
     Unit,
     User,
 )
@@ -72,6 +74,25 @@ class UnitAdmin(RegulatorAdmin):
 class ProvinceAdmin(RegulatorAdmin):
     entity_path = None
     list_display = ["code", "name", "name_en"]
+
+
+@admin.register(Sector)
+class SectorAdmin(RegulatorAdmin):
+    """Sectors are data the national regulator keeps (gases, monthly parameters, thresholds)."""
+
+    entity_path = None
+    list_display = ["code", "name", "name_en", "facility_label", "allocation_method", "inclusion_threshold_tco2",
+                    "first_year", "confidence", "is_active"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.role == User.Role.NATIONAL_REGULATOR
+
+
+@admin.register(SectorListing)
+class SectorListingAdmin(RegulatorAdmin):
+    list_display = ["year", "sector", "entity", "status", "emissions_tco2", "reason"]
+    list_filter = ["year", "sector", "status"]
+    search_fields = ["entity__name", "entity__credit_code"]
 
 
 @admin.register(City)

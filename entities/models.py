@@ -8,8 +8,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .categories import unit_category
+from .categories import CategoryResult, unit_category
 from .credit_code import credit_code_problem
+from .facilities import facility_problems
 
 
 def validate_credit_code(value: str) -> None:
@@ -109,14 +110,71 @@ class Accreditation(models.Model):
         return f"{self.organisation} {self.scope} {self.number}"
 
 
+class Confidence(models.TextChoices):
+    """How sure we are of a seeded figure (DOMAIN.md): [A] official text, [B] secondary, [C] reported."""
+
+    A = "A", _("A: read in the official text")
+    B = "B", _("B: secondary source (ICAP, exchange notices)")
+    C = "C", _("C: widely reported, not confirmed against the text")
+
+
+class Sector(models.Model):
+    """A covered sector as data: its allocation unit, processes, gases, monthly key parameters and modules.
+
+    The code of a sector lives in two places only: its accounting module in mrv (``accounting_module``, a
+    dotted path) and its allocation method in allowances (``allocation_method``). Everything else (lists,
+    monthly data, review, registry, trading, compliance) reads this row. Seeded from ``sectors_seed``.
+    """
+
+    class AllocationMethod(models.TextChoices):
+        BENCHMARK = "benchmark", _("Benchmark x output (power)")
+        INTENSITY = "intensity", _("Intensity coefficient with a balance value (industry)")
+
+    class AllocationLevel(models.TextChoices):
+        FACILITY = "facility", _("Each facility (unit, line, process)")
+        ENTITY = "entity", _("The whole enterprise")
+
+    code = models.SlugField(_("code"), max_length=20, primary_key=True)
+    name = models.CharField(_("name"), max_length=60)
+    name_en = models.CharField(_("English name"), max_length=60)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=100)
+    facility_kind = models.SlugField(_("allocation unit kind"), max_length=40)
+    facility_label = models.CharField(_("allocation unit"), max_length=60)
+    facility_label_en = models.CharField(_("allocation unit (English)"), max_length=60)
+    processes = models.JSONField(_("processes"), default=list, blank=True,
+                                 help_text=_('[{"code": "sintering", "name": "烧结", "name_en": "Sintering"}, ...]'))
+    gases = models.JSONField(_("gases with GWP"), default=list,
+                             help_text=_('[{"gas": "CF4", "gwp": 6630, "confidence": "C", "source": "..."}]'))
+    output_name = models.CharField(_("output"), max_length=60)
+    output_name_en = models.CharField(_("output (English)"), max_length=60)
+    output_unit = models.CharField(_("output unit"), max_length=20)
+    facility_attributes = models.JSONField(_("facility attributes"), default=list, blank=True)
+    monthly_parameters = models.JSONField(_("monthly key parameters"), default=list)
+    accounting_module = models.CharField(_("accounting module"), max_length=100,
+                                         help_text=_("Dotted path of the module that computes emissions."))
+    allocation_method = models.CharField(_("allocation method"), max_length=12, choices=AllocationMethod.choices)
+    allocation_level = models.CharField(_("allocation level"), max_length=10, choices=AllocationLevel.choices,
+                                        default=AllocationLevel.FACILITY)
+    inclusion_threshold_tco2 = models.PositiveIntegerField(_("inclusion threshold (tCO2e a year)"), default=26000)
+    first_year = models.PositiveSmallIntegerField(_("first data year in the national ETS"))
+    confidence = models.CharField(_("confidence"), max_length=1, choices=Confidence.choices)
+    source = models.CharField(_("source"), max_length=300)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("sector")
+        verbose_name_plural = _("sectors")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self):
+        return self.name
+
+    def gwp(self, gas: str) -> int | None:
+        return next((g["gwp"] for g in self.gases if g["gas"] == gas), None)
+
+
 class KeyEntity(models.Model):
     """A key emitting entity (重点排放单位): a legal person with >= 26,000 tCO2e a year."""
-
-    class Sector(models.TextChoices):
-        POWER = "power", _("Power generation")
-        STEEL = "steel", _("Iron and steel")
-        CEMENT = "cement", _("Cement")
-        ALUMINIUM = "aluminium", _("Aluminium smelting")
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -127,7 +185,10 @@ class KeyEntity(models.Model):
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True,
                                    validators=[validate_credit_code])
-    sector = models.CharField(_("sector"), max_length=12, choices=Sector.choices, default=Sector.POWER)
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="entities", default="power",
+                               verbose_name=_("main sector"),
+                               help_text=_("The sector of its main activity; facilities of another sector (a "
+                                           "captive plant) put the entity on that sector's list too."))
     province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="entities",
                                  verbose_name=_("province"))
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="entities", verbose_name=_("city"))
@@ -156,7 +217,12 @@ FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
 
 
 class Unit(models.Model):
-    """A generating unit (机组): allocation and much of MRV are per unit."""
+    """A facility, the allocation unit of its sector: a generating unit (机组), a steel enterprise with its
+    processes, a clinker line or an aluminium electrolysis process. Allocation and MRV are per facility.
+
+    The power columns (rated power, fuel, cooling, ...) are required for generating units only; the facts of
+    the other sectors are ``attributes``, checked against the sector's ``facility_attributes``.
+    """
 
     class Fuel(models.TextChoices):
         COAL = "coal", _("Coal")
@@ -190,11 +256,15 @@ class Unit(models.Model):
         RETIRED = "retired", _("Retired")
 
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="units", verbose_name=_("entity"))
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="facilities", default="power",
+                               verbose_name=_("sector"))
     code = models.CharField(_("unit code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    rated_power_mw = models.DecimalField(_("rated power (MW)"), max_digits=8, decimal_places=2,
+    attributes = models.JSONField(_("sector attributes"), default=dict, blank=True,
+                                  help_text=_('e.g. {"clinker_type": "portland", "design_capacity_tpd": 5000}'))
+    rated_power_mw = models.DecimalField(_("rated power (MW)"), max_digits=8, decimal_places=2, null=True, blank=True,
                                          validators=[MinValueValidator(Decimal("0.01"))])
-    main_fuel = models.CharField(_("main fuel"), max_length=20, choices=Fuel.choices)
+    main_fuel = models.CharField(_("main fuel"), max_length=20, choices=Fuel.choices, blank=True)
     coal_type = models.CharField(_("coal type"), max_length=16, choices=CoalType.choices, blank=True)
     is_cfb = models.BooleanField(_("circulating fluidised bed"), default=False)
     cooling = models.CharField(_("cooling"), max_length=14, choices=Cooling.choices, default=Cooling.WATER)
@@ -213,7 +283,10 @@ class Unit(models.Model):
         verbose_name_plural = _("units")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(rated_power_mw__gt=0), name="entities_unit_rated_power_positive"),
+            models.CheckConstraint(condition=models.Q(rated_power_mw__isnull=True) | models.Q(rated_power_mw__gt=0),
+                                   name="entities_unit_rated_power_positive"),
+            models.CheckConstraint(condition=~models.Q(sector="power") | models.Q(rated_power_mw__isnull=False)
+                                   & ~models.Q(main_fuel=""), name="entities_unit_generating_unit_has_power_and_fuel"),
             models.CheckConstraint(
                 condition=models.Q(biomass_share__gte=0, biomass_share__lte=1, other_fuel_share__gte=0,
                                    other_fuel_share__lte=1),
@@ -224,13 +297,62 @@ class Unit(models.Model):
     def __str__(self):
         return f"{self.code} {self.name}"
 
+    def clean(self):
+        problems = facility_problems(self.sector_id, self.rated_power_mw, self.main_fuel, self.attributes,
+                                     self.sector.facility_attributes if self.sector_id else [],
+                                     [p["code"] for p in self.sector.processes] if self.sector_id else [])
+        if problems:
+            raise ValidationError(problems)
+
+    @property
+    def is_generating_unit(self) -> bool:
+        return self.sector_id == "power"
+
     def category_for(self, plan_year: int | None = None):
-        """The ETS category for a plan year, with the rule that decided it."""
+        """The ETS category for a plan year, with the rule that decided it (power only)."""
+        if not self.is_generating_unit:
+            return CategoryResult(None, _("not a generating unit: the %(sector)s sector has no power categories")
+                                  % {"sector": self.sector_id})
         return unit_category(
             main_fuel=self.main_fuel, rated_power_mw=self.rated_power_mw, is_cfb=self.is_cfb,
             technology=self.technology, biomass_share=self.biomass_share, other_fuel_share=self.other_fuel_share,
             commissioning_year=self.commissioning_date.year if self.commissioning_date else None, plan_year=plan_year,
         )
+
+
+class SectorListing(models.Model):
+    """An entity on a sector's list of key emitting entities for a data year (重点排放单位名录).
+
+    An entity with facilities of two sectors (a steel works with a captive plant not on the power list) is on
+    both lists. ``emissions_tco2`` is the direct emissions that put it there (the last verified year), compared
+    with the sector's threshold; ``report_only`` entities report and are verified but are not allocated.
+    """
+
+    class Status(models.TextChoices):
+        LISTED = "listed", _("Listed: allocated and must surrender")
+        REPORT_ONLY = "report_only", _("Reports only (not allocated)")
+        REMOVED = "removed", _("Removed from the list")
+
+    year = models.PositiveSmallIntegerField(_("data year"))
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="listings", verbose_name=_("sector"))
+    entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="listings",
+                               verbose_name=_("entity"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.LISTED)
+    emissions_tco2 = models.BigIntegerField(_("direct emissions that decided the listing (tCO2e)"), null=True,
+                                            blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sector listing")
+        verbose_name_plural = _("sector listings")
+        ordering = ["year", "sector", "entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sector", "entity"], name="entities_sectorlisting_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.sector_id} {self.entity}"
 
 
 class AgencyAssignment(models.Model):

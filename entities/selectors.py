@@ -47,7 +47,7 @@ def scope_by_entity(queryset: QuerySet, user, path: str = "entity") -> QuerySet:
 
 
 def entities_visible_to(user) -> QuerySet[KeyEntity]:
-    return scope_by_entity(KeyEntity.objects.select_related("province", "city"), user, path="")
+    return scope_by_entity(KeyEntity.objects.select_related("province", "city", "sector"), user, path="")
 
 
 def units_visible_to(user) -> QuerySet[Unit]:

@@ -54,7 +54,7 @@ def entity_list(request):
         qs = qs.filter(name__icontains=query) | qs.filter(credit_code__icontains=query)
     fmt = request.GET.get("export")
     if fmt in ("csv", "xlsx"):
-        rows = ((e.credit_code, e.name, e.province.name, e.city.name, e.get_sector_display(), e.inclusion_year,
+        rows = ((e.credit_code, e.name, e.province.name, e.city.name, str(e.sector), e.inclusion_year,
                  e.get_status_display()) for e in qs)
         return export_response("entities", ["credit_code", "name", "province", "city", "sector",
                                             "inclusion_year", "status"], rows, fmt)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from ..models import AgencyAssignment, City, KeyEntity, Organisation, Province, Unit, User
+from ..models import AgencyAssignment, City, KeyEntity, Organisation, Province, Sector, Unit, User
 
 
 class ProvinceOutput(serializers.ModelSerializer):
@@ -27,7 +27,8 @@ class EntityInput(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     name_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
     credit_code = serializers.CharField(max_length=18)
-    sector = serializers.ChoiceField(choices=KeyEntity.Sector.choices, default=KeyEntity.Sector.POWER)
+    sector = serializers.SlugRelatedField(slug_field="code", queryset=Sector.objects.filter(is_active=True),
+                                          required=False, help_text="Main sector code (absent: power).")
     province = serializers.PrimaryKeyRelatedField(queryset=Province.objects.all())
     city = serializers.PrimaryKeyRelatedField(queryset=City.objects.all())
     inclusion_year = serializers.IntegerField(min_value=2013, max_value=2100)
@@ -40,7 +41,8 @@ class UnitOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Unit
-        fields = ["id", "entity", "code", "name", "rated_power_mw", "main_fuel", "coal_type", "is_cfb", "cooling",
+        fields = ["id", "entity", "sector", "code", "name", "attributes", "rated_power_mw", "main_fuel", "coal_type",
+                  "is_cfb", "cooling",
                   "is_chp", "technology", "biomass_share", "other_fuel_share", "commissioning_date", "status",
                   "category", "category_reason"]
 
@@ -53,10 +55,14 @@ class UnitOutput(serializers.ModelSerializer):
 
 class UnitInput(serializers.Serializer):
     entity = serializers.IntegerField()
+    sector = serializers.SlugRelatedField(slug_field="code", queryset=Sector.objects.filter(is_active=True),
+                                          required=False, help_text="Sector code (absent: power).")
     code = serializers.CharField(max_length=40)
     name = serializers.CharField(max_length=100)
-    rated_power_mw = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
-    main_fuel = serializers.ChoiceField(choices=Unit.Fuel.choices)
+    attributes = serializers.JSONField(required=False, help_text="The sector's facility attributes.")
+    rated_power_mw = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"),
+                                              required=False, allow_null=True)
+    main_fuel = serializers.ChoiceField(choices=Unit.Fuel.choices, required=False, allow_blank=True)
     coal_type = serializers.ChoiceField(choices=Unit.CoalType.choices, required=False, allow_blank=True)
     is_cfb = serializers.BooleanField(default=False)
     cooling = serializers.ChoiceField(choices=Unit.Cooling.choices, default=Unit.Cooling.WATER)
@@ -66,6 +72,15 @@ class UnitInput(serializers.Serializer):
     other_fuel_share = serializers.DecimalField(max_digits=4, decimal_places=3, default=0, min_value=0, max_value=1)
     commissioning_date = serializers.DateField()
     status = serializers.ChoiceField(choices=Unit.Status.choices, default=Unit.Status.OPERATING)
+
+
+class SectorOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Sector
+        fields = ["code", "name", "name_en", "facility_kind", "facility_label", "facility_label_en", "processes",
+                  "gases", "output_name", "output_name_en", "output_unit", "facility_attributes",
+                  "monthly_parameters", "allocation_method", "allocation_level", "inclusion_threshold_tco2",
+                  "first_year", "confidence", "source"]
 
 
 class OrganisationOutput(serializers.ModelSerializer):

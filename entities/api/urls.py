@@ -6,6 +6,7 @@ from . import views
 
 router = ApiRouter()
 router.register("provinces", views.ProvinceViewSet, basename="province")
+router.register("sectors", views.SectorViewSet, basename="sector")
 router.register("cities", views.CityViewSet, basename="city")
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
 router.register("entities", views.EntityViewSet, basename="entity")

@@ -9,7 +9,7 @@ from cets.common.viewsets import ScopedReadViewSet
 
 from .. import selectors, services, two_factor
 from ..authentication import OTPSessionAuthentication, is_otp_verified
-from ..models import City, Organisation, Province
+from ..models import City, Organisation, Province, Sector
 from .serializers import (
     AgencyAssignmentInput,
     AgencyAssignmentOutput,
@@ -20,6 +20,7 @@ from .serializers import (
     MeOutput,
     OrganisationOutput,
     ProvinceOutput,
+    SectorOutput,
     UnitInput,
     UnitOutput,
 )
@@ -32,6 +33,17 @@ class ProvinceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProvinceOutput
     permission_classes = [AllowAny]
     pagination_class = None
+
+
+class SectorViewSet(viewsets.ReadOnlyModelViewSet):
+    """The covered sectors with their allocation unit, gases, monthly key parameters and methods (public)."""
+
+    queryset = Sector.objects.filter(is_active=True)
+    serializer_class = SectorOutput
+    permission_classes = [AllowAny]
+    pagination_class = None
+    lookup_field = "code"
+    lookup_value_regex = "[a-z0-9_-]{1,20}"
 
 
 class CityViewSet(viewsets.ReadOnlyModelViewSet):
