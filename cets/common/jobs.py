@@ -69,10 +69,25 @@ def stale_before():
     return timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
 
 
-def _enqueue(job_id: int) -> None:
+def _send(job_id: int) -> None:
+    """Hand the job to the broker; if the broker is down, say so on the row and leave it to the sweeper.
+
+    The job and whatever started it are already committed, so failing the request here would report an
+    error for work that was in fact accepted. The row stays pending with a message; ``job_sweep`` sends it
+    again once its heartbeat is stale (``JOB_STALE_AFTER_SECONDS``).
+    """
     from .tasks import job_run_task
 
-    transaction.on_commit(lambda: job_run_task.delay(job_id))
+    try:
+        job_run_task.delay(job_id)
+    except Exception as exc:  # kombu OperationalError, redis ConnectionError, DNS...: any failure to publish
+        log.warning("job %s: broker unavailable (%s); the sweeper will send it again", job_id, exc)
+        Job.objects.filter(pk=job_id, status=Job.Status.PENDING).update(
+            message=_("Waiting for the task queue, which did not answer; it will be sent again automatically."))
+
+
+def _enqueue(job_id: int) -> None:
+    transaction.on_commit(lambda: _send(job_id))
 
 
 def job_create(*, kind: str, user=None, params: dict | None = None, total: int = 0,

@@ -145,3 +145,21 @@ def test_api_job_detail(api, entity_user, other_entity_user, national, half_done
     assert refused.status_code == 404
     assert refused.json() == {"error": {"code": "not_found", "message": "No such job.", "field": "job"}}
     assert api().get(f"/api/v1/jobs/{half_done.pk}/").status_code in (401, 403)
+
+
+def test_broker_down_leaves_the_job_pending_for_the_sweeper(entity_user, django_capture_on_commit_callbacks,
+                                                             monkeypatch):
+    """The caller's work is committed before the message is sent: a dead broker must not turn it into a 500."""
+    from kombu.exceptions import OperationalError
+
+    from cets.common import tasks
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.job_run_task, "delay", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_create(kind="test.count", user=entity_user, total=3)
+    job.refresh_from_db()
+    assert (job.status, job.done, job.attempts) == ("pending", 0, 0)
+    assert "sent again automatically" in job.message
