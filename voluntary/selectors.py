@@ -7,10 +7,13 @@ registry's reviewers; public comments by the owner, the VVBs concerned and the r
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from cets.common.errors import NotFound
+from cets.common.errors import Conflict, NotFound
 from entities.models import Organisation, Unit, User
+from registry import selectors as registry_selectors
 
 from .models import Comment, CreditUse, Document, Issuance, Methodology, MonitoringReport, Project
 
@@ -156,7 +159,37 @@ def use_by_code(code: str) -> CreditUse:
     use = uses_public().filter(code=code.strip().upper()).first()
     if use is None:
         raise NotFound("No cancellation or retirement has this certificate code.", field="code")
+    return with_registry_status([use])[0]
+
+
+def use_for_certificate(code: str) -> CreditUse:
+    """The use a certificate may be printed for: one whose cancellation still stands in the registry."""
+    use = use_by_code(code)
+    if use.reversal is not None:
+        raise Conflict(_("This cancellation was reversed in the registry on %(date)s: there is no certificate.")
+                       % {"date": timezone.localdate(use.reversal.executed_at) if use.reversal.executed_at else "-"},
+                       "use_reversed", "code")
     return use
+
+
+def _transaction_id(registry_ref: str) -> int | None:
+    ref = (registry_ref or "").removeprefix("TX")
+    return int(ref) if ref.isdigit() else None
+
+
+def with_registry_status(uses) -> list[CreditUse]:
+    """The uses, each with ``reversal``: the registry correction that undid its cancellation, or None.
+
+    Read from the ledger, not kept on the record: a four-eyes reversal returns the units to the holder, so the
+    record no longer stands as a genuine cancellation (its page says so and no certificate is issued), while
+    the row itself stays as the history ``check_consistency`` matches against the registry.
+    """
+    uses = list(uses)
+    txs = registry_selectors.transactions_by_id({_transaction_id(u.registry_ref) for u in uses} - {None})
+    for use in uses:
+        tx = txs.get(_transaction_id(use.registry_ref))
+        use.reversal = tx.reversed_by if tx is not None and tx.status == "reversed" else None
+    return uses
 
 
 def ets_units_matching(project: Project) -> list[Unit]:
@@ -192,19 +225,11 @@ def offset_eligible(project: Project) -> OffsetEligibility:
     return OffsetEligibility(True, "registered CCER project outside the ETS")
 
 
-def offsets_for(entity, compliance_year: int) -> int:
-    """Tonnes of CCERs an entity has cancelled for one compliance year (for the 5% cap)."""
-    total = CreditUse.objects.filter(kind=CreditUse.Kind.OFFSET, entity=entity,
-                                     compliance_year=compliance_year).aggregate(t=Sum("quantity"))["t"]
-    return total or 0
-
-
 def uses_with_registry_refs() -> list[dict]:
     """Every offset cancellation and retirement with the registry transaction it names (``registry_ref``
     "TX123"): ``check_consistency`` proves each has its registry movement and vice versa."""
     rows = []
     for use in CreditUse.objects.order_by("pk").values("code", "kind", "registry_ref", "instrument_code", "quantity",
                                                        "compliance_year", "entity_id"):
-        ref = (use["registry_ref"] or "").removeprefix("TX")
-        rows.append(dict(use, registry_transaction_id=int(ref) if ref.isdigit() else None))
+        rows.append(dict(use, registry_transaction_id=_transaction_id(use["registry_ref"])))
     return rows

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cets.common.errors import DomainError, NotFound
+from cets.common.errors import Conflict, DomainError, NotFound
 from cets.common.export import export_response
 from cets.common.stepup import step_up_check
 
@@ -156,7 +156,9 @@ def public_uses(request):
         rows = ((u.code, u.get_kind_display(), u.get_purpose_display(), u.beneficiary, u.project.ref, u.vintage,
                  u.instrument_code, u.quantity, u.compliance_year, u.used_on) for u in qs)
         return export_response("ccer-cancellations", USE_HEADERS, rows, fmt)
-    return render(request, "voluntary/public/uses.html", {"page": _page(request, qs), "kind": kind, "q": q,
+    page = _page(request, qs)
+    page.object_list = selectors.with_registry_status(page.object_list)
+    return render(request, "voluntary/public/uses.html", {"page": page, "kind": kind, "q": q,
                                                           "kinds": CreditUse.Kind.choices})
 
 
@@ -176,7 +178,13 @@ def public_use(request, code: str):
 
 
 def public_certificate(request, code: str):
-    use = _or_404(selectors.use_by_code, code=code)
+    try:
+        use = selectors.use_for_certificate(code)
+    except NotFound:
+        raise Http404
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("voluntary:public-use", code=code.strip().upper())
     url = request.build_absolute_uri(reverse("voluntary:public-use", args=[use.code]))
     response = HttpResponse(certificate_pdf(use, url), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="ccer-{use.code}.pdf"'

@@ -3,10 +3,13 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from cets.common.errors import DomainError, Forbidden
+from entities.models import User
 from registry import services as registry
 from registry.models import Account, Holding, Transaction
+from tests import factories as f
 from voluntary import certificates, clock, selectors, services
 from voluntary.models import CreditUse
 
@@ -86,8 +89,6 @@ def test_offset_cancel_for_compliance(entity_ccers, entity, entity_user):
     assert use.code.startswith("OC2024-")
     assert _held(registry.account_for_entity(entity=entity, create=False), code) == 6000
     assert _held(Account.objects.get(kind=Account.Kind.NATIONAL_CCER_CANCELLATION), code) == 4000
-    assert selectors.offsets_for(entity, 2023) == 4000
-    assert selectors.offsets_for(entity, 2024) == 0
 
 
 def test_offset_only_by_the_entity_itself(entity_ccers, entity, other_entity_user, national):
@@ -132,3 +133,36 @@ def test_certificate_pdf_has_qr_and_chinese_font(issued, owner):
     assert b"STSong-Light" in pdf
     assert b"/Subtype /Image" in pdf
     assert certificates.certificate_pdf(use, "https://x/") == certificates.certificate_pdf(use, "https://x/")
+
+
+def test_a_reversed_retirement_is_shown_as_reversed_and_has_no_certificate(issued, owner, national, client):
+    """The record stays (history), but the ledger says the units went back: no page, API or PDF calls it genuine."""
+    from rest_framework.test import APIClient
+
+    with clock.frozen(USE_DAY):
+        use = services.credit_retire(actor=owner, instrument_code=issued[0].instrument_code, quantity=10,
+                                     beneficiary="某公司", purpose=CreditUse.Purpose.CORPORATE)
+    api = APIClient()
+    assert api.get(f"/api/v1/voluntary/uses/{use.code}/").json()["reversed_on"] is None
+    assert api.get(f"/api/v1/voluntary/uses/{use.code}/certificate/").status_code == 200
+
+    tx = Transaction.objects.get(kind=Transaction.Kind.VOLUNTARY_RETIREMENT)
+    proposal = registry.reversal_propose(actor=national, transaction=tx, reason="retired the wrong vintage")
+    registry.transaction_approve(actor=f.regulator(User.Role.NATIONAL_REGULATOR, username="mee2"),
+                                 transaction=proposal)
+    tx.refresh_from_db()
+    proposal.refresh_from_db()
+    assert tx.status == "reversed"
+    assert selectors.use_by_code(use.code).reversal.pk == proposal.pk
+
+    detail = api.get(f"/api/v1/voluntary/uses/{use.code}/").json()
+    assert detail["reversed_on"] == timezone.localdate(proposal.executed_at).isoformat()
+    listed = {row["code"]: row for row in api.get("/api/v1/voluntary/uses/").json()["results"]}
+    assert listed[use.code]["reversed_on"] == detail["reversed_on"]
+    refused = api.get(f"/api/v1/voluntary/uses/{use.code}/certificate/")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "use_reversed"
+
+    page = client.get(f"/voluntary/public/cancellations/{use.code}/")
+    assert b'data-testid="reversed"' in page.content and b"certificate.pdf" not in page.content
+    pdf = client.get(f"/voluntary/public/cancellations/{use.code}/certificate.pdf")
+    assert pdf.status_code == 302 and pdf["Location"].endswith(f"/cancellations/{use.code}/")

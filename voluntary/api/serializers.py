@@ -1,6 +1,8 @@
+
 """Input and output shapes of the voluntary-market API: validate shape only, rules live in services."""
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from entities.models import Organisation, Province
@@ -137,6 +139,8 @@ class CcerIssuanceOutput(serializers.ModelSerializer):
 
 class CcerUseOutput(serializers.ModelSerializer):
     project_ref = serializers.CharField(source="project.ref", read_only=True)
+    reversed_on = serializers.SerializerMethodField(help_text="Date the registry reversed this cancellation "
+                                                              "(null: it stands).")
     verify_url = serializers.SerializerMethodField()
     certificate_url = serializers.SerializerMethodField()
 
@@ -144,7 +148,11 @@ class CcerUseOutput(serializers.ModelSerializer):
         model = CreditUse
         fields = ["code", "kind", "purpose", "purpose_detail", "beneficiary", "holder", "entity", "compliance_year",
                   "project", "project_ref", "vintage", "instrument_code", "quantity", "serials", "registry_ref",
-                  "used_on", "verify_url", "certificate_url"]
+                  "used_on", "reversed_on", "verify_url", "certificate_url"]
+
+    def get_reversed_on(self, use) -> str | None:
+        reversal = getattr(use, "reversal", None)
+        return timezone.localdate(reversal.executed_at).isoformat() if reversal and reversal.executed_at else None
 
     def get_verify_url(self, use) -> str:
         return reverse("voluntary:public-use", args=[use.code])

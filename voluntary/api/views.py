@@ -244,10 +244,17 @@ class UseViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.uses_public()
 
+    def get_object(self):
+        return selectors.with_registry_status([super().get_object()])[0]
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return None if page is None else selectors.with_registry_status(page)
+
     @extend_schema(responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"])
     def certificate(self, request, code=None):
-        use = selectors.use_by_code(code)
+        use = selectors.use_for_certificate(code)
         url = request.build_absolute_uri(reverse("voluntary:public-use", args=[use.code]))
         response = HttpResponse(certificate_pdf(use, url), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="ccer-{use.code}.pdf"'
