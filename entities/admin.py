@@ -153,7 +153,14 @@ class UserAdmin(RegulatorAdmin):
     list_filter = ["role", "province", "is_active"]
     search_fields = ["username", "email"]
     action_form = StepUpActionForm
-    actions = [*RegulatorAdmin.actions, "issue_enrolment_code"]
+    actions = [*RegulatorAdmin.actions, "issue_enrolment_code", "revoke_api_token"]
+
+    @admin.action(description=_("Revoke the API token"))
+    @step_up_admin_action
+    def revoke_api_token(self, request, queryset):
+        revoked = [str(user) for user in queryset if two_factor.api_token_revoke(actor=request.user, user=user)]
+        self.message_user(request, _("API tokens revoked: %(users)s.") % {"users": ", ".join(revoked) or "-"},
+                          messages.SUCCESS)
 
     @admin.action(description=_("Issue an authenticator enrolment code (shown once)"))
     @step_up_admin_action

@@ -158,3 +158,18 @@ def api_token_issue(*, actor: User, otp_verified: bool) -> Token:
     audit_record(actor=actor, action="api_token.issue", object_type="authtoken.token", object_id=actor.pk,
                  after={"otp_verified": otp_verified})
     return token
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, user: User) -> bool:
+    """End ``user``'s API token at once (a leaked key, a person leaving): True if there was one.
+
+    A user revokes their own; an administrator of user accounts revokes anyone's.
+    """
+    if actor.pk != user.pk and not may_issue_enrolment_codes(actor):
+        raise Forbidden(_("Only the token's owner or an administrator revokes an API token."))
+    deleted, _rows = Token.objects.filter(user=user).delete()
+    if deleted:
+        audit_record(actor=actor, action="api_token.revoke", object_type="authtoken.token", object_id=user.pk,
+                     after={"user": user.pk})
+    return bool(deleted)

@@ -9,6 +9,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from cets.common.errors import Forbidden
+from cets.common.models import AuditEntry
+from entities import two_factor
 from entities.models import ApiTokenIssue, User
 from tests import factories as f
 from tests.conftest import otp_login
@@ -112,3 +115,21 @@ def test_regulator_without_an_authenticator_is_told_to_enrol(client, hubei):
     error = client.get("/api/v1/me/").json()["error"]
     assert error["code"] == "otp_enrolment_required"
     assert client.post(TOKEN_URL).status_code == 403 and not Token.objects.exists()
+
+
+def test_a_token_is_revoked_by_its_holder_or_an_administrator(client, entity_user, other_entity_user, national):
+    client.force_login(entity_user)
+    key = client.post(TOKEN_URL).json()["token"]
+    holder = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    assert holder.get("/api/v1/me/").status_code == 200
+    assert holder.delete(TOKEN_URL).status_code == 204
+    assert holder.get("/api/v1/me/").status_code == 401
+    assert not Token.objects.filter(user=entity_user).exists()
+
+    other = Token.objects.create(user=other_entity_user)
+    with pytest.raises(Forbidden):
+        two_factor.api_token_revoke(actor=entity_user, user=other_entity_user)
+    assert Token.objects.filter(pk=other.pk).exists()
+    assert two_factor.api_token_revoke(actor=national, user=other_entity_user) is True
+    assert not Token.objects.filter(user=other_entity_user).exists()
+    assert AuditEntry.objects.filter(action="api_token.revoke").count() == 2

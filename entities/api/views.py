@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from cets.common.api import idempotent, validated
@@ -143,6 +144,18 @@ class ApiTokenView(APIView):
     """
 
     authentication_classes = [OTPSessionAuthentication]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Revoking is allowed with the token itself (whoever holds a leaked key may end it); minting is not.
+        if request.method == "DELETE":
+            self.authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        """End the caller's API token now (from the browser session or with the token itself)."""
+        two_factor.api_token_revoke(actor=request.user, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={201: ApiTokenOutput})
     def post(self, request):
