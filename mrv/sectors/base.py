@@ -99,10 +99,10 @@ def number(value, name: str, *, required: bool = True, positive: bool = False,
         return None
     if fraction and not (0 <= dec <= 1):
         raise AccountingError(f"{name} is a fraction from 0 to 1.", "out_of_range", name)
-    if positive and dec <= 0:
-        raise AccountingError(f"{name} must be greater than zero.", "not_positive", name)
     if dec < 0:
         raise AccountingError(f"{name} may not be negative.", "negative", name)
+    if positive and dec == 0:
+        raise AccountingError(f"{name} must be greater than zero.", "not_positive", name)
     return dec
 
 
