@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from entities.models import Sector
 from mrv import sectors
-from mrv.models import AccountingParameter, MonthlySubmission
+from mrv.models import AccountingParameter, MonthlySubmission, PlausibilityRange
 
 from .test_sectors import ALUMINIUM, CEMENT, STEEL
 
@@ -88,6 +89,8 @@ STEEL_FUELS = [{"fuel": "coke", "consumption": 1}, {"fuel": "lignite", "consumpt
      "fuels[1].carbon_content", "not_in_sector"),
     ({"sector": "cement", **CEMENT, "net_anode_consumption": 0.4}, "net_anode_consumption", "not_in_sector"),
     ({"sector": "aluminium", **ALUMINIUM, "fuels": []}, "fuels", "not_in_sector"),
+    ({"sector": "cement", **CEMENT, "purchased_electricity_mwh": 1000}, "purchased_electricity_mwh",
+     "not_in_sector"),  # indirect emissions never count for the industrial sectors
     ({"sector": "steel", **STEEL, "fuels": [{"fuel": "coke", "consumption": "lots"}]}, "fuels[0].consumption",
      "invalid_number"),
     ({"sector": "steel", **STEEL, "year": 2023}, "year", "before_first_year"),
@@ -101,3 +104,20 @@ def test_bad_input_is_a_400_naming_the_field(api, integrator, body, field, code)
     assert (error["field"], error["code"]) == (field, code)
     assert error["message"]
     assert MonthlySubmission.objects.count() == 0
+
+
+def test_seeded_defaults_and_ranges():
+    """The migration seeds Table A.1/A.2 as [A] and the cement and aluminium defaults as editable [C] data."""
+    seeded = AccountingParameter.objects.filter(year_from=2024)
+    assert {key: seeded.filter(key=key).count() for key in ("steel_ncv", "material_ef", "product_ef", "clinker_ef",
+                                                            "substitute_deduction")} == {
+        "steel_ncv": 14, "material_ef": 14, "product_ef": 4, "clinker_ef": 4, "substitute_deduction": 29}
+    coke = seeded.get(key="steel_carbon_per_heat", fuel="coke")
+    assert (coke.value, coke.confidence) == (Decimal("0.029420"), "A")
+    carbide = seeded.get(key="substitute_deduction", fuel="carbide_slag")
+    assert (carbide.value, carbide.confidence) == (Decimal("0.480000"), "C") and "[C]" in carbide.source
+    anode = PlausibilityRange.objects.get(parameter="net_anode_consumption")
+    assert (anode.low, anode.high, anode.confidence) == (Decimal("0.38"), Decimal("0.45"), "C")
+    steel_range = PlausibilityRange.objects.get(parameter="steel_carbon_balance_per_t")
+    assert (steel_range.low, steel_range.high) == (Decimal("1.4"), Decimal("2.4"))
+    assert Sector.objects.get(code="power").accounting_module == "mrv.sectors.power"
