@@ -34,6 +34,7 @@ def test_unknown_until_its_row_exists(api, integrator):
 def test_toy_sector_through_the_calculator_and_accounting_for(api, integrator, glass):
     # 20,000 t limestone x 0.440 + 5,000 t dolomite x 0.476 = 8,800 + 2,380
     result = sectors.accounting_for("flat_glass", 2025).calculate(BODY, parameter_set(2025))
+    assert sectors.accounting_for(glass) is sectors.accounting_for("flat_glass")
     assert result.emissions_tco2 == Decimal("11180.000") and result.intensity == Decimal("0.1118")
     response = api(integrator).post(CALC, {"sector": "flat_glass", "year": 2025, **BODY}, format="json")
     assert response.status_code == 200, response.json()
@@ -46,7 +47,10 @@ def test_toy_sector_through_the_calculator_and_accounting_for(api, integrator, g
         "message": "clinker_t is not an input of the flat_glass calculation; its inputs here are glass_t, carbonates."}
 
 
-def test_inactive_or_misconfigured_sector_is_refused(glass):
+def test_before_first_year_inactive_or_misconfigured_sector_is_refused(glass):
+    with pytest.raises(AccountingError) as err:
+        sectors.accounting_for(glass, 2024)
+    assert (err.value.field, err.value.code) == ("year", "before_first_year")
     Sector.objects.filter(code="flat_glass").update(accounting_module="tests.mrv.no_such_module")
     with pytest.raises(AccountingError) as err:
         sectors.accounting_for("flat_glass")
