@@ -190,7 +190,7 @@ def fuel_carbon_line(params: ParameterSet, item: dict, path: str, *, ncv_key: st
         exact *= factor
     calculation = ("- " if sign < 0 else "") + " x ".join(fmt(f) for f in factors) + " x 44/12"
     return line(extra.pop("kind", "fuel"), formula, calculation, inputs, exact, in_total=in_total, fuel=fuel,
-                **extra)
+                heat_gj=str(kg(fc * ncv)), **extra)
 
 
 def factor_line(params: ParameterSet, item: dict, path: str, *, code_field: str, amount_field: str, key: str,

@@ -86,7 +86,8 @@ def test_cement_worked_example(params):
     assert _figures(result) == ["261341.850", "535000.000", "-24000.000", "0.000"]
     assert result.emissions_tco2 == Decimal("772341.850")
     assert result.intensity == Decimal("0.7723")
-    assert result.figures == {"carbide_slag_rate": Decimal("0.0449")}  # 24,000 / 535,000: no exemption
+    # 24,000 / 535,000: no exemption; 125,000 t x 22 GJ/t of fuel heat
+    assert result.figures == {"carbide_slag_rate": Decimal("0.0449"), "fuel_heat_gj": Decimal("2750000.000")}
     assert result.lines[0]["inputs"]["OF"]["value"] == "0.99"
     assert result.lines[1]["inputs"]["EF_clinker"]["source"].startswith("default [C]")
 
