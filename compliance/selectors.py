@@ -130,8 +130,9 @@ def surrender_options(obligation: Obligation) -> list[dict]:
     available and whether it is eligible (CEA vintage rule; CCERs subject to the cap and the project)."""
     from registry import selectors as registry_selectors
     from registry import services as registry
+    from registry.vintages import vintage_eligible
 
-    from .services import eligible_vintages, vintage_eligible
+    from .services import eligible_vintages
 
     account = registry.account_for_entity(entity=obligation.entity, create=False)
     if account is None:

@@ -38,6 +38,7 @@ from entities.models import KeyEntity, User
 from mrv import selectors as mrv_selectors
 from registry import selectors as registry_selectors
 from registry import services as registry
+from registry import vintages as registry_vintages
 
 from .models import (
     Certificate,
@@ -187,12 +188,8 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
 # ---- surrender -------------------------------------------------------------------------------------
 
 def eligible_vintages(obligation: Obligation) -> list[int]:
-    return list(obligation.cycle.vintages.filter(year=obligation.year).values_list("vintage", flat=True))
-
-
-def vintage_eligible(allowed: list[int], vintage: int) -> bool:
-    """Whether a CEA vintage is in the allowed list; CEA19-20 (registry vintage 2020) is listed as 2019."""
-    return vintage in allowed or (vintage == 2020 and 2019 in allowed)
+    """The CEA vintages that settle the obligation's year, whatever its sector (``registry.vintages``)."""
+    return registry_vintages.eligible_vintages(obligation.year)
 
 
 def offset_cap_tco2(obligation: Obligation) -> int:
@@ -212,14 +209,7 @@ def _check_item(obligation: Obligation, item: dict, index: int) -> dict:
             vintage = int(item.get("vintage"))
         except (TypeError, ValueError):
             raise DomainError(_("Name the CEA vintage (a year)."), "invalid_vintage", prefix + "vintage")
-        allowed = eligible_vintages(obligation)
-        if vintage > obligation.year and not vintage_eligible(allowed, vintage):
-            raise DomainError(_("A %(v)s CEA cannot be surrendered for %(y)s: never a later vintage for an earlier "
-                                "year.") % {"v": vintage, "y": obligation.year}, "later_vintage", prefix + "vintage")
-        if not vintage_eligible(allowed, vintage):
-            raise DomainError(_("Vintage %(v)s is not eligible for %(y)s (eligible: %(list)s).")
-                              % {"v": vintage, "y": obligation.year, "list": ", ".join(map(str, allowed))},
-                              "vintage_not_eligible", prefix + "vintage")
+        registry_vintages.check_settles(vintage=vintage, year=obligation.year, field=prefix + "vintage")
         return {"kind": kind, "vintage": vintage, "quantity": quantity}
     if kind == SurrenderStep.Kind.CCER:
         code = str(item.get("instrument") or "").strip()
