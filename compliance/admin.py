@@ -21,6 +21,7 @@ from .models import (
     ComplianceCycle,
     CycleMilestone,
     CycleSector,
+    FalsificationPenalty,
     Obligation,
     Penalty,
     ReliefDecision,
@@ -158,6 +159,13 @@ class ReliefDecisionAdmin(RegulatorAdmin):
     def reject(self, request, queryset):
         _each(self, request, queryset, lambda d: services.relief_decide(actor=request.user, decision=d, approve=False),
               _("rejected"))
+
+
+@admin.register(FalsificationPenalty)
+class FalsificationPenaltyAdmin(RegulatorAdmin):
+    entity_path = "obligation__entity"
+    list_display = ["obligation", "finding", "fine", "cut_pct", "status", "proposed_by", "decided_by"]
+    list_filter = ["status"]
 
 
 @admin.register(Penalty)

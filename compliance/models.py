@@ -491,6 +491,46 @@ class Penalty(models.Model):
         return f"{self.obligation}: {self.amount} yuan"
 
 
+class FalsificationPenalty(models.Model):
+    """Art. 22 penalty for falsified emission data of one obligation year: the fine (5-10 x the gains, or
+    CNY 0.5-2 M, the regulator's figure) and, if uncorrected, a cut of the next allocation by 50-100%.
+    One regulator proposes, another decides (four-eyes).
+
+    The cut is ``cut_pct`` of the allocation of the falsified year (``obligation.allocation_tco2``): the
+    next year's allocation is not determined when the cut is decided, and the two are of the same order.
+    It stays after 2026-08-15 (only the cut for failure to surrender ended, ``compliance.penalties``).
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        DECIDED = "decided", _("Decided")
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="falsification_penalties")
+    finding = models.CharField(_("finding"), max_length=500)
+    fine = models.DecimalField(_("fine (yuan)"), **MONEY)
+    cut_pct = models.PositiveSmallIntegerField(_("allocation cut if uncorrected (%)"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("falsification penalty")
+        verbose_name_plural = _("falsification penalties")
+        constraints = [
+            models.CheckConstraint(condition=Q(fine__gt=0), name="compliance_falsification_fine_positive"),
+            models.CheckConstraint(condition=Q(cut_pct__gte=50) & Q(cut_pct__lte=100),
+                                   name="compliance_falsification_cut_50_to_100"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                                   name="compliance_falsification_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.obligation}: falsification, {self.fine} yuan, cut {self.cut_pct}%"
+
+
 class Certificate(models.Model):
     """A compliance completion certificate: the signed content and its verification code.
 

@@ -52,7 +52,8 @@ from .models import (
     SurrenderStep,
 )
 from .penalties import (
-    DEDUCTION_DECISIONS_END,
+    NON_SURRENDER,
+    check_cut_allowed,
     market_average_price,
     penalty_amount,
     penalty_multiplier,
@@ -779,10 +780,7 @@ def penalty_deduction_propose(*, actor, penalty: Penalty):
     if actor is None:
         raise Forbidden(_("A deduction proposal needs a person."))
     _require_regulator(actor, penalty.obligation.entity)
-    if _today() >= DEDUCTION_DECISIONS_END:
-        raise Conflict(_("From %(d)s no new deduction of allowances is decided for failure to surrender "
-                       "(Ecological Environment Code); the fine stands.") % {"d": DEDUCTION_DECISIONS_END.isoformat()},
-                       "deduction_no_longer_decided", "penalty")
+    check_cut_allowed(NON_SURRENDER, _today())
     (penalty,) = lock_rows(Penalty.objects.filter(pk=penalty.pk))
     if penalty.status != Penalty.Status.DECIDED:
         raise Conflict(_("Decide the penalty first."), "not_decided", "penalty")

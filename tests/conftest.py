@@ -88,6 +88,7 @@ SEEDS = [
     ("mrv.migrations.0012_seed_generation_without_emissions_rule", "seed"),
     ("trading.migrations.0002_seed_products", "seed"),
     ("voluntary.migrations.0002_methodologies", "seed"),
+    ("voluntary.migrations.0003_methodologies_2025_and_offset_rule", "seed"),
     ("entities.migrations.0005_sectors", "seed_sectors"),
     ("registry.migrations.0011_surrender_vintages", "load_vintages"),
     ("compliance.migrations.0002_seed_cycles", "load_cycles"),
