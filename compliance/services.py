@@ -435,8 +435,9 @@ def _eligible_holdings(account, instruments: list) -> int:
 def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_ids=None) -> dict:
     """Estimate each entity's gap for the cycle and send graded warnings at the configured horizons.
 
-    gap = expected obligation (all cycle years) - already covered - eligible CEA holdings - allocation
-    still to come (a true-up not yet issued). One snapshot per entity and day (a rerun the same day
+    gap = expected obligation (all cycle years) - already covered - holdings that count (CEAs of the
+    vintages the cycle's years list, ``registry.vintages``: for 2025 CEA25 only, never 2019-2024 units
+    unless carried over) - allocation still to come (a true-up not yet issued). One snapshot per entity and day (a rerun the same day
     replaces it); a warning per horizon crossed, once. Runs in chunks of one transaction each.
     """
     on_date = on_date or _today()
