@@ -437,8 +437,9 @@ def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_
 
     gap = expected obligation (all cycle years) - already covered - holdings that count (CEAs of the
     vintages the cycle's years list, ``registry.vintages``: for 2025 CEA25 only, never 2019-2024 units
-    unless carried over) - allocation still to come (a true-up not yet issued). One snapshot per entity and day (a rerun the same day
-    replaces it); a warning per horizon crossed, once. Runs in chunks of one transaction each.
+    unless carried over) - allocation still to come (a true-up not yet issued). One snapshot per entity
+    and day (a rerun the same day replaces it); a warning per horizon crossed, once. Runs in chunks of
+    one transaction each.
     """
     on_date = on_date or _today()
     if cycle.status != ComplianceCycle.Status.OPEN:

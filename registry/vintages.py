@@ -53,7 +53,7 @@ def check_settles(*, vintage: int, year: int, field: str) -> None:
     if vintage_eligible(allowed, vintage):
         return
     names = ", ".join(cea_code(v) for v in allowed) or _("none yet")
-    if vintage <= LAST_YEAR_OF_OLD_VINTAGES < year:
+    if 2019 <= vintage <= LAST_YEAR_OF_OLD_VINTAGES < year:
         raise DomainError(_("%(code)s cannot settle a %(year)s obligation: 2019-2024 allowances settle 2019-2024 "
                             "obligations only, and count for %(year)s only once carried over into CEA25 "
                             "(eligible for %(year)s: %(list)s).") % {"code": code, "year": year, "list": names},
