@@ -187,4 +187,4 @@ def certificate_verify(request, code: str):
 
 
 def public_index(request):
-    return render(request, "compliance/public_index.html", {"cycles": selectors.cycles()})
+    return render(request, "compliance/public_index.html", {"cycles": selectors.cycles_overview()})

@@ -561,3 +561,30 @@ class ComplianceYearClosure(models.Model):
 
     def __str__(self):
         return str(self.year)
+
+
+class SurrenderVintage(models.Model):
+    """A CEA vintage that settles obligations of one compliance year, whatever the sector (the ledger's rule).
+
+    Data, seeded from ``registry.vintages_seed`` and editable in the admin; the registry's surrender
+    check reads it for every caller, compliance shows it on its pages, its risk scan and the holdings
+    view. ``vintage`` 2019 stands for CEA19-20 (registry vintage 2020). Never later than the year.
+    """
+
+    year = models.PositiveSmallIntegerField(_("compliance year"))
+    vintage = models.PositiveSmallIntegerField(_("CEA vintage"))
+    confidence = models.CharField(_("confidence"), max_length=1, default="A",
+                                  help_text=_("A: read in the official text; B: secondary source; C: widely reported"))
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("eligible vintage")
+        verbose_name_plural = _("eligible vintages")
+        ordering = ["year", "vintage"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "vintage"], name="registry_surrendervintage_once"),
+            models.CheckConstraint(condition=Q(vintage__lte=F("year")), name="registry_surrendervintage_not_later"),
+        ]
+
+    def __str__(self):
+        return f"{self.year}: {self.vintage}"

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from cets.common.errors import NotFound
 
+from . import vintages
 from .models import (
     Account,
     AccountRepresentative,
@@ -242,11 +243,12 @@ RANGE_STATE_LABELS = {"available": gettext_lazy("Available"), "reserved": gettex
 
 def holdings_by_vintage(account: Account) -> list[dict]:
     """The account's holdings grouped by instrument, each with its serial ranges and their state
-    (``state`` the code, ``state_label`` the translated label for pages)."""
+    (``state`` the code, ``state_label`` the translated label for pages) and, for a CEA, the compliance
+    years it settles (``settles_years``, from ``registry.vintages``: CEA24 settles 2024 only)."""
     rows: dict[int, dict] = {}
     for h in Holding.objects.filter(account=account, total__gt=0).select_related("instrument").order_by(
             "instrument__kind", "instrument__vintage", "instrument__code"):
-        rows[h.instrument_id] = {"instrument": h.instrument, "holding": h, "ranges": []}
+        rows[h.instrument_id] = {"instrument": h.instrument, "holding": h, "ranges": [], "settles_years": []}
     for b in Block.objects.filter(account=account).order_by("serial_start"):
         row = rows.get(b.instrument_id)
         if row is None:
@@ -255,6 +257,10 @@ def holdings_by_vintage(account: Account) -> list[dict]:
         row["ranges"].append({"start": b.serial_start, "end": b.serial_end, "quantity": b.quantity,
                               "label": row["instrument"].serial_range(b.serial_start, b.serial_end),
                               "state": state, "state_label": RANGE_STATE_LABELS[state]})
+    cea = [row for row in rows.values() if row["instrument"].kind == Instrument.Kind.CEA]
+    settles = vintages.years_settled_by({row["instrument"].vintage for row in cea})
+    for row in cea:
+        row["settles_years"] = settles[row["instrument"].vintage]
     return list(rows.values())
 
 

@@ -59,8 +59,9 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             from the national allocation account, in chunks (one DB transaction each); rerun with the
             same reference resumes and never doubles;
         allocation_enqueue(actor, instrument, allocations, reference) -> Job   (the same as a background job)
-        surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")   CEAs only, never
-            a later vintage; called by compliance.services.surrender only (it owns the obligation's rules);
+        surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")   CEAs only, of a
+            vintage the year lists (registry.vintages); called by compliance.services.surrender only (it owns
+            the obligation's rules);
             these three wait for a second representative when the account requires one
         ccer_cancel(actor, account, instrument, quantity, purpose, beneficiary="", reference="",
             compliance_year)   ETS offsets, for compliance through voluntary.services.offset_cancel only
@@ -129,7 +130,7 @@ from cets.common.locks import busy_when_locked, lock_pks, lock_rows
 from cets.common.money import whole_tonnes
 from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
-from . import governance, selectors
+from . import governance, selectors, vintages
 from .models import (
     REGISTRY_PREFIX,
     Account,
@@ -734,15 +735,6 @@ def _check_cea(instrument: Instrument, what: str) -> None:
     if instrument.kind != Instrument.Kind.CEA:
         raise DomainError(_("%(what)s takes CEAs only; %(code)s is a CCER.") % {"what": what, "code": instrument.code},
                           "ccer_not_allowed", "instrument")
-
-
-def _check_not_later_vintage(instrument: Instrument, compliance_year: int) -> None:
-    """Never a later vintage for an earlier year (CEA19-20, registry vintage 2020, serves 2019 and 2020)."""
-    first_year = 2019 if instrument.code == "CEA19-20" else instrument.vintage
-    if first_year > compliance_year:
-        raise DomainError(_("A %(code)s CEA cannot be surrendered for %(year)s: never a later vintage for an "
-                            "earlier year.") % {"code": instrument.code, "year": compliance_year},
-                          "later_vintage", "instrument")
 
 
 def _check_initiator(actor, account: Account) -> None:
@@ -1439,12 +1431,13 @@ def surrender_execute(*, actor, account: Account, instrument: Instrument, quanti
     obligation exists and is open, the vintage is on the year's eligible list, no more than owed,
     the cap) and locks the obligation; no registry door calls this (the API's registry surrender path
     is served by compliance). What needs only registry data is refused here for every caller: CEAs
-    only, never a vintage later than the year, from an entity holding account.
+    only, of a vintage the year lists (``registry.vintages``: never later, 2019-2024 vintages never for
+    2025 or later), from an entity holding account.
     """
     if not compliance_year or not 2019 <= int(compliance_year) <= 2100:
         raise DomainError(_("A surrender names its compliance year."), "invalid_year", "compliance_year")
     _check_cea(instrument, _("A surrender"))
-    _check_not_later_vintage(instrument, int(compliance_year))
+    vintages.check_settles(vintage=instrument.vintage, year=int(compliance_year), field="instrument")
     if account.kind != K.ENTITY_HOLDING:
         raise DomainError(_("Only an entity holding account surrenders."), "invalid_account", "account")
     return _retire(actor=actor, kind=TK.SURRENDER, account=account, instrument=instrument, quantity=quantity,

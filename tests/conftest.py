@@ -90,7 +90,11 @@ SEEDS = [
     ("mrv.migrations.0013_sector_accounting_parameters", "seed"),
     ("trading.migrations.0002_seed_products", "seed"),
     ("voluntary.migrations.0002_methodologies", "seed"),
+    ("voluntary.migrations.0003_methodologies_2025_and_offset_rule", "seed"),
+    ("entities.migrations.0005_sectors", "seed_sectors"),
+    ("registry.migrations.0011_surrender_vintages", "load_vintages"),
     ("compliance.migrations.0002_seed_cycles", "load_cycles"),
+    ("compliance.migrations.0005_cycles_of_four_sectors", "load_years"),
     ("cets.common.migrations.0006_job_sweep_schedule", "schedule"),
 ]
 
