@@ -26,10 +26,11 @@ from cets.common.errors import DomainError, NotFound
 from entities.selectors import scope_by_entity
 from mrv import selectors as mrv_selectors
 
-from . import formulas
+from . import formulas, intensity
 from .models import (
     AllocationPlan,
     AllocationRun,
+    BalanceValue,
     BenchmarkRow,
     BorrowingApplication,
     EntityAllocation,
@@ -49,13 +50,40 @@ def plan_get(code: str, *, published: bool = True) -> AllocationPlan:
     return plan
 
 
-def plan_for_year(year: int) -> AllocationPlan:
-    """The published plan covering ``year`` (a later code wins if two overlap)."""
-    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, first_year__lte=year,
-                                          last_year__gte=year).order_by("-first_year", "-code").first())
+def plan_for_year(year: int, sector: str = "power") -> AllocationPlan:
+    """The published plan of ``sector`` covering ``year`` (a later code wins if two overlap)."""
+    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector_id=sector,
+                                          first_year__lte=year, last_year__gte=year)
+            .order_by("-first_year", "-code").first())
     if plan is None:
-        raise NotFound(_("No published allocation plan covers %(year)s.") % {"year": year}, "unknown_plan", "year")
+        raise NotFound(_("No published %(sector)s allocation plan covers %(year)s.") % {"sector": sector, "year": year},
+                       "unknown_plan", "year")
     return plan
+
+
+def sector_plan(sector: str, plan: str) -> AllocationPlan:
+    """A published plan of an industrial sector named by its code (cement-2025) or its year (2025)."""
+    qs = AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector_id=sector)
+    found = qs.filter(code=str(plan)).first()
+    if found is None and str(plan).isdigit():
+        found = qs.filter(first_year__lte=int(plan), last_year__gte=int(plan)).order_by("-first_year").first()
+    if found is None:
+        raise DomainError(_("There is no published %(sector)s allocation plan %(code)s.")
+                          % {"sector": sector, "code": plan}, "unknown_plan", "plan")
+    return found
+
+
+def intensity_rules(plan: AllocationPlan) -> intensity.IntensityRules:
+    """The intensity method's view of an industrial plan."""
+    return intensity.IntensityRules(code=plan.code, band=plan.intensity_band, slope=plan.intensity_slope,
+                                    exemptions=tuple(plan.exemptions),
+                                    all_verified=plan.method == AllocationPlan.Method.VERIFIED_EMISSIONS)
+
+
+def balance_value_of(plan: AllocationPlan, year: int) -> Decimal | None:
+    """The balance value published for ``plan`` and ``year``; None when unknown (no row)."""
+    row = BalanceValue.objects.filter(plan=plan, year=year).first()
+    return row.value if row else None
 
 
 def plan_rules(plan: AllocationPlan, year: int | None = None, overrides: dict | None = None) -> formulas.PlanRules:
@@ -84,6 +112,7 @@ def plan_rules(plan: AllocationPlan, year: int | None = None, overrides: dict | 
         heat_ratio_coefficient=rule("heat_ratio_coefficient"),
         gas_heat_ratio_coefficient=rule("gas_heat_ratio_coefficient"),
         load_factor_for_chp=plan.load_factor_for_chp, peak_threshold=rule("peak_threshold"),
+        peak_formula=plan.peak_formula, exemptions=tuple(plan.exemptions),
         gas_relief=bool(overrides.get("gas_relief", plan.gas_relief)),
         entity_relief_floor=None if floor in (None, "") else Decimal(str(floor)),
     )
@@ -177,8 +206,9 @@ def allocation_for(entity_id: int, year: int) -> dict:
 
 
 def _vintage_rule(year: int) -> str | None:
-    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, first_year__lte=year,
-                                          last_year__gte=year).order_by("-first_year", "-code").first())
+    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector_id="power",
+                                          first_year__lte=year, last_year__gte=year)
+            .order_by("-first_year", "-code").first())
     return plan.vintage_rule if plan else None
 
 

@@ -15,10 +15,18 @@ class CalculatorUnitInput(serializers.Serializer):
     heat_supply_ratio = serializers.DecimalField(max_digits=8, decimal_places=6)
     load_factor = serializers.DecimalField(max_digits=8, decimal_places=6)
     verified_emissions_tco2 = serializers.DecimalField(max_digits=20, decimal_places=3, allow_null=True)
+    exemption = serializers.CharField(required=False, help_text="2025-26 plans: a unit allocated its emissions")
+    output_t = serializers.DecimalField(max_digits=20, decimal_places=3, required=False,
+                                       help_text="industrial sectors: intensity output (ironmaking, clinker, Al)")
+    intensity_emissions_tco2 = serializers.DecimalField(max_digits=20, decimal_places=3, required=False,
+                                                        help_text="industrial sectors; default verified emissions")
 
 
 class CalculatorInput(serializers.Serializer):
-    plan = serializers.ChoiceField(choices=["2021", "2022", "2023", "2024"])
+    plan = serializers.CharField(help_text="power: 2019-20 ... 2026; industry: cement-2025 or the year")
+    sector = serializers.CharField(required=False, help_text="absent: power")
+    balance_value = serializers.DecimalField(max_digits=10, decimal_places=4, required=False,
+                                             help_text="industrial sectors; absent: solved from the units")
     units = CalculatorUnitInput(many=True)
 
 
@@ -37,8 +45,10 @@ class CalculatorUnitOutput(serializers.Serializer):
 
 class CalculatorOutput(serializers.Serializer):
     units = CalculatorUnitOutput(many=True)
-    entity_total_tco2 = serializers.IntegerField()
-    relief_tco2 = serializers.IntegerField()
+    entity_total_tco2 = serializers.IntegerField(required=False, help_text="power")
+    relief_tco2 = serializers.IntegerField(required=False, help_text="power")
+    balance_value = serializers.CharField(required=False, allow_null=True, help_text="industrial sectors")
+    sector_total_tco2 = serializers.IntegerField(required=False, help_text="industrial sectors")
 
 
 class BenchmarkRowOutput(serializers.ModelSerializer):
@@ -52,7 +62,9 @@ class PlanOutput(serializers.ModelSerializer):
 
     class Meta:
         model = AllocationPlan
-        fields = ["code", "title", "first_year", "last_year", "activity_basis", "correction_scheme",
+        fields = ["code", "title", "sector", "method", "consultation_draft", "first_year", "last_year",
+                  "activity_basis", "correction_scheme", "peak_formula", "exemptions", "intensity_band",
+                  "intensity_slope", "carbide_slag_threshold",
                   "cooling_water_factor", "cooling_air_factor", "cooling_back_pressure_factor",
                   "heat_ratio_coefficient", "gas_heat_ratio_coefficient", "load_factor_for_chp", "peak_threshold",
                   "pre_allocation_share", "pre_allocation_basis", "gas_relief", "entity_relief_floor",

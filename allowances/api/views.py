@@ -12,7 +12,7 @@ from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 from entities.selectors import entity_get
 
-from .. import sandbox, selectors, services
+from .. import calculator, sandbox, selectors, services
 from ..models import AllocationPlan, BorrowingApplication
 from .serializers import (
     BorrowingDecisionInput,
@@ -30,14 +30,18 @@ from .serializers import (
 
 
 class CalculateView(APIView):
-    """Allocation calculator: a plan's formula, line by line, on units you describe (nothing stored)."""
+    """Allocation calculator: a plan's formula, line by line, on facilities you describe (nothing stored).
+
+    Power bodies as before; an industrial ``sector`` takes {plan, sector, balance_value?, units[{id,
+    verified_emissions_tco2, output_t, intensity_emissions_tco2?, exemption?}]} (``allowances.calculator``).
+    """
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=CalculatorInput, responses=CalculatorOutput)
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
-        return Response(selectors.calculate(plan_code=data.get("plan"), units=data.get("units")))
+        return Response(calculator.calculate(data))
 
 
 class BalanceValuesView(APIView):
