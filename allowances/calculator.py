@@ -77,7 +77,7 @@ def _intensity(sector: Sector, data: dict, units) -> dict:
         "plan": plan.code, "sector": sector.code, "method": plan.method,
         "consultation_draft": plan.consultation_draft,
         "balance_value": _str(result.balance_value), "balance_value_solved": result.solved,
-        "units": [{"id": f.id, "intensity": _str(f.intensity), "x": _str(f.x), "alpha": _str(f.alpha),
+        "units": [{"id": f.id, "intensity": _str(f.intensity), "x": _norm(f.x), "alpha": _norm(f.alpha),
                    "exemption": f.exemption, "verified_emissions_tco2": f.emissions_tco2,
                    "allocation_tco2": f.allocation_tco2, "lines": [line.as_dict() for line in f.lines]}
                   for f in result.facilities],
@@ -89,3 +89,7 @@ def _intensity(sector: Sector, data: dict, units) -> dict:
 
 def _str(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
+
+
+def _norm(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")

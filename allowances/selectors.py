@@ -80,6 +80,26 @@ def intensity_rules(plan: AllocationPlan) -> intensity.IntensityRules:
                                     all_verified=plan.method == AllocationPlan.Method.VERIFIED_EMISSIONS)
 
 
+def industry_plans(year: int) -> dict:
+    """``{sector: industry.SectorPlan}``: the published plan of every active non-power sector for ``year``
+    with its balance value when published (sectors without a plan for the year are left out)."""
+    from entities.models import Sector
+
+    from . import industry
+
+    plans = {}
+    for sector in Sector.objects.filter(is_active=True).exclude(code=industry.POWER):
+        plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector=sector,
+                                              first_year__lte=year, last_year__gte=year)
+                .order_by("-first_year", "-code").first())
+        if plan is not None:
+            plans[sector.code] = industry.SectorPlan(
+                code=plan.code, rules=intensity_rules(plan), balance_value=balance_value_of(plan, year),
+                carbide_slag_threshold=plan.carbide_slag_threshold, pre_allocation_share=plan.pre_allocation_share,
+                threshold_tco2=sector.inclusion_threshold_tco2)
+    return plans
+
+
 def balance_value_of(plan: AllocationPlan, year: int) -> Decimal | None:
     """The balance value published for ``plan`` and ``year``; None when unknown (no row)."""
     row = BalanceValue.objects.filter(plan=plan, year=year).first()
@@ -248,7 +268,7 @@ def calculate(*, plan_code, units: list) -> dict:
     from cets.common.errors import DomainError
 
     if plan_code is None or str(plan_code) == "":
-        raise DomainError(_("Name the plan (2021, 2022, 2023 or 2024)."), "required", "plan")
+        raise DomainError(_("Name the plan (2019-20 to 2026)."), "required", "plan")
     plan = AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, code=str(plan_code)).first()
     if plan is None:
         raise DomainError(_("There is no published allocation plan %(code)s.") % {"code": plan_code},
@@ -256,6 +276,7 @@ def calculate(*, plan_code, units: list) -> dict:
     if not isinstance(units, list) or not units:
         raise DomainError(_("Give at least one unit."), "required", "units")
     parsed = []
+    rules = plan_rules(plan, plan.first_year)
     try:
         for index, raw in enumerate(units):
             prefix = f"units[{index}]."
@@ -270,10 +291,14 @@ def calculate(*, plan_code, units: list) -> dict:
                 heat_supply_ratio=formulas.dec(raw.get("heat_supply_ratio", 0), f"{prefix}heat_supply_ratio"),
                 load_factor=formulas.dec(raw.get("load_factor", 1), f"{prefix}load_factor"),
                 verified_emissions_tco2=None if verified is None else formulas.dec(
-                    verified, f"{prefix}verified_emissions_tco2"))
+                    verified, f"{prefix}verified_emissions_tco2"),
+                exemption=raw.get("exemption") or None)
             formulas.validate_unit(unit, prefix)
+            if unit.exemption is not None and unit.exemption not in rules.exemptions:
+                raise formulas.FormulaError(_("Plan %(code)s does not allocate verified emissions to %(e)s units.")
+                                            % {"code": plan.code, "e": unit.exemption}, f"{prefix}exemption")
             parsed.append(unit)
-        result = formulas.entity_allocation(plan_rules(plan, plan.first_year), parsed)
+        result = formulas.entity_allocation(rules, parsed)
     except formulas.FormulaError as exc:
         raise DomainError(str(exc), "invalid", exc.field) from exc
     return {

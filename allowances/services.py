@@ -21,6 +21,7 @@ from entities.selectors import can_manage_entity
 from .models import (
     AllocationPlan,
     AllocationRun,
+    BalanceValue,
     BenchmarkRow,
     BorrowingApplication,
     EntityAllocation,
@@ -119,7 +120,7 @@ def plan_submit(*, actor, plan: AllocationPlan) -> AllocationPlan:
     _require_national(actor, _("submit allocation plans"))
     (plan,) = lock_rows(AllocationPlan.objects.filter(pk=plan.pk))
     _editable(plan)
-    for year in plan.years:
+    for year in plan.years if plan.method == AllocationPlan.Method.BENCHMARK else ():
         have = set(plan.benchmarks.filter(year=year, kind=BenchmarkRow.Kind.BENCHMARK)
                    .values_list("category", flat=True))
         if have != {"I", "II", "III", "IV"}:
@@ -408,6 +409,8 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
                 _("True-up refused: verification of %(year)s is not confirmed for %(n)d entities (ids %(ids)s).")
                 % {"year": year, "n": len(missing), "ids": ", ".join(map(str, missing[:20]))},
                 "verification_not_confirmed", "year")
+    if kind == AllocationRun.Kind.TRUE_UP:
+        _require_balance_values(year)
     confirmed = _mrv().verification_confirmed_entity_ids(data_year)
     if not confirmed:
         raise DomainError(_("There is no confirmed verified data for %(year)s.") % {"year": data_year},
@@ -421,8 +424,59 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
     return run
 
 
+def _require_balance_values(year: int) -> None:
+    """The true-up of an intensity sector uses its published balance value: refuse until it is published."""
+    from . import industry, selectors
+
+    plans = selectors.industry_plans(year)
+    sectors = {industry.sector_of(r) for r in _mrv().verified_unit_data(year) if industry.is_industrial(r)}
+    missing = sorted(s for s in sectors if s in plans and not plans[s].rules.all_verified
+                     and plans[s].balance_value is None)
+    if missing:
+        raise DomainError(_("True-up refused: publish the balance value of %(s)s for %(year)s first.")
+                          % {"s": ", ".join(missing), "year": year}, "balance_value_missing", "year")
+
+
+@transaction.atomic
+def balance_value_publish(*, actor, plan: AllocationPlan, year: int) -> BalanceValue:
+    """Solve an intensity plan's balance value on the year's confirmed verified facilities and publish it.
+
+    One national regulator publishes (the value follows mechanically from confirmed data and the plan,
+    so there is nothing for a second pair of eyes to decide; the true-up it feeds is four-eyes). Once
+    published it is not re-solved: a changed verification re-determines allocations, not the value.
+    """
+    from . import industry, intensity, selectors
+
+    _require_national(actor, _("publish balance values"))
+    if plan.method != AllocationPlan.Method.INTENSITY or plan.status != AllocationPlan.Status.PUBLISHED:
+        raise DomainError(_("Plan %(code)s is not a published intensity plan.") % {"code": plan.code},
+                          "not_intensity_plan", "plan")
+    if year not in plan.years:
+        raise DomainError(_("Plan %(code)s does not cover %(year)s.") % {"code": plan.code, "year": year},
+                          "year_not_in_plan", "year")
+    if BalanceValue.objects.filter(plan=plan, year=year).exists():
+        raise Conflict(_("The balance value of %(code)s %(year)s is already published.")
+                       % {"code": plan.code, "year": year}, "balance_value_published", "year")
+    sector_plan = selectors.industry_plans(year)[plan.sector_id]
+    facilities = industry.sector_facilities({plan.sector_id: sector_plan}, _mrv().verified_unit_data(year)).get(
+        plan.sector_id, [])
+    value = intensity.solve_balance_value(sector_plan.rules, facilities)
+    if value is None:
+        raise DomainError(_("No confirmed verified %(s)s facility to solve the balance value on.")
+                          % {"s": plan.sector_id}, "no_verified_data", "year")
+    solved_from = {"facilities": len(facilities), "exempt": sum(1 for f in facilities if f.exemption),
+                   "emissions_tco2": sum(intensity.tonnes(f.verified_emissions_tco2) for f in facilities)}
+    row = BalanceValue.objects.create(plan=plan, year=year, value=value, confidence="A", solved_from=solved_from,
+                                      note=_("solved on the confirmed verified data of %(year)s") % {"year": year},
+                                      published_by=actor, published_at=timezone.now())
+    audit_record(actor=actor, action="balance_value.publish", obj=row,
+                 after={"plan": plan.code, "year": year, "value": str(value), **solved_from})
+    return row
+
+
 def _unit_rows(ea: EntityAllocation, results: list[tuple[dict, int, int, list]]) -> list[UnitAllocation]:
-    return [UnitAllocation(entity_allocation=ea, unit_id=row["unit_id"], category=row["category"], base_tco2=base,
+    return [UnitAllocation(entity_allocation=ea, unit_id=row["unit_id"], category=row.get("category") or "",
+                           base_tco2=base,
                            relief_tco2=relief, allocation_tco2=base + relief,
                            lines=[line.as_dict() for line in lines])
             for row, base, relief, lines in results]
@@ -432,13 +486,14 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
     """Compute every entity of a run in chunks; entities a previous attempt committed are skipped."""
     from cets.common.jobs import job_progress
 
-    from . import calculation, deductions, selectors
+    from . import calculation, deductions, industry, selectors
 
     plan = run.plan
     rules = selectors.plan_rules(plan, run.year)
     true_up = run.kind == AllocationRun.Kind.TRUE_UP
     rows = _mrv().verified_unit_data(run.year if true_up else run.year - 1)
     grouped = calculation.by_entity(rows)
+    sectors = {"plans": selectors.industry_plans(run.year), "totals": industry.entity_sector_totals(rows)}
     done = set(EntityAllocation.objects.filter(run=run).values_list("entity_id", flat=True))
     todo = [pk for pk in sorted(grouped) if pk not in done]
     if job is not None:
@@ -459,7 +514,8 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
             pending = deductions.pending_by_entity(chunk)
             for entity_id in chunk:
                 ea, units = _entity_result(run, plan, rules, grouped[entity_id], true_up=true_up,
-                                           pre=pre_rows.get(entity_id), borrowings=borrowed.get(entity_id, []))
+                                           pre=pre_rows.get(entity_id), borrowings=borrowed.get(entity_id, []),
+                                           sectors=sectors)
                 cut = sum(d.quantity_tco2 for d in pending.get(entity_id, []))
                 ea.penalty_deduction_tco2, ea.difference_tco2 = cut, ea.difference_tco2 - cut
                 ea.destination = (EntityAllocation.Destination.PROVINCIAL if entity_id in high_risk
@@ -491,33 +547,49 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
     return {"entities": len(grouped), "total_tco2": total}
 
 
-def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings) -> tuple[EntityAllocation, list]:
-    """One entity's EntityAllocation (unsaved) and its unit results (row, base, relief, lines)."""
-    from . import calculation
+def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings, sectors) -> tuple[EntityAllocation, list]:
+    """One entity's EntityAllocation (unsaved) and its unit results (row, base, relief, lines).
+
+    Each facility follows its own sector: power units the power plan (with its relief), other facilities
+    their sector's plan for the year (``allowances.industry``); an entity with both (a steel works with a
+    captive plant) gets one result summing the two.
+    """
+    from . import calculation, industry
 
     entity_id = rows[0]["entity_id"]
     borrowed = sum(a.requested_tco2 for a in borrowings)
+    power_rows = [r for r in rows if not industry.is_industrial(r)]
+    other_rows = [r for r in rows if industry.is_industrial(r)]
     if true_up:
-        result, covered, excluded = calculation.true_up(rules, rows, basis=plan.activity_basis)
+        result, covered, excluded = calculation.true_up(rules, power_rows, basis=plan.activity_basis)
         units = [(row, r.base_tco2, r.gas_relief_tco2, r.lines) for row, r in zip(covered, result.units, strict=True)]
-        allocation = result.total_tco2
+        facilities, other_excluded, other_verified = industry.true_up(sectors["plans"], other_rows,
+                                                                      sectors["totals"])
+        units += [(row, amount, 0, lines) for row, amount, lines in facilities]
+        other = sum(amount for _row, amount, _lines in facilities)
+        allocation = result.total_tco2 + other
         previous = (pre.allocation_tco2 - pre.borrowing_deduction_tco2) if pre else 0
         deduction = pre.borrowing_deduction_tco2 if pre else borrowed
         difference = allocation - deduction - previous
+        verified = result.verified_emissions_tco2
+        if facilities:
+            verified = (verified or 0) + other_verified
         ea = EntityAllocation(
-            run=run, entity_id=entity_id, base_tco2=result.base_tco2, relief_tco2=result.relief_tco2,
-            allocation_tco2=allocation, verified_emissions_tco2=result.verified_emissions_tco2,
+            run=run, entity_id=entity_id, base_tco2=result.base_tco2 + other, relief_tco2=result.relief_tco2,
+            allocation_tco2=allocation, verified_emissions_tco2=verified,
             previously_issued_tco2=previous, borrowing_deduction_tco2=deduction, difference_tco2=difference,
-            lines=[line.as_dict() for line in [*excluded, *result.lines]])
+            lines=[line.as_dict() for line in [*excluded, *other_excluded, *result.lines]])
         return ea, units
-    results, excluded = calculation.pre_allocation(rules, rows, basis=plan.activity_basis,
+    results, excluded = calculation.pre_allocation(rules, power_rows, basis=plan.activity_basis,
                                                    pre_basis=plan.pre_allocation_basis,
                                                    share=plan.pre_allocation_share)
+    other_results, other_excluded = industry.pre_allocation(sectors["plans"], other_rows)
+    results += other_results
     units = [(row, amount, 0, lines) for row, amount, lines in results]
     allocation = sum(amount for _row, amount, _lines in results)
     ea = EntityAllocation(run=run, entity_id=entity_id, base_tco2=allocation, allocation_tco2=allocation,
                           borrowing_deduction_tco2=borrowed, difference_tco2=allocation - borrowed,
-                          lines=[line.as_dict() for line in excluded])
+                          lines=[line.as_dict() for line in [*excluded, *other_excluded]])
     return ea, units
 
 

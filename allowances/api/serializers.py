@@ -1,6 +1,14 @@
 from rest_framework import serializers
 
-from ..models import AllocationPlan, AllocationRun, BenchmarkRow, BorrowingApplication, EntityAllocation, Scenario
+from ..models import (
+    AllocationPlan,
+    AllocationRun,
+    BalanceValue,
+    BenchmarkRow,
+    BorrowingApplication,
+    EntityAllocation,
+    Scenario,
+)
 
 
 class CalculatorUnitInput(serializers.Serializer):
@@ -57,8 +65,15 @@ class BenchmarkRowOutput(serializers.ModelSerializer):
         fields = ["year", "category", "kind", "electricity_t_per_mwh", "heat_t_per_gj", "confidence", "note"]
 
 
+class BalanceValueOutput(serializers.ModelSerializer):
+    class Meta:
+        model = BalanceValue
+        fields = ["year", "value", "confidence", "note", "solved_from", "published_at"]
+
+
 class PlanOutput(serializers.ModelSerializer):
     benchmarks = BenchmarkRowOutput(many=True, read_only=True)
+    balance_values = BalanceValueOutput(many=True, read_only=True)
 
     class Meta:
         model = AllocationPlan
@@ -69,7 +84,7 @@ class PlanOutput(serializers.ModelSerializer):
                   "heat_ratio_coefficient", "gas_heat_ratio_coefficient", "load_factor_for_chp", "peak_threshold",
                   "pre_allocation_share", "pre_allocation_basis", "gas_relief", "entity_relief_floor",
                   "borrowing_allowed", "borrowing_threshold", "borrowing_max_share", "vintage_rule", "confidence",
-                  "note", "status", "published_at", "benchmarks"]
+                  "note", "status", "published_at", "benchmarks", "balance_values"]
 
 
 class EntityAllocationOutput(serializers.ModelSerializer):

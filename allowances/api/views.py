@@ -68,7 +68,10 @@ class PlanViewSet(ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_queryset(self):
-        qs = AllocationPlan.objects.prefetch_related("benchmarks")
+        qs = AllocationPlan.objects.prefetch_related("benchmarks", "balance_values")
+        sector = self.request.query_params.get("sector")
+        if sector:
+            qs = qs.filter(sector_id=sector)
         if not self.request.user.is_regulator:
             qs = qs.filter(status=AllocationPlan.Status.PUBLISHED)
         return qs

@@ -1,0 +1,150 @@
+"""Allocation runs over every sector: industrial facilities follow their sector's plan (pre-allocation,
+balance value, true-up, registry issuance, provincial account), power units stay on the power plan.
+
+MRV's verified facility rows of the new sectors (helper h3 extends ``verified_unit_data``) are given here
+with the documented keys, appended to what MRV returns for confirmed verifications."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from allowances import industry, intensity, selectors, services
+from allowances.models import AllocationPlan, BalanceValue, EntityAllocation, UnitAllocation
+from cets.common.errors import Conflict, DomainError, Forbidden
+from cets.common.models import AuditEntry
+from mrv import selectors as mrv_selectors
+from mrv.models import Verification
+from tests import factories as f
+
+from .test_runs import holding, start_and_approve
+
+pytestmark = pytest.mark.django_db
+
+
+def facility(entity, code, sector, **attributes):
+    return f.UnitFactory(entity=entity, code=code, sector_id=sector, rated_power_mw=None, main_fuel="",
+                         coal_type="", cooling="", attributes=attributes)
+
+
+def row(unit, emissions, output, intensity_emissions=None, **extra):
+    return {"unit_id": unit.pk, "unit_code": unit.code, "entity_id": unit.entity_id, "sector": unit.sector_id,
+            "verified_emissions_tco2": D(emissions), "output_t": D(output),
+            "intensity_emissions_tco2": D(intensity_emissions if intensity_emissions is not None else emissions),
+            "intensity_output_t": D(output), "attributes": unit.attributes, "carbide_slag_rate": None,
+            "commissioned_in_year": False, "status": "operating", **extra}
+
+
+@pytest.fixture
+def industry_data(monkeypatch):
+    """A cement entity (a Portland line L1, a second line L2, a white-clinker line W), a steel works and a
+    small cement entity below 26,000 t; verified 2024 and 2025 (confirmed)."""
+    cement = f.EntityFactory(sector_id="cement", inclusion_year=2024)
+    steel = f.EntityFactory(sector_id="steel", inclusion_year=2024)
+    small = f.EntityFactory(sector_id="cement", inclusion_year=2024)
+    l1, l2 = facility(cement, "C-L1", "cement", clinker_type="portland"), facility(cement, "C-L2", "cement",
+                                                                                   clinker_type="portland")
+    white = facility(cement, "C-W", "cement", clinker_type="white_portland")
+    works = facility(steel, "S-1", "steel", processes=["sintering", "ironmaking", "bof"])
+    tiny = facility(small, "C-S", "cement", clinker_type="portland")
+    rows = {
+        2024: [row(l1, 700000, 900000), row(l2, 1400000, 1600000), row(white, 280000, 480000),
+               row(works, 7000000, 3600000, 2000000), row(tiny, 19000, 24000)],
+        2025: [row(l1, 772342, 1000000), row(l2, 1500000, "1764705.882"), row(white, 300000, 500000),
+               row(works, 7077254, 3700000, 2050000), row(tiny, 20000, 25000)],
+    }
+    for year, year_rows in rows.items():
+        for entity in (cement, steel, small):
+            total = sum(r["verified_emissions_tco2"] for r in year_rows if r["entity_id"] == entity.pk)
+            Verification.objects.create(entity=entity, year=year, status="confirmed", verified_emissions_tco2=total)
+    original = mrv_selectors.verified_unit_data
+
+    def verified_unit_data(year, **kw):
+        wanted = kw.get("entity_ids")
+        extra = [r for r in rows.get(year, []) if wanted is None or r["entity_id"] in set(wanted)]
+        return original(year, **kw) + extra
+
+    monkeypatch.setattr(mrv_selectors, "verified_unit_data", verified_unit_data)
+    return {"cement": cement, "steel": steel, "small": small}
+
+
+def test_pre_allocation_2025_is_half_of_2024_floored_per_facility(
+        national, national2, industry_data, django_capture_on_commit_callbacks):
+    run = start_and_approve(national, national2, 2025, "pre_allocation", django_capture_on_commit_callbacks)
+    cement = EntityAllocation.objects.get(run=run, entity=industry_data["cement"])
+    assert cement.allocation_tco2 == 350000 + 700000 + 140000
+    assert EntityAllocation.objects.get(run=run, entity=industry_data["steel"]).allocation_tco2 == 3_500_000
+    assert EntityAllocation.objects.get(run=run, entity=industry_data["small"]).allocation_tco2 == 9_500
+    assert holding(industry_data["steel"], 2025) == 3_500_000
+    line = UnitAllocation.objects.get(entity_allocation=cement, unit__code="C-L1").lines[0]
+    assert line["formula"] == "floor(share x previous year's verified emissions)"
+    assert line["inputs"]["plan"] == "cement-2025"
+
+
+def test_no_pre_allocation_under_the_2024_plans(industry_data):
+    plans = selectors.industry_plans(2024)
+    assert {sector: plan.code for sector, plan in plans.items()} == {
+        "steel": "steel-2024", "cement": "cement-2024", "aluminium": "aluminium-2024"}
+    assert industry.pre_allocation(plans, mrv_selectors.verified_unit_data(2023) + mrv_selectors.verified_unit_data(
+        2024)) == ([], [])
+
+
+def test_true_up_needs_published_balance_values_then_allocates_by_intensity(
+        national, national2, industry_data, django_capture_on_commit_callbacks):
+    start_and_approve(national, national2, 2025, "pre_allocation", django_capture_on_commit_callbacks)
+    with pytest.raises(DomainError) as exc:
+        services.run_start(actor=national, year=2025, kind="true_up")
+    assert exc.value.field == "year" and "cement, steel" in exc.value.message
+    cement_plan, steel_plan = AllocationPlan.objects.get(code="cement-2025"), AllocationPlan.objects.get(
+        code="steel-2025")
+    with pytest.raises(Forbidden):
+        services.balance_value_publish(actor=f.regulator("provincial_regulator", province_code="42"),
+                                       plan=cement_plan, year=2025)
+    published = services.balance_value_publish(actor=national, plan=cement_plan, year=2025)
+    # L1 (I 0.7723) and L2 (I 0.8500) only: the white line and the small entity's line are exempt
+    assert published.value == D("0.8236") and published.solved_from == {
+        "facilities": 4, "exempt": 2, "emissions_tco2": 2_592_342}
+    assert AuditEntry.objects.filter(action="balance_value.publish", object_id=str(published.pk)).exists()
+    with pytest.raises(Conflict):
+        services.balance_value_publish(actor=national, plan=cement_plan, year=2025)
+    steel_value = services.balance_value_publish(actor=national, plan=steel_plan, year=2025).value
+    assert steel_value == D("0.5541")  # one works: its own intensity balances it
+
+    services.high_risk_designate(actor=national, entity=industry_data["steel"], year=2025, reason="non_compliant")
+    run = start_and_approve(national, national2, 2025, "true_up", django_capture_on_commit_callbacks)
+    cement = EntityAllocation.objects.get(run=run, entity=industry_data["cement"])
+    assert cement.allocation_tco2 == 779_558 + 1_492_787 + 300_000
+    assert cement.verified_emissions_tco2 == 2_572_342
+    assert cement.previously_issued_tco2 == 1_190_000
+    assert cement.difference_tco2 == 2_572_345 - 1_190_000
+    assert holding(industry_data["cement"], 2025) == 2_572_345
+    l1 = UnitAllocation.objects.get(entity_allocation=cement, unit__code="C-L1")
+    assert l1.category == "" and [line["label"] for line in l1.lines] == ["plan", "BP", "E", "I", "X", "alpha", "A"]
+    white = UnitAllocation.objects.get(entity_allocation=cement, unit__code="C-W")
+    assert white.allocation_tco2 == 300_000 and white.lines[-1]["inputs"]["exemption"] == "white_clinker"
+    small = EntityAllocation.objects.get(run=run, entity=industry_data["small"])
+    assert small.allocation_tco2 == 20_000
+    steel = EntityAllocation.objects.get(run=run, entity=industry_data["steel"])
+    assert steel.allocation_tco2 == 7_077_254 and steel.destination == "provincial"
+    assert holding(industry_data["steel"], 2025) == 3_500_000  # the top-up went to the provincial account
+    assert BalanceValue.objects.count() == 2
+
+
+def test_balance_value_refused_for_a_first_year_plan(national, industry_data):
+    with pytest.raises(DomainError) as exc:
+        services.balance_value_publish(actor=national, plan=AllocationPlan.objects.get(code="steel-2024"),
+                                       year=2024)
+    assert exc.value.field == "plan"
+
+
+def test_exemptions_from_verified_data():
+    plan = industry.SectorPlan("cement-2025", intensity.IntensityRules(
+        "cement-2025", exemptions=("white_clinker", "carbide_slag", "gypsum_acid", "new", "closed",
+                                   "below_threshold")), carbide_slag_threshold=D("0.30"))
+    base = {"attributes": {"clinker_type": "portland"}, "status": "operating", "commissioned_in_year": False}
+    assert industry.exemption_of({**base, "carbide_slag_rate": D("0.30")}, plan, 50000) is None  # "> 30%"
+    assert industry.exemption_of({**base, "carbide_slag_rate": D("0.3001")}, plan, 50000) == "carbide_slag"
+    assert industry.exemption_of({**base, "attributes": {"gypsum_acid": True}}, plan, 50000) == "gypsum_acid"
+    assert industry.exemption_of({**base, "status": "closed", "carbide_slag_rate": D("0.5")}, plan, 50000) == "closed"
+    assert industry.exemption_of({**base, "commissioned_in_year": True}, plan, 50000) == "new"
+    assert industry.exemption_of(base, plan, 25999) == "below_threshold"
+    assert industry.exemption_of({**base, "attributes": {"hydrogen_furnace": True}}, plan, 50000) is None
