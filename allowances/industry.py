@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from . import intensity
+from .calculation import is_power
 from .formulas import Line, tonnes
 
 POWER = "power"
@@ -46,7 +47,7 @@ def sector_of(row: dict) -> str:
 
 
 def is_industrial(row: dict) -> bool:
-    return sector_of(row) != POWER
+    return not is_power(row)
 
 
 def entity_sector_totals(rows: list[dict]) -> dict[tuple[int, str], int]:

@@ -196,7 +196,7 @@ def covered_emissions_by_entity(year: int, entity_ids=None) -> dict[int, int]:
         if not rows or all(calculation.is_covered(r) for r in rows):
             result[entity_id] = total
             continue
-        covered = [Decimal(r["emissions_tco2"] or 0) for r in rows if calculation.is_covered(r)]
+        covered = [calculation.emissions_of(r) for r in rows if calculation.is_covered(r)]
         if covered:
             result[entity_id] = mrv_selectors.whole_tonnes_half_up(sum(covered, Decimal("0")))
     return result

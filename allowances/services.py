@@ -18,10 +18,10 @@ from cets.common.locks import lock_rows
 from entities.models import KeyEntity, User
 from entities.selectors import can_manage_entity
 
+from . import balance_values
 from .models import (
     AllocationPlan,
     AllocationRun,
-    BalanceValue,
     BenchmarkRow,
     BorrowingApplication,
     EntityAllocation,
@@ -283,7 +283,7 @@ def _verified_emissions(entity_id: int, year: int) -> int | None:
 # Correction coefficients a scenario may change (fractions; cooling factors up to 2).
 RULE_OVERRIDES = {"cooling_water_factor": 2, "cooling_air_factor": 2, "cooling_back_pressure_factor": 2,
                   "heat_ratio_coefficient": 1, "gas_heat_ratio_coefficient": 1, "peak_threshold": 1}
-OVERRIDE_KEYS = {"electricity", "heat", "entity_relief_floor", "gas_relief", *RULE_OVERRIDES}
+OVERRIDE_KEYS = {"electricity", "heat", "entity_relief_floor", "gas_relief", "balance_values", *RULE_OVERRIDES}
 
 
 def _clean_overrides(overrides: dict) -> dict:
@@ -326,6 +326,8 @@ def _clean_overrides(overrides: dict) -> dict:
         clean["entity_relief_floor"] = floor
     if "gas_relief" in overrides:
         clean["gas_relief"] = bool(overrides["gas_relief"])
+    if "balance_values" in overrides:
+        clean["balance_values"] = _clean_balance_values(overrides["balance_values"])
     for name, upper in RULE_OVERRIDES.items():
         if name in overrides:
             try:
@@ -336,6 +338,29 @@ def _clean_overrides(overrides: dict) -> dict:
                 raise DomainError(_("%(name)s must be between 0 and %(upper)s.") % {"name": name, "upper": upper},
                                   "invalid_rule", name)
             clean[name] = str(number)
+    return clean
+
+
+def _clean_balance_values(values) -> dict:
+    """A scenario's balance values of the intensity sectors: {sector: positive number}."""
+    from entities.models import Sector
+
+    if not isinstance(values, dict):
+        raise DomainError(_("balance_values must map sectors to values."), "invalid_overrides", "balance_values")
+    known = set(Sector.objects.filter(allocation_method=Sector.AllocationMethod.INTENSITY)
+                .values_list("code", flat=True))
+    clean = {}
+    for sector, value in values.items():
+        field = f"balance_values.{sector}"
+        if sector not in known:
+            raise DomainError(_("Unknown intensity sector %(s)s.") % {"s": sector}, "unknown_sector", field)
+        try:
+            number = Decimal(str(value))
+        except Exception as exc:
+            raise DomainError(_("A balance value must be a number."), "invalid_balance_value", field) from exc
+        if not number.is_finite() or number <= 0:
+            raise DomainError(_("A balance value must be a positive number."), "invalid_balance_value", field)
+        clean[sector] = str(number)
     return clean
 
 
@@ -410,7 +435,7 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
                 % {"year": year, "n": len(missing), "ids": ", ".join(map(str, missing[:20]))},
                 "verification_not_confirmed", "year")
     if kind == AllocationRun.Kind.TRUE_UP:
-        _require_balance_values(year)
+        balance_values.require_published(year)
     confirmed = _mrv().verification_confirmed_entity_ids(data_year)
     if not confirmed:
         raise DomainError(_("There is no confirmed verified data for %(year)s.") % {"year": data_year},
@@ -422,56 +447,6 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
     audit_record(actor=actor, action="allocation_run.start", obj=run,
                  after={"plan": plan.code, "year": year, "kind": kind})
     return run
-
-
-def _require_balance_values(year: int) -> None:
-    """The true-up of an intensity sector uses its published balance value: refuse until it is published."""
-    from . import industry, selectors
-
-    plans = selectors.industry_plans(year)
-    sectors = {industry.sector_of(r) for r in _mrv().verified_unit_data(year) if industry.is_industrial(r)}
-    missing = sorted(s for s in sectors if s in plans and not plans[s].rules.all_verified
-                     and plans[s].balance_value is None)
-    if missing:
-        raise DomainError(_("True-up refused: publish the balance value of %(s)s for %(year)s first.")
-                          % {"s": ", ".join(missing), "year": year}, "balance_value_missing", "year")
-
-
-@transaction.atomic
-def balance_value_publish(*, actor, plan: AllocationPlan, year: int) -> BalanceValue:
-    """Solve an intensity plan's balance value on the year's confirmed verified facilities and publish it.
-
-    One national regulator publishes (the value follows mechanically from confirmed data and the plan,
-    so there is nothing for a second pair of eyes to decide; the true-up it feeds is four-eyes). Once
-    published it is not re-solved: a changed verification re-determines allocations, not the value.
-    """
-    from . import industry, intensity, selectors
-
-    _require_national(actor, _("publish balance values"))
-    if plan.method != AllocationPlan.Method.INTENSITY or plan.status != AllocationPlan.Status.PUBLISHED:
-        raise DomainError(_("Plan %(code)s is not a published intensity plan.") % {"code": plan.code},
-                          "not_intensity_plan", "plan")
-    if year not in plan.years:
-        raise DomainError(_("Plan %(code)s does not cover %(year)s.") % {"code": plan.code, "year": year},
-                          "year_not_in_plan", "year")
-    if BalanceValue.objects.filter(plan=plan, year=year).exists():
-        raise Conflict(_("The balance value of %(code)s %(year)s is already published.")
-                       % {"code": plan.code, "year": year}, "balance_value_published", "year")
-    sector_plan = selectors.industry_plans(year)[plan.sector_id]
-    facilities = industry.sector_facilities({plan.sector_id: sector_plan}, _mrv().verified_unit_data(year)).get(
-        plan.sector_id, [])
-    value = intensity.solve_balance_value(sector_plan.rules, facilities)
-    if value is None:
-        raise DomainError(_("No confirmed verified %(s)s facility to solve the balance value on.")
-                          % {"s": plan.sector_id}, "no_verified_data", "year")
-    solved_from = {"facilities": len(facilities), "exempt": sum(1 for f in facilities if f.exemption),
-                   "emissions_tco2": sum(intensity.tonnes(f.verified_emissions_tco2) for f in facilities)}
-    row = BalanceValue.objects.create(plan=plan, year=year, value=value, confidence="A", solved_from=solved_from,
-                                      note=_("solved on the confirmed verified data of %(year)s") % {"year": year},
-                                      published_by=actor, published_at=timezone.now())
-    audit_record(actor=actor, action="balance_value.publish", obj=row,
-                 after={"plan": plan.code, "year": year, "value": str(value), **solved_from})
-    return row
 
 
 def _unit_rows(ea: EntityAllocation, results: list[tuple[dict, int, int, list]]) -> list[UnitAllocation]:

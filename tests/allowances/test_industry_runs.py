@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from allowances import industry, intensity, selectors, services
+from allowances import balance_values, industry, intensity, selectors, services
 from allowances.models import AllocationPlan, BalanceValue, EntityAllocation, UnitAllocation
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.models import AuditEntry
@@ -97,16 +97,16 @@ def test_true_up_needs_published_balance_values_then_allocates_by_intensity(
     cement_plan, steel_plan = AllocationPlan.objects.get(code="cement-2025"), AllocationPlan.objects.get(
         code="steel-2025")
     with pytest.raises(Forbidden):
-        services.balance_value_publish(actor=f.regulator("provincial_regulator", province_code="42"),
+        balance_values.balance_value_publish(actor=f.regulator("provincial_regulator", province_code="42"),
                                        plan=cement_plan, year=2025)
-    published = services.balance_value_publish(actor=national, plan=cement_plan, year=2025)
+    published = balance_values.balance_value_publish(actor=national, plan=cement_plan, year=2025)
     # L1 (I 0.7723) and L2 (I 0.8500) only: the white line and the small entity's line are exempt
     assert published.value == D("0.8236") and published.solved_from == {
         "facilities": 4, "exempt": 2, "emissions_tco2": 2_592_342}
     assert AuditEntry.objects.filter(action="balance_value.publish", object_id=str(published.pk)).exists()
     with pytest.raises(Conflict):
-        services.balance_value_publish(actor=national, plan=cement_plan, year=2025)
-    steel_value = services.balance_value_publish(actor=national, plan=steel_plan, year=2025).value
+        balance_values.balance_value_publish(actor=national, plan=cement_plan, year=2025)
+    steel_value = balance_values.balance_value_publish(actor=national, plan=steel_plan, year=2025).value
     assert steel_value == D("0.5541")  # one works: its own intensity balances it
 
     services.high_risk_designate(actor=national, entity=industry_data["steel"], year=2025, reason="non_compliant")
@@ -131,7 +131,7 @@ def test_true_up_needs_published_balance_values_then_allocates_by_intensity(
 
 def test_balance_value_refused_for_a_first_year_plan(national, industry_data):
     with pytest.raises(DomainError) as exc:
-        services.balance_value_publish(actor=national, plan=AllocationPlan.objects.get(code="steel-2024"),
+        balance_values.balance_value_publish(actor=national, plan=AllocationPlan.objects.get(code="steel-2024"),
                                        year=2024)
     assert exc.value.field == "plan"
 
@@ -148,3 +148,42 @@ def test_exemptions_from_verified_data():
     assert industry.exemption_of({**base, "commissioned_in_year": True}, plan, 50000) == "new"
     assert industry.exemption_of(base, plan, 25999) == "below_threshold"
     assert industry.exemption_of({**base, "attributes": {"hydrogen_furnace": True}}, plan, 50000) is None
+
+
+def test_sandbox_balance_values_surplus_by_province_and_bounds(national, industry_data):
+    scenario = services.scenario_create(actor=national, plan=AllocationPlan.objects.get(code="2025"),
+                                        name="cement tighter", data_year=2025,
+                                        overrides={"balance_values": {"cement": "0.70"}})
+    baseline, tighter = scenario.result["industry"]["baseline"], scenario.result["industry"]["scenario"]
+    cement = baseline["cement"]
+    assert (cement["balance_value_solved"], cement["balance_value_used"], cement["balance_value_published"]) == (
+        "0.8236", "0.8236", None)
+    assert (cement["allocation_tco2"], cement["emissions_tco2"], cement["surplus_tco2"]) == (
+        2_592_345, 2_592_342, 3)
+    assert cement["exempt"] == 2 and cement["by_province"] == {"42": {
+        "allocation_tco2": 2_592_345, "emissions_tco2": 2_592_342, "surplus_tco2": 3, "facilities": 4}}
+    assert baseline["steel"]["balance_value_solved"] == "0.5541" and baseline["steel"]["surplus_tco2"] == 0
+    assert baseline["aluminium"]["facilities"] == 0
+    # BP 0.70: L1 X = -10.3% -> 760,376; L2 X = -21.4% -> at the -3% bound, 1,455,000
+    assert tighter["cement"]["balance_value_used"] == "0.70"
+    assert tighter["cement"]["allocation_tco2"] == 760_376 + 1_455_000 + 300_000 + 20_000
+    assert (tighter["cement"]["facilities_at_lower_bound"], tighter["cement"]["entities_at_lower_bound"]) == (1, 1)
+    assert tighter["cement"]["facilities_at_upper_bound"] == 0
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"balance_values": {"glass": "0.7"}}, "balance_values.glass"),
+    ({"balance_values": {"cement": "-1"}}, "balance_values.cement"),
+    ({"balance_values": ["cement"]}, "balance_values"),
+])
+def test_sandbox_refuses_bad_balance_values(national, overrides, field):
+    with pytest.raises(DomainError) as exc:
+        services.scenario_create(actor=national, plan=AllocationPlan.objects.get(code="2025"), name="x",
+                                 data_year=2025, overrides=overrides)
+    assert exc.value.field == field
+
+
+def test_covered_emissions_count_industrial_facilities(industry_data):
+    covered = selectors.covered_emissions_by_entity(2025)
+    assert covered[industry_data["cement"].pk] == 2_572_342
+    assert covered[industry_data["steel"].pk] == 7_077_254
