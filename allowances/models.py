@@ -8,13 +8,14 @@ computed today can be recomputed and defended tomorrow.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from entities.models import Confidence, KeyEntity, Sector, Unit
 
-from . import formulas
+from . import formulas, intensity
 
 FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
 
@@ -153,6 +154,12 @@ class AllocationPlan(models.Model):
     @property
     def years(self) -> list[int]:
         return list(range(self.first_year, self.last_year + 1))
+
+    def clean(self):
+        known = formulas.POWER_EXEMPTIONS if self.method == self.Method.BENCHMARK else intensity.EXEMPTIONS
+        if not isinstance(self.exemptions, list) or any(code not in known for code in self.exemptions):
+            raise ValidationError({"exemptions": _("Exemptions must be a list of: %(codes)s.")
+                                   % {"codes": ", ".join(known)}})
 
 
 class BenchmarkRow(models.Model):

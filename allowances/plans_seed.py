@@ -6,6 +6,8 @@ Confidence marks: [A] read in the official text, [B] secondary source, [C] widel
 The 2021 balance values are not known: there is deliberately no row for them.
 """
 
+from allowances.formulas import POWER_EXEMPTIONS as POWER_EXEMPTION_CODES  # pure Decimal module, no models
+
 CATEGORIES = ("I", "II", "III", "IV")
 
 # column -> (electricity I, II, III, IV), (heat coal, heat gas), confidence, note
@@ -67,8 +69,7 @@ PLANS = {
 
 S1 = ("S1: 《全国碳排放权交易市场2025、2026年度发电行业以及2026年度钢铁、水泥、铝冶炼行业配额总量和分配方案"
       "（征求意见稿）》, MEE, July 2026")
-POWER_EXEMPTIONS = ["biomass_cofiring", "secondary_energy", "biomass_and_secondary", "special_fuels", "waste_gas",
-                    "coal_to_gas", "oil_igcc_ice", "emergency_backup", "green_hydrogen"]
+POWER_EXEMPTIONS = list(POWER_EXEMPTION_CODES)
 POWER_2025 = {**GENERATION_PLAN, "sector": "power", "method": "benchmark", "consultation_draft": True,
               "load_factor_for_chp": True, "borrowing_allowed": False, "confidence": "A",
               "pre_allocation_share": "0.50", "peak_formula": "gb21258_2024", "peak_threshold": "0.50",

@@ -65,10 +65,17 @@ class BenchmarkRowOutput(serializers.ModelSerializer):
         fields = ["year", "category", "kind", "electricity_t_per_mwh", "heat_t_per_gj", "confidence", "note"]
 
 
+class BalanceValueInput(serializers.Serializer):
+    plan = serializers.CharField(help_text="an intensity plan, e.g. cement-2025")
+    year = serializers.IntegerField(min_value=2019, max_value=2100)
+
+
 class BalanceValueOutput(serializers.ModelSerializer):
+    plan = serializers.CharField(source="plan.code", read_only=True)
+
     class Meta:
         model = BalanceValue
-        fields = ["year", "value", "confidence", "note", "solved_from", "published_at"]
+        fields = ["plan", "year", "value", "confidence", "note", "solved_from", "published_at"]
 
 
 class PlanOutput(serializers.ModelSerializer):

@@ -12,9 +12,11 @@ from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 from entities.selectors import entity_get
 
-from .. import calculator, sandbox, selectors, services
+from .. import balance_values, calculator, sandbox, selectors, services
 from ..models import AllocationPlan, BorrowingApplication
 from .serializers import (
+    BalanceValueInput,
+    BalanceValueOutput,
     BorrowingDecisionInput,
     BorrowingInput,
     BorrowingOutput,
@@ -45,7 +47,8 @@ class CalculateView(APIView):
 
 
 class BalanceValuesView(APIView):
-    """Regulators: per category, the intensity at which allocation equals verified emissions."""
+    """Regulators: per category (power) or sector (intensity plans), the intensity at which allocation equals
+    verified emissions; POST publishes an intensity plan's balance value (national regulator)."""
 
     @extend_schema(parameters=[OpenApiParameter("plan", str), OpenApiParameter("year", int)], responses=dict)
     def get(self, request):
@@ -57,6 +60,15 @@ class BalanceValuesView(APIView):
             raise DomainError("Give the verified data year.", "required", "year") from None
         plan = selectors.plan_get(request.query_params.get("plan", ""), published=False)
         return Response(sandbox.balance_values_for(plan=plan, data_year=year))
+
+    @extend_schema(request=BalanceValueInput, responses={201: BalanceValueOutput})
+    @idempotent
+    def post(self, request):
+        """The national regulator publishes an intensity plan's balance value, solved on verified data."""
+        data = validated(BalanceValueInput, request)
+        plan = selectors.plan_get(data["plan"], published=False)
+        row = balance_values.balance_value_publish(actor=request.user, plan=plan, year=data["year"])
+        return Response(BalanceValueOutput(row).data, status=status.HTTP_201_CREATED)
 
 
 class PlanViewSet(ReadOnlyModelViewSet):

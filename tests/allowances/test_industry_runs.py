@@ -187,3 +187,25 @@ def test_covered_emissions_count_industrial_facilities(industry_data):
     covered = selectors.covered_emissions_by_entity(2025)
     assert covered[industry_data["cement"].pk] == 2_572_342
     assert covered[industry_data["steel"].pk] == 7_077_254
+
+
+BALANCE_URL = "/api/v1/allowances/balance-values/"
+
+
+def test_balance_values_api_shows_and_publishes(api, national, hubei, entity_user, industry_data):
+    shown = api(national, otp=True).get(BALANCE_URL, {"plan": "cement-2025", "year": 2025})
+    assert shown.status_code == 200 and shown.json()["sectors"]["cement"]["balance_value_solved"] == "0.8236"
+    assert api(entity_user).get(BALANCE_URL, {"plan": "cement-2025", "year": 2025}).status_code == 403
+    refused = api(hubei, otp=True).post(BALANCE_URL, {"plan": "cement-2025", "year": 2025}, format="json")
+    assert refused.status_code == 403 and not BalanceValue.objects.exists()
+    assert api(entity_user).post(BALANCE_URL, {"plan": "cement-2025", "year": 2025},
+                                 format="json").status_code == 403
+    created = api(national, otp=True).post(BALANCE_URL, {"plan": "cement-2025", "year": 2025}, format="json")
+    assert created.status_code == 201, created.json()
+    assert (created.json()["plan"], created.json()["value"]) == ("cement-2025", "0.8236")
+    again = api(national, otp=True).post(BALANCE_URL, {"plan": "cement-2025", "year": 2025}, format="json")
+    assert again.status_code == 409
+    wrong = api(national, otp=True).post(BALANCE_URL, {"plan": "cement-2025", "year": 2026}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "year"
+    plan = api(entity_user).get("/api/v1/allowances/plans/cement-2025/").json()
+    assert plan["balance_values"][0]["value"] == "0.8236" and plan["sector"] == "cement"
