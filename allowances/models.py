@@ -255,11 +255,14 @@ class HighRiskDesignation(models.Model):
 
 
 class AllocationRun(models.Model):
-    """Pre-allocation or true-up of one plan year: computed by a Job, issued after a second approval."""
+    """Pre-allocation, true-up or re-determination of one plan year, over every sector: computed by a Job,
+    issued after a second approval. One pre-allocation and one true-up a year; a re-determination (a
+    verification result changed after the true-up) covers the entities named and may happen again."""
 
     class Kind(models.TextChoices):
         PRE_ALLOCATION = "pre_allocation", _("Pre-allocation")
         TRUE_UP = "true_up", _("True-up (核定)")
+        REDETERMINATION = "redetermination", _("Re-determination (verification changed)")
 
     class Status(models.TextChoices):
         CALCULATING = "calculating", _("Calculating")
@@ -280,6 +283,10 @@ class AllocationRun(models.Model):
     issue_job = models.ForeignKey("common.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     total_tco2 = models.BigIntegerField(_("total allocation (tCO2)"), default=0)
     issuance_reference = models.CharField(_("registry issuance transaction"), max_length=40, blank=True)
+    entity_ids = models.JSONField(_("entities re-determined"), default=list, blank=True,
+                                help_text=_("re-determination runs only: the entity ids"))
+    due_date = models.DateField(_("due by"), null=True, blank=True,
+                                help_text=_("re-determination: 10 working days after the run is started"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -287,7 +294,8 @@ class AllocationRun(models.Model):
         verbose_name_plural = _("allocation runs")
         ordering = ["-year", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["year", "kind"], name="allowances_allocationrun_one_per_year_kind"),
+            models.UniqueConstraint(fields=["year", "kind"], condition=~models.Q(kind="redetermination"),
+                                    name="allowances_allocationrun_one_per_year_kind"),
         ]
 
     def __str__(self):

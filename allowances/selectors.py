@@ -56,8 +56,9 @@ def plan_for_year(year: int, sector: str = "power") -> AllocationPlan:
                                           first_year__lte=year, last_year__gte=year)
             .order_by("-first_year", "-code").first())
     if plan is None:
-        raise NotFound(_("No published %(sector)s allocation plan covers %(year)s.") % {"sector": sector, "year": year},
-                       "unknown_plan", "year")
+        message = (_("No published allocation plan covers %(year)s.") if sector == "power"
+                   else _("No published %(sector)s allocation plan covers %(year)s."))
+        raise NotFound(message % {"sector": sector, "year": year}, "unknown_plan", "year")
     return plan
 
 
@@ -204,10 +205,14 @@ def covered_emissions_by_entity(year: int, entity_ids=None) -> dict[int, int]:
 
 def allocation_for(entity_id: int, year: int) -> dict:
     """What an entity was allocated for ``year``: pre-allocation, true-up and what is still owed."""
-    rows = {ea.run.kind: ea for ea in EntityAllocation.objects.filter(entity_id=entity_id, run__year=year)
-            .select_related("run")}
-    pre = rows.get(AllocationRun.Kind.PRE_ALLOCATION)
-    true_up = rows.get(AllocationRun.Kind.TRUE_UP)
+    rows = list(EntityAllocation.objects.filter(entity_id=entity_id, run__year=year).select_related("run")
+                .order_by("run_id"))
+    pre = next((ea for ea in rows if ea.run.kind == AllocationRun.Kind.PRE_ALLOCATION), None)
+    # the true-up, or the last completed re-determination after it (a changed verification)
+    kinds = AllocationRun.Kind
+    finals = [ea for ea in rows if ea.run.kind == kinds.TRUE_UP
+              or (ea.run.kind == kinds.REDETERMINATION and ea.run.status == AllocationRun.Status.COMPLETED)]
+    true_up = finals[-1] if finals else None
     final = true_up is not None and true_up.run.status == AllocationRun.Status.COMPLETED
     borrowed = (BorrowingApplication.objects.filter(entity_id=entity_id, year=year,
                                                     status__in=["approved", "deducted"])

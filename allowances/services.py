@@ -407,13 +407,16 @@ def _unconfirmed_entities(year: int) -> list[int]:
 
 
 @transaction.atomic
-def run_start(*, actor, year: int, kind: str) -> AllocationRun:
-    """Start the pre-allocation or the true-up of ``year``: a Job computes every entity's result.
+def run_start(*, actor, year: int, kind: str, entities: list | None = None, today=None) -> AllocationRun:
+    """Start the pre-allocation, the true-up or a re-determination of ``year``: a Job computes the results.
 
     The true-up is refused until MRV has confirmed the verification of every active entity for the
-    year; the pre-allocation needs the previous year's confirmed data. Nothing moves in the
-    registry until a second national regulator approves the run (``run_approve``).
+    year; the pre-allocation needs the previous year's confirmed data. A re-determination (a
+    verification result changed after the true-up, 多退少补 within 10 working days) recomputes the
+    ``entities`` named on their current verified data against their last final allocation. Nothing moves
+    in the registry until a second national regulator approves the run (``run_approve``).
     """
+    from cets.common.calendar import add_working_days
     from cets.common.jobs import job_create
 
     from . import selectors
@@ -423,10 +426,13 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
         raise DomainError(_("Unknown run kind %(k)s.") % {"k": kind}, "invalid_kind", "kind")
     plan = selectors.plan_for_year(year)
     selectors.plan_rules(plan, year)  # refuses a plan without a complete benchmark table for the year
-    if AllocationRun.objects.filter(year=year, kind=kind).exists():
+    redetermination = kind == AllocationRun.Kind.REDETERMINATION
+    if redetermination:
+        entities = _redetermination_entities(year, entities)
+    elif AllocationRun.objects.filter(year=year, kind=kind).exists():
         raise Conflict(_("A %(kind)s run for %(year)s already exists.") % {"kind": kind, "year": year},
                        "run_exists", "year")
-    data_year = year if kind == AllocationRun.Kind.TRUE_UP else year - 1
+    data_year = year if kind != AllocationRun.Kind.PRE_ALLOCATION else year - 1
     if kind == AllocationRun.Kind.TRUE_UP:
         missing = _unconfirmed_entities(year)
         if missing:
@@ -440,13 +446,46 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
     if not confirmed:
         raise DomainError(_("There is no confirmed verified data for %(year)s.") % {"year": data_year},
                           "no_verified_data", "year")
-    run = AllocationRun.objects.create(plan=plan, year=year, kind=kind, created_by=actor)
+    run = AllocationRun.objects.create(
+        plan=plan, year=year, kind=kind, created_by=actor, entity_ids=entities or [],
+        due_date=add_working_days(today or timezone.localdate(), 10) if redetermination else None)
     run.calculate_job = job_create(kind="allowances.calculate", user=actor, params={"run": run.pk},
                                    total=len(confirmed))
     run.save(update_fields=["calculate_job"])
     audit_record(actor=actor, action="allocation_run.start", obj=run,
                  after={"plan": plan.code, "year": year, "kind": kind})
     return run
+
+
+def _redetermination_entities(year: int, entities) -> list[int]:
+    """The entities of a re-determination: trued up in a completed run, verification confirmed again, none
+    with a re-determination of the year still open."""
+    if not isinstance(entities, list) or not entities or not all(
+            isinstance(pk, int) and not isinstance(pk, bool) for pk in entities):
+        raise DomainError(_("Name the entities to re-determine (a list of ids)."), "required", "entities")
+    wanted = sorted(set(entities))
+    trued_up = set(EntityAllocation.objects.filter(
+        run__year=year, run__kind=AllocationRun.Kind.TRUE_UP, run__status=AllocationRun.Status.COMPLETED,
+        entity_id__in=wanted).values_list("entity_id", flat=True))
+    confirmed = _mrv().verification_confirmed_entity_ids(year)
+    refused = [pk for pk in wanted if pk not in trued_up or pk not in confirmed]
+    if refused:
+        raise DomainError(_("Re-determination needs a completed true-up and a confirmed verification of %(year)s "
+                            "(not so for ids %(ids)s).") % {"year": year, "ids": ", ".join(map(str, refused))},
+                          "not_trued_up", "entities")
+    if AllocationRun.objects.filter(year=year, kind=AllocationRun.Kind.REDETERMINATION).exclude(
+            status=AllocationRun.Status.COMPLETED).exists():
+        raise Conflict(_("A re-determination of %(year)s is still open: approve it first.") % {"year": year},
+                       "run_exists", "year")
+    return wanted
+
+
+def _latest_final(year: int, entity_ids) -> dict[int, EntityAllocation]:
+    """Each entity's last final allocation of ``year`` (its true-up or a completed re-determination)."""
+    rows = EntityAllocation.objects.filter(
+        run__year=year, entity_id__in=list(entity_ids), run__status=AllocationRun.Status.COMPLETED,
+        run__kind__in=[AllocationRun.Kind.TRUE_UP, AllocationRun.Kind.REDETERMINATION]).order_by("run_id")
+    return {ea.entity_id: ea for ea in rows}
 
 
 def _unit_rows(ea: EntityAllocation, results: list[tuple[dict, int, int, list]]) -> list[UnitAllocation]:
@@ -465,9 +504,12 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
 
     plan = run.plan
     rules = selectors.plan_rules(plan, run.year)
-    true_up = run.kind == AllocationRun.Kind.TRUE_UP
+    true_up = run.kind != AllocationRun.Kind.PRE_ALLOCATION
+    redetermination = run.kind == AllocationRun.Kind.REDETERMINATION
     rows = _mrv().verified_unit_data(run.year if true_up else run.year - 1)
     grouped = calculation.by_entity(rows)
+    if redetermination:
+        grouped = {pk: grouped[pk] for pk in run.entity_ids if pk in grouped}
     sectors = {"plans": selectors.industry_plans(run.year), "totals": industry.entity_sector_totals(rows)}
     done = set(EntityAllocation.objects.filter(run=run).values_list("entity_id", flat=True))
     todo = [pk for pk in sorted(grouped) if pk not in done]
@@ -475,13 +517,16 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
         job_progress(job, done=len(done), total=len(grouped), message=_("calculating"))
     high_risk = set(HighRiskDesignation.objects.filter(year=run.year).values_list("entity_id", flat=True))
     pre_rows = {}
-    if true_up:
+    if redetermination:
+        pre_rows = _latest_final(run.year, grouped)
+    elif true_up:
         pre_rows = {ea.entity_id: ea for ea in EntityAllocation.objects.filter(
             run__year=run.year, run__kind=AllocationRun.Kind.PRE_ALLOCATION)}
     borrowed: dict[int, list[BorrowingApplication]] = {}
     for application in BorrowingApplication.objects.filter(year=run.year - 1,
                                                            status=BorrowingApplication.Status.APPROVED):
-        borrowed.setdefault(application.entity_id, []).append(application)
+        if not redetermination:  # deducted by the true-up already
+            borrowed.setdefault(application.entity_id, []).append(application)
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i:i + CHUNK]
         with transaction.atomic():
@@ -543,8 +588,11 @@ def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings, se
         units += [(row, amount, 0, lines) for row, amount, lines in facilities]
         other = sum(amount for _row, amount, _lines in facilities)
         allocation = result.total_tco2 + other
-        previous = (pre.allocation_tco2 - pre.borrowing_deduction_tco2) if pre else 0
-        deduction = pre.borrowing_deduction_tco2 if pre else borrowed
+        if run.kind == AllocationRun.Kind.REDETERMINATION:  # only the change: deductions were settled
+            previous, deduction = pre.allocation_tco2, 0
+        else:
+            previous = (pre.allocation_tco2 - pre.borrowing_deduction_tco2) if pre else 0
+            deduction = pre.borrowing_deduction_tco2 if pre else borrowed
         difference = allocation - deduction - previous
         verified = result.verified_emissions_tco2
         if facilities:

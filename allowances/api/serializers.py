@@ -115,6 +115,8 @@ class EntityAllocationOutput(serializers.ModelSerializer):
 class RunInput(serializers.Serializer):
     year = serializers.IntegerField(min_value=2019, max_value=2100)
     kind = serializers.ChoiceField(choices=AllocationRun.Kind.choices)
+    entities = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                     help_text="re-determination: the entity ids whose verification changed")
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -123,7 +125,7 @@ class RunOutput(serializers.ModelSerializer):
     class Meta:
         model = AllocationRun
         fields = ["id", "plan", "year", "kind", "status", "created_by", "approved_by", "calculate_job", "issue_job",
-                  "total_tco2", "issuance_reference", "created_at"]
+                  "total_tco2", "issuance_reference", "entity_ids", "due_date", "created_at"]
 
 
 class BorrowingInput(serializers.Serializer):

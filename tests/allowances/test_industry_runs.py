@@ -4,6 +4,7 @@ balance value, true-up, registry issuance, provincial account), power units stay
 MRV's verified facility rows of the new sectors (helper h3 extends ``verified_unit_data``) are given here
 with the documented keys, appended to what MRV returns for confirmed verifications."""
 
+import datetime as dt
 from decimal import Decimal as D
 
 import pytest
@@ -64,7 +65,7 @@ def industry_data(monkeypatch):
         return original(year, **kw) + extra
 
     monkeypatch.setattr(mrv_selectors, "verified_unit_data", verified_unit_data)
-    return {"cement": cement, "steel": steel, "small": small}
+    return {"cement": cement, "steel": steel, "small": small, "rows": rows}
 
 
 def test_pre_allocation_2025_is_half_of_2024_floored_per_facility(
@@ -209,3 +210,38 @@ def test_balance_values_api_shows_and_publishes(api, national, hubei, entity_use
     assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "year"
     plan = api(entity_user).get("/api/v1/allowances/plans/cement-2025/").json()
     assert plan["balance_values"][0]["value"] == "0.8236" and plan["sector"] == "cement"
+
+
+def test_redetermination_after_a_changed_verification(national, national2, industry_data,
+                                                      django_capture_on_commit_callbacks):
+    cement = industry_data["cement"]
+    for plan in ("cement-2025", "steel-2025"):
+        balance_values.balance_value_publish(actor=national, plan=AllocationPlan.objects.get(code=plan), year=2025)
+    start_and_approve(national, national2, 2025, "true_up", django_capture_on_commit_callbacks)
+    assert selectors.allocation_for(cement.pk, 2025)["allocation_tco2"] == 2_572_345
+    with pytest.raises(DomainError) as exc:
+        services.run_start(actor=national, year=2025, kind="redetermination", entities=[])
+    assert exc.value.field == "entities"
+    newcomer = f.EntityFactory(sector_id="cement", inclusion_year=2025)
+    with pytest.raises(DomainError) as exc:
+        services.run_start(actor=national, year=2025, kind="redetermination", entities=[newcomer.pk])
+    assert exc.value.field == "entities"
+
+    # the province's review raises line L1 to 800,000 t (I 0.8000); the published BP 0.8236 stays
+    industry_data["rows"][2025][0]["verified_emissions_tco2"] = D(800000)
+    industry_data["rows"][2025][0]["intensity_emissions_tco2"] = D(800000)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_start(actor=national, year=2025, kind="redetermination", entities=[cement.pk],
+                                 today=dt.date(2026, 11, 2))
+    assert run.due_date == dt.date(2026, 11, 16)  # 10 working days
+    with pytest.raises(Conflict):
+        services.run_start(actor=national, year=2025, kind="redetermination", entities=[cement.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_approve(actor=national2, run=run)
+    result = EntityAllocation.objects.get(run=run)
+    # L1: floor(800,000 x (1 + 0.15 x (0.8236 - 0.8) / 0.8236)) = 803,438; L2 and W unchanged
+    assert (result.allocation_tco2, result.previously_issued_tco2, result.difference_tco2) == (
+        803_438 + 1_492_787 + 300_000, 2_572_345, 23_880)
+    assert holding(cement, 2025) == 2_596_225
+    assert selectors.allocation_for(cement.pk, 2025)["allocation_tco2"] == 2_596_225
+    assert not EntityAllocation.objects.filter(run=run).exclude(entity=cement).exists()
