@@ -117,3 +117,19 @@ def test_power_paths_keep_working_with_sector_plans():
     rules = selectors.plan_rules(selectors.plan_for_year(2024), 2024)
     assert rules.peak_formula == "power_2023" and rules.exemptions == ()
     assert selectors.sector_plan("steel", "2026").code == "steel-2026"
+
+
+def test_next_industrial_plan_is_a_copied_row(national, national2):
+    from django.core.exceptions import ValidationError
+
+    draft = services.plan_draft_create(actor=national, source=AllocationPlan.objects.get(code="cement-2026"),
+                                       code="cement-2027", first_year=2027, last_year=2027)
+    assert (draft.sector_id, draft.method, draft.carbide_slag_threshold) == ("cement", "intensity", D("0.300"))
+    assert not draft.benchmarks.exists()
+    with pytest.raises(ValidationError):
+        services.plan_update(actor=national, plan=draft, exemptions=["sunny"])
+    services.plan_update(actor=national, plan=draft, carbide_slag_threshold=D("0.25"), consultation_draft=False)
+    services.plan_submit(actor=national, plan=draft)
+    plan = services.plan_publish(actor=national2, plan=draft)
+    assert selectors.plan_for_year(2027, "cement") == plan
+    assert selectors.industry_plans(2027)["cement"].carbide_slag_threshold == D("0.250")
