@@ -6,7 +6,8 @@ carbide_slag_rate, commissioned_in_year, status).
 
 Choices where the plans are silent:
 
-- **Which exemption** a facility gets is read from its verified data and attributes, in this order: closed,
+- **Which exemption** a facility gets is read from its verified data and attributes, in this order: closed
+  (the facility's status is ``retired``),
   new (commissioned that year), below threshold (the entity's verified emissions in the sector below the
   sector's 26,000 t), then the sector's own (white clinker only, gypsum-to-sulphuric-acid, hydrogen-rich
   furnace, carbide slag above the plan's threshold; S1 says "> 30 %", so a rate equal to it is not exempt).
@@ -28,6 +29,7 @@ from .calculation import is_power
 from .formulas import Line, tonnes
 
 POWER = "power"
+CLOSED_STATUSES = ("retired", "closed")  # entities.Unit.Status: a retired facility is closed before 核定
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def exemption_of(row: dict, plan: SectorPlan, entity_total: int) -> str | None:
     attributes = row.get("attributes") or {}
     rate = row.get("carbide_slag_rate")
     candidates = [
-        ("closed", row.get("status") == "closed"),
+        ("closed", row.get("status") in CLOSED_STATUSES),
         ("new", bool(row.get("commissioned_in_year"))),
         ("below_threshold", entity_total < plan.threshold_tco2),
         ("white_clinker", attributes.get("clinker_type") == "white_portland"),

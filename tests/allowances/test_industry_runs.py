@@ -145,7 +145,7 @@ def test_exemptions_from_verified_data():
     assert industry.exemption_of({**base, "carbide_slag_rate": D("0.30")}, plan, 50000) is None  # "> 30%"
     assert industry.exemption_of({**base, "carbide_slag_rate": D("0.3001")}, plan, 50000) == "carbide_slag"
     assert industry.exemption_of({**base, "attributes": {"gypsum_acid": True}}, plan, 50000) == "gypsum_acid"
-    assert industry.exemption_of({**base, "status": "closed", "carbide_slag_rate": D("0.5")}, plan, 50000) == "closed"
+    assert industry.exemption_of({**base, "status": "retired", "carbide_slag_rate": D("0.5")}, plan, 50000) == "closed"
     assert industry.exemption_of({**base, "commissioned_in_year": True}, plan, 50000) == "new"
     assert industry.exemption_of(base, plan, 25999) == "below_threshold"
     assert industry.exemption_of({**base, "attributes": {"hydrogen_furnace": True}}, plan, 50000) is None
