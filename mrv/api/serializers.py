@@ -115,6 +115,20 @@ class SubmissionInput(serializers.Serializer):
     fuels = FuelInput(many=True)
 
 
+class FacilitySubmissionInput(serializers.Serializer):
+    """A month of a steel enterprise, clinker line or aluminium process: the keys below, then the monthly key
+    parameters of the facility's sector (``/api/v1/sectors/``: ``monthly_parameters``) at the top level or in
+    ``inputs``. A field of another sector is refused naming it; nothing is saved."""
+
+    unit = serializers.IntegerField(help_text="the facility (unit id)")
+    year = serializers.IntegerField()
+    month = serializers.IntegerField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    inputs = serializers.DictField(required=False, help_text="the sector's monthly key parameters, e.g. cement: "
+                                   "{fuels, clinker_t, substitutes}; aluminium: {aluminium_t, "
+                                   "net_anode_consumption, anode_sulphur?, anode_ash?, anode_effect_minutes?}")
+
+
 class FuelOutput(serializers.ModelSerializer):
     test_report = serializers.CharField(source="test_report.number", default=None)
 
@@ -145,6 +159,7 @@ class AnswerInput(serializers.Serializer):
 
 class SubmissionOutput(NextStepMixin, serializers.ModelSerializer):
     unit_code = serializers.CharField(source="unit.code")
+    sector = serializers.CharField(source="unit.sector_id")
     fuels = FuelOutput(many=True, read_only=True)
     reviews = ReviewOutput(many=True, read_only=True)
     information_requests = InformationRequestOutput(many=True, read_only=True)
@@ -156,7 +171,8 @@ class SubmissionOutput(NextStepMixin, serializers.ModelSerializer):
                   "electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "operating_hours",
                   "load_factor", "purchased_electricity_mwh", "fuel_emissions_tco2", "indirect_emissions_tco2",
                   "emissions_tco2", "deadline", "on_time", "submitted_at", "note", "fuels", "calculation", "reviews",
-                  "information_requests", "review_due", "next_step"]
+                  "information_requests", "review_due", "next_step", "sector", "inputs", "output_t",
+                  "intensity_emissions_tco2", "intensity_output_t", "gases"]
 
 
 class SubmissionListOutput(serializers.ModelSerializer):

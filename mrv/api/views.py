@@ -58,13 +58,21 @@ class SubmissionViewSet(ScopedReadViewSet):
     def get_serializer_class(self):
         return s.SubmissionListOutput if self.action == "list" else s.SubmissionOutput
 
-    @extend_schema(request=s.SubmissionInput, responses={201: s.SubmissionOutput})
+    @extend_schema(request=s.SubmissionInput, responses={201: s.SubmissionOutput},
+                   description="A generating unit's month as below; a facility of another sector sends "
+                               "FacilitySubmissionInput (its sector's monthly key parameters).")
     def create(self, request):
-        data = validated(s.SubmissionInput, request)
-        values = dict(data)
-        unit = units_visible_to(request.user).filter(pk=values.pop("unit")).first()
+        head = validated(s.FacilitySubmissionInput, request)
+        unit = units_visible_to(request.user).filter(pk=head["unit"]).first()
         if unit is None:
             raise NotFound("No such unit among the units you may submit for.", field="unit")
+        if unit.is_generating_unit:
+            values = dict(validated(s.SubmissionInput, request))
+            values.pop("unit")
+        else:
+            values = {k: head[k] for k in ("year", "month", "note") if k in head}
+            values["inputs"] = {**{k: v for k, v in request.data.items() if k not in head and k != "inputs"},
+                                **head.get("inputs", {})}
         try:
             sub = services.submission_submit(actor=request.user, unit=unit, **values)
         except services.InvalidRows as exc:
