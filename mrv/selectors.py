@@ -44,7 +44,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from cets.common.errors import DomainError, NotFound
-from entities.models import KeyEntity, Unit
+from entities.models import KeyEntity, Sector, Unit
 from entities.selectors import scope_by_entity
 
 from .accounting import Parameter, ParameterSet
@@ -61,9 +61,14 @@ from .models import (
 
 
 def parameter_set(year: int) -> ParameterSet:
-    """The accounting parameters in force for data ``year`` (one query)."""
+    """The accounting parameters in force for data ``year``, with the GWPs of the sectors' gases as
+    ``("gwp", gas)`` (two queries): a gas's GWP lives once, on its sector (``Sector.gases``)."""
     rows = AccountingParameter.objects.filter(Q(year_to__isnull=True) | Q(year_to__gte=year), year_from__lte=year)
     values = {}
+    for gases in Sector.objects.filter(is_active=True).values_list("gases", flat=True):
+        for gas in gases:
+            values[("gwp", gas["gas"])] = Parameter(Decimal(str(gas["gwp"])), gas.get("confidence", ""),
+                                                    gas.get("source", ""))
     for row in rows.order_by("year_from"):
         values[(row.key, row.fuel)] = Parameter(row.value, row.confidence, row.source)
     return ParameterSet(year=year, values=values)

@@ -75,6 +75,13 @@ class CalculateInput(serializers.Serializer):
     purchased_electricity_mwh = _number("MWh; counts for data years with a grid factor (to 2022)", default=0)
 
 
+class SectorCalculateInput(serializers.Serializer):
+    """The common part of a sector body; the rest is read by the sector's accounting module."""
+
+    sector = serializers.CharField(help_text="sector code (entities.Sector): power, steel, cement, aluminium")
+    year = serializers.IntegerField(min_value=2013, max_value=2100, help_text="data year (selects the defaults)")
+
+
 class CalculateLineOutput(serializers.Serializer):
     kind = serializers.CharField()
     fuel = serializers.CharField(required=False)

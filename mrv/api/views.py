@@ -17,7 +17,7 @@ from entities.models import ConsultingEngagement, KeyEntity, Organisation, Unit
 from entities.selectors import entity_get, scope_by_entity, units_visible_to
 from entities.services import consulting_register
 
-from .. import accounting, oversight, selectors, services, spreadsheet, uploads
+from .. import accounting, oversight, sectors, selectors, services, spreadsheet, uploads
 from ..models import EarlyWarning
 from . import serializers as s
 
@@ -34,13 +34,21 @@ def _invalid_rows(exc: services.InvalidRows) -> Response:
 class CalculateView(APIView):
     """The accounting guideline as a calculator: fuels and purchased electricity in, tCO2 with every line out."""
 
-    @extend_schema(request=s.CalculateInput, responses={200: s.CalculateOutput})
+    @extend_schema(request=s.CalculateInput, responses={200: s.CalculateOutput},
+                   description="Without `sector`: power, as before. With `sector` (steel, cement, aluminium, "
+                               "power, ...): the sector's body (docs/adding-a-sector.md); the answer adds output, "
+                               "intensity and gases. A field of another sector is refused.")
     def post(self, request):
-        data = validated(s.CalculateInput, request)
-        values = data
+        sector = request.data.get("sector") if isinstance(request.data, dict) else None
         try:
-            result = accounting.compute(selectors.parameter_set(values["year"]), fuels=values["fuels"],
-                                        purchased_electricity_mwh=values["purchased_electricity_mwh"])
+            if sector is None:
+                values = validated(s.CalculateInput, request)
+                result = accounting.compute(selectors.parameter_set(values["year"]), fuels=values["fuels"],
+                                            purchased_electricity_mwh=values["purchased_electricity_mwh"])
+            else:
+                head = validated(s.SectorCalculateInput, request)
+                body = {k: v for k, v in request.data.items() if k not in head}
+                result = sectors.calculate(head["sector"], head["year"], body)
         except accounting.AccountingError as exc:
             raise DomainError(exc.message, exc.code, exc.field) from exc
         return Response(result.as_dict())
