@@ -20,6 +20,7 @@ from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
 from entities.models import AgencyAssignment, KeyEntity, Unit, User
 
+from . import sector_data
 from .models import (
     AnnualReport,
     FuelRecord,
@@ -30,7 +31,6 @@ from .models import (
     TestReport,
     Verification,
 )
-from . import sector_data
 from .validation import Problem, prepare_rows
 
 COPY_THRESHOLD = 500
@@ -340,7 +340,10 @@ def annual_due_date(year: int) -> dt.date:
 
 @transaction.atomic
 def annual_report_compile(*, actor: User, entity: KeyEntity, year: int) -> AnnualReport:
-    """Compile the year from the current monthly versions (a new version each time; missing months listed)."""
+    """Compile the year from the current monthly versions (a new version each time; missing months listed).
+
+    Per facility: emissions, months, power's generation, supply and heat, and for the other sectors' facilities
+    their output and intensity inputs (a steel enterprise's figures are the enterprise's: it is one facility)."""
     _require_entity_actor(actor, entity)
     if dt.date(year, 12, 31) >= _today():
         raise DomainError(_("The year has not ended yet."), "year_not_ended", "year")
@@ -355,10 +358,14 @@ def annual_report_compile(*, actor: User, entity: KeyEntity, year: int) -> Annua
         row["supplied"] += s.electricity_supplied_mwh
         row["heat"] += s.heat_supplied_gj
         row["months"] += 1
+        if s.output_t is not None:  # a non-power facility: its output and intensity inputs
+            for key, value in (("output_t", s.output_t), ("intensity_emissions_tco2", s.intensity_emissions_tco2),
+                               ("intensity_output_t", s.intensity_output_t)):
+                row[key] = row.get(key, Decimal(0)) + (value or 0)
         have.add((s.unit_id, s.month))
     units = list(entity.units.order_by("code"))
     missing = [f"{u.code} {year}-{m:02d}" for u in units for m in range(1, 13) if (u.pk, m) not in have]
-    unit_rows = [{"unit": u.code, **{k: str(v) for k, v in per_unit.get(u.pk, {
+    unit_rows = [{"unit": u.code, "sector": u.sector_id, **{k: str(v) for k, v in per_unit.get(u.pk, {
         "emissions": 0, "generated": 0, "supplied": 0, "heat": 0, "months": 0}).items()}} for u in units]
     total = sum((r["emissions"] for r in per_unit.values()), Decimal(0))
     previous = lock_rows(AnnualReport.objects.filter(entity=entity, year=year))

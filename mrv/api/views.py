@@ -293,7 +293,8 @@ class VerificationViewSet(ScopedReadViewSet):
     filterset_fields = ["entity", "year", "status", "agency"]
 
     def scoped_queryset(self, user):
-        return selectors.verifications_visible_to(user).prefetch_related("unit_values__unit", "findings")
+        return selectors.verifications_visible_to(user).prefetch_related("unit_values__unit", "facility_values__unit",
+                                                                          "findings")
 
     @extend_schema(request=s.VerificationInput, responses={201: s.VerificationOutput})
     def create(self, request):

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('entities', '0005_sectors'),
-        ('mrv', '0012_seed_generation_without_emissions_rule'),
+        ('mrv', '0013_sector_accounting_parameters'),
     ]
 
     operations = [
