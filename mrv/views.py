@@ -72,7 +72,8 @@ def entity_dashboard(request, pk: int):
 def template_download(request):
     if not request.user.acting_entity_id:
         raise Http404
-    return template_response(_entity_or_404(request.user, request.user.acting_entity_id), _year(request))
+    return template_response(_entity_or_404(request.user, request.user.acting_entity_id), _year(request),
+                             request.GET.get("sector"))
 
 
 @login_required

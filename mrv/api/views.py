@@ -13,11 +13,11 @@ from cets.common.api import error_response, validated
 from cets.common.errors import DomainError, NotFound
 from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
-from entities.models import ConsultingEngagement, KeyEntity, Organisation, Unit
+from entities.models import ConsultingEngagement, KeyEntity, Organisation, Sector, Unit
 from entities.selectors import entity_get, scope_by_entity, units_visible_to
 from entities.services import consulting_register
 
-from .. import accounting, oversight, sectors, selectors, services, spreadsheet, uploads
+from .. import accounting, oversight, sector_spreadsheet, sectors, selectors, services, spreadsheet, uploads
 from ..models import EarlyWarning
 from . import serializers as s
 
@@ -94,7 +94,8 @@ class SubmissionViewSet(ScopedReadViewSet):
     def upload(self, request):
         return _upload_preview(request)
 
-    @extend_schema(parameters=[OpenApiParameter("year", int)], responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(parameters=[OpenApiParameter("year", int), OpenApiParameter("sector", str)],
+                   responses={(200, "application/octet-stream"): bytes})
     @action(detail=False, methods=["get"])
     def template(self, request):
         entity_id = request.user.acting_entity_id
@@ -104,7 +105,8 @@ class SubmissionViewSet(ScopedReadViewSet):
             year = int(request.query_params.get("year", timezone.localdate().year))
         except ValueError:
             raise DomainError("year must be a whole number.", "invalid_integer", "year")
-        return template_response(entity_get(user=request.user, pk=entity_id), year)
+        return template_response(entity_get(user=request.user, pk=entity_id), year,
+                                 request.query_params.get("sector"))
 
     @extend_schema(request={"multipart/form-data": s.UploadInput}, responses={201: None})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
@@ -190,11 +192,19 @@ class UploadViewSet(ScopedReadViewSet):
         return Response(s.UploadOutput(uploads.upload_discard(actor=request.user, upload=self.get_object())).data)
 
 
-def template_response(entity: KeyEntity, year: int) -> HttpResponse:
-    units = Unit.objects.filter(entity=entity, status=Unit.Status.OPERATING).order_by("code")
-    content = spreadsheet.template_workbook(units, year, spreadsheet.template_months(year, timezone.localdate()))
+def template_response(entity: KeyEntity, year: int, sector_code: str | None = None) -> HttpResponse:
+    """The template of one sector's facilities of the entity (``sector``: default its main sector; a steel
+    works with a captive power unit downloads each sector's template)."""
+    sector = Sector.objects.filter(code=sector_code or entity.sector_id).first()
+    if sector is None:
+        raise DomainError("Unknown sector.", "invalid_choice", "sector")
+    units = Unit.objects.filter(entity=entity, status=Unit.Status.OPERATING, sector=sector).order_by("code")
+    months = spreadsheet.template_months(year, timezone.localdate())
+    content = (spreadsheet.template_workbook(units, year, months) if sector.code == "power" else
+               sector_spreadsheet.template_workbook(sector, units, year, months))
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="mrv-{entity.credit_code}-{year}.xlsx"'
+    suffix = "" if sector.code == "power" else f"-{sector.code}"
+    response["Content-Disposition"] = f'attachment; filename="mrv-{entity.credit_code}-{year}{suffix}.xlsx"'
     return response
 
 
