@@ -225,6 +225,7 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
     missing, late = [], []
     for unit in units:
         cells, emissions, generated = [], Decimal(0), Decimal(0)
+        basis = [Decimal(0), Decimal(0)]  # a non-power facility's intensity emissions and output
         for month in range(1, 13):
             sub = by_key.get((unit.pk, month))
             deadline = month_deadline(year, month)
@@ -232,6 +233,8 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
                 per_month[month] += sub.emissions_tco2
                 emissions += sub.emissions_tco2
                 generated += sub.electricity_generated_mwh
+                basis[0] += sub.intensity_emissions_tco2 or 0
+                basis[1] += sub.intensity_output_t or 0
                 if not sub.on_time:
                     late.append({"unit": unit.code, "month": month, "deadline": deadline})
             elif deadline - dt.timedelta(days=40) < today:  # the month has ended: its data are expected
@@ -239,7 +242,9 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
                 missing.append({"unit": unit.code, "month": month, "deadline": deadline, "overdue": overdue})
             cells.append({"month": month, "submission": sub, "deadline": deadline})
         category = unit.category_for(year).category
-        intensity = (emissions / generated).quantize(Decimal("0.0001")) if generated else None
+        # tCO2/MWh generated for a generating unit; the allocation intensity (t/t of output) for other facilities
+        intensity = ((emissions / generated) if generated else (basis[0] / basis[1]) if basis[1] else None)
+        intensity = intensity.quantize(Decimal("0.0001")) if intensity is not None else None
         per_unit.append({"unit": unit, "cells": cells, "emissions": emissions, "generated": generated,
                          "intensity": intensity, "category": category})
     return {"units": per_unit, "per_month": [per_month.get(m, Decimal(0)) for m in range(1, 13)],

@@ -109,10 +109,16 @@ def test_other_organisation_cannot_submit_or_see_a_facility_month(api, cement_en
     assert response.status_code in (403, 404)
 
 
-def test_three_tiers_review_a_clinker_month(api, cement_entity, facility_user, wuhan, hubei, national):
-    unit = cement_entity.units.get()
-    sub_id = _post(api, facility_user(cement_entity), unit, CEMENT_MONTH).json()["id"]
+@pytest.mark.parametrize("sector", ["cement", "aluminium", "steel"])
+def test_three_tiers_review_a_facility_month(api, sector, cement_entity, aluminium_entity, steel_entity,
+                                             facility_user, wuhan, hubei, national, guangdong):
+    entity, body = {"cement": (cement_entity, CEMENT_MONTH), "aluminium": (aluminium_entity, ALUMINIUM_MONTH),
+                    "steel": (steel_entity, STEEL_MONTH)}[sector]
+    sub_id = _post(api, facility_user(entity), entity.units.get(), body).json()["id"]
     assert MonthlySubmission.objects.get(pk=sub_id).status == "municipal_review"  # Wuhan has a municipal tier
+    for user in (hubei, national, guangdong):  # not their turn, or not their jurisdiction
+        response = api(user, otp=True).post(f"{URL}{sub_id}/review/", {"accept": True}, format="json")
+        assert response.status_code in (403, 404)
     for user, after in ((wuhan, "provincial_review"), (hubei, "national_review"), (national, "accepted")):
         response = api(user, otp=True).post(f"{URL}{sub_id}/review/", {"accept": True}, format="json")
         assert response.status_code == 200 and response.json()["status"] == after

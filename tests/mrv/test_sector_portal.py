@@ -67,3 +67,15 @@ def test_admin_lists_sector_months_and_verified_facility_values(client, admin_lo
     admin_login(client, guangdong)
     assert "HB-CEM-L1" not in client.get("/admin/mrv/monthlysubmission/").content.decode()
     assert client.get(f"/admin/mrv/verification/{verification.pk}/change/").status_code in (302, 403, 404)
+
+
+def test_dashboard_shows_the_facility_intensity(client, steel_entity, facility_user, other_entity_user):
+    from .conftest import STEEL_MONTH
+
+    user = facility_user(steel_entity)
+    _month(steel_entity, user, STEEL_MONTH)
+    client.force_login(user)
+    page = client.get(f"/mrv/entities/{steel_entity.pk}/?year=2025").content.decode()
+    assert "<td>steel</td>" in page and "0.9463" in page  # 350,118.3 / 370,000
+    client.force_login(other_entity_user)
+    assert client.get(f"/mrv/entities/{steel_entity.pk}/?year=2025").status_code == 404
