@@ -11,7 +11,6 @@ stored month recomputes alone. Everything else (deadline of 40 natural days, ver
 power's path: ``mrv.validation.prepare_rows`` hands these rows here and stores what comes back.
 """
 
-import datetime as dt
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -147,6 +146,3 @@ def stored_fields(inputs: dict, result) -> dict:
             "intensity_output_t": result.intensity_output_t,
             "gases": {gas: str(value) for gas, value in result.gases.items()}}
 
-
-def month_end(year: int, month: int) -> dt.date:
-    return dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)

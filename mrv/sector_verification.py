@@ -27,6 +27,16 @@ RATE_SECTOR = "cement"
 FACILITY_ONLY = ("output_t", "intensity_emissions_tco2", "intensity_output_t", "carbide_slag_rate")
 
 
+OPTIONAL = ("intensity_emissions_tco2", "intensity_output_t", "carbide_slag_rate")
+
+
+def verified_fields(unit: Unit, power_fields: list[str]) -> list[str]:
+    """The figures an agency enters for the facility (the portal's columns)."""
+    if unit.is_generating_unit:
+        return list(power_fields)
+    return ["emissions_tco2", *FACILITY_ONLY[:3], *(["carbide_slag_rate"] if unit.sector_id == RATE_SECTOR else [])]
+
+
 def _given(item: dict, name: str) -> bool:
     return item.get(name) not in (None, "")
 

@@ -79,3 +79,26 @@ def test_dashboard_shows_the_facility_intensity(client, steel_entity, facility_u
     assert "<td>steel</td>" in page and "0.9463" in page  # 350,118.3 / 370,000
     client.force_login(other_entity_user)
     assert client.get(f"/mrv/entities/{steel_entity.pk}/?year=2025").status_code == 404
+
+
+def test_agency_portal_enters_a_clinker_lines_figures(client, admin_login, cement_entity, facility_user, agency,
+                                                      verifier, hubei):
+    from entities.models import User
+    from mrv.models import VerifiedFacilityValue
+    from tests import factories as f
+
+    _month(cement_entity, facility_user(cement_entity), CEMENT_MONTH)
+    assignment = AgencyAssignment.objects.create(year=2025, entity=cement_entity, agency=agency, assigned_by=hubei)
+    outsider = f.UserFactory(role=User.Role.VERIFIER, organisation=f.OrganisationFactory(), username="other-agency")
+    client.force_login(outsider)
+    assert client.get(f"/mrv/verifications/assignments/{assignment.pk}/").status_code == 404
+    client.force_login(verifier)
+    page = client.get(f"/mrv/verifications/assignments/{assignment.pk}/").content.decode()
+    assert 'name="HB-CEM-L1:carbide_slag_rate"' in page and "electricity_generated_mwh" not in page
+    post = {"HB-CEM-L1:emissions_tco2": "77234.185", "HB-CEM-L1:output_t": "100000",
+            "HB-CEM-L1:intensity_emissions_tco2": "", "HB-CEM-L1:intensity_output_t": "",
+            "HB-CEM-L1:carbide_slag_rate": "0.0449"}
+    assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", post).status_code == 302
+    value = VerifiedFacilityValue.objects.get()
+    assert (str(value.emissions_tco2), str(value.intensity_output_t), str(value.carbide_slag_rate)) == (
+        "77234.185", "100000.000", "0.0449")
