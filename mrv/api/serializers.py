@@ -71,6 +71,9 @@ class CalculateFuelInput(serializers.Serializer):
 
 
 class CalculateInput(serializers.Serializer):
+    sector = serializers.CharField(required=False, allow_null=True,
+                                   help_text="absent: power with this body. steel, cement, aluminium (or power): "
+                                             "the sector's body, see docs/adding-a-sector.md")
     year = serializers.IntegerField(min_value=2013, max_value=2100, help_text="data year (selects the defaults)")
     fuels = CalculateFuelInput(many=True)
     purchased_electricity_mwh = _number("MWh; counts for data years with a grid factor (to 2022)", default=0)
@@ -90,11 +93,20 @@ class CalculateLineOutput(serializers.Serializer):
     calculation = serializers.CharField()
     inputs = serializers.DictField(help_text="name -> {value, unit, source}")
     emissions_tco2 = serializers.CharField()
+    in_total = serializers.BooleanField(required=False, help_text="sectors: whether the line adds to the total")
 
 
 class CalculateOutput(serializers.Serializer):
     emissions_tco2 = serializers.CharField(help_text="decimal string, tCO2, 3 decimals")
     lines = CalculateLineOutput(many=True)
+    output_t = serializers.CharField(required=False, allow_null=True, help_text="sectors: crude steel, clinker "
+                                     "or aluminium liquid, t")
+    intensity_emissions_tco2 = serializers.CharField(required=False, allow_null=True,
+                                                     help_text="sectors: emissions of the allocation intensity")
+    intensity_output_t = serializers.CharField(required=False, allow_null=True)
+    intensity = serializers.CharField(required=False, allow_null=True, help_text="t per t, 4 decimals")
+    gases = serializers.DictField(required=False, help_text="sectors: tCO2e per gas")
+    carbide_slag_rate = serializers.CharField(required=False, help_text="cement: carbide-slag substitution rate")
 
 
 class FuelInput(serializers.Serializer):

@@ -10,14 +10,17 @@ from types import ModuleType
 from ..accounting import AccountingError
 
 
-def accounting_for(sector_code: str, year: int | None = None) -> ModuleType:
-    """The accounting module of an active sector (``year``: refused before the sector's first data year)."""
+def accounting_for(sector, year: int | None = None) -> ModuleType:
+    """The accounting module of an active sector, given its code or its ``Sector`` row (no query: for bulk
+    callers that hold the rows). ``year``: refused before the sector's first data year."""
     from entities.models import Sector
 
-    sector = Sector.objects.filter(code=sector_code, is_active=True).first() if isinstance(sector_code, str) else None
-    if sector is None:
-        known = ", ".join(Sector.objects.filter(is_active=True).values_list("code", flat=True))
-        raise AccountingError(f"Unknown sector {sector_code!r}; known: {known}.", "invalid_choice", "sector")
+    if not isinstance(sector, Sector):
+        code = sector
+        sector = Sector.objects.filter(code=code, is_active=True).first() if isinstance(code, str) else None
+        if sector is None:
+            known = ", ".join(Sector.objects.filter(is_active=True).values_list("code", flat=True))
+            raise AccountingError(f"Unknown sector {code!r}; known: {known}.", "invalid_choice", "sector")
     if year is not None and year < sector.first_year:
         raise AccountingError(f"{sector.code} is accounted in the national ETS from data year {sector.first_year}.",
                               "before_first_year", "year")
@@ -32,8 +35,8 @@ def accounting_for(sector_code: str, year: int | None = None) -> ModuleType:
     return module
 
 
-def calculate(sector_code: str, year: int, body: dict):
+def calculate(sector, year: int, body: dict):
     """The sector's calculation of ``body`` with the parameters of data ``year`` (a ``SectorResult``)."""
     from ..selectors import parameter_set
 
-    return accounting_for(sector_code, year).calculate(body, parameter_set(year))
+    return accounting_for(sector, year).calculate(body, parameter_set(year))

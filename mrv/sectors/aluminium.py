@@ -81,7 +81,7 @@ def calculate(body: dict, params) -> SectorResult:
     gases = {"CO2": kg(anode)}
     for gas in PFC_GASES:
         ef, ef_inputs, how = pfc[gas]
-        gwp = parameter(params, "gwp", gas, "aluminium_t")
+        gwp = parameter(params, "gwp", gas, "sector")
         exact = aluminium * ef * gwp.value / KG_PER_T
         lines.append(line("pfc", f"E = P_Al x EF_{gas} x GWP_{gas} / 1000; {how}",
                           f"{fmt(aluminium)} x {fmt(ef)} x {fmt(gwp.value)} / 1000",

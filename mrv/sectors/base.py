@@ -99,10 +99,10 @@ def number(value, name: str, *, required: bool = True, positive: bool = False,
         return None
     if fraction and not (0 <= dec <= 1):
         raise AccountingError(f"{name} is a fraction from 0 to 1.", "out_of_range", name)
-    if positive and dec <= 0:
-        raise AccountingError(f"{name} must be greater than zero.", "not_positive", name)
     if dec < 0:
         raise AccountingError(f"{name} may not be negative.", "negative", name)
+    if positive and dec == 0:
+        raise AccountingError(f"{name} must be greater than zero.", "not_positive", name)
     return dec
 
 
@@ -190,7 +190,7 @@ def fuel_carbon_line(params: ParameterSet, item: dict, path: str, *, ncv_key: st
         exact *= factor
     calculation = ("- " if sign < 0 else "") + " x ".join(fmt(f) for f in factors) + " x 44/12"
     return line(extra.pop("kind", "fuel"), formula, calculation, inputs, exact, in_total=in_total, fuel=fuel,
-                **extra)
+                heat_gj=str(kg(fc * ncv)), **extra)
 
 
 def factor_line(params: ParameterSet, item: dict, path: str, *, code_field: str, amount_field: str, key: str,

@@ -9,7 +9,8 @@ CETS-AG-02.01-V01-2024 (sectors-2025.md 2.2; structure [A], default values [C]),
 EF_clinker is the default of the line's clinker type unless a measured ``clinker_factor`` is given (the
 2024 guideline appears to use type defaults; a measured factor is kept for lines that test CaO/MgO, and
 the line says which was used). The carbide-slag substitution rate of plan S1 Table 2-3 note 5,
-(carbide slag x D) / (Q_clinker x EF_clinker), is returned as a figure for the exemption test.
+(carbide slag x D) / (Q_clinker x EF_clinker), is returned as a figure for the exemption test, with the
+fuel heat (GJ) for the heat-per-clinker plausibility check.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -56,6 +57,7 @@ def calculate(body: dict, params) -> SectorResult:
     fields_only(body, BODY, "", SECTOR)
     lines = [fuel_carbon_line(params, item, f"fuels[{i}]", ncv_key=NCV_KEY, cc_key=CC_KEY, of_key=OF_KEY)
              for i, item in enumerate(items(body, "fuels", FUEL_FIELDS, SECTOR, required=True))]
+    heat = sum((Decimal(ln["heat_gj"]) for ln in lines), Decimal(0))
     clinker = number(body.get("clinker_t"), "clinker_t", positive=True)
     clinker_type = choice(body.get("clinker_type"), CLINKER_TYPES, "clinker_type", "clinker type")
     measured = number(body.get("clinker_factor"), "clinker_factor", required=False, positive=True, fraction=True)
@@ -83,4 +85,4 @@ def calculate(body: dict, params) -> SectorResult:
     emissions = kg(exact_sum(lines))
     return SectorResult(emissions_tco2=emissions, lines=finish(lines), output_t=clinker,
                         intensity_emissions_tco2=emissions, intensity_output_t=clinker, gases={"CO2": emissions},
-                        figures={"carbide_slag_rate": rate})
+                        figures={"carbide_slag_rate": rate, "fuel_heat_gj": heat})

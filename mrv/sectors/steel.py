@@ -111,7 +111,7 @@ def _processes(params, body: dict) -> tuple[list[dict], Decimal | None, Decimal 
     return lines, kg(intensity_exact), output
 
 
-def calculate(body: dict, params) -> "SectorResult":
+def calculate(body: dict, params) -> SectorResult:
     """The enterprise's emissions for the period with every line; see the module docstring."""
     fields_only(body, BODY, "", SECTOR)
     lines = [_fuel(params, item, f"fuels[{i}]")
