@@ -141,7 +141,8 @@ def compute(unit: Unit, year: int, inputs, params, modules: dict):
 def stored_fields(inputs: dict, result) -> dict:
     """The MonthlySubmission columns of a computed month: all direct emissions, no power figures."""
     return {"fuel_emissions_tco2": result.emissions_tco2, "indirect_emissions_tco2": Decimal(0),
-            "emissions_tco2": result.emissions_tco2, "fuel_heat_gj": Decimal(0), "calculation": result.lines,
+            "emissions_tco2": result.emissions_tco2,
+            "fuel_heat_gj": result.figures.get("fuel_heat_gj", Decimal(0)), "calculation": result.lines,
             "inputs": inputs, "output_t": result.output_t, "intensity_emissions_tco2": result.intensity_emissions_tco2,
             "intensity_output_t": result.intensity_output_t,
             "gases": {gas: str(value) for gas, value in result.gases.items()}}

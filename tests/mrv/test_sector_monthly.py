@@ -43,6 +43,7 @@ def test_month_through_the_api_is_computed_and_stored(api, sector, cement_entity
     sub = MonthlySubmission.objects.get(pk=data["id"])
     assert sub.inputs == {**body, **({"clinker_type": "portland"} if sector == "cement" else {})}
     assert sub.electricity_generated_mwh == 0 and sub.calculation[0]["formula"]
+    assert str(sub.fuel_heat_gj) == ("275000.000" if sector == "cement" else "0.000")  # 12,500 t x 22.0 GJ/t
     second = _post(api, facility_user(entity), unit, body).json()  # a resubmission is the next version
     assert second["version"] == 2 and MonthlySubmission.objects.get(pk=data["id"]).status == "superseded"
 
