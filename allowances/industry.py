@@ -29,7 +29,7 @@ from .calculation import is_power
 from .formulas import Line, tonnes
 
 POWER = "power"
-CLOSED_STATUSES = ("retired", "closed")  # entities.Unit.Status: a retired facility is closed before 核定
+CLOSED_STATUSES = ("retired",)  # entities.Unit.Status: a retired facility was closed before 核定
 
 
 @dataclass(frozen=True)

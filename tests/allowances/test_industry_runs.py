@@ -1,8 +1,8 @@
 """Allocation runs over every sector: industrial facilities follow their sector's plan (pre-allocation,
 balance value, true-up, registry issuance, provincial account), power units stay on the power plan.
 
-MRV's verified facility rows of the new sectors (helper h3 extends ``verified_unit_data``) are given here
-with the documented keys, appended to what MRV returns for confirmed verifications."""
+MRV's verified facility figures are written straight into its tables (``VerifiedFacilityValue``, read through
+``mrv.selectors.verified_unit_data``); MRV's own tests cover how they get there."""
 
 import datetime as dt
 from decimal import Decimal as D
@@ -14,7 +14,7 @@ from allowances.models import AllocationPlan, BalanceValue, EntityAllocation, Un
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.models import AuditEntry
 from mrv import selectors as mrv_selectors
-from mrv.models import Verification
+from mrv.models import Verification, VerifiedFacilityValue
 from tests import factories as f
 
 from .test_runs import holding, start_and_approve
@@ -27,18 +27,15 @@ def facility(entity, code, sector, **attributes):
                          coal_type="", cooling="", attributes=attributes)
 
 
-def row(unit, emissions, output, intensity_emissions=None, **extra):
-    return {"unit_id": unit.pk, "unit_code": unit.code, "entity_id": unit.entity_id, "sector": unit.sector_id,
-            "verified_emissions_tco2": D(emissions), "output_t": D(output),
-            "intensity_emissions_tco2": D(intensity_emissions if intensity_emissions is not None else emissions),
-            "intensity_output_t": D(output), "attributes": unit.attributes, "carbide_slag_rate": None,
-            "commissioned_in_year": False, "status": "operating", **extra}
+def figures(unit, emissions, output, intensity_emissions=None):
+    return unit, {"emissions_tco2": D(emissions), "output_t": D(output), "intensity_output_t": D(output),
+                  "intensity_emissions_tco2": D(intensity_emissions if intensity_emissions is not None else emissions)}
 
 
 @pytest.fixture
-def industry_data(monkeypatch):
+def industry_data():
     """A cement entity (a Portland line L1, a second line L2, a white-clinker line W), a steel works and a
-    small cement entity below 26,000 t; verified 2024 and 2025 (confirmed)."""
+    small cement entity below 26,000 t; verified 2024 and 2025 (confirmed), through MRV's own tables."""
     cement = f.EntityFactory(sector_id="cement", inclusion_year=2024)
     steel = f.EntityFactory(sector_id="steel", inclusion_year=2024)
     small = f.EntityFactory(sector_id="cement", inclusion_year=2024)
@@ -47,25 +44,21 @@ def industry_data(monkeypatch):
     white = facility(cement, "C-W", "cement", clinker_type="white_portland")
     works = facility(steel, "S-1", "steel", processes=["sintering", "ironmaking", "bof"])
     tiny = facility(small, "C-S", "cement", clinker_type="portland")
-    rows = {
-        2024: [row(l1, 700000, 900000), row(l2, 1400000, 1600000), row(white, 280000, 480000),
-               row(works, 7000000, 3600000, 2000000), row(tiny, 19000, 24000)],
-        2025: [row(l1, 772342, 1000000), row(l2, 1500000, "1764705.882"), row(white, 300000, 500000),
-               row(works, 7077254, 3700000, 2050000), row(tiny, 20000, 25000)],
+    years = {
+        2024: [figures(l1, 700000, 900000), figures(l2, 1400000, 1600000), figures(white, 280000, 480000),
+               figures(works, 7000000, 3600000, 2000000), figures(tiny, 19000, 24000)],
+        2025: [figures(l1, 772342, 1000000), figures(l2, 1500000, "1764705.882"), figures(white, 300000, 500000),
+               figures(works, 7077254, 3700000, 2050000), figures(tiny, 20000, 25000)],
     }
-    for year, year_rows in rows.items():
+    for year, rows in years.items():
         for entity in (cement, steel, small):
-            total = sum(r["verified_emissions_tco2"] for r in year_rows if r["entity_id"] == entity.pk)
-            Verification.objects.create(entity=entity, year=year, status="confirmed", verified_emissions_tco2=total)
-    original = mrv_selectors.verified_unit_data
-
-    def verified_unit_data(year, **kw):
-        wanted = kw.get("entity_ids")
-        extra = [r for r in rows.get(year, []) if wanted is None or r["entity_id"] in set(wanted)]
-        return original(year, **kw) + extra
-
-    monkeypatch.setattr(mrv_selectors, "verified_unit_data", verified_unit_data)
-    return {"cement": cement, "steel": steel, "small": small, "rows": rows}
+            mine = [(unit, values) for unit, values in rows if unit.entity_id == entity.pk]
+            verification = Verification.objects.create(
+                entity=entity, year=year, status="confirmed",
+                verified_emissions_tco2=sum(values["emissions_tco2"] for _unit, values in mine))
+            for unit, values in mine:
+                VerifiedFacilityValue.objects.create(verification=verification, unit=unit, **values)
+    return {"cement": cement, "steel": steel, "small": small}
 
 
 def test_pre_allocation_2025_is_half_of_2024_floored_per_facility(
@@ -228,8 +221,8 @@ def test_redetermination_after_a_changed_verification(national, national2, indus
     assert exc.value.field == "entities"
 
     # the province's review raises line L1 to 800,000 t (I 0.8000); the published BP 0.8236 stays
-    industry_data["rows"][2025][0]["verified_emissions_tco2"] = D(800000)
-    industry_data["rows"][2025][0]["intensity_emissions_tco2"] = D(800000)
+    VerifiedFacilityValue.objects.filter(verification__year=2025, unit__code="C-L1").update(
+        emissions_tco2=D(800000), intensity_emissions_tco2=D(800000))
     with django_capture_on_commit_callbacks(execute=True):
         run = services.run_start(actor=national, year=2025, kind="redetermination", entities=[cement.pk],
                                  today=dt.date(2026, 11, 2))
