@@ -1,5 +1,5 @@
 """Demo allocation: the published plans come from migration 0002; here the 2024 true-up of the demo
-entities (MRV's demo confirms 2024), a draft 2025 plan and one sandbox scenario.
+entities (MRV's demo confirms 2024), a draft 2027 plan and one sandbox scenario.
 
 Idempotent: each step is skipped when what it would create exists. The true-up is started by
 ``mee`` and approved by a second national regulator ``mee2`` (four-eyes), then issued through the
