@@ -370,6 +370,9 @@ def scenario_create(*, actor, plan: AllocationPlan, name: str, data_year: int, o
     from .sandbox import scenario_evaluate
 
     _require_national(actor, _("run policy scenarios"))
+    if plan.method != AllocationPlan.Method.BENCHMARK:
+        raise DomainError(_("Choose a power plan: the intensity sectors of its year are evaluated beside it."),
+                          "not_power_plan", "plan")
     if not name.strip():
         raise DomainError(_("A scenario needs a name."), "required", "name")
     overrides = _clean_overrides(overrides)

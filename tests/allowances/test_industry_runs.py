@@ -238,3 +238,23 @@ def test_redetermination_after_a_changed_verification(national, national2, indus
     assert holding(cement, 2025) == 2_596_225
     assert selectors.allocation_for(cement.pk, 2025)["allocation_tco2"] == 2_596_225
     assert not EntityAllocation.objects.filter(run=run).exclude(entity=cement).exists()
+
+
+def test_sandbox_page_shows_the_intensity_sectors(client, national, hubei, industry_data):
+    from allowances.models import Scenario
+    from tests.conftest import otp_login
+
+    otp_login(client, hubei)
+    assert client.get("/allowances/sandbox/").status_code == 404
+    otp_login(client, national)
+    form = client.get("/allowances/sandbox/").content.decode()
+    assert 'name="balance_value_cement"' in form and "cement-2025" not in form  # power plans only
+    response = client.post("/allowances/sandbox/", {"name": "cement 0.70", "plan": "2025", "data_year": "2025",
+                                                    "balance_value_cement": "0.70"}, follow=True)
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="sectors"' in page
+    assert "2,535,376" in page and "cement-2025" in page  # 760,376 + 1,455,000 + 300,000 + 20,000
+    assert Scenario.objects.get().overrides == {"balance_values": {"cement": "0.70"}}
+    refused = client.post("/allowances/sandbox/", {"name": "x", "plan": "cement-2025", "data_year": "2025"},
+                          follow=True).content.decode()
+    assert "Choose a power plan" in refused and Scenario.objects.count() == 1
