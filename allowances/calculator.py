@@ -32,7 +32,7 @@ def calculate(data: dict) -> dict:
         raise DomainError(_("Unknown sector %(s)s.") % {"s": sector_code}, "unknown_sector", "sector")
     units = data.get("units")
     if sector.allocation_method == Sector.AllocationMethod.BENCHMARK:
-        _refuse_foreign(units, POWER_UNIT_FIELDS, sector.code)
+        _refuse(units, INDUSTRY_UNIT_FIELDS - POWER_UNIT_FIELDS, sector.code)  # other keys: ignored, as before
         if data.get("balance_value") is not None:
             raise DomainError(_("balance_value belongs to the intensity method, not to %(s)s.") % {"s": sector.code},
                               "field_not_in_sector", "balance_value")
@@ -44,9 +44,11 @@ def calculate(data: dict) -> dict:
     return _intensity(sector, data, units)
 
 
-def _refuse_foreign(units, allowed: set[str], sector: str) -> None:
+def _refuse(units, refused: set[str] | None, sector: str, allowed: set[str] = frozenset()) -> None:
+    """Name the first field of a unit that is not one of ``sector``'s (``refused``, or all but ``allowed``)."""
     for index, raw in enumerate(units if isinstance(units, list) else []):
-        for name in sorted(set(raw) - allowed if isinstance(raw, dict) else ()):
+        keys = set(raw) if isinstance(raw, dict) else set()
+        for name in sorted(keys & refused if refused is not None else keys - allowed):
             raise DomainError(_("%(f)s is not a field of a %(s)s facility.") % {"f": name, "s": sector},
                               "field_not_in_sector", f"units[{index}].{name}")
 
@@ -57,7 +59,7 @@ def _intensity(sector: Sector, data: dict, units) -> dict:
     plan = selectors.sector_plan(sector.code, data["plan"])
     if not isinstance(units, list) or not units:
         raise DomainError(_("Give at least one facility."), "required", "units")
-    _refuse_foreign(units, INDUSTRY_UNIT_FIELDS, sector.code)
+    _refuse(units, None, sector.code, INDUSTRY_UNIT_FIELDS)
     rules = selectors.intensity_rules(plan)
     try:
         balance_value = None
