@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import pytest
 
 from allowances import balance_values, industry, intensity, selectors, services
-from allowances.models import AllocationPlan, BalanceValue, EntityAllocation, UnitAllocation
+from allowances.models import AllocationPlan, AllocationRun, BalanceValue, EntityAllocation, UnitAllocation
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.models import AuditEntry
 from mrv import selectors as mrv_selectors
@@ -258,3 +258,15 @@ def test_sandbox_page_shows_the_intensity_sectors(client, national, hubei, indus
     refused = client.post("/allowances/sandbox/", {"name": "x", "plan": "cement-2025", "data_year": "2025"},
                           follow=True).content.decode()
     assert "Choose a power plan" in refused and Scenario.objects.count() == 1
+
+
+def test_redetermination_through_the_api_names_the_field_and_is_national_only(api, national, hubei, entity_user,
+                                                                               industry_data):
+    body = {"year": 2025, "kind": "redetermination", "entities": [industry_data["cement"].pk]}
+    assert api(entity_user).post("/api/v1/allowances/runs/", body, format="json").status_code == 403
+    assert api(hubei).post("/api/v1/allowances/runs/", body, format="json").status_code == 403
+    refused = api(national).post("/api/v1/allowances/runs/", body, format="json")  # no true-up yet
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "entities"
+    empty = api(national).post("/api/v1/allowances/runs/", {**body, "entities": []}, format="json")
+    assert empty.status_code == 400 and empty.json()["error"]["field"] == "entities"
+    assert not AllocationRun.objects.exists()
