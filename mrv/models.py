@@ -232,6 +232,12 @@ class MonthlySubmission(models.Model):
     emissions_tco2 = _dec(15, 3, _("emissions (tCO2)"), default=0)
     fuel_heat_gj = _dec(15, 3, _("fuel heat input (GJ)"), default=0)
     calculation = models.JSONField(_("calculation lines"), default=list)
+    # Facilities of the industrial sectors: the sector's monthly key parameters and the SectorResult figures.
+    inputs = models.JSONField(_("sector key parameters"), default=dict, blank=True)
+    output_t = _dec(15, 3, _("output (t)"), null=True, blank=True)
+    intensity_emissions_tco2 = _dec(15, 3, _("emissions for the intensity (tCO2e)"), null=True, blank=True)
+    intensity_output_t = _dec(15, 3, _("output for the intensity (t)"), null=True, blank=True)
+    gases = models.JSONField(_("emissions by gas (tCO2e)"), default=dict, blank=True)
     deadline = models.DateField(_("deadline"))
     on_time = models.BooleanField(_("on time"))
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -768,3 +774,6 @@ class DeadlineExtension(models.Model):
 
     def __str__(self):
         return f"+{self.working_days} ({self.status})"
+
+
+from .sector_models import VerifiedFacilityValue  # noqa: E402,F401  (kept in its own module for size)

@@ -15,7 +15,7 @@ from cets.common.errors import DomainError, NotFound
 from entities.models import AgencyAssignment
 from entities.selectors import entity_get
 
-from . import charts, oversight, selectors, services, uploads
+from . import charts, oversight, sector_verification, selectors, services, uploads
 from .api.views import template_response
 from .forms import FuelFormSet, MonthForm, QcPlanForm, TestReportForm, UploadForm
 from .models import MonthlySubmission, QualityControlPlan
@@ -72,7 +72,8 @@ def entity_dashboard(request, pk: int):
 def template_download(request):
     if not request.user.acting_entity_id:
         raise Http404
-    return template_response(_entity_or_404(request.user, request.user.acting_entity_id), _year(request))
+    return template_response(_entity_or_404(request.user, request.user.acting_entity_id), _year(request),
+                             request.GET.get("sector"))
 
 
 @login_required
@@ -243,7 +244,8 @@ def verification_upload(request, assignment_id: int):
     if assignment is None or user.role != user.Role.VERIFIER:
         raise Http404
     units = list(assignment.entity.units.order_by("code"))
-    values = [{"unit": u.code, **{f: request.POST.get(f"{u.code}:{f}", "") for f in oversight.VERIFIED_FIELDS}}
+    values = [{"unit": u.code, **{f: request.POST.get(f"{u.code}:{f}", "")
+                                  for f in sector_verification.verified_fields(u, oversight.VERIFIED_FIELDS)}}
               for u in units]
     if request.method == "POST":
         findings = [line.strip() for line in request.POST.get("findings", "").splitlines() if line.strip()]
@@ -257,7 +259,7 @@ def verification_upload(request, assignment_id: int):
             messages.success(request, _("Verification report submitted to the province."))
             return redirect("mrv:verifications")
     return render(request, "mrv/verification_upload.html", {"assignment": assignment, "values": values,
-                                                            "fields": oversight.VERIFIED_FIELDS})
+                                                            "optional": sector_verification.OPTIONAL})
 
 
 def _own_entity_or_404(user, pk):
