@@ -14,6 +14,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -367,6 +368,62 @@ def net_moved_by_reference(references) -> dict[str, int]:
             .exclude(transaction__status__in=[TS.CANCELLED, TS.REJECTED])
             .values("transaction__reference").annotate(n=Sum("quantity")))
     return {row["transaction__reference"]: row["n"] for row in rows}
+
+
+# ---------------------------------------------------------------------------------------------- carry-over
+
+def holdings_at(*, first_vintage: int, last_vintage: int, at: dt.datetime) -> dict[int, tuple[int, int]]:
+    """Each entity holding account's CEAs of ``first_vintage..last_vintage`` at the moment ``at``, in one
+    grouped query: ``{account_id: (entity_id, units)}`` (every entity holding account, 0 when none).
+
+    Read from the legs (in minus out, executed by ``at``), so frozen and reserved units count, minus the
+    surrenders pending at ``at`` (proposed by then, not yet executed by then): the carry-over cap
+    (S5 Annex 5: holdings at the cut-off, frozen included, pending surrenders excluded).
+    """
+    sql = f"""
+        WITH inst AS (SELECT id FROM {Instrument._meta.db_table}
+                      WHERE kind = 'cea' AND vintage BETWEEN %s AND %s),
+        moves AS (
+          SELECT to_account_id AS account_id, quantity AS q FROM {TransactionLeg._meta.db_table}
+          WHERE instrument_id IN (SELECT id FROM inst) AND executed_at <= %s
+          UNION ALL
+          SELECT from_account_id, -quantity FROM {TransactionLeg._meta.db_table}
+          WHERE instrument_id IN (SELECT id FROM inst) AND executed_at <= %s AND from_account_id IS NOT NULL
+          UNION ALL
+          SELECT from_account_id, -quantity FROM {Transaction._meta.db_table}
+          WHERE kind = 'surrender' AND instrument_id IN (SELECT id FROM inst) AND created_at <= %s
+            AND (executed_at IS NULL OR executed_at > %s) AND status IN ('awaiting_approval', 'completed', 'reversed'))
+        SELECT a.id, a.entity_id, COALESCE(SUM(m.q), 0)
+        FROM {Account._meta.db_table} a LEFT JOIN moves m ON m.account_id = a.id
+        WHERE a.kind = 'entity_holding' GROUP BY a.id, a.entity_id"""
+    with connection.cursor() as cur:
+        cur.execute(sql, [first_vintage, last_vintage, at, at, at, at])
+        return {account_id: (entity_id, int(units)) for account_id, entity_id, units in cur.fetchall()}
+
+
+def available_cea(account: Account, *, first_vintage: int, last_vintage: int) -> dict[int, int]:
+    """``{vintage: units available now}`` of the account's CEAs of ``first_vintage..last_vintage`` (not reserved,
+    not frozen): what a carry-over can still take."""
+    rows = (Holding.objects.filter(account=account, instrument__kind=Instrument.Kind.CEA,
+                                   instrument__vintage__range=(first_vintage, last_vintage))
+            .values_list("instrument__vintage", "total", "reserved", "frozen"))
+    return {vintage: total - reserved - frozen for vintage, total, reserved, frozen in rows}
+
+
+def carry_over_moved() -> dict[str, dict[str, int]]:
+    """Per carry-over reference: units retired into the national deletion account and units of the target
+    vintage delivered to the holder, read from the legs (``check_consistency``'s carry-over invariant)."""
+    out: dict[str, dict[str, int]] = {}
+    retired = (TransactionLeg.objects.order_by().filter(transaction__kind=Transaction.Kind.CARRY_OVER,
+                                                        to_account__kind=K.NATIONAL_DELETION)
+               .values("transaction__reference").annotate(n=Sum("quantity")))
+    issued = (TransactionLeg.objects.order_by().filter(transaction__kind=Transaction.Kind.ISSUANCE,
+                                                       transaction__reference__startswith="carryover:")
+              .values("transaction__reference").annotate(n=Sum("quantity")))
+    for rows, what in ((retired, "retired"), (issued, "issued")):
+        for row in rows:
+            out.setdefault(row["transaction__reference"], {"retired": 0, "issued": 0})[what] += row["n"]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- statements
