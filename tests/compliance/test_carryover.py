@@ -16,7 +16,15 @@ from registry import services as registry
 from registry.ledger import ledger_check
 from registry.models import Account, Instrument, Transaction
 
-from .carryover_helpers import AFTER_DEADLINE, IN_BATCH_1, IN_BATCH_2, current_scheme, trade, trading_account
+from .carryover_helpers import (  # noqa: F401  (fixtures)
+    AFTER_DEADLINE,
+    IN_BATCH_1,
+    IN_BATCH_2,
+    held,
+    market,
+    notified,
+    scheme,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,37 +41,6 @@ def test_split_takes_the_oldest_vintage_first():
     assert split_oldest_first({2023: 50, 2020: 30, 2021: 40}, 60) == [(2020, 30), (2021, 30)]
     with pytest.raises(ValueError):
         split_oldest_first({2021: 10}, 11)
-
-
-def held(entity, vintage) -> int:
-    account = registry.account_for_entity(entity=entity)
-    return registry_selectors.balance(account, registry.instrument_get_or_create_cea(vintage=vintage)).available
-
-
-@pytest.fixture
-def scheme(db):
-    return current_scheme()
-
-
-@pytest.fixture
-def market(scheme, entity, other_entity, give):
-    """Hubei holds 100,000 t CEA19-20 and 300,000 t CEA21 and sold 190,000 t net in the window; Guangdong holds
-    5,000 t CEA22 and bought."""
-    give(entity, 2019, 100_000)
-    give(entity, 2021, 300_000)
-    give(other_entity, 2022, 5_000)
-    hubei, guangdong = trading_account(entity), trading_account(other_entity)
-    trade(seller=hubei, buyer=guangdong, code="CEA21", quantity=200_000, day=dt.date(2024, 3, 5), method="bulk")
-    trade(seller=hubei, buyer=guangdong, code="CEA23", quantity=10_000, day=dt.date(2025, 12, 31), method="auction")
-    trade(seller=guangdong, buyer=hubei, code="CEA22", quantity=20_000, day=dt.date(2025, 6, 2))
-    trade(seller=hubei, buyer=guangdong, code="CEA22", quantity=50_000, day=dt.date(2023, 12, 29))  # before
-    trade(seller=hubei, buyer=guangdong, code="CEA24", quantity=70_000, day=dt.date(2026, 1, 5))  # after
-    return scheme
-
-
-@pytest.fixture
-def notified(market, national):
-    return services.notices_issue(actor=national, scheme=market)
 
 
 def test_notices_carry_each_holders_quota(notified, scheme, entity, other_entity):
