@@ -72,6 +72,8 @@ def test_public_page_shows_totals_per_batch(client, open_now, entity, entity_use
     assert rows == [("1", "<td>0</td><td>0</td><td>0</td><td>0</td>"),
                     ("2", "<td>1</td><td>1</td><td>50,000</td><td>0</td>")]
     assert client.get(reverse("compliance:carry-over-public", args=["1999"])).status_code == 404
+    index = client.get(reverse("compliance:public")).content.decode()
+    assert reverse("compliance:carry-over-public", args=["2025"]) in index
 
 
 def test_admin_two_regulators_decide_a_batch(client, admin_login, open_now, entity, entity_user, national,
