@@ -509,12 +509,17 @@ def parse_serial(text: str) -> tuple[Instrument, int]:
 
 
 def vintage_totals() -> list[dict]:
-    """Public per-instrument totals: issued, allocated, surrendered, cancelled, retired, deleted."""
+    """Public per-instrument totals: issued, allocated, surrendered, cancelled, retired, carried over, deleted.
+
+    Carried-over units lie in the national deletion account (``registry.carryover``): they are shown apart
+    from units deleted as penalties."""
     national = {kind: dict(Holding.objects.filter(account__kind=kind).values_list("instrument_id", "total"))
                 for kind in Account.TERMINAL_KINDS}
     allocated = dict(TransactionLeg.objects.filter(transaction__kind=Transaction.Kind.ALLOCATION,
                                                    transaction__status__in=[TS.COMPLETED, TS.PROCESSING])
                      .values("instrument_id").annotate(n=Sum("quantity")).values_list("instrument_id", "n"))
+    carried = dict(TransactionLeg.objects.filter(transaction__kind=Transaction.Kind.CARRY_OVER)
+                   .values("instrument_id").annotate(n=Sum("quantity")).values_list("instrument_id", "n"))
     rows = []
     for inst in Instrument.objects.order_by("kind", "vintage", "code"):
         rows.append({
@@ -523,6 +528,7 @@ def vintage_totals() -> list[dict]:
             "surrendered": national[K.NATIONAL_SURRENDER].get(inst.pk, 0),
             "cancelled": national[K.NATIONAL_CCER_CANCELLATION].get(inst.pk, 0),
             "retired": national[K.NATIONAL_VOLUNTARY_RETIREMENT].get(inst.pk, 0),
-            "deleted": national[K.NATIONAL_DELETION].get(inst.pk, 0),
+            "carried_over": carried.get(inst.pk, 0),
+            "deleted": national[K.NATIONAL_DELETION].get(inst.pk, 0) - carried.get(inst.pk, 0),
         })
     return rows

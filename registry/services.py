@@ -1641,6 +1641,9 @@ def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transac
         raise Conflict(_("Only a completed movement can be reversed."), "wrong_status", "transaction")
     if Transaction.objects.filter(reverses=original).exists():
         raise Conflict(_("This transaction has already been reversed once."), "already_reversed", "transaction")
+    if carryover.is_carry_over(original):
+        raise Conflict(_("A carry-over is final: its retirement and its issuance are never reversed one without the "
+                         "other."), "carry_over_part", "transaction")
     if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
         _check_year_open(original.compliance_year, field="transaction")
     governance.check_reversal_window(original, timezone.now())

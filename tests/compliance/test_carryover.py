@@ -93,6 +93,12 @@ def test_approved_application_retires_oldest_first_and_issues_cea25(notified, sc
     retired = Transaction.objects.filter(kind="carry_over", status="completed", to_account=deletion)
     assert sorted((t.instrument.code, t.quantity) for t in retired) == [("CEA19-20", 100_000), ("CEA21", 195_000)]
     assert ledger_check() == [] and check_carry_over() == []
+    with pytest.raises(Conflict) as exc:  # never undone one part at a time
+        registry.reversal_propose(actor=national, transaction=retired.first(), reason="mistake")
+    assert exc.value.code == "carry_over_part"
+    totals = {r["instrument"]: r for r in registry_selectors.vintage_totals()}
+    assert (totals["CEA21"]["carried_over"], totals["CEA21"]["deleted"], totals["CEA25"]["issued"]) == (
+        195_000, 0, 295_000)
     assert selectors.batch_totals(scheme)[0] == {
         "number": 1, "receive_until": dt.date(2026, 3, 13), "decide_by": dt.date(2026, 3, 27), "received": 1,
         "approved": 1, "approved_tco2": 295_000, "rejected": 0}
