@@ -68,7 +68,8 @@ def application_get(*, user, pk) -> CarryOverApplication:
 
 def applied_tco2(scheme: CarryOverScheme, entity_id: int) -> int:
     """Tonnes of the entity's live applications (submitted, proposed or approved): what counts against the quota."""
-    return (CarryOverApplication.objects.filter(scheme=scheme, entity_id=entity_id, status__in=CarryOverApplication.LIVE)
+    live = CarryOverApplication.LIVE
+    return (CarryOverApplication.objects.filter(scheme=scheme, entity_id=entity_id, status__in=live)
             .aggregate(n=Sum("quantity_tco2"))["n"] or 0)
 
 

@@ -163,7 +163,8 @@ def application_propose(*, actor, application: CarryOverApplication) -> CarryOve
     application.issue_by = add_working_days(timezone.localdate(now), scheme.issue_within_working_days)
     application.save(update_fields=["status", "proposed_by", "proposed_at", "registry_transaction_ids", "issue_by"])
     audit_record(actor=actor, action="compliance.carry_over.propose", obj=application,
-                 after={"parts": [[v, q] for v, q in parts], "registry_transactions": application.registry_transaction_ids})
+                 after={"parts": [[v, q] for v, q in parts],
+                        "registry_transactions": application.registry_transaction_ids})
     return application
 
 

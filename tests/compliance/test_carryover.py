@@ -16,14 +16,11 @@ from registry import services as registry
 from registry.ledger import ledger_check
 from registry.models import Account, Instrument, Transaction
 
-from .carryover_helpers import (  # noqa: F401  (fixtures)
+from .carryover_helpers import (
     AFTER_DEADLINE,
     IN_BATCH_1,
     IN_BATCH_2,
     held,
-    market,
-    notified,
-    scheme,
 )
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 
 from compliance.models import CarryOverApplication, CarryOverNotice
 
-from .carryover_helpers import held, market, notified, open_now, scheme  # noqa: F401  (fixtures)
+from .carryover_helpers import held
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from compliance.cycles_seed import load_cycles
 from compliance.models import CarryOverApplication
 from registry.ledger import ledger_check
 
-from .carryover_helpers import IN_BATCH_1, IN_BATCH_2, current_scheme, market, notified  # noqa: F401  (fixtures)
+from .carryover_helpers import IN_BATCH_1, IN_BATCH_2, current_scheme
 from .test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from compliance.models import CarryOverApplication, CarryOverNotice
 from tests.conftest import otp_login
 
-from .carryover_helpers import held, market, notified, open_now, scheme  # noqa: F401  (fixtures)
+from .carryover_helpers import held
 
 pytestmark = pytest.mark.django_db
 
