@@ -1,15 +1,9 @@
 """Carry-over under concurrency (PostgreSQL): racing applications of one holder never pass its quota."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 
-from cets.common import calendar
 from compliance import carryover_services as services
-from compliance.carryover_seed import load_schemes
 from compliance.consistency import check_carry_over
-from compliance.cycles_seed import load_cycles
 from compliance.models import CarryOverApplication
 from registry.ledger import ledger_check
 
@@ -21,12 +15,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def scheme(transactional_db):
-    """A transactional test's flush removed the seeded sectors, scheme, cycles and products: seed them again."""
-    calendar._year_known.cache_clear()
-    importlib.import_module("entities.migrations.0005_sectors").seed_sectors(apps, None)
-    load_cycles(apps)
-    load_schemes(apps)
-    importlib.import_module("trading.migrations.0002_seed_products").seed(apps, None)
+    """The seeded scheme (put back after a flush by tests/conftest.py), its cut-off just after now."""
     return current_scheme()
 
 
