@@ -396,6 +396,7 @@ def holdings_at(*, first_vintage: int, last_vintage: int, at: dt.datetime) -> di
         SELECT a.id, a.entity_id, COALESCE(SUM(m.q), 0)
         FROM {Account._meta.db_table} a LEFT JOIN moves m ON m.account_id = a.id
         WHERE a.kind = 'entity_holding' GROUP BY a.id, a.entity_id"""
+    at = connection.ops.adapt_datetimefield_value(at)  # SQLite compares stored UTC text
     with connection.cursor() as cur:
         cur.execute(sql, [first_vintage, last_vintage, at, at, at, at])
         return {account_id: (entity_id, int(units)) for account_id, entity_id, units in cur.fetchall()}

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from cets.common.api import idempotent, validated
 from cets.common.errors import Forbidden
-from cets.common.stepup import step_up
+from cets.common.stepup import STEP_UP_PARAMETER, step_up, step_up_check
 from cets.common.viewsets import ScopedReadViewSet
 from entities.models import KeyEntity
 
@@ -70,12 +70,13 @@ class CarryOverSchemeViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.schemes()
 
-    @extend_schema(request=None, responses=dict)
+    @extend_schema(request=None, responses=dict, parameters=[STEP_UP_PARAMETER])
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
-    @step_up
     def notices(self, request, code=None):
-        """Compute every holder's quota and write its notice (national regulator)."""
-        return Response(services.notices_issue(actor=request.user, scheme=selectors.scheme_get(code)))
+        """Compute every holder's quota and write its notice (national regulator; an unknown scheme is a 404)."""
+        scheme = selectors.scheme_get(code)
+        step_up_check(request)
+        return Response(services.notices_issue(actor=request.user, scheme=scheme))
 
 
 class CarryOverNoticeViewSet(ScopedReadViewSet):

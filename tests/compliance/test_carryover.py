@@ -48,6 +48,13 @@ def test_notices_carry_each_holders_quota(notified, scheme, entity, other_entity
     assert notified == {"holders": 2, "quota_tco2": 300_000, "net_sales_tco2": 190_000}
 
 
+def test_units_received_after_the_cut_off_do_not_count(market, entity):
+    market.cutoff = Transaction.objects.order_by("executed_at").first().executed_at - dt.timedelta(seconds=1)
+    rows = {q.entity_id: q for q in selectors.quotas(market)}
+    assert (rows[entity.pk].net_sales_tco2, rows[entity.pk].holdings_tco2, rows[entity.pk].quota_tco2) == (
+        190_000, 0, 0)
+
+
 def test_notices_are_for_national_regulators_only(market, hubei, entity_user):
     for actor in (hubei, entity_user):
         with pytest.raises(Forbidden):
