@@ -189,3 +189,19 @@ def test_rejection_releases_the_units_and_the_plan_total(notified, scheme, entit
     again = services.application_submit(actor=entity_user, entity=entity, scheme=scheme, quantity=295_000,
                                         now=IN_BATCH_1)
     assert again.quantity_tco2 == 295_000 and Decimal(selectors.applied_tco2(scheme, entity.pk)) == 295_000
+
+
+def test_notices_rerun_refreshes_the_figures(notified, scheme, entity, national, give):
+    give(entity, 2022, 1_000)
+    services.notices_issue(actor=national, scheme=scheme)
+    notice = CarryOverNotice.objects.get(scheme=scheme, entity=entity)
+    assert (CarryOverNotice.objects.count(), notice.holdings_tco2, notice.quota_tco2) == (2, 401_000, 295_000)
+
+
+def test_check_consistency_sees_an_application_without_its_registry_movements(notified, scheme, entity,
+                                                                               entity_user):
+    application = services.application_submit(actor=entity_user, entity=entity, scheme=scheme, quantity=5_000,
+                                              now=IN_BATCH_1)
+    CarryOverApplication.objects.filter(pk=application.pk).update(status="approved")
+    assert check_carry_over() == [f"application carryover:{application.pk}: 5,000 t carried over, registry retired "
+                                  f"0 t and issued 0 t"]

@@ -69,3 +69,15 @@ def test_national_regulator_issues_notices(api, market, national):
     response = api(national, otp=True).post(f"{URL}/carry-over-schemes/2025/notices/")
     assert response.status_code == 200 and response.json()["quota_tco2"] == 300_000
     assert CarryOverNotice.objects.count() == 2
+
+
+def test_list_queries_do_not_grow_with_rows(api, open_now, entity, entity_user, django_assert_max_num_queries):
+    from compliance import carryover_services as services
+
+    from .carryover_helpers import IN_BATCH_1
+
+    services.application_submit(actor=entity_user, entity=entity, scheme=open_now, quantity=1_000, now=IN_BATCH_1)
+    api(entity_user).post(APPS, {"quantity": 2_000}, format="json")
+    with django_assert_max_num_queries(6):
+        rows = api(entity_user).get(APPS).json()["results"]
+    assert [(r["batch"], r["quantity_tco2"]) for r in rows] == [(1, 1_000), (2, 2_000)]
