@@ -207,3 +207,6 @@ class CertificateAdmin(RegulatorAdmin):
     entity_path = "obligation__entity"
     list_display = ["code", "obligation", "issued_at"]
     search_fields = ["code"]
+
+
+from . import carryover_admin  # noqa: E402, F401  (registers the carry-over admin)

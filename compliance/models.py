@@ -549,3 +549,139 @@ class Certificate(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class CarryOverScheme(models.Model):
+    """A carry-over (结转) of older vintages into a later one, with every figure of its rule as data.
+
+    The 2025 scheme (2023-2024 power plan, Annex 5 [A]): quota = ``base_tco2`` + ``multiplier`` x net
+    sales of vintages ``first_vintage..last_vintage`` traded ``sales_from..sales_to``, capped at holdings
+    at ``cutoff``; notices by ``notices_by``; applications until ``apply_until`` (Beijing time); entities
+    that missed the surrender of an ``excluded_years`` year may not apply; an approved application is
+    issued as ``target_vintage`` within ``issue_within_working_days`` working days.
+    """
+
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    first_vintage = models.PositiveSmallIntegerField(_("first vintage carried"))
+    last_vintage = models.PositiveSmallIntegerField(_("last vintage carried"))
+    target_vintage = models.PositiveSmallIntegerField(_("vintage issued"))
+    sales_from = models.DateField(_("net sales from"))
+    sales_to = models.DateField(_("net sales to"))
+    cutoff = models.DateTimeField(_("holdings cut-off"))
+    base_tco2 = models.BigIntegerField(_("base quota"), default=10_000)
+    multiplier = models.DecimalField(_("multiplier of net sales"), max_digits=5, decimal_places=2,
+                                     default=Decimal("1.5"))
+    notices_by = models.DateField(_("notices by"))
+    apply_until = models.DateField(_("applications until"))
+    excluded_years = models.JSONField(_("years whose missed surrender excludes"), default=list)
+    issue_within_working_days = models.PositiveSmallIntegerField(_("issued within (working days)"), default=5)
+    confidence = models.CharField(_("confidence"), max_length=1, default="A")
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("carry-over scheme")
+        verbose_name_plural = _("carry-over schemes")
+        constraints = [
+            models.CheckConstraint(condition=Q(last_vintage__gte=F("first_vintage"))
+                                   & Q(target_vintage__gt=F("last_vintage")), name="compliance_carryover_vintages"),
+            models.CheckConstraint(condition=Q(sales_to__gte=F("sales_from")), name="compliance_carryover_window"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class CarryOverBatch(models.Model):
+    """One batch of applications: those received by ``receive_until`` and not in an earlier batch,
+    decided by ``decide_by``."""
+
+    scheme = models.ForeignKey(CarryOverScheme, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveSmallIntegerField(_("batch"))
+    receive_until = models.DateField(_("applications received until"))
+    decide_by = models.DateField(_("decided by"))
+
+    class Meta:
+        verbose_name = _("carry-over batch")
+        verbose_name_plural = _("carry-over batches")
+        ordering = ["scheme", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "number"], name="compliance_carryoverbatch_once"),
+            models.CheckConstraint(condition=Q(decide_by__gte=F("receive_until")),
+                                   name="compliance_carryoverbatch_decided_after_receipt"),
+        ]
+
+    def __str__(self):
+        return f"{self.scheme} #{self.number}"
+
+
+class CarryOverNotice(models.Model):
+    """The registry's notice of one holder's quota: the figures it was computed from, and the result."""
+
+    scheme = models.ForeignKey(CarryOverScheme, on_delete=models.CASCADE, related_name="notices")
+    entity = models.ForeignKey("entities.KeyEntity", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("entity"))
+    net_sales_tco2 = models.BigIntegerField(_("net sales"))
+    holdings_tco2 = models.BigIntegerField(_("holdings at the cut-off"))
+    quota_tco2 = models.BigIntegerField(_("quota"))
+    notified_at = models.DateTimeField(_("notified"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("carry-over notice")
+        verbose_name_plural = _("carry-over notices")
+        ordering = ["scheme", "entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "entity"], name="compliance_carryovernotice_once"),
+            models.CheckConstraint(condition=Q(quota_tco2__gte=0) & Q(quota_tco2__lte=F("holdings_tco2"))
+                                   | Q(quota_tco2=0), name="compliance_carryovernotice_within_holdings"),
+        ]
+
+    def __str__(self):
+        return f"{self.entity} {self.scheme}: {self.quota_tco2} t"
+
+
+class CarryOverApplication(models.Model):
+    """An entity's application to carry units over: submitted, proposed by a first national regulator (the
+    registry parts reserved and proposed), approved by a second one (executed) or rejected."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        PROPOSED = "proposed", _("Proposed for approval")
+        APPROVED = "approved", _("Approved and issued")
+        REJECTED = "rejected", _("Rejected")
+
+    LIVE = (Status.SUBMITTED, Status.PROPOSED, Status.APPROVED)
+
+    scheme = models.ForeignKey(CarryOverScheme, on_delete=models.PROTECT, related_name="applications")
+    batch = models.ForeignKey(CarryOverBatch, on_delete=models.PROTECT, related_name="applications")
+    entity = models.ForeignKey("entities.KeyEntity", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("entity"))
+    quantity_tco2 = models.BigIntegerField(_("quantity"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    registry_transaction_ids = models.JSONField(_("registry transactions"), default=list)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
+    proposed_at = models.DateTimeField(_("proposed"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    issue_by = models.DateField(_("to be issued by"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("carry-over application")
+        verbose_name_plural = _("carry-over applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity_tco2__gt=0), name="compliance_carryoverapplication_positive"),
+            models.UniqueConstraint(fields=["batch", "entity"], condition=~Q(status="rejected"),
+                                    name="compliance_carryoverapplication_once_per_batch"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | Q(proposed_by__isnull=True)
+                                   | ~Q(decided_by=F("proposed_by")),
+                                   name="compliance_carryoverapplication_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.entity} {self.quantity_tco2} t ({self.status})"

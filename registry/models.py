@@ -374,6 +374,7 @@ class Transaction(models.Model):
         FREEZE = "freeze", _("Freeze")
         UNFREEZE = "unfreeze", _("Unfreeze")
         REVERSAL = "reversal", _("Reversal")
+        CARRY_OVER = "carry_over", _("Carry-over retirement")
         ACCOUNT_CLOSURE = "account_closure", _("Account closure")
         REPRESENTATIVE_ADD = "representative_add", _("Representative added")
         REPRESENTATIVE_RESTORE = "representative_restore", _("Representative restored")
@@ -382,12 +383,12 @@ class Transaction(models.Model):
     GOVERNANCE_KINDS = (Kind.ACCOUNT_CLOSURE, Kind.REPRESENTATIVE_ADD, Kind.REPRESENTATIVE_RESTORE)
     #: Kinds a regulator proposes and a second regulator approves (four-eyes).
     FOUR_EYES_KINDS = (Kind.ISSUANCE, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.FREEZE, Kind.UNFREEZE, Kind.REVERSAL,
-                       *GOVERNANCE_KINDS)
+                       Kind.CARRY_OVER, *GOVERNANCE_KINDS)
     #: Kinds a representative starts and, on an account requiring it, a second representative approves.
     SECOND_APPROVAL_KINDS = (Kind.TRANSFER, Kind.SURRENDER, Kind.CCER_CANCELLATION, Kind.VOLUNTARY_RETIREMENT)
     #: Kinds a restricted account may still do.
     COMPLIANCE_KINDS = (Kind.SURRENDER, Kind.ALLOCATION, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.REVERSAL,
-                        Kind.CCER_CANCELLATION)
+                        Kind.CCER_CANCELLATION, Kind.CARRY_OVER)
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed")

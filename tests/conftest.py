@@ -96,6 +96,7 @@ SEEDS = [
     ("registry.migrations.0011_surrender_vintages", "load_vintages"),
     ("compliance.migrations.0002_seed_cycles", "load_cycles"),
     ("compliance.migrations.0005_cycles_of_four_sectors", "load_years"),
+    ("compliance.carryover_seed", "load_schemes"),
     ("cets.common.migrations.0006_job_sweep_schedule", "schedule"),
 ]
 
