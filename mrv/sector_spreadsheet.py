@@ -67,7 +67,7 @@ def scalar_columns(sector: Sector) -> list[str]:
     lists = _lists(sector)
     attributes = {a["code"] for a in sector.facility_attributes}
     try:
-        module = module_for(sector.code, None)
+        module = module_for(sector, None)
     except Exception:  # a sector without a loadable module still gets its declared parameters
         module = None
     return [name for name in accepted_fields(sector, module) if name not in lists and name not in attributes]

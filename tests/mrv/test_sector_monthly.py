@@ -208,3 +208,22 @@ def test_power_units_keep_their_verified_keys(entity, agency, verifier, hubei):
     assert (row["sector"], row["category"], row["verified_emissions_tco2"], row["output_t"]) == (
         "power", "I", Decimal("2900000.400"), None)
     assert row["electricity_supplied_mwh"] == Decimal("3400000.000")
+
+
+def test_a_large_batch_of_facility_months_is_copied(on_postgres, cement_entity, facility_user):
+    """500 rows and more go through COPY on PostgreSQL: the inputs, gases and figures land as bulk_create's."""
+    import datetime as dt
+
+    from entities.models import Unit
+
+    lines = [Unit.objects.create(entity=cement_entity, sector_id="cement", code=f"HB-CEM-B{i:02d}", name=str(i),
+                                 attributes={"clinker_type": "portland"}, main_fuel="",
+                                 commissioning_date=dt.date(2015, 1, 1)) for i in range(45)]
+    rows = [{"unit": u, "year": 2025, "month": m, "inputs": CEMENT_MONTH} for u in lines for m in range(1, 13)]
+    result = services.submissions_bulk_load(actor=facility_user(cement_entity), rows=rows,
+                                            today=dt.date(2026, 2, 1))
+    assert result["created"] == 540 and result["emissions_tco2"] == Decimal("77234.185") * 540
+    sub = MonthlySubmission.objects.get(unit=lines[7], month=5)
+    assert (sub.output_t, sub.gases, sub.inputs["clinker_type"]) == (
+        Decimal("100000.000"), {"CO2": "77234.185"}, "portland")
+    assert sub.calculation[2]["material"] == "carbide_slag" and sub.fuel_heat_gj == Decimal("275000.000")
