@@ -102,6 +102,9 @@ def test_agency_portal_enters_a_clinker_lines_figures(client, admin_login, cemen
     value = VerifiedFacilityValue.objects.get()
     assert (str(value.emissions_tco2), str(value.intensity_output_t), str(value.carbide_slag_rate)) == (
         "77234.185", "100000.000", "0.0449")
+    post["HB-CEM-L1:carbide_slag_rate"] = ""  # blank: from the months' lines, 2,400 / 53,500
+    assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", post).status_code == 302
+    assert str(VerifiedFacilityValue.objects.get().carbide_slag_rate) == "0.0449"
 
 
 def _form_post(unit, **over):
