@@ -80,7 +80,7 @@ def _label(sector: Sector, key: str) -> tuple[str, str, str]:
         zh, en, unit, _example = spreadsheet.LABELS[key]
         return zh, en, unit
     param = next((p for p in sector.monthly_parameters if p["code"] == key), None)
-    return (param["name"], param["name_en"], param.get("unit", "")) if param else (key, key, "")
+    return (param.get("name", key), param.get("name_en", key), param.get("unit", "")) if param else (key, key, "")
 
 
 def columns(sector: Sector) -> list[str]:
