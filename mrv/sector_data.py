@@ -27,11 +27,12 @@ NUMBER_LIMIT = Decimal(10) ** 12
 TEXT_MAX = 500
 
 
-def module_for(sector_code: str, year: int):
-    """The sector's accounting module (``mrv.sectors.accounting_for``), refused before its first data year."""
+def module_for(sector, year: int | None):
+    """The accounting module of a sector (its row or code; ``mrv.sectors.accounting_for``), refused before the
+    sector's first data year."""
     from .sectors import accounting_for
 
-    return accounting_for(sector_code, year)
+    return accounting_for(sector, year)
 
 
 def accepted_fields(sector: Sector, module=None) -> list[str]:
@@ -122,7 +123,7 @@ def compute(unit: Unit, year: int, inputs, params, modules: dict):
     code = unit.sector_id
     if (code, year) not in modules:
         try:
-            modules[(code, year)] = module_for(code, year)
+            modules[(code, year)] = module_for(unit.sector, year)
         except AccountingError as exc:
             modules[(code, year)] = exc
     module = modules[(code, year)]

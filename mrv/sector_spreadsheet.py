@@ -67,7 +67,7 @@ def scalar_columns(sector: Sector) -> list[str]:
     lists = _lists(sector)
     attributes = {a["code"] for a in sector.facility_attributes}
     try:
-        module = module_for(sector.code, None)
+        module = module_for(sector, None)
     except Exception:  # a sector without a loadable module still gets its declared parameters
         module = None
     return [name for name in accepted_fields(sector, module) if name not in lists and name not in attributes]
@@ -80,7 +80,7 @@ def _label(sector: Sector, key: str) -> tuple[str, str, str]:
         zh, en, unit, _example = spreadsheet.LABELS[key]
         return zh, en, unit
     param = next((p for p in sector.monthly_parameters if p["code"] == key), None)
-    return (param["name"], param["name_en"], param.get("unit", "")) if param else (key, key, "")
+    return (param.get("name", key), param.get("name_en", key), param.get("unit", "")) if param else (key, key, "")
 
 
 def columns(sector: Sector) -> list[str]:
@@ -115,7 +115,7 @@ def template_workbook(sector: Sector, units, year: int, months: list[int]) -> by
     for n in names:
         info.append([n, *_label(sector, n)])
     info.append([])
-    info.append(["清单 / Lists", ", ".join(_list_names(sector))])
+    info.append(["清单 / Lists", ", ".join(list_names(sector))])
     for number, (zh, en) in enumerate(spreadsheet.RULES[:3], start=1):
         info.append([number, zh, en])
     buf = io.BytesIO()
@@ -123,7 +123,7 @@ def template_workbook(sector: Sector, units, year: int, months: list[int]) -> by
     return buf.getvalue()
 
 
-def _list_names(sector: Sector) -> list[str]:
+def list_names(sector: Sector) -> list[str]:
     names = []
     processes = [p["code"] for p in sector.processes] or ["sintering", "ironmaking"]
     for code, kind in _lists(sector).items():
@@ -157,7 +157,7 @@ def frame_rows(frame) -> tuple[list[dict], list[Origin], list[dict], list[int]]:
             row["inputs"][column] = record[column]
         if any(record[c] for c in ITEM_VALUES):
             unit = units.get(record["unit_code"])
-            problem = _add_item(row["inputs"], where, record, excel_row, unit.sector if unit else None)
+            problem = add_item(row["inputs"], where, record, excel_row, unit.sector if unit else None)
             if problem:
                 errors.append(problem)
     keep = [i for i, row in enumerate(rows) if row["inputs"]]
@@ -165,7 +165,7 @@ def frame_rows(frame) -> tuple[list[dict], list[Origin], list[dict], list[int]]:
     return [rows[i] for i in keep], [origin[i] for i in keep], errors, blank
 
 
-def _add_item(inputs: dict, where: Origin, record: dict, excel_row: int, sector: Sector | None) -> dict | None:
+def add_item(inputs: dict, where: Origin, record: dict, excel_row: int, sector: Sector | None) -> dict | None:
     name = record["item_list"]
     lists = _lists(sector) if sector else {}
     base, _dot, side = name.partition(".")
@@ -173,7 +173,7 @@ def _add_item(inputs: dict, where: Origin, record: dict, excel_row: int, sector:
     if name not in lists and not process:
         return {"row": excel_row, "column": "item_list", "rule": "invalid_choice",
                 "message": _("Unknown list %(n)r; this sector's lists: %(k)s.")
-                % {"n": name, "k": ", ".join(_list_names(sector)) if sector else ""}}
+                % {"n": name, "k": ", ".join(list_names(sector)) if sector else ""}}
     if process:
         from .sectors.base import INDUSTRY_FUELS
 

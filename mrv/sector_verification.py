@@ -5,11 +5,11 @@ emissions and output and, where they differ, the intensity inputs (steel: sinter
 ironmaking output). Left blank, the intensity inputs are the sums of the facility's current months of the year
 (what the entity recorded and the agency checked), and where the months carry none, the verified emissions and
 output themselves (as the allocation calculator of issue 15 point 7 defaults them). ``carbide_slag_rate`` is a
-cement line's (an exemption test of the plans); power's figures are refused for these facilities, naming the
-field, as these figures are refused for a generating unit.
+cement line's (an exemption test of the plans), from its months' lines when the agency gives none. Power's
+figures are refused for these facilities, naming the field, as these figures are refused for a generating unit.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db.models import Sum
 from django.utils.translation import gettext as _
@@ -78,9 +78,25 @@ def facility_row(unit: Unit, item: dict, path: str, year: int) -> dict:
         row[name] = _number(item, name, path) if _given(item, name) else (
             month_sum if month_sum is not None else fallback)
     row["carbide_slag_rate"] = (_number(item, "carbide_slag_rate", path, fraction=True)
-                                if _given(item, "carbide_slag_rate") else None)
+                                if _given(item, "carbide_slag_rate") else _months_carbide_rate(unit, year))
     row["gases"] = _gases(unit, year)
     return row
+
+
+def _months_carbide_rate(unit: Unit, year: int) -> Decimal | None:
+    """A cement line's carbide-slag rate over the year's months when the agency gives none: carbide slag x D over
+    clinker x EF_clinker, both summed from the months' lines (plan S1 Table 2-3 note 5)."""
+    if unit.sector_id != RATE_SECTOR:
+        return None
+    deducted, process = Decimal(0), Decimal(0)
+    for lines in MonthlySubmission.objects.filter(unit=unit, year=year, is_current=True).values_list(
+            "calculation", flat=True):
+        for line in lines:
+            if line.get("kind") == "clinker":
+                process += Decimal(line["emissions_tco2"])
+            elif line.get("kind") == "substitute" and line.get("material") == "carbide_slag":
+                deducted -= Decimal(line["emissions_tco2"])
+    return (deducted / process).quantize(Decimal("0.0001"), ROUND_HALF_UP) if process else None
 
 
 def _gases(unit: Unit, year: int) -> dict:

@@ -128,8 +128,9 @@ def prepare_rows(actor, rows: list[dict], *, today: dt.date | None = None) -> tu
     problems: list[Problem] = []
     unit_ids = {r["unit_id"] for r in rows if r.get("unit_id") is not None}
     unit_codes = {str(r["unit_code"]).strip() for r in rows if r.get("unit_code")}
-    units_by_id = {u.pk: u for u in Unit.objects.filter(pk__in=unit_ids)} if unit_ids else {}
-    units_by_code = {u.code: u for u in Unit.objects.filter(code__in=unit_codes)} if unit_codes else {}
+    units = Unit.objects.select_related("sector")  # a facility's sector decides its path (no query per row)
+    units_by_id = {u.pk: u for u in units.filter(pk__in=unit_ids)} if unit_ids else {}
+    units_by_code = {u.code: u for u in units.filter(code__in=unit_codes)} if unit_codes else {}
     any_entity = actor.is_superuser or actor.role == actor.Role.NATIONAL_REGULATOR
     own_entity = actor.acting_entity_id
 

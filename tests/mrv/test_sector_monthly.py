@@ -11,7 +11,8 @@ from entities.models import AgencyAssignment
 from mrv import oversight, selectors, services
 from mrv.models import AnnualReport, MonthlySubmission, Verification, VerifiedFacilityValue
 
-from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH, STEEL_MONTH
+from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH, STEEL_MONTH, _facility_entity
+from .test_adding_a_sector import glass  # noqa: F401  (the toy sector's row, a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +209,44 @@ def test_power_units_keep_their_verified_keys(entity, agency, verifier, hubei):
     assert (row["sector"], row["category"], row["verified_emissions_tco2"], row["output_t"]) == (
         "power", "I", Decimal("2900000.400"), None)
     assert row["electricity_supplied_mwh"] == Decimal("3400000.000")
+
+
+def test_a_large_batch_of_facility_months_is_copied(on_postgres, cement_entity, facility_user):
+    """500 rows and more go through COPY on PostgreSQL: the inputs, gases and figures land as bulk_create's."""
+    import datetime as dt
+
+    from entities.models import Unit
+
+    lines = [Unit.objects.create(entity=cement_entity, sector_id="cement", code=f"HB-CEM-B{i:02d}", name=str(i),
+                                 attributes={"clinker_type": "portland"}, main_fuel="",
+                                 commissioning_date=dt.date(2015, 1, 1)) for i in range(45)]
+    rows = [{"unit": u, "year": 2025, "month": m, "inputs": CEMENT_MONTH} for u in lines for m in range(1, 13)]
+    result = services.submissions_bulk_load(actor=facility_user(cement_entity), rows=rows,
+                                            today=dt.date(2026, 2, 1))
+    assert result["created"] == 540 and result["emissions_tco2"] == Decimal("77234.185") * 540
+    sub = MonthlySubmission.objects.get(unit=lines[7], month=5)
+    assert (sub.output_t, sub.gases, sub.inputs["clinker_type"]) == (
+        Decimal("100000.000"), {"CO2": "77234.185"}, "portland")
+    assert sub.calculation[2]["material"] == "carbide_slag" and sub.fuel_heat_gj == Decimal("275000.000")
+
+
+@pytest.mark.usefixtures("glass")
+def test_a_sector_added_as_data_takes_monthly_data(api, facility_user):
+    """docs/adding-a-sector.md: a Sector row (its monthly parameters list every input) and a module; monthly
+    data, template and storage follow."""
+    from entities.models import Sector
+
+    from .test_adding_a_sector import BODY
+
+    Sector.objects.filter(code="flat_glass").update(monthly_parameters=[
+        {"code": "glass_t", "type": "quantity", "unit": "t", "required": True},
+        {"code": "carbonates", "type": "material_list", "unit": "t", "required": False}])
+
+    entity = _facility_entity("示范玻璃有限公司", "HB-GL-F1", "flat_glass", {})
+    response = _post(api, facility_user(entity), entity.units.get(), BODY)
+    assert response.status_code == 201, response.json()
+    assert (response.json()["emissions_tco2"], response.json()["output_t"]) == ("11180.000", "100000.000")
+    response = _post(api, facility_user(entity), entity.units.get(), {**BODY, "clinker_t": "5"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "not_in_sector"
+    template = api(facility_user(entity)).get("/api/v1/mrv/submissions/template/?year=2025")
+    assert template.status_code == 200 and template["Content-Disposition"].endswith('-flat_glass.xlsx"')

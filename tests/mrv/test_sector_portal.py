@@ -102,3 +102,41 @@ def test_agency_portal_enters_a_clinker_lines_figures(client, admin_login, cemen
     value = VerifiedFacilityValue.objects.get()
     assert (str(value.emissions_tco2), str(value.intensity_output_t), str(value.carbide_slag_rate)) == (
         "77234.185", "100000.000", "0.0449")
+    post["HB-CEM-L1:carbide_slag_rate"] = ""  # blank: from the months' lines, 2,400 / 53,500
+    assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", post).status_code == 302
+    assert str(VerifiedFacilityValue.objects.get().carbide_slag_rate) == "0.0449"
+
+
+def _form_post(unit, **over):
+    post = {"unit": unit.pk, "year": "2025", "month": "3", "note": "", "clinker_t": "100000",
+            "items-TOTAL_FORMS": "8", "items-INITIAL_FORMS": "0", "items-MIN_NUM_FORMS": "0",
+            "items-MAX_NUM_FORMS": "60",
+            "items-0-item_list": "fuels", "items-0-item_code": "bituminous", "items-0-amount": "12500",
+            "items-0-ncv": "22.0", "items-1-item_list": "substitutes", "items-1-item_code": "carbide_slag",
+            "items-1-amount": "5000"}
+    post.update(over)
+    return post
+
+
+def test_portal_form_for_a_facility_month(client, cement_entity, facility_user, other_entity_user, hubei,
+                                          admin_login):
+    user = facility_user(cement_entity)
+    unit = cement_entity.units.get()
+    client.force_login(user)
+    assert 'data-testid="facility-month-link"' in client.get(f"/mrv/entities/{cement_entity.pk}/").content.decode()
+    url = f"/mrv/entities/{cement_entity.pk}/facility-month/"
+    page = client.get(url).content.decode()
+    assert "[clinker_t]" in page and "sintering.inputs" not in page and "substitutes" in page
+    page = client.post(url, _form_post(unit, **{"items-0-item_code": "peat"})).content.decode()
+    assert 'data-testid="month-errors"' in page and "fuels[0].fuel" in page
+    page = client.post(url, _form_post(unit, **{"items-1-item_list": "lubricants"})).content.decode()
+    assert "items[2].item_list" in page
+    assert not MonthlySubmission.objects.exists()
+    response = client.post(url, _form_post(unit))
+    sub = MonthlySubmission.objects.get()
+    assert response["Location"] == f"/mrv/submissions/{sub.pk}/" and str(sub.emissions_tco2) == "77234.185"
+    client.force_login(other_entity_user)
+    assert client.get(url).status_code == 404 and client.post(url, _form_post(unit)).status_code == 404
+    admin_login(client, hubei)
+    assert client.get(url).status_code == 404
+    assert MonthlySubmission.objects.count() == 1
