@@ -244,6 +244,8 @@ def borrowing_decide(*, actor, application: BorrowingApplication, approve: bool)
     The borrowed amount is deducted from the entity's next allocation (``run_calculate``), whether
     or not the issuance has been approved yet: the two are independent records of one decision.
     An account that may not receive units (fully frozen, closed) refuses the approval: nothing changes.
+    The borrowed quantity is added to the next vintage's plan total first (``vintage_totals``), so the
+    registry's cap admits this issuance and nothing beyond the determined total.
     """
     from registry import services as registry
 
@@ -528,7 +530,12 @@ def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings) ->
 
 @transaction.atomic
 def run_approve(*, actor, run: AllocationRun) -> AllocationRun:
-    """Second pair of eyes: another national regulator approves; a Job moves the units in the registry."""
+    """Second pair of eyes: another national regulator approves; a Job moves the units in the registry.
+
+    What the run will issue (its entities' positive differences) is added to the vintage's plan total
+    (``vintage_totals``) in this transaction, which raises the registry's issuance cap of the vintage:
+    the run's issuance fits exactly, and nothing beyond it can be issued by any other door.
+    """
     from cets.common.jobs import job_create
 
     _require_national(actor, _("approve allocation runs"))

@@ -14,6 +14,7 @@ from tests import factories as f
 from tests.registry.test_concurrency import race
 
 from .conftest import verify
+from .test_borrowing import trued_up_2021  # noqa: F401
 from .test_runs import data_2022, start_and_approve  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -94,15 +95,8 @@ def test_the_true_up_raises_the_total_by_its_top_ups_only(pre_2023, national, na
     assert ledger_check() == []
 
 
-def test_borrowing_raises_the_next_vintage_and_is_still_issued(national, national2, hubei, entity, other_entity,
-                                                               entity_user, django_capture_on_commit_callbacks):
-    verify(entity, 2021, {"HB-WH-01": {"electricity_supplied_mwh": 1_000_000, "load_factor": "0.9",
-                                       "emissions_tco2": 900_000},
-                          "HB-WH-02": {"electricity_supplied_mwh": 500_000, "load_factor": "0.9",
-                                       "emissions_tco2": 600_000}})
-    verify(other_entity, 2021, {"GD-GZ-01": {"electricity_supplied_mwh": 1_000_000, "load_factor": "0.9",
-                                             "emissions_tco2": 800_000}})
-    start_and_approve(national, national2, 2021, "true_up", django_capture_on_commit_callbacks)
+def test_borrowing_raises_the_next_vintage_and_is_still_issued(national, national2, hubei, entity, entity_user,
+                                                               trued_up_2021, django_capture_on_commit_callbacks):  # noqa: F811
     application = services.borrowing_apply(actor=entity_user, entity=entity, year=2021, requested_tco2=100_000)
     application = services.borrowing_decide(actor=hubei, application=application, approve=True)
     assert (vintage_total(2022), cea(2022).issuance_cap) == (100_000, 100_000)
