@@ -90,8 +90,8 @@ class UnitAdmin(RegulatorAdmin):
     through ``services.unit_create`` / ``unit_update`` (the sector's attributes checked by ``facilities``)."""
 
     form = UnitAdminForm
-    list_display = ["code", "name", "entity", "sector", "attributes_shown", "rated_power_mw", "main_fuel", "category",
-                    "status"]
+    list_display = ["code", "name", "entity", "rated_power_mw", "main_fuel", "cooling", "is_chp", "category", "status",
+                    "sector", "attributes_shown"]
     list_filter = ["sector", "main_fuel", "status", "is_chp", "entity__province"]
     search_fields = ["code", "name", "entity__name", "entity__credit_code"]
     list_select_related = ["entity", "sector"]

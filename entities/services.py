@@ -1,12 +1,13 @@
 """Writes to the entity register: each validated in full, audited, and refused when not allowed."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
 from cets.common.errors import Conflict, DomainError, Forbidden
+from cets.common.locks import lock_rows
 
 from .models import AgencyAssignment, ConsultingEngagement, KeyEntity, Organisation, Sector, SectorListing, Unit, User
 from .selectors import can_manage_entity
@@ -138,8 +139,8 @@ def sector_listing_save(*, actor: User, year: int, sector: Sector, rows: list[di
     if isinstance(year, bool) or not isinstance(year, int) or not sector.first_year <= year <= 2100:
         raise DomainError(_("A data year from the sector's first year, %(y)s.") % {"y": sector.first_year},
                           "out_of_range", "year")
-    existing = {row.entity_id: row for row in SectorListing.objects.select_for_update().filter(
-        year=year, sector=sector, entity_id__in=[r["entity_id"] for r in rows])}
+    existing = {row.entity_id: row for row in lock_rows(SectorListing.objects.filter(
+        year=year, sector=sector, entity_id__in=[r["entity_id"] for r in rows]))}
     changed, created = [], []
     for r in rows:
         if r["status"] not in SectorListing.Status.values:
@@ -152,7 +153,11 @@ def sector_listing_save(*, actor: User, year: int, sector: Sector, rows: list[di
             for k, v in values.items():
                 setattr(row, k, v)
             changed.append(row)
-    SectorListing.objects.bulk_create(created)
+    try:
+        with transaction.atomic():
+            SectorListing.objects.bulk_create(created)
+    except IntegrityError as exc:  # another build of the same list inserted a row meanwhile
+        raise Conflict(_("This list is being built by someone else; retry."), "busy", "year") from exc
     SectorListing.objects.bulk_update(changed, ["status", "emissions_tco2", "reason"])
     touched = {x.entity_id for x in (*created, *changed)}
     audit_record(actor=actor, action="sector_listing.build", obj=sector, after={"year": year, "rows": [
@@ -169,7 +174,7 @@ def sector_listing_update(*, actor: User, listing: SectorListing, status: str, r
         raise DomainError(_("Unknown listing status %(s)s.") % {"s": status}, "invalid_status", "status")
     if not (reason or "").strip():
         raise DomainError(_("A change of a list needs a reason."), "required", "reason")
-    (listing,) = SectorListing.objects.select_for_update().filter(pk=listing.pk)
+    (listing,) = lock_rows(SectorListing.objects.filter(pk=listing.pk))
     before = {"status": listing.status, "reason": listing.reason}
     listing.status, listing.reason = status, reason.strip()[:300]
     listing.save(update_fields=["status", "reason"])
