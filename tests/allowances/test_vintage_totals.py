@@ -152,3 +152,14 @@ def test_concurrent_proposals_cannot_together_exceed_the_plan_total(national, na
     registry.transaction_approve(actor=national2, transaction=done[0])
     assert (cea(2025).issued, cea(2025).issuance_cap) == (600_000, 1_000_000)
     assert ledger_check() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_determinations_of_one_vintage_add_up(national):
+    """Four determinations of CEA25 at once: the total and the cap are their sum, never a stale one."""
+    results = race(4, lambda i: services.vintage_total_add(actor=national, vintage=2025, source="carry_over",
+                                                           quantity=1_000 * (i + 1), reference=f"co-race-{i}"))
+    assert all(isinstance(r, VintageTotal) for r in results), results
+    assert (vintage_total(2025), cea(2025).issuance_cap) == (10_000, 10_000)
+    assert VintageTotalEntry.objects.filter(total__vintage=2025).count() == 4
