@@ -6,7 +6,8 @@ determined for that vintage, added up entry by entry:
   its entities' positive differences (over-allocations are withdrawn into the national allocation
   account, which creates nothing, so they do not lower the total);
 - an approved borrowing of that vintage (the province's approval of next-vintage CEAs);
-- later, carry-over issuance (CEA 2025) through the same ``vintage_total_add``.
+- a carry-over into the vintage (CEA 2025), added when it is proposed and taken back if it is rejected
+  (``vintage_total_withdraw``).
 
 Each addition raises the registry's ``Instrument.issuance_cap`` to the new total in the same
 database transaction (``registry.services.instrument_set_issuance_cap``), so every issuance proposal,
@@ -65,4 +66,26 @@ def vintage_total_add(*, actor, vintage: int, source: str, quantity: int, refere
     audit_record(actor=actor, action="allowances.vintage_total.add", obj=total, before={"total_tco2": before},
                  after={"total_tco2": total.total_tco2, "source": source, "quantity_tco2": quantity,
                         "reference": reference})
+    return total
+
+
+@transaction.atomic
+def vintage_total_withdraw(*, actor, reference: str) -> VintageTotal | None:
+    """Take back the determination recorded under ``reference`` (a rejected carry-over): the total and the
+    registry's cap go down by it. Call it after the issuance it covered was rejected, so the registry's rule
+    (never below issued + pending) holds; idempotent (nothing recorded: nothing to do)."""
+    from registry import services as registry
+
+    entry = VintageTotalEntry.objects.filter(reference=reference).select_related("total").first()
+    if entry is None:
+        return None
+    (total,) = lock_rows(VintageTotal.objects.filter(pk=entry.total_id))
+    before = total.total_tco2
+    total.total_tco2 = before - entry.quantity_tco2
+    total.save(update_fields=["total_tco2"])
+    entry.delete()
+    registry.instrument_set_issuance_cap(actor=None, instrument=registry.instrument_get_or_create_cea(
+        vintage=total.vintage), cap=total.total_tco2, reference=reference)
+    audit_record(actor=actor, action="allowances.vintage_total.withdraw", obj=total, before={"total_tco2": before},
+                 after={"total_tco2": total.total_tco2, "reference": reference})
     return total
