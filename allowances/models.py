@@ -524,6 +524,7 @@ class VintageTotalEntry(models.Model):
     class Source(models.TextChoices):
         PRE_ALLOCATION = "pre_allocation", _("Pre-allocation")
         TRUE_UP = "true_up", _("True-up top-up")
+        REDETERMINATION = "redetermination", _("Re-determination top-up (a verification result changed)")
         BORROWING = "borrowing", _("Borrowing of the next vintage")
         CARRY_OVER = "carry_over", _("Carry-over issuance")
 
