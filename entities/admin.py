@@ -22,6 +22,7 @@ from .models import (
     Unit,
     User,
 )
+from .categories import A_EQUALS_E_FROM
 from .selectors import can_manage_entity, scope_by_entity
 
 
@@ -69,6 +70,7 @@ class UnitAdminForm(forms.ModelForm):
         model = Unit
         fields = ["entity", "sector", "code", "name", "attributes", "rated_power_mw", "main_fuel", "coal_type",
                   "is_cfb", "cooling", "is_chp", "technology", "biomass_share", "other_fuel_share",
+                  "secondary_energy_share", "green_hydrogen_share", "is_emergency_backup",
                   "commissioning_date", "status"]
 
     def _update_errors(self, errors):
@@ -90,8 +92,8 @@ class UnitAdmin(RegulatorAdmin):
     through ``services.unit_create`` / ``unit_update`` (the sector's attributes checked by ``facilities``)."""
 
     form = UnitAdminForm
-    list_display = ["code", "name", "entity", "rated_power_mw", "main_fuel", "cooling", "is_chp", "category", "status",
-                    "sector", "attributes_shown"]
+    list_display = ["code", "name", "entity", "rated_power_mw", "main_fuel", "cooling", "is_chp", "category",
+                    "category_2025", "status", "sector", "attributes_shown"]
     list_filter = ["sector", "main_fuel", "status", "is_chp", "entity__province"]
     search_fields = ["code", "name", "entity__name", "entity__credit_code"]
     list_select_related = ["entity", "sector"]
@@ -100,6 +102,11 @@ class UnitAdmin(RegulatorAdmin):
     def category(self, unit):
         result = unit.category_for()
         return f"{result.category or '-'}: {result.reason}"
+
+    @admin.display(description=_("from the 2025 plan"))
+    def category_2025(self, unit):
+        result = unit.category_for(A_EQUALS_E_FROM)
+        return f"{result.exemption or result.category or '-'}: {result.reason}"
 
     @admin.display(description=_("sector attributes"))
     def attributes_shown(self, unit):
