@@ -50,8 +50,8 @@ def is_power(row: dict) -> bool:
 
 def is_covered(row: dict) -> bool:
     """Whether a plan covers a verified facility: a power unit with a category or (2025+ plans) an A = E
-    exemption, or a facility of another sector (its sector's plan allocates it). The true-up allocates only these, and an obligation counts only
-    their emissions (``selectors.covered_emissions_by_entity``)."""
+    exemption, or a facility of another sector (its sector's plan allocates it). The true-up allocates only
+    these, and an obligation counts only their emissions (``selectors.covered_emissions_by_entity``)."""
     return bool(row.get("category") or row.get("exemption")) or not is_power(row)
 
 

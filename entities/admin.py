@@ -8,6 +8,7 @@ from cets.common.stepup import StepUpActionForm, step_up_admin_action
 
 from . import services, two_factor
 from .admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
+from .categories import A_EQUALS_E_FROM
 from .facilities import attributes_text
 from .models import (
     Accreditation,
@@ -22,7 +23,6 @@ from .models import (
     Unit,
     User,
 )
-from .categories import A_EQUALS_E_FROM
 from .selectors import can_manage_entity, scope_by_entity
 
 
