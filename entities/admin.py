@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -72,6 +74,20 @@ class UnitAdminForm(forms.ModelForm):
                   "is_cfb", "cooling", "is_chp", "technology", "biomass_share", "other_fuel_share",
                   "secondary_energy_share", "green_hydrogen_share", "is_emergency_backup",
                   "commissioning_date", "status"]
+
+    OPTIONAL_SHARES = ("secondary_energy_share", "green_hydrogen_share")  # power facts of the 2025+ plans
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.OPTIONAL_SHARES:
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.OPTIONAL_SHARES:
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = Decimal(0)  # left empty (other sectors): none
+        return cleaned
 
     def _update_errors(self, errors):
         if hasattr(errors, "error_dict"):

@@ -123,6 +123,26 @@ def test_another_province_cannot_change_the_2025_facts(api, hubei, other_entity,
     assert (theirs.is_emergency_backup, theirs.green_hydrogen_share) == (False, 0)
     mine = entity.units.get(code="HB-WH-01")
     response = api(entity_user).patch(f"/api/v1/units/{mine.pk}/", {"is_emergency_backup": True}, format="json")
-    assert response.status_code in (403, 404)
+    assert response.status_code == 403
     mine.refresh_from_db()
     assert mine.is_emergency_backup is False
+
+
+def test_admin_registers_an_emergency_backup_unit(client, admin_login, hubei, entity):
+    from tests.entities.test_facilities import admin_form
+
+    admin_login(client, hubei)
+    form = admin_form(entity, sector="power", code="HB-BAK-01", attributes="{}", rated_power_mw="330",
+                      main_fuel="coal", is_emergency_backup="on", green_hydrogen_share="1.5")
+    response = client.post("/admin/entities/unit/add/", form)
+    assert response.status_code == 200 and not Unit.objects.filter(code="HB-BAK-01").exists()
+    assert "green_hydrogen_share" in response.context["adminform"].form.errors
+    form.pop("green_hydrogen_share")
+    response = client.post("/admin/entities/unit/add/", form)
+    assert response.status_code == 302
+    unit = Unit.objects.get(code="HB-BAK-01")
+    assert (unit.is_emergency_backup, unit.green_hydrogen_share, unit.secondary_energy_share) == (True, 0, 0)
+    assert unit.category_for(2025).exemption == "emergency_backup"
+    assert unit.category_for(2024).category == "II"
+    listing = client.get("/admin/entities/unit/").content.decode()
+    assert "emergency_backup: emergency-backup unit: allocation = verified emissions (plan 2025)" in listing
