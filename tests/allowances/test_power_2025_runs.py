@@ -85,3 +85,24 @@ def test_2025_pre_allocation_and_true_up_give_a_equals_e(national, national2, pl
     assert (ea.previously_issued_tco2, ea.difference_tco2) == (1_445_000, 1_439_968)
     assert not [line for line in ea.lines if line["label"] == "excluded"]
     assert holding(plant, 2025) == 2_884_968
+
+
+def test_sandbox_leaves_a_equals_e_units_out_of_the_balance_value(national, plant):
+    from allowances import sandbox
+    from allowances.models import AllocationPlan
+
+    verify(plant, 2025, {
+        "BIO25": {"electricity_generated_mwh": 1_600_000, "load_factor": "0.8", "emissions_tco2": "1234567.4"},
+        "BIO15": {"electricity_generated_mwh": 2_000_000, "load_factor": "0.8", "emissions_tco2": 1_650_000},
+        "BACKUP": {"electricity_generated_mwh": 80_000, "load_factor": "0.2", "emissions_tco2": "70000.5"}})
+    plan = AllocationPlan.objects.get(code="2025")
+    categories = sandbox.balance_values_for(plan=plan, data_year=2025)["categories"]
+    # only BIO15 is benchmarked: 1,650,000 t / 2,000,000 MWh = 0.8250 (BIO25 and BACKUP are allocated E)
+    assert (categories["I"]["balance_value"], categories["I"]["units"]) == ("0.8250", 1)
+    assert categories["II"]["units"] == 0
+    result = sandbox.scenario_evaluate(plan=plan, data_year=2025, overrides={})
+    assert result["plan"] == "2025"
+    # under the 2024 plan the same 2024 data exclude both co-firing units and benchmark the backup unit
+    plan_2024 = AllocationPlan.objects.get(code="2024")
+    categories = sandbox.balance_values_for(plan=plan_2024, data_year=2024)["categories"]
+    assert (categories["I"]["units"], categories["II"]["units"]) == (0, 1)
