@@ -21,7 +21,7 @@ def unit_data(row: dict, *, basis: str) -> formulas.UnitData:
         heat_gj=Decimal(row["heat_supplied_gj"]), cooling=row["cooling"],
         heat_supply_ratio=Decimal(row["heat_supply_ratio"]), load_factor=Decimal(row["load_factor"]),
         verified_emissions_tco2=None if row["emissions_tco2"] is None else Decimal(row["emissions_tco2"]),
-        is_chp=row["is_chp"],
+        is_chp=row["is_chp"], exemption=row.get("exemption"),
     )
 
 
@@ -37,16 +37,22 @@ def excluded_line(row: dict) -> formulas.Line:
                          row.get("category_reason") or "")
 
 
+def exemption_line(row: dict) -> formulas.Line:
+    """Why a 2025+ plan allocates a unit its verified emissions (the rule ``entities.categories`` applied)."""
+    return formulas.Line("exemption", "plan case allocated its verified emissions (A = E)",
+                         {"unit": row["unit_code"], "exemption": row["exemption"]}, row.get("category_reason") or "")
+
+
 def is_power(row: dict) -> bool:
     """A generating unit's row (the rows of other sectors name theirs; ``allowances.industry``)."""
     return (row.get("sector") or "power") == "power"
 
 
 def is_covered(row: dict) -> bool:
-    """Whether a plan covers a verified facility: a power unit with a category, or a facility of another
-    sector (its sector's plan allocates it). The true-up allocates only these, and an obligation counts only
-    their emissions (``selectors.covered_emissions_by_entity``)."""
-    return bool(row.get("category")) or not is_power(row)
+    """Whether a plan covers a verified facility: a power unit with a category or (2025+ plans) an A = E
+    exemption, or a facility of another sector (its sector's plan allocates it). The true-up allocates only
+    these, and an obligation counts only their emissions (``selectors.covered_emissions_by_entity``)."""
+    return bool(row.get("category") or row.get("exemption")) or not is_power(row)
 
 
 def emissions_of(row: dict) -> Decimal:
@@ -62,6 +68,9 @@ def true_up(rules: formulas.PlanRules, rows: list[dict], *, basis: str):
     covered = [r for r in rows if is_covered(r)]
     excluded = [excluded_line(r) for r in rows if not is_covered(r)]
     result = formulas.entity_allocation(rules, [unit_data(r, basis=basis) for r in covered])
+    for row, unit in zip(covered, result.units, strict=True):
+        if row.get("exemption"):
+            unit.lines.insert(0, exemption_line(row))
     return result, covered, excluded
 
 
@@ -69,12 +78,13 @@ def pre_allocation(rules: formulas.PlanRules, rows: list[dict], *, basis: str, p
                    share: Decimal) -> tuple[list[tuple[dict, int, list[formulas.Line]]], list[formulas.Line]]:
     """Each covered unit's pre-allocation from the previous year's verified data (no relief).
 
-    ``previous_emissions`` (2023-24): share x the unit's verified emissions; ``previous_output``
-    (earlier plans): share x the plan formula on the previous year's output. Rounded half up per unit.
+    ``previous_emissions`` (2023-24, and 2025+ at 50%: every covered unit, A = E ones too): share x the unit's
+    verified emissions; ``previous_output`` (earlier plans, which exempt nothing): share x the plan formula on
+    the previous year's output. Rounded half up per unit.
     """
     results = []
     for row in rows:
-        if not row["category"]:
+        if not is_covered(row):
             continue
         if pre_basis == PREVIOUS_EMISSIONS:
             emissions = Decimal(row["emissions_tco2"])
@@ -88,5 +98,7 @@ def pre_allocation(rules: formulas.PlanRules, rows: list[dict], *, basis: str, p
             lines = [*unit_result.lines, formulas.Line(
                 "pre-allocation", "share x A (previous year's output x benchmark x corrections)",
                 {"share": str(share), "A": str(unit_result.exact_tco2)}, str(formulas.tonnes(exact)))]
+        if row.get("exemption"):
+            lines.insert(0, exemption_line(row))
         results.append((row, formulas.tonnes(exact), lines))
-    return results, [excluded_line(r) for r in rows if not r["category"]]
+    return results, [excluded_line(r) for r in rows if not is_covered(r)]

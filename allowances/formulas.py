@@ -161,7 +161,7 @@ def dec(value, field_name: str) -> Decimal:
 
 def validate_unit(unit: UnitData, prefix: str = "") -> None:
     """Refuse what no plan can compute: the error names the field and the rule broken."""
-    if unit.category not in CATEGORIES:
+    if unit.category not in CATEGORIES and not (unit.exemption and not unit.category):  # oil, IGCC: no category
         raise FormulaError(f"Unknown unit category {unit.category!r}: must be one of I, II, III, IV.",
                            f"{prefix}category")
     if unit.cooling not in COOLING:

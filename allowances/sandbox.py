@@ -21,10 +21,11 @@ from .models import AllocationPlan
 BIN_EDGES = list(range(-30, 31, 5))
 
 
-def _rows(data_year: int) -> list[dict]:
+def _rows(data_year: int, plan_year: int) -> list[dict]:
+    """The verified rows of ``data_year`` with categories and A = E exemptions under ``plan_year``'s rules."""
     from mrv import selectors as mrv_selectors
 
-    return mrv_selectors.verified_unit_data(data_year)
+    return mrv_selectors.verified_unit_data(data_year, plan_year=plan_year)
 
 
 def balance_values(rules: formulas.PlanRules, rows: list[dict], *, basis: str) -> dict[str, dict]:
@@ -39,8 +40,8 @@ def balance_values(rules: formulas.PlanRules, rows: list[dict], *, basis: str) -
     sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"qf": Decimal(0), "heat": Decimal(0),
                                                                "emissions": Decimal(0), "units": 0})
     for row in rows:
-        if not calculation.is_power(row) or not row["category"]:
-            continue
+        if not calculation.is_power(row) or not row["category"] or row.get("exemption"):
+            continue  # A = E units are allocated their emissions whatever the benchmark
         result = formulas.unit_allocation(rules, calculation.unit_data(row, basis=basis))
         b_e = rules.electricity_benchmark[row["category"]]
         bucket = sums[row["category"]]
@@ -77,7 +78,8 @@ def evaluate(rules: formulas.PlanRules, rows: list[dict], *, basis: str, provinc
         # category totals add up to the entity total.
         share_base = sum(u.allocation_tco2 for u in result.units) or 1
         for row, unit in zip(covered, result.units, strict=True):
-            bucket = by_category[row["category"]]
+            bucket = by_category.setdefault(row["category"] or "", {"allocation_tco2": 0, "emissions_tco2": 0,
+                                                                     "relief_tco2": 0, "units": 0})  # "": A = E
             extra = result.entity_relief_tco2 * unit.allocation_tco2 / share_base
             bucket["allocation_tco2"] += unit.allocation_tco2 + extra
             bucket["relief_tco2"] += unit.gas_relief_tco2 + extra
@@ -117,16 +119,16 @@ def balance_values_for(*, plan: AllocationPlan, data_year: int) -> dict:
         plans = {k: v for k, v in selectors.industry_plans(year).items() if k == plan.sector_id}
         provinces = dict(KeyEntity.objects.values_list("pk", "province_id"))
         return _jsonable({"plan": plan.code, "data_year": data_year,
-                          "sectors": sandbox_industry.evaluate(plans, _rows(data_year), provinces=provinces)})
+                          "sectors": sandbox_industry.evaluate(plans, _rows(data_year, year), provinces=provinces)})
     rules = selectors.plan_rules(plan, year)
     return _jsonable({"plan": plan.code, "data_year": data_year,
-                      "categories": balance_values(rules, _rows(data_year), basis=plan.activity_basis)})
+                      "categories": balance_values(rules, _rows(data_year, year), basis=plan.activity_basis)})
 
 
 def scenario_evaluate(*, plan: AllocationPlan, data_year: int, overrides: dict) -> dict:
     """The scenario and the unchanged plan on the same verified rows, with balance values."""
     year = plan.first_year if data_year not in plan.years else data_year
-    rows = _rows(data_year)
+    rows = _rows(data_year, year)
     provinces = dict(KeyEntity.objects.values_list("pk", "province_id"))
     base_rules = selectors.plan_rules(plan, year)
     rules = selectors.plan_rules(plan, year, overrides)

@@ -516,7 +516,7 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
     rules = selectors.plan_rules(plan, run.year)
     true_up = run.kind != AllocationRun.Kind.PRE_ALLOCATION
     redetermination = run.kind == AllocationRun.Kind.REDETERMINATION
-    rows = _mrv().verified_unit_data(run.year if true_up else run.year - 1)
+    rows = _mrv().verified_unit_data(run.year if true_up else run.year - 1, plan_year=run.year)
     grouped = calculation.by_entity(rows)
     if redetermination:
         grouped = {pk: grouped[pk] for pk in run.entity_ids if pk in grouped}

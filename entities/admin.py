@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -8,6 +10,7 @@ from cets.common.stepup import StepUpActionForm, step_up_admin_action
 
 from . import services, two_factor
 from .admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
+from .categories import A_EQUALS_E_FROM
 from .facilities import attributes_text
 from .models import (
     Accreditation,
@@ -69,7 +72,22 @@ class UnitAdminForm(forms.ModelForm):
         model = Unit
         fields = ["entity", "sector", "code", "name", "attributes", "rated_power_mw", "main_fuel", "coal_type",
                   "is_cfb", "cooling", "is_chp", "technology", "biomass_share", "other_fuel_share",
+                  "secondary_energy_share", "green_hydrogen_share", "is_emergency_backup",
                   "commissioning_date", "status"]
+
+    OPTIONAL_SHARES = ("secondary_energy_share", "green_hydrogen_share")  # power facts of the 2025+ plans
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.OPTIONAL_SHARES:
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.OPTIONAL_SHARES:
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = Decimal(0)  # left empty (other sectors): none
+        return cleaned
 
     def _update_errors(self, errors):
         if hasattr(errors, "error_dict"):
@@ -90,8 +108,8 @@ class UnitAdmin(RegulatorAdmin):
     through ``services.unit_create`` / ``unit_update`` (the sector's attributes checked by ``facilities``)."""
 
     form = UnitAdminForm
-    list_display = ["code", "name", "entity", "rated_power_mw", "main_fuel", "cooling", "is_chp", "category", "status",
-                    "sector", "attributes_shown"]
+    list_display = ["code", "name", "entity", "rated_power_mw", "main_fuel", "cooling", "is_chp", "category",
+                    "category_2025", "status", "sector", "attributes_shown"]
     list_filter = ["sector", "main_fuel", "status", "is_chp", "entity__province"]
     search_fields = ["code", "name", "entity__name", "entity__credit_code"]
     list_select_related = ["entity", "sector"]
@@ -100,6 +118,11 @@ class UnitAdmin(RegulatorAdmin):
     def category(self, unit):
         result = unit.category_for()
         return f"{result.category or '-'}: {result.reason}"
+
+    @admin.display(description=_("from the 2025 plan"))
+    def category_2025(self, unit):
+        result = unit.category_for(A_EQUALS_E_FROM)
+        return f"{result.exemption or result.category or '-'}: {result.reason}"
 
     @admin.display(description=_("sector attributes"))
     def attributes_shown(self, unit):

@@ -236,6 +236,7 @@ class Unit(models.Model):
         NATURAL_GAS = "natural_gas", _("Natural gas")
         OIL = "oil", _("Oil")
         OTHER = "other", _("Other / special fuel")
+        WASTE_GAS = "waste_gas", _("Own waste gas only (blast-furnace, coke-oven, converter gas)")
 
     class CoalType(models.TextChoices):
         BITUMINOUS = "bituminous", _("Bituminous")
@@ -281,6 +282,14 @@ class Unit(models.Model):
                                         validators=FRACTION)
     other_fuel_share = models.DecimalField(_("other fuels' share of heat input"), max_digits=4, decimal_places=3,
                                            default=0, validators=FRACTION)
+    # Facts the 2025+ power plans read (A = verified emissions above their thresholds; entities.categories)
+    secondary_energy_share = models.DecimalField(
+        _("own secondary energy's share of heat input"), max_digits=4, decimal_places=3, default=0,
+        validators=FRACTION, help_text=_("Waste heat, waste gas and other secondary energy the enterprise produces."))
+    green_hydrogen_share = models.DecimalField(
+        _("green hydrogen / ammonia share of heat input"), max_digits=4, decimal_places=3, default=0,
+        validators=FRACTION)
+    is_emergency_backup = models.BooleanField(_("emergency-backup unit"), default=False)
     commissioning_date = models.DateField(_("commissioning date"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPERATING)
 
@@ -298,6 +307,11 @@ class Unit(models.Model):
                                    other_fuel_share__lte=1),
                 name="entities_unit_shares_are_fractions",
             ),
+            models.CheckConstraint(
+                condition=models.Q(secondary_energy_share__gte=0, secondary_energy_share__lte=1,
+                                   green_hydrogen_share__gte=0, green_hydrogen_share__lte=1),
+                name="entities_unit_2025_shares_are_fractions",
+            ),
         ]
 
     def __str__(self):
@@ -314,8 +328,9 @@ class Unit(models.Model):
     def is_generating_unit(self) -> bool:
         return self.sector_id == "power"
 
-    def category_for(self, plan_year: int | None = None):
-        """The ETS category for a plan year, with the rule that decided it (power only)."""
+    def category_for(self, plan_year: int | None = None, rules_year: int | None = None):
+        """The ETS category for a plan year, with the rule that decided it and, from the 2025 plan, the A = E
+        exemption code (power only). No year: the 2023-24 rules; ``rules_year``: see ``unit_category``."""
         if not self.is_generating_unit:
             return CategoryResult(None, _("not a generating unit: the %(sector)s sector has no power categories")
                                   % {"sector": self.sector_id})
@@ -323,6 +338,8 @@ class Unit(models.Model):
             main_fuel=self.main_fuel, rated_power_mw=self.rated_power_mw, is_cfb=self.is_cfb,
             technology=self.technology, biomass_share=self.biomass_share, other_fuel_share=self.other_fuel_share,
             commissioning_year=self.commissioning_date.year if self.commissioning_date else None, plan_year=plan_year,
+            secondary_energy_share=self.secondary_energy_share, green_hydrogen_share=self.green_hydrogen_share,
+            is_emergency_backup=self.is_emergency_backup, rules_year=rules_year,
         )
 
 

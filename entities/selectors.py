@@ -93,7 +93,7 @@ def entity_summary(entity: KeyEntity, plan_year: int | None = None) -> list[dict
     rows = []
     for unit in entity.units.select_related("sector").order_by("sector__sort_order", "code"):
         result = unit.category_for(plan_year)
-        rows.append({"unit": unit, "category": result.category, "reason": result.reason,
+        rows.append({"unit": unit, "category": result.category, "reason": result.reason, "exemption": result.exemption,
                      "attributes": attributes_text(unit.attributes)})
     return rows
 

@@ -2,15 +2,18 @@
 
 For allocation and compliance (system reads, not scoped to a user):
 
-- ``verified_unit_data(year, *, entity_ids=None, require_confirmed=False, sectors=None) -> list[dict]``
+- ``verified_unit_data(year, *, entity_ids=None, require_confirmed=False, sectors=None, plan_year=None)
+  -> list[dict]``
   One dict per facility (generating unit, steel enterprise, clinker line, aluminium process) of every
   entity whose verification of ``year`` is CONFIRMED by the province, ordered by unit id (``sectors``: only
   those sectors' facilities). Every row: ``unit_id, unit_code, entity_id, sector, verified_emissions_tco2``
   (= ``emissions_tco2``), ``output_t, intensity_emissions_tco2, intensity_output_t`` (Decimal, None for
   power), ``attributes`` (the facility's), ``carbide_slag_rate`` (cement, Decimal or None),
   ``commissioned_in_year`` (commissioned in ``year``), ``status`` (the facility's) and ``is_conservative``
-  (province-determined emissions). Generating units add ``category (I/II/III/IV/None for the plan year),
-  category_reason, main_fuel, is_chp, is_cfb, cooling, rated_power_mw, electricity_supplied_mwh,
+  (province-determined emissions). Generating units add ``category`` (I/II/III/IV/None for ``year`` under the
+  rules of ``plan_year``, default ``year``: a pre-allocation reads the previous year under its plan's rules),
+  ``exemption`` (the 2025+ plans' A = E code or None; ``entities.categories``), ``category_reason, main_fuel,
+  is_chp, is_cfb, cooling, rated_power_mw, electricity_supplied_mwh,
   electricity_generated_mwh, heat_supplied_gj, load_factor, heat_supply_ratio``; other facilities add
   ``gases`` (the year's recorded tCO2e per gas).
   With ``require_confirmed=True`` (and ``entity_ids`` given, or all active entities) it raises
@@ -88,7 +91,7 @@ def verification_confirmed_entity_ids(year: int) -> set[int]:
 
 
 def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = False,
-                       sectors=None) -> list[dict]:
+                       sectors=None, plan_year: int | None = None) -> list[dict]:
     """Verified per-facility facts of ``year`` from confirmed verifications (see the module docstring)."""
     if require_confirmed:
         wanted = set(entity_ids) if entity_ids is not None else set(
@@ -103,11 +106,11 @@ def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = 
     rows = []
     for value in _confirmed_values(VerifiedUnitValue, year, entity_ids, sectors):
         unit = value.unit
-        category = unit.category_for(year)
+        category = unit.category_for(year, rules_year=plan_year)
         rows.append({
             **_facility_keys(value, year), "output_t": None, "intensity_emissions_tco2": None,
             "intensity_output_t": None, "carbide_slag_rate": None,
-            "category": category.category, "category_reason": category.reason,
+            "category": category.category, "category_reason": category.reason, "exemption": category.exemption,
             "main_fuel": unit.main_fuel, "is_chp": unit.is_chp, "is_cfb": unit.is_cfb, "cooling": unit.cooling,
             "rated_power_mw": unit.rated_power_mw,
             "electricity_supplied_mwh": value.electricity_supplied_mwh,

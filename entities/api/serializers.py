@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from ..categories import A_EQUALS_E_FROM
 from ..models import AgencyAssignment, City, KeyEntity, Organisation, Province, Sector, SectorListing, Unit, User
 
 
@@ -38,19 +39,26 @@ class EntityInput(serializers.Serializer):
 class UnitOutput(serializers.ModelSerializer):
     category = serializers.SerializerMethodField()
     category_reason = serializers.SerializerMethodField()
+    category_2025 = serializers.SerializerMethodField(
+        help_text="The unit under the 2025+ power plans: {category, reason, exemption} (exemption: A = E code).")
 
     class Meta:
         model = Unit
         fields = ["id", "entity", "sector", "code", "name", "attributes", "rated_power_mw", "main_fuel", "coal_type",
                   "is_cfb", "cooling",
-                  "is_chp", "technology", "biomass_share", "other_fuel_share", "commissioning_date", "status",
-                  "category", "category_reason"]
+                  "is_chp", "technology", "biomass_share", "other_fuel_share", "secondary_energy_share",
+                  "green_hydrogen_share", "is_emergency_backup", "commissioning_date", "status",
+                  "category", "category_reason", "category_2025"]
 
     def get_category(self, unit) -> str | None:
         return unit.category_for().category
 
     def get_category_reason(self, unit) -> str:
         return unit.category_for().reason
+
+    def get_category_2025(self, unit) -> dict:
+        result = unit.category_for(A_EQUALS_E_FROM)
+        return {"category": result.category, "reason": result.reason, "exemption": result.exemption}
 
 
 class UnitInput(serializers.Serializer):
@@ -70,6 +78,11 @@ class UnitInput(serializers.Serializer):
     technology = serializers.ChoiceField(choices=Unit.Technology.choices, default=Unit.Technology.CONVENTIONAL)
     biomass_share = serializers.DecimalField(max_digits=4, decimal_places=3, default=0, min_value=0, max_value=1)
     other_fuel_share = serializers.DecimalField(max_digits=4, decimal_places=3, default=0, min_value=0, max_value=1)
+    secondary_energy_share = serializers.DecimalField(max_digits=4, decimal_places=3, default=0, min_value=0,
+                                                      max_value=1, help_text="Fraction 0-1 of heat input.")
+    green_hydrogen_share = serializers.DecimalField(max_digits=4, decimal_places=3, default=0, min_value=0,
+                                                    max_value=1, help_text="Fraction 0-1 of heat input.")
+    is_emergency_backup = serializers.BooleanField(default=False)
     commissioning_date = serializers.DateField()
     status = serializers.ChoiceField(choices=Unit.Status.choices, default=Unit.Status.OPERATING)
 
