@@ -20,7 +20,7 @@
         legend: {top: 0, type: "scroll"},
         tooltip: {trigger: "axis", renderMode: "richText", axisPointer: {type: "cross"}},
         axisPointer: {link: [{xAxisIndex: "all"}]},
-        grid: [{left: 56, right: 24, top: 40, height: "52%"}, {left: 56, right: 24, top: "72%", height: "16%"}],
+        grid: [{left: 56, right: 24, top: 64, height: "48%"}, {left: 56, right: 24, top: "72%", height: "16%"}],
         xAxis: [{type: "category", data: d.dates, boundaryGap: false, axisLabel: {show: false}},
                 {type: "category", data: d.dates, gridIndex: 1, boundaryGap: true}],
         yAxis: [{type: "value", scale: true, name: l.price_axis},
