@@ -114,8 +114,8 @@ def test_search_finds_listed_entities_projects_policies_and_products(client, lis
 
 def test_search_shows_only_what_is_public(client, listed, other_entity):
     """An entity on no sector list is not disclosed: taken off the 2025 list, the search no longer finds it."""
-    found = client.get("/search/", {"q": other_entity.name}).content.decode()
+    found = client.get("/search/", {"q": other_entity.name}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert other_entity.name in found.split('data-testid="search-results"')[1]
     SectorListing.objects.filter(entity=other_entity).delete()
-    html = client.get("/search/", {"q": other_entity.name}).content.decode()
+    html = client.get("/search/", {"q": other_entity.name}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert other_entity.name not in html.split('data-testid="search-results"')[1]
