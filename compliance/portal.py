@@ -1,15 +1,16 @@
 """Reads of the public information portal at /: today's market, the disclosures and the search.
 
-Each block is one or two aggregate queries over the apps' public figures (the home must stay fast: a
-dozen queries whatever the size of the market). Everything here is already public elsewhere (the market
-page, the registry totals, the CCER registers, the cycle reports); the portal gathers it. Money stays
-Decimal; the chart payload carries prices as strings so no float rounding reaches the page.
+Each block is one or two aggregate queries over the apps' public figures: a constant number of queries
+whatever the size of the market, and the whole context cached a minute. Everything here is already public
+elsewhere (the market page, the registry totals, the CCER registers, the cycle reports); the portal gathers
+it. Money stays Decimal; the chart payload carries prices as strings so no float rounding reaches the page.
 """
 
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.core.cache import cache
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -89,25 +90,38 @@ def price_volume_chart(product: Product, limit: int = 250) -> dict:
     }
 
 
+SECTOR_FIELDS = ("sector__code", "sector__name", "sector__name_en", "sector__sort_order")
+
+
+def _listing_counts() -> tuple[list[dict], bool]:
+    """Entities per (data year, sector, province) from the published lists; with no list yet, the register of
+    active entities by sector and province (year None: "current register"). True when it is the register."""
+    rows = list(SectorListing.objects.exclude(status=SectorListing.Status.REMOVED)
+                .values("year", *SECTOR_FIELDS, province_name=F("entity__province__name"),
+                        province_en=F("entity__province__name_en"))
+                .annotate(n=Count("entity", distinct=True)))
+    if rows:
+        return rows, False
+    return list(KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE)
+                .values(*SECTOR_FIELDS, province_name=F("province__name"), province_en=F("province__name_en"))
+                .annotate(n=Count("id"), year=Value(None, output_field=IntegerField()))), True
+
+
 def key_entities_listed() -> dict:
     """The lists of key emitting entities: counts by data year and sector, and by province for the latest year."""
-    counts = (SectorListing.objects.exclude(status=SectorListing.Status.REMOVED)
-              .values("year", "sector__code", "sector__name", "sector__name_en", "sector__sort_order",
-                      "entity__province__name", "entity__province__name_en")
-              .annotate(n=Count("entity", distinct=True)))
+    rows, register = _listing_counts()
     english = _english()
     by_year_sector, sectors, provinces = defaultdict(int), {}, defaultdict(int)
-    rows = list(counts)
-    latest = max((r["year"] for r in rows), default=None)
+    latest = max((r["year"] for r in rows if r["year"] is not None), default=None)
     for r in rows:
         sectors[r["sector__code"]] = (r["sector__sort_order"],
                                       (english and r["sector__name_en"]) or r["sector__name"])
         by_year_sector[(r["year"], r["sector__code"])] += r["n"]
         if r["year"] == latest:
-            provinces[(english and r["entity__province__name_en"]) or r["entity__province__name"]] += r["n"]
+            provinces[(english and r["province_en"]) or r["province_name"]] += r["n"]
     order = sorted(sectors, key=lambda code: sectors[code])
-    years = sorted({year for year, _code in by_year_sector}, reverse=True)
-    return {"sectors": [sectors[code][1] for code in order], "latest": latest,
+    years = sorted({year for year, _code in by_year_sector}, key=lambda y: y or 0, reverse=True)
+    return {"sectors": [sectors[code][1] for code in order], "latest": latest, "register": register,
             "years": [{"year": y, "counts": [by_year_sector.get((y, c), 0) for c in order],
                        "total": sum(by_year_sector.get((y, c), 0) for c in order)} for y in years],
             "provinces": sorted(provinces.items(), key=lambda item: (-item[1], item[0]))}
@@ -152,7 +166,17 @@ def registry_figures() -> dict:
     return {"rows": rows, "sums": {k: sum(r[k] for r in rows) for k in keys}}
 
 
+PORTAL_CACHE_SECONDS = 60
+
+
 def portal_context() -> dict:
+    """Everything the front page shows, cached a minute per language: the figures move at a session's close or a
+    regulator's decision, and a public page a minute behind is what exchanges' information pages publish
+    (delayed quotes), while the front page stays well under 100 ms under load."""
+    return cache.get_or_set(f"portal:home:{get_language()}", _portal_context, PORTAL_CACHE_SECONDS)
+
+
+def _portal_context() -> dict:
     return {"market": market_today(), "listed": key_entities_listed(), "allocations": allocation_results(),
             "compliance": compliance_results(), "ccer": ccer_figures(), "registry": registry_figures(),
             "policies": policies(get_language() or "")}

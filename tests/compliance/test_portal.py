@@ -88,6 +88,8 @@ def test_home_is_few_queries(client, market, listed, django_assert_max_num_queri
     """A constant number of aggregate queries whatever the market's size (the registry's totals take six)."""
     with django_assert_max_num_queries(18):
         assert client.get("/").status_code == 200
+    with django_assert_max_num_queries(0):  # within the minute: from the cache
+        assert b'data-testid="close">81.50<' in client.get("/").content
 
 
 def test_logged_in_user_reaches_its_home_from_the_menu(client, entity_user, entity, market):
@@ -119,3 +121,10 @@ def test_search_shows_only_what_is_public(client, listed, other_entity):
     SectorListing.objects.filter(entity=other_entity).delete()
     html = client.get("/search/", {"q": other_entity.name}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert other_entity.name not in html.split('data-testid="search-results"')[1]
+
+
+def test_without_a_published_list_the_register_is_shown(client, entity, other_entity):
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    block = re.search(r'data-testid="key-entities">(.*?)data-testid="allocation-results"', html, re.S).group(1)
+    assert re.search(r"<td>Current register</td>.*?<strong>2</strong>", block, re.S)
+    assert "Hubei 1" in block and "Guangdong 1" in block
