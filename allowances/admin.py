@@ -17,6 +17,7 @@ from . import services
 from .models import (
     AllocationPlan,
     AllocationRun,
+    BalanceValue,
     BenchmarkRow,
     BorrowingApplication,
     EntityAllocation,
@@ -31,6 +32,8 @@ PLAN_RULE_FIELDS = [
     "cooling_back_pressure_factor", "heat_ratio_coefficient", "gas_heat_ratio_coefficient", "load_factor_for_chp",
     "peak_threshold", "pre_allocation_share", "pre_allocation_basis", "gas_relief", "entity_relief_floor",
     "borrowing_allowed", "borrowing_threshold", "borrowing_max_share", "vintage_rule", "confidence", "note",
+    "method", "consultation_draft", "peak_formula", "exemptions", "intensity_band", "intensity_slope",
+    "carbide_slag_threshold",
 ]
 
 
@@ -66,20 +69,34 @@ class BenchmarkRowInline(admin.TabularInline):
         return obj is not None and obj.status == AllocationPlan.Status.DRAFT and _national(request)
 
 
+class BalanceValueInline(admin.TabularInline):
+    """Balance values are published by ``balance_values.balance_value_publish`` (API), shown here."""
+
+    model = BalanceValue
+    extra = 0
+    fields = ["year", "value", "confidence", "note", "solved_from", "published_by", "published_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AllocationPlan)
 class AllocationPlanAdmin(RegulatorAdmin):
     entity_path = None
     service_arg = "plan"
-    list_display = ["code", "title", "first_year", "last_year", "activity_basis", "correction_scheme",
+    list_display = ["code", "title", "sector", "method", "first_year", "last_year", "consultation_draft",
                     "pre_allocation_share", "borrowing_allowed", "confidence", "status"]
-    list_filter = ["status", "activity_basis"]
-    inlines = [BenchmarkRowInline]
+    list_filter = ["status", "sector", "method", "consultation_draft"]
+    inlines = [BenchmarkRowInline, BalanceValueInline]
     action_form = StepUpActionForm
     actions = [*RegulatorAdmin.actions, "submit", "publish", "return_to_draft", "copy_to_next_year"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status == AllocationPlan.Status.DRAFT and _national(request):
-            return ["code", "first_year", "last_year", "status", "submitted_by", "published_by", "published_at"]
+            return ["code", "sector", "first_year", "last_year", "status", "submitted_by", "published_by",
+                    "published_at"]
         return [f.name for f in AllocationPlan._meta.concrete_fields]
 
     def has_change_permission(self, request, obj=None):

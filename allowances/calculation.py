@@ -37,14 +37,28 @@ def excluded_line(row: dict) -> formulas.Line:
                          row.get("category_reason") or "")
 
 
+def is_power(row: dict) -> bool:
+    """A generating unit's row (the rows of other sectors name theirs; ``allowances.industry``)."""
+    return (row.get("sector") or "power") == "power"
+
+
 def is_covered(row: dict) -> bool:
-    """Whether the plan covers a verified unit (it has a category): the true-up allocates only these,
-    and an obligation counts only their emissions (``selectors.covered_emissions_by_entity``)."""
-    return bool(row["category"])
+    """Whether a plan covers a verified facility: a power unit with a category, or a facility of another
+    sector (its sector's plan allocates it). The true-up allocates only these, and an obligation counts only
+    their emissions (``selectors.covered_emissions_by_entity``)."""
+    return bool(row.get("category")) or not is_power(row)
+
+
+def emissions_of(row: dict) -> Decimal:
+    """A facility's verified emissions (power rows say ``emissions_tco2``, the others
+    ``verified_emissions_tco2``)."""
+    value = row.get("emissions_tco2") if is_power(row) else row.get("verified_emissions_tco2")
+    return Decimal(value or 0)
 
 
 def true_up(rules: formulas.PlanRules, rows: list[dict], *, basis: str):
     """An entity's final allocation from its verified year: (EntityResult, rows used, excluded lines)."""
+    rows = [r for r in rows if is_power(r)]
     covered = [r for r in rows if is_covered(r)]
     excluded = [excluded_line(r) for r in rows if not is_covered(r)]
     result = formulas.entity_allocation(rules, [unit_data(r, basis=basis) for r in covered])

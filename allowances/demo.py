@@ -1,5 +1,5 @@
 """Demo allocation: the published plans come from migration 0002; here the 2024 true-up of the demo
-entities (MRV's demo confirms 2024), a draft 2025 plan and one sandbox scenario.
+entities (MRV's demo confirms 2024), a draft 2027 plan and one sandbox scenario.
 
 Idempotent: each step is skipped when what it would create exists. The true-up is started by
 ``mee`` and approved by a second national regulator ``mee2`` (four-eyes), then issued through the
@@ -43,10 +43,10 @@ def seed(out, base) -> None:
         else:
             services.run_approve(actor=mee2, run=AllocationRun.objects.get(pk=run.pk))
             done.append(f"2024 true-up issued ({AllocationRun.objects.get(pk=run.pk).total_tco2:,} t)")
-    if not AllocationPlan.objects.filter(code="2025").exists():
-        services.plan_draft_create(actor=mee, source=AllocationPlan.objects.get(code="2024"), code="2025",
-                                   first_year=2025, last_year=2025)
-        done.append("draft plan 2025")
+    if not AllocationPlan.objects.filter(code="2027").exists():
+        services.plan_draft_create(actor=mee, source=AllocationPlan.objects.get(code="2026"), code="2027",
+                                   first_year=2027, last_year=2027)
+        done.append("draft plan 2027")
     if confirmed and not Scenario.objects.exists():
         services.scenario_create(actor=mee, plan=AllocationPlan.objects.get(code="2024"),
                                  name="Coal I benchmark -1% on 2024 data", data_year=YEAR,

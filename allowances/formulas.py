@@ -26,6 +26,14 @@ GAS_CATEGORY = "IV"
 SUPPLY_CORRECTIONS = "supply_corrections"  # 2019-20 and 2021-22: F_cool x F_heat x F_load
 PEAK_FACTOR = "peak_factor"  # 2023-24: F_f peak-regulation factor on categories I and II
 
+# Peak-regulation formulas (AllocationPlan.peak_formula)
+PEAK_2023 = "power_2023"  # 2023-24: 1.015^(16 - 20F) below the threshold (0.65)
+PEAK_GB21258 = "gb21258_2024"  # 2025-26 draft: the GB 21258-2024 curve below 0.50
+
+# Units a 2025-26 power plan allocates their verified emissions (sectors-2025.md s. 6, S1 draft [A]).
+POWER_EXEMPTIONS = ("biomass_cofiring", "secondary_energy", "biomass_and_secondary", "special_fuels", "waste_gas",
+                    "coal_to_gas", "oil_igcc_ice", "emergency_backup", "green_hydrogen")
+
 ONE = Decimal(1)
 # The load-factor correction table of the 2019-20 plan (kept by 2021-22), in percent points of load.
 LOAD_FULL = Decimal("0.85")
@@ -60,6 +68,8 @@ class PlanRules:
     load_factor_for_chp: bool = True
     peak_threshold: Decimal = Decimal("0.65")
     peak_categories: frozenset = frozenset({"I", "II"})
+    peak_formula: str = PEAK_2023
+    exemptions: tuple[str, ...] = ()  # POWER_EXEMPTIONS codes allocated A = E by this plan
     gas_relief: bool = True
     entity_relief_floor: Decimal | None = Decimal("0.80")
 
@@ -77,6 +87,7 @@ class UnitData:
     load_factor: Decimal = ONE
     verified_emissions_tco2: Decimal | None = None
     is_chp: bool | None = None
+    exemption: str | None = None  # a POWER_EXEMPTIONS code: A = verified emissions (2025-26 plans)
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,13 @@ def validate_unit(unit: UnitData, prefix: str = "") -> None:
             raise FormulaError(f"{name} must be a fraction between 0 and 1 (got {_s(value)}).", f"{prefix}{name}")
     if unit.verified_emissions_tco2 is not None and unit.verified_emissions_tco2 < 0:
         raise FormulaError("verified_emissions_tco2 must not be negative.", f"{prefix}verified_emissions_tco2")
+    if unit.exemption is not None:
+        if unit.exemption not in POWER_EXEMPTIONS:
+            raise FormulaError(f"Unknown exemption {unit.exemption!r}: must be one of {', '.join(POWER_EXEMPTIONS)}.",
+                               f"{prefix}exemption")
+        if unit.verified_emissions_tco2 is None:
+            raise FormulaError("An exempt unit is allocated its verified emissions: give verified_emissions_tco2.",
+                               f"{prefix}verified_emissions_tco2")
 
 
 def cooling_factor(rules: PlanRules, cooling: str) -> Line:
@@ -195,16 +213,36 @@ def load_factor_correction(load: Decimal) -> Line:
 
 
 def peak_factor(rules: PlanRules, load: Decimal) -> Line:
-    """F_f of the 2023-24 plan: only a row for F < 0.65, so 1 above it (a jump, as published)."""
-    if load < rules.peak_threshold:
-        value = LOAD_POWER_BASE ** (16 - 20 * load)
-        return Line("F_f", f"F < {_s(rules.peak_threshold)}: 1.015^(16 - 20F)", {"load_factor": _s(load)}, _s(value))
-    return Line("F_f", f"F >= {_s(rules.peak_threshold)}: 1", {"load_factor": _s(load)}, "1")
+    """F_f below the plan's threshold, 1 above it (a jump in both plans, as published).
+
+    2023-24: 1.015^(16 - 20F) for F < 0.65 (1.0457 just below 0.65).
+    2025-26 draft (GB 21258-2024, conventional coal): for F < 50% (F in percent)
+    F_f = 7.254 - 0.633 (1 - e^(-F/29.822)) - 5.643 (1 - e^(-F/6.871)). Checked: the curve is smooth and
+    tends to 1.0001 at F = 100% (1.029 at 75%), so it is a coal-consumption-versus-load curve normalised at
+    full load, which says the constants were extracted faithfully; the plan applies it only below 50%,
+    where it gives 1.1003 at F -> 50% (1.1007 at 49.9%), 1.160 at 40%, 1.281 at 30%, 1.609 at 20%,
+    2.747 at 10%, 4.24 at 5% and 7.254 at 0. The step of 10% at 50% is the published rule, as the 2023-24
+    plan's step of 4.6% at 65% was: CETS applies it as written (a cap or rescaling would allocate other
+    figures than the Ministry's); the threshold is plan data (``peak_threshold``) a regulator can edit.
+    """
+    inputs = {"load_factor": _s(load)}
+    if load >= rules.peak_threshold:
+        return Line("F_f", f"F >= {_s(rules.peak_threshold)}: 1", inputs, "1")
+    if rules.peak_formula == PEAK_GB21258:
+        percent = load * 100
+        value = (Decimal("7.254") - Decimal("0.633") * (ONE - (-percent / Decimal("29.822")).exp())
+                 - Decimal("5.643") * (ONE - (-percent / Decimal("6.871")).exp()))
+        return Line("F_f", f"F < {_s(rules.peak_threshold)}: 7.254 - 0.633(1 - e^(-F/29.822)) "
+                           f"- 5.643(1 - e^(-F/6.871)), F in %", inputs, _s(value))
+    value = LOAD_POWER_BASE ** (16 - 20 * load)
+    return Line("F_f", f"F < {_s(rules.peak_threshold)}: 1.015^(16 - 20F)", inputs, _s(value))
 
 
 def unit_allocation(rules: PlanRules, unit: UnitData) -> UnitResult:
     """One unit's allocation under ``rules``, rounded half up to whole tonnes, gas relief applied."""
     validate_unit(unit)
+    if unit.exemption is not None:
+        return _exempt_unit(rules, unit)
     b_e = rules.electricity_benchmark[unit.category]
     b_h = rules.heat_benchmark[unit.category]
     q, q_h = unit.electricity_mwh, unit.heat_gj
@@ -256,6 +294,18 @@ def unit_allocation(rules: PlanRules, unit: UnitData) -> UnitResult:
             lines.append(Line("gas relief", "gas unit below its verified emissions: topped up to them",
                               {"A": str(base), "verified_emissions_tco2": str(target)}, str(relief)))
     return UnitResult(unit.id, unit.category, exact, electricity, heat, base, relief, lines)
+
+
+def _exempt_unit(rules: PlanRules, unit: UnitData) -> UnitResult:
+    """A = verified emissions (half up, the relief rounding) for a unit the plan exempts (2025-26)."""
+    if unit.exemption not in rules.exemptions:
+        raise FormulaError(f"Plan {rules.code} does not allocate verified emissions to {unit.exemption!r} units.",
+                           "exemption")
+    emissions = tonnes(unit.verified_emissions_tco2)
+    line = Line("A", "exempt unit: allocation = verified emissions, rounded half up",
+                {"exemption": unit.exemption, "verified_emissions_tco2": _s(unit.verified_emissions_tco2)},
+                str(emissions))
+    return UnitResult(unit.id, unit.category, Decimal(emissions), Decimal(0), Decimal(0), emissions, 0, [line])
 
 
 def entity_allocation(rules: PlanRules, units: list[UnitData]) -> EntityResult:

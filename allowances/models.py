@@ -8,13 +8,14 @@ computed today can be recomputed and defended tomorrow.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from entities.models import Confidence, KeyEntity, Unit
+from entities.models import Confidence, KeyEntity, Sector, Unit
 
-from . import formulas
+from . import formulas, intensity
 
 FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
 
@@ -27,7 +28,13 @@ class Category(models.TextChoices):
 
 
 class AllocationPlan(models.Model):
-    """One year's (or two years') power-sector allocation plan with its rules as data."""
+    """One year's (or two years') allocation plan of one sector, with its rules as data.
+
+    A sector's plan names its method: ``benchmark`` (power: output x benchmark x corrections),
+    ``intensity`` (steel, cement, aluminium from 2025: E x (1 + alpha) around a balance value) or
+    ``verified_emissions`` (the first industrial year, 2024: A = E). The next sector is one more plan row
+    per year (``plans_seed.SECTOR_PLANS``), not code. Power-only fields are blank for other sectors.
+    """
 
     class Basis(models.TextChoices):
         SUPPLY = "supply", _("Electricity supplied")
@@ -41,6 +48,15 @@ class AllocationPlan(models.Model):
         PREVIOUS_OUTPUT = "previous_output", _("Previous year's output x benchmark (with corrections)")
         PREVIOUS_EMISSIONS = "previous_emissions", _("Previous year's verified emissions per unit")
 
+    class Method(models.TextChoices):
+        BENCHMARK = "benchmark", _("Benchmark x output (power)")
+        INTENSITY = "intensity", _("Intensity coefficient around a balance value")
+        VERIFIED_EMISSIONS = "verified_emissions", _("Allocation = verified emissions")
+
+    class PeakFormula(models.TextChoices):
+        POWER_2023 = formulas.PEAK_2023, _("2023-24: 1.015^(16 - 20F) below the threshold")
+        GB21258_2024 = formulas.PEAK_GB21258, _("2025-26 (GB 21258-2024): double-exponential curve below 50%")
+
     class VintageRule(models.TextChoices):
         ANY = "any", _("No vintage restriction")
         SAME_OR_EARLIER = "same_or_earlier", _("A year's obligation may use that vintage or earlier")
@@ -50,12 +66,35 @@ class AllocationPlan(models.Model):
         SUBMITTED = "submitted", _("Submitted for publication")
         PUBLISHED = "published", _("Published")
 
-    code = models.CharField(_("code"), max_length=10, unique=True, help_text=_("e.g. 2019-20, 2021, 2024"))
+    code = models.CharField(_("code"), max_length=20, unique=True,
+                            help_text=_("e.g. 2019-20, 2024 (power), steel-2025, cement-2026"))
     title = models.CharField(_("title"), max_length=200)
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="+", default="power",
+                               verbose_name=_("sector"))
+    method = models.CharField(_("allocation method"), max_length=20, choices=Method.choices,
+                              default=Method.BENCHMARK)
+    consultation_draft = models.BooleanField(
+        _("figures from a consultation draft"), default=False,
+        help_text=_("The figures come from a plan published for comments (征求意见稿), not the final plan."))
     first_year = models.PositiveSmallIntegerField(_("first year"))
     last_year = models.PositiveSmallIntegerField(_("last year"))
-    activity_basis = models.CharField(_("activity basis"), max_length=10, choices=Basis.choices)
-    correction_scheme = models.CharField(_("correction scheme"), max_length=20, choices=Scheme.choices)
+    activity_basis = models.CharField(_("activity basis"), max_length=10, choices=Basis.choices, blank=True)
+    correction_scheme = models.CharField(_("correction scheme"), max_length=20, choices=Scheme.choices, blank=True)
+    peak_formula = models.CharField(_("peak-regulation formula"), max_length=12, choices=PeakFormula.choices,
+                                    default=PeakFormula.POWER_2023)
+    exemptions = models.JSONField(
+        _("allocation = verified emissions for"), default=list, blank=True,
+        help_text=_("Codes of the facilities this plan allocates their verified emissions, e.g. "
+                    "[\"white_clinker\", \"new\"] or [\"biomass_cofiring\", \"emergency_backup\"]."))
+    intensity_band = models.DecimalField(_("intensity band"), max_digits=5, decimal_places=4,
+                                         default=Decimal("0.20"), validators=FRACTION,
+                                         help_text=_("|X| beyond which alpha stays at its cap (0.20)."))
+    intensity_slope = models.DecimalField(_("intensity slope"), max_digits=5, decimal_places=4,
+                                          default=Decimal("0.15"), validators=FRACTION,
+                                          help_text=_("alpha = slope x X inside the band (0.15)."))
+    carbide_slag_threshold = models.DecimalField(
+        _("carbide-slag exemption threshold"), max_digits=4, decimal_places=3, null=True, blank=True,
+        validators=FRACTION, help_text=_("Cement lines substituting more carbide slag than this are exempt."))
     cooling_water_factor = models.DecimalField(_("F_cool water-cooled"), max_digits=6, decimal_places=4,
                                                default=Decimal("1.00"))
     cooling_air_factor = models.DecimalField(_("F_cool air-cooled"), max_digits=6, decimal_places=4,
@@ -71,7 +110,8 @@ class AllocationPlan(models.Model):
                                          default=Decimal("0.65"), validators=FRACTION)
     pre_allocation_share = models.DecimalField(_("pre-allocation share"), max_digits=4, decimal_places=3,
                                                default=Decimal("0.70"), validators=FRACTION)
-    pre_allocation_basis = models.CharField(_("pre-allocation basis"), max_length=20, choices=PreBasis.choices)
+    pre_allocation_basis = models.CharField(_("pre-allocation basis"), max_length=20, choices=PreBasis.choices,
+                                            blank=True)
     gas_relief = models.BooleanField(_("gas units topped up to verified emissions"), default=True)
     entity_relief_floor = models.DecimalField(
         _("entity relief floor"), max_digits=4, decimal_places=3, null=True, blank=True, default=Decimal("0.80"),
@@ -115,6 +155,12 @@ class AllocationPlan(models.Model):
     def years(self) -> list[int]:
         return list(range(self.first_year, self.last_year + 1))
 
+    def clean(self):
+        known = formulas.POWER_EXEMPTIONS if self.method == self.Method.BENCHMARK else intensity.EXEMPTIONS
+        if not isinstance(self.exemptions, list) or any(code not in known for code in self.exemptions):
+            raise ValidationError({"exemptions": _("Exemptions must be a list of: %(codes)s.")
+                                   % {"codes": ", ".join(known)}})
+
 
 class BenchmarkRow(models.Model):
     """One category's electricity and heat benchmark (or balance value) in a plan for one year.
@@ -153,6 +199,39 @@ class BenchmarkRow(models.Model):
         return f"{self.plan.code} {self.year} {self.category} {self.kind}"
 
 
+class BalanceValue(models.Model):
+    """The balance value of an intensity plan (one sector) for one year, published after solving.
+
+    Unknown balance values have no row. A row is either seeded from a published figure or written by
+    ``services.balance_value_publish`` from the year's confirmed verified data (``solved_from``).
+    """
+
+    plan = models.ForeignKey(AllocationPlan, on_delete=models.CASCADE, related_name="balance_values",
+                             verbose_name=_("plan"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    value = models.DecimalField(_("balance value (tCO2e/t)"), max_digits=10, decimal_places=4,
+                                validators=[MinValueValidator(Decimal("0.0001"))])
+    confidence = models.CharField(_("confidence"), max_length=1, choices=Confidence.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    solved_from = models.JSONField(_("solved from"), default=dict, blank=True,
+                                   help_text=_("facilities and emissions the value was solved on"))
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("published by"))
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("balance value")
+        verbose_name_plural = _("balance values")
+        ordering = ["plan", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "year"], name="allowances_balancevalue_one_per_year"),
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="allowances_balancevalue_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.plan.code} {self.year}: {self.value}"
+
+
 class HighRiskDesignation(models.Model):
     """An entity whose allocation goes to the provincial account (judicial freeze, non-compliance)."""
 
@@ -176,11 +255,14 @@ class HighRiskDesignation(models.Model):
 
 
 class AllocationRun(models.Model):
-    """Pre-allocation or true-up of one plan year: computed by a Job, issued after a second approval."""
+    """Pre-allocation, true-up or re-determination of one plan year, over every sector: computed by a Job,
+    issued after a second approval. One pre-allocation and one true-up a year; a re-determination (a
+    verification result changed after the true-up) covers the entities named and may happen again."""
 
     class Kind(models.TextChoices):
         PRE_ALLOCATION = "pre_allocation", _("Pre-allocation")
         TRUE_UP = "true_up", _("True-up (核定)")
+        REDETERMINATION = "redetermination", _("Re-determination (verification changed)")
 
     class Status(models.TextChoices):
         CALCULATING = "calculating", _("Calculating")
@@ -201,6 +283,10 @@ class AllocationRun(models.Model):
     issue_job = models.ForeignKey("common.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     total_tco2 = models.BigIntegerField(_("total allocation (tCO2)"), default=0)
     issuance_reference = models.CharField(_("registry issuance transaction"), max_length=40, blank=True)
+    entity_ids = models.JSONField(_("entities re-determined"), default=list, blank=True,
+                                help_text=_("re-determination runs only: the entity ids"))
+    due_date = models.DateField(_("due by"), null=True, blank=True,
+                                help_text=_("re-determination: 10 working days after the run is started"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -208,7 +294,8 @@ class AllocationRun(models.Model):
         verbose_name_plural = _("allocation runs")
         ordering = ["-year", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["year", "kind"], name="allowances_allocationrun_one_per_year_kind"),
+            models.UniqueConstraint(fields=["year", "kind"], condition=~models.Q(kind="redetermination"),
+                                    name="allowances_allocationrun_one_per_year_kind"),
         ]
 
     def __str__(self):
@@ -300,7 +387,8 @@ class UnitAllocation(models.Model):
 
     entity_allocation = models.ForeignKey(EntityAllocation, on_delete=models.CASCADE, related_name="units")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
-    category = models.CharField(_("category"), max_length=3, choices=Category.choices)
+    category = models.CharField(_("category"), max_length=3, choices=Category.choices, blank=True,
+                                help_text=_("power units only"))
     base_tco2 = models.BigIntegerField(_("allocation before relief"))
     relief_tco2 = models.BigIntegerField(_("gas relief"), default=0)
     allocation_tco2 = models.BigIntegerField(_("allocation"))

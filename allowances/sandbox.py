@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from entities.models import KeyEntity
 
-from . import calculation, formulas, selectors
+from . import calculation, formulas, sandbox_industry, selectors
 from .models import AllocationPlan
 
 # Surplus (+) or shortfall (-) as a share of verified emissions: bin edges of the histogram, in percent.
@@ -39,7 +39,7 @@ def balance_values(rules: formulas.PlanRules, rows: list[dict], *, basis: str) -
     sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"qf": Decimal(0), "heat": Decimal(0),
                                                                "emissions": Decimal(0), "units": 0})
     for row in rows:
-        if not row["category"]:
+        if not calculation.is_power(row) or not row["category"]:
             continue
         result = formulas.unit_allocation(rules, calculation.unit_data(row, basis=basis))
         b_e = rules.electricity_benchmark[row["category"]]
@@ -110,8 +110,14 @@ def evaluate(rules: formulas.PlanRules, rows: list[dict], *, basis: str, provinc
 
 
 def balance_values_for(*, plan: AllocationPlan, data_year: int) -> dict:
-    """Balance values of ``plan``'s categories on the confirmed verified data of ``data_year``."""
+    """Balance values of ``plan``'s categories (power) or sector (intensity) on the confirmed verified data
+    of ``data_year``."""
     year = plan.first_year if data_year not in plan.years else data_year
+    if plan.sector_id != "power":
+        plans = {k: v for k, v in selectors.industry_plans(year).items() if k == plan.sector_id}
+        provinces = dict(KeyEntity.objects.values_list("pk", "province_id"))
+        return _jsonable({"plan": plan.code, "data_year": data_year,
+                          "sectors": sandbox_industry.evaluate(plans, _rows(data_year), provinces=provinces)})
     rules = selectors.plan_rules(plan, year)
     return _jsonable({"plan": plan.code, "data_year": data_year,
                       "categories": balance_values(rules, _rows(data_year), basis=plan.activity_basis)})
@@ -127,8 +133,12 @@ def scenario_evaluate(*, plan: AllocationPlan, data_year: int, overrides: dict) 
     scenario = evaluate(rules, rows, basis=plan.activity_basis, provinces=provinces)
     baseline = evaluate(base_rules, rows, basis=plan.activity_basis, provinces=provinces)
     values = balance_values(base_rules, rows, basis=plan.activity_basis)
+    plans = selectors.industry_plans(year)
+    industry = {"scenario": sandbox_industry.evaluate(plans, rows, provinces=provinces,
+                                                      overrides=overrides.get("balance_values")),
+                "baseline": sandbox_industry.evaluate(plans, rows, provinces=provinces)}
     return _jsonable({"plan": plan.code, "benchmark_year": year, "data_year": data_year, "scenario": scenario,
-                      "baseline": baseline, "balance_values": values,
+                      "baseline": baseline, "balance_values": values, "industry": industry,
                       "benchmarks": {"electricity": rules.electricity_benchmark, "heat": rules.heat_benchmark}})
 
 

@@ -26,10 +26,11 @@ from cets.common.errors import DomainError, NotFound
 from entities.selectors import scope_by_entity
 from mrv import selectors as mrv_selectors
 
-from . import formulas
+from . import formulas, intensity
 from .models import (
     AllocationPlan,
     AllocationRun,
+    BalanceValue,
     BenchmarkRow,
     BorrowingApplication,
     EntityAllocation,
@@ -49,13 +50,61 @@ def plan_get(code: str, *, published: bool = True) -> AllocationPlan:
     return plan
 
 
-def plan_for_year(year: int) -> AllocationPlan:
-    """The published plan covering ``year`` (a later code wins if two overlap)."""
-    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, first_year__lte=year,
-                                          last_year__gte=year).order_by("-first_year", "-code").first())
+def plan_for_year(year: int, sector: str = "power") -> AllocationPlan:
+    """The published plan of ``sector`` covering ``year`` (a later code wins if two overlap)."""
+    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector_id=sector,
+                                          first_year__lte=year, last_year__gte=year)
+            .order_by("-first_year", "-code").first())
     if plan is None:
-        raise NotFound(_("No published allocation plan covers %(year)s.") % {"year": year}, "unknown_plan", "year")
+        message = (_("No published allocation plan covers %(year)s.") if sector == "power"
+                   else _("No published %(sector)s allocation plan covers %(year)s."))
+        raise NotFound(message % {"sector": sector, "year": year}, "unknown_plan", "year")
     return plan
+
+
+def sector_plan(sector: str, plan: str) -> AllocationPlan:
+    """A published plan of an industrial sector named by its code (cement-2025) or its year (2025)."""
+    qs = AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector_id=sector)
+    found = qs.filter(code=str(plan)).first()
+    if found is None and str(plan).isdigit():
+        found = qs.filter(first_year__lte=int(plan), last_year__gte=int(plan)).order_by("-first_year").first()
+    if found is None:
+        raise DomainError(_("There is no published %(sector)s allocation plan %(code)s.")
+                          % {"sector": sector, "code": plan}, "unknown_plan", "plan")
+    return found
+
+
+def intensity_rules(plan: AllocationPlan) -> intensity.IntensityRules:
+    """The intensity method's view of an industrial plan."""
+    return intensity.IntensityRules(code=plan.code, band=plan.intensity_band, slope=plan.intensity_slope,
+                                    exemptions=tuple(plan.exemptions),
+                                    all_verified=plan.method == AllocationPlan.Method.VERIFIED_EMISSIONS)
+
+
+def industry_plans(year: int) -> dict:
+    """``{sector: industry.SectorPlan}``: the published plan of every active non-power sector for ``year``
+    with its balance value when published (sectors without a plan for the year are left out)."""
+    from entities.models import Sector
+
+    from . import industry
+
+    plans = {}
+    for sector in Sector.objects.filter(is_active=True).exclude(code=industry.POWER):
+        plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector=sector,
+                                              first_year__lte=year, last_year__gte=year)
+                .order_by("-first_year", "-code").first())
+        if plan is not None:
+            plans[sector.code] = industry.SectorPlan(
+                code=plan.code, rules=intensity_rules(plan), balance_value=balance_value_of(plan, year),
+                carbide_slag_threshold=plan.carbide_slag_threshold, pre_allocation_share=plan.pre_allocation_share,
+                threshold_tco2=sector.inclusion_threshold_tco2)
+    return plans
+
+
+def balance_value_of(plan: AllocationPlan, year: int) -> Decimal | None:
+    """The balance value published for ``plan`` and ``year``; None when unknown (no row)."""
+    row = BalanceValue.objects.filter(plan=plan, year=year).first()
+    return row.value if row else None
 
 
 def plan_rules(plan: AllocationPlan, year: int | None = None, overrides: dict | None = None) -> formulas.PlanRules:
@@ -84,6 +133,7 @@ def plan_rules(plan: AllocationPlan, year: int | None = None, overrides: dict | 
         heat_ratio_coefficient=rule("heat_ratio_coefficient"),
         gas_heat_ratio_coefficient=rule("gas_heat_ratio_coefficient"),
         load_factor_for_chp=plan.load_factor_for_chp, peak_threshold=rule("peak_threshold"),
+        peak_formula=plan.peak_formula, exemptions=tuple(plan.exemptions),
         gas_relief=bool(overrides.get("gas_relief", plan.gas_relief)),
         entity_relief_floor=None if floor in (None, "") else Decimal(str(floor)),
     )
@@ -147,7 +197,7 @@ def covered_emissions_by_entity(year: int, entity_ids=None) -> dict[int, int]:
         if not rows or all(calculation.is_covered(r) for r in rows):
             result[entity_id] = total
             continue
-        covered = [Decimal(r["emissions_tco2"] or 0) for r in rows if calculation.is_covered(r)]
+        covered = [calculation.emissions_of(r) for r in rows if calculation.is_covered(r)]
         if covered:
             result[entity_id] = mrv_selectors.whole_tonnes_half_up(sum(covered, Decimal("0")))
     return result
@@ -155,10 +205,14 @@ def covered_emissions_by_entity(year: int, entity_ids=None) -> dict[int, int]:
 
 def allocation_for(entity_id: int, year: int) -> dict:
     """What an entity was allocated for ``year``: pre-allocation, true-up and what is still owed."""
-    rows = {ea.run.kind: ea for ea in EntityAllocation.objects.filter(entity_id=entity_id, run__year=year)
-            .select_related("run")}
-    pre = rows.get(AllocationRun.Kind.PRE_ALLOCATION)
-    true_up = rows.get(AllocationRun.Kind.TRUE_UP)
+    rows = list(EntityAllocation.objects.filter(entity_id=entity_id, run__year=year).select_related("run")
+                .order_by("run_id"))
+    pre = next((ea for ea in rows if ea.run.kind == AllocationRun.Kind.PRE_ALLOCATION), None)
+    # the true-up, or the last completed re-determination after it (a changed verification)
+    kinds = AllocationRun.Kind
+    finals = [ea for ea in rows if ea.run.kind == kinds.TRUE_UP
+              or (ea.run.kind == kinds.REDETERMINATION and ea.run.status == AllocationRun.Status.COMPLETED)]
+    true_up = finals[-1] if finals else None
     final = true_up is not None and true_up.run.status == AllocationRun.Status.COMPLETED
     borrowed = (BorrowingApplication.objects.filter(entity_id=entity_id, year=year,
                                                     status__in=["approved", "deducted"])
@@ -177,8 +231,9 @@ def allocation_for(entity_id: int, year: int) -> dict:
 
 
 def _vintage_rule(year: int) -> str | None:
-    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, first_year__lte=year,
-                                          last_year__gte=year).order_by("-first_year", "-code").first())
+    plan = (AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, sector_id="power",
+                                          first_year__lte=year, last_year__gte=year)
+            .order_by("-first_year", "-code").first())
     return plan.vintage_rule if plan else None
 
 
@@ -218,7 +273,7 @@ def calculate(*, plan_code, units: list) -> dict:
     from cets.common.errors import DomainError
 
     if plan_code is None or str(plan_code) == "":
-        raise DomainError(_("Name the plan (2021, 2022, 2023 or 2024)."), "required", "plan")
+        raise DomainError(_("Name the plan (2019-20 to 2026)."), "required", "plan")
     plan = AllocationPlan.objects.filter(status=AllocationPlan.Status.PUBLISHED, code=str(plan_code)).first()
     if plan is None:
         raise DomainError(_("There is no published allocation plan %(code)s.") % {"code": plan_code},
@@ -226,6 +281,7 @@ def calculate(*, plan_code, units: list) -> dict:
     if not isinstance(units, list) or not units:
         raise DomainError(_("Give at least one unit."), "required", "units")
     parsed = []
+    rules = plan_rules(plan, plan.first_year)
     try:
         for index, raw in enumerate(units):
             prefix = f"units[{index}]."
@@ -240,10 +296,14 @@ def calculate(*, plan_code, units: list) -> dict:
                 heat_supply_ratio=formulas.dec(raw.get("heat_supply_ratio", 0), f"{prefix}heat_supply_ratio"),
                 load_factor=formulas.dec(raw.get("load_factor", 1), f"{prefix}load_factor"),
                 verified_emissions_tco2=None if verified is None else formulas.dec(
-                    verified, f"{prefix}verified_emissions_tco2"))
+                    verified, f"{prefix}verified_emissions_tco2"),
+                exemption=raw.get("exemption") or None)
             formulas.validate_unit(unit, prefix)
+            if unit.exemption is not None and unit.exemption not in rules.exemptions:
+                raise formulas.FormulaError(_("Plan %(code)s does not allocate verified emissions to %(e)s units.")
+                                            % {"code": plan.code, "e": unit.exemption}, f"{prefix}exemption")
             parsed.append(unit)
-        result = formulas.entity_allocation(plan_rules(plan, plan.first_year), parsed)
+        result = formulas.entity_allocation(rules, parsed)
     except formulas.FormulaError as exc:
         raise DomainError(str(exc), "invalid", exc.field) from exc
     return {

@@ -18,6 +18,7 @@ from cets.common.locks import lock_rows
 from entities.models import KeyEntity, User
 from entities.selectors import can_manage_entity
 
+from . import balance_values
 from .models import (
     AllocationPlan,
     AllocationRun,
@@ -119,7 +120,7 @@ def plan_submit(*, actor, plan: AllocationPlan) -> AllocationPlan:
     _require_national(actor, _("submit allocation plans"))
     (plan,) = lock_rows(AllocationPlan.objects.filter(pk=plan.pk))
     _editable(plan)
-    for year in plan.years:
+    for year in plan.years if plan.method == AllocationPlan.Method.BENCHMARK else ():
         have = set(plan.benchmarks.filter(year=year, kind=BenchmarkRow.Kind.BENCHMARK)
                    .values_list("category", flat=True))
         if have != {"I", "II", "III", "IV"}:
@@ -282,7 +283,7 @@ def _verified_emissions(entity_id: int, year: int) -> int | None:
 # Correction coefficients a scenario may change (fractions; cooling factors up to 2).
 RULE_OVERRIDES = {"cooling_water_factor": 2, "cooling_air_factor": 2, "cooling_back_pressure_factor": 2,
                   "heat_ratio_coefficient": 1, "gas_heat_ratio_coefficient": 1, "peak_threshold": 1}
-OVERRIDE_KEYS = {"electricity", "heat", "entity_relief_floor", "gas_relief", *RULE_OVERRIDES}
+OVERRIDE_KEYS = {"electricity", "heat", "entity_relief_floor", "gas_relief", "balance_values", *RULE_OVERRIDES}
 
 
 def _clean_overrides(overrides: dict) -> dict:
@@ -325,6 +326,8 @@ def _clean_overrides(overrides: dict) -> dict:
         clean["entity_relief_floor"] = floor
     if "gas_relief" in overrides:
         clean["gas_relief"] = bool(overrides["gas_relief"])
+    if "balance_values" in overrides:
+        clean["balance_values"] = _clean_balance_values(overrides["balance_values"])
     for name, upper in RULE_OVERRIDES.items():
         if name in overrides:
             try:
@@ -338,12 +341,38 @@ def _clean_overrides(overrides: dict) -> dict:
     return clean
 
 
+def _clean_balance_values(values) -> dict:
+    """A scenario's balance values of the intensity sectors: {sector: positive number}."""
+    from entities.models import Sector
+
+    if not isinstance(values, dict):
+        raise DomainError(_("balance_values must map sectors to values."), "invalid_overrides", "balance_values")
+    known = set(Sector.objects.filter(allocation_method=Sector.AllocationMethod.INTENSITY)
+                .values_list("code", flat=True))
+    clean = {}
+    for sector, value in values.items():
+        field = f"balance_values.{sector}"
+        if sector not in known:
+            raise DomainError(_("Unknown intensity sector %(s)s.") % {"s": sector}, "unknown_sector", field)
+        try:
+            number = Decimal(str(value))
+        except Exception as exc:
+            raise DomainError(_("A balance value must be a number."), "invalid_balance_value", field) from exc
+        if not number.is_finite() or number <= 0:
+            raise DomainError(_("A balance value must be a positive number."), "invalid_balance_value", field)
+        clean[sector] = str(number)
+    return clean
+
+
 @transaction.atomic
 def scenario_create(*, actor, plan: AllocationPlan, name: str, data_year: int, overrides: dict) -> Scenario:
     """Evaluate a plan with edited benchmarks or rules on verified data; nothing touches the registry."""
     from .sandbox import scenario_evaluate
 
     _require_national(actor, _("run policy scenarios"))
+    if plan.method != AllocationPlan.Method.BENCHMARK:
+        raise DomainError(_("Choose a power plan: the intensity sectors of its year are evaluated beside it."),
+                          "not_power_plan", "plan")
     if not name.strip():
         raise DomainError(_("A scenario needs a name."), "required", "name")
     overrides = _clean_overrides(overrides)
@@ -381,13 +410,16 @@ def _unconfirmed_entities(year: int) -> list[int]:
 
 
 @transaction.atomic
-def run_start(*, actor, year: int, kind: str) -> AllocationRun:
-    """Start the pre-allocation or the true-up of ``year``: a Job computes every entity's result.
+def run_start(*, actor, year: int, kind: str, entities: list | None = None, today=None) -> AllocationRun:
+    """Start the pre-allocation, the true-up or a re-determination of ``year``: a Job computes the results.
 
     The true-up is refused until MRV has confirmed the verification of every active entity for the
-    year; the pre-allocation needs the previous year's confirmed data. Nothing moves in the
-    registry until a second national regulator approves the run (``run_approve``).
+    year; the pre-allocation needs the previous year's confirmed data. A re-determination (a
+    verification result changed after the true-up, 多退少补 within 10 working days) recomputes the
+    ``entities`` named on their current verified data against their last final allocation. Nothing moves
+    in the registry until a second national regulator approves the run (``run_approve``).
     """
+    from cets.common.calendar import add_working_days
     from cets.common.jobs import job_create
 
     from . import selectors
@@ -397,10 +429,13 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
         raise DomainError(_("Unknown run kind %(k)s.") % {"k": kind}, "invalid_kind", "kind")
     plan = selectors.plan_for_year(year)
     selectors.plan_rules(plan, year)  # refuses a plan without a complete benchmark table for the year
-    if AllocationRun.objects.filter(year=year, kind=kind).exists():
+    redetermination = kind == AllocationRun.Kind.REDETERMINATION
+    if redetermination:
+        entities = _redetermination_entities(year, entities)
+    elif AllocationRun.objects.filter(year=year, kind=kind).exists():
         raise Conflict(_("A %(kind)s run for %(year)s already exists.") % {"kind": kind, "year": year},
                        "run_exists", "year")
-    data_year = year if kind == AllocationRun.Kind.TRUE_UP else year - 1
+    data_year = year if kind != AllocationRun.Kind.PRE_ALLOCATION else year - 1
     if kind == AllocationRun.Kind.TRUE_UP:
         missing = _unconfirmed_entities(year)
         if missing:
@@ -408,11 +443,15 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
                 _("True-up refused: verification of %(year)s is not confirmed for %(n)d entities (ids %(ids)s).")
                 % {"year": year, "n": len(missing), "ids": ", ".join(map(str, missing[:20]))},
                 "verification_not_confirmed", "year")
+    if kind == AllocationRun.Kind.TRUE_UP:
+        balance_values.require_published(year)
     confirmed = _mrv().verification_confirmed_entity_ids(data_year)
     if not confirmed:
         raise DomainError(_("There is no confirmed verified data for %(year)s.") % {"year": data_year},
                           "no_verified_data", "year")
-    run = AllocationRun.objects.create(plan=plan, year=year, kind=kind, created_by=actor)
+    run = AllocationRun.objects.create(
+        plan=plan, year=year, kind=kind, created_by=actor, entity_ids=entities or [],
+        due_date=add_working_days(today or timezone.localdate(), 10) if redetermination else None)
     run.calculate_job = job_create(kind="allowances.calculate", user=actor, params={"run": run.pk},
                                    total=len(confirmed))
     run.save(update_fields=["calculate_job"])
@@ -421,8 +460,40 @@ def run_start(*, actor, year: int, kind: str) -> AllocationRun:
     return run
 
 
+def _redetermination_entities(year: int, entities) -> list[int]:
+    """The entities of a re-determination: trued up in a completed run, verification confirmed again, none
+    with a re-determination of the year still open."""
+    if not isinstance(entities, list) or not entities or not all(
+            isinstance(pk, int) and not isinstance(pk, bool) for pk in entities):
+        raise DomainError(_("Name the entities to re-determine (a list of ids)."), "required", "entities")
+    wanted = sorted(set(entities))
+    trued_up = set(EntityAllocation.objects.filter(
+        run__year=year, run__kind=AllocationRun.Kind.TRUE_UP, run__status=AllocationRun.Status.COMPLETED,
+        entity_id__in=wanted).values_list("entity_id", flat=True))
+    confirmed = _mrv().verification_confirmed_entity_ids(year)
+    refused = [pk for pk in wanted if pk not in trued_up or pk not in confirmed]
+    if refused:
+        raise DomainError(_("Re-determination needs a completed true-up and a confirmed verification of %(year)s "
+                            "(not so for ids %(ids)s).") % {"year": year, "ids": ", ".join(map(str, refused))},
+                          "not_trued_up", "entities")
+    if AllocationRun.objects.filter(year=year, kind=AllocationRun.Kind.REDETERMINATION).exclude(
+            status=AllocationRun.Status.COMPLETED).exists():
+        raise Conflict(_("A re-determination of %(year)s is still open: approve it first.") % {"year": year},
+                       "run_exists", "year")
+    return wanted
+
+
+def _latest_final(year: int, entity_ids) -> dict[int, EntityAllocation]:
+    """Each entity's last final allocation of ``year`` (its true-up or a completed re-determination)."""
+    rows = EntityAllocation.objects.filter(
+        run__year=year, entity_id__in=list(entity_ids), run__status=AllocationRun.Status.COMPLETED,
+        run__kind__in=[AllocationRun.Kind.TRUE_UP, AllocationRun.Kind.REDETERMINATION]).order_by("run_id")
+    return {ea.entity_id: ea for ea in rows}
+
+
 def _unit_rows(ea: EntityAllocation, results: list[tuple[dict, int, int, list]]) -> list[UnitAllocation]:
-    return [UnitAllocation(entity_allocation=ea, unit_id=row["unit_id"], category=row["category"], base_tco2=base,
+    return [UnitAllocation(entity_allocation=ea, unit_id=row["unit_id"], category=row.get("category") or "",
+                           base_tco2=base,
                            relief_tco2=relief, allocation_tco2=base + relief,
                            lines=[line.as_dict() for line in lines])
             for row, base, relief, lines in results]
@@ -432,26 +503,33 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
     """Compute every entity of a run in chunks; entities a previous attempt committed are skipped."""
     from cets.common.jobs import job_progress
 
-    from . import calculation, deductions, selectors
+    from . import calculation, deductions, industry, selectors
 
     plan = run.plan
     rules = selectors.plan_rules(plan, run.year)
-    true_up = run.kind == AllocationRun.Kind.TRUE_UP
+    true_up = run.kind != AllocationRun.Kind.PRE_ALLOCATION
+    redetermination = run.kind == AllocationRun.Kind.REDETERMINATION
     rows = _mrv().verified_unit_data(run.year if true_up else run.year - 1)
     grouped = calculation.by_entity(rows)
+    if redetermination:
+        grouped = {pk: grouped[pk] for pk in run.entity_ids if pk in grouped}
+    sectors = {"plans": selectors.industry_plans(run.year), "totals": industry.entity_sector_totals(rows)}
     done = set(EntityAllocation.objects.filter(run=run).values_list("entity_id", flat=True))
     todo = [pk for pk in sorted(grouped) if pk not in done]
     if job is not None:
         job_progress(job, done=len(done), total=len(grouped), message=_("calculating"))
     high_risk = set(HighRiskDesignation.objects.filter(year=run.year).values_list("entity_id", flat=True))
     pre_rows = {}
-    if true_up:
+    if redetermination:
+        pre_rows = _latest_final(run.year, grouped)
+    elif true_up:
         pre_rows = {ea.entity_id: ea for ea in EntityAllocation.objects.filter(
             run__year=run.year, run__kind=AllocationRun.Kind.PRE_ALLOCATION)}
     borrowed: dict[int, list[BorrowingApplication]] = {}
     for application in BorrowingApplication.objects.filter(year=run.year - 1,
                                                            status=BorrowingApplication.Status.APPROVED):
-        borrowed.setdefault(application.entity_id, []).append(application)
+        if not redetermination:  # deducted by the true-up already
+            borrowed.setdefault(application.entity_id, []).append(application)
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i:i + CHUNK]
         with transaction.atomic():
@@ -459,7 +537,8 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
             pending = deductions.pending_by_entity(chunk)
             for entity_id in chunk:
                 ea, units = _entity_result(run, plan, rules, grouped[entity_id], true_up=true_up,
-                                           pre=pre_rows.get(entity_id), borrowings=borrowed.get(entity_id, []))
+                                           pre=pre_rows.get(entity_id), borrowings=borrowed.get(entity_id, []),
+                                           sectors=sectors)
                 cut = sum(d.quantity_tco2 for d in pending.get(entity_id, []))
                 ea.penalty_deduction_tco2, ea.difference_tco2 = cut, ea.difference_tco2 - cut
                 ea.destination = (EntityAllocation.Destination.PROVINCIAL if entity_id in high_risk
@@ -491,33 +570,52 @@ def run_calculate(*, run: AllocationRun, job=None) -> dict:
     return {"entities": len(grouped), "total_tco2": total}
 
 
-def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings) -> tuple[EntityAllocation, list]:
-    """One entity's EntityAllocation (unsaved) and its unit results (row, base, relief, lines)."""
-    from . import calculation
+def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings, sectors) -> tuple[EntityAllocation, list]:
+    """One entity's EntityAllocation (unsaved) and its unit results (row, base, relief, lines).
+
+    Each facility follows its own sector: power units the power plan (with its relief), other facilities
+    their sector's plan for the year (``allowances.industry``); an entity with both (a steel works with a
+    captive plant) gets one result summing the two.
+    """
+    from . import calculation, industry
 
     entity_id = rows[0]["entity_id"]
     borrowed = sum(a.requested_tco2 for a in borrowings)
+    power_rows = [r for r in rows if not industry.is_industrial(r)]
+    other_rows = [r for r in rows if industry.is_industrial(r)]
     if true_up:
-        result, covered, excluded = calculation.true_up(rules, rows, basis=plan.activity_basis)
+        result, covered, excluded = calculation.true_up(rules, power_rows, basis=plan.activity_basis)
         units = [(row, r.base_tco2, r.gas_relief_tco2, r.lines) for row, r in zip(covered, result.units, strict=True)]
-        allocation = result.total_tco2
-        previous = (pre.allocation_tco2 - pre.borrowing_deduction_tco2) if pre else 0
-        deduction = pre.borrowing_deduction_tco2 if pre else borrowed
+        facilities, other_excluded, other_verified = industry.true_up(sectors["plans"], other_rows,
+                                                                      sectors["totals"])
+        units += [(row, amount, 0, lines) for row, amount, lines in facilities]
+        other = sum(amount for _row, amount, _lines in facilities)
+        allocation = result.total_tco2 + other
+        if run.kind == AllocationRun.Kind.REDETERMINATION:  # only the change: deductions were settled
+            previous, deduction = pre.allocation_tco2, 0
+        else:
+            previous = (pre.allocation_tco2 - pre.borrowing_deduction_tco2) if pre else 0
+            deduction = pre.borrowing_deduction_tco2 if pre else borrowed
         difference = allocation - deduction - previous
+        verified = result.verified_emissions_tco2
+        if facilities:
+            verified = (verified or 0) + other_verified
         ea = EntityAllocation(
-            run=run, entity_id=entity_id, base_tco2=result.base_tco2, relief_tco2=result.relief_tco2,
-            allocation_tco2=allocation, verified_emissions_tco2=result.verified_emissions_tco2,
+            run=run, entity_id=entity_id, base_tco2=result.base_tco2 + other, relief_tco2=result.relief_tco2,
+            allocation_tco2=allocation, verified_emissions_tco2=verified,
             previously_issued_tco2=previous, borrowing_deduction_tco2=deduction, difference_tco2=difference,
-            lines=[line.as_dict() for line in [*excluded, *result.lines]])
+            lines=[line.as_dict() for line in [*excluded, *other_excluded, *result.lines]])
         return ea, units
-    results, excluded = calculation.pre_allocation(rules, rows, basis=plan.activity_basis,
+    results, excluded = calculation.pre_allocation(rules, power_rows, basis=plan.activity_basis,
                                                    pre_basis=plan.pre_allocation_basis,
                                                    share=plan.pre_allocation_share)
+    other_results, other_excluded = industry.pre_allocation(sectors["plans"], other_rows)
+    results += other_results
     units = [(row, amount, 0, lines) for row, amount, lines in results]
     allocation = sum(amount for _row, amount, _lines in results)
     ea = EntityAllocation(run=run, entity_id=entity_id, base_tco2=allocation, allocation_tco2=allocation,
                           borrowing_deduction_tco2=borrowed, difference_tco2=allocation - borrowed,
-                          lines=[line.as_dict() for line in excluded])
+                          lines=[line.as_dict() for line in [*excluded, *other_excluded]])
     return ea, units
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
 from cets.common.stepup import step_up_check
-from entities.models import User
+from entities.models import Sector, User
 from entities.selectors import entity_get
 
 from . import sandbox, selectors, services
@@ -115,6 +115,9 @@ def _overrides_from(post) -> dict:
                 overrides.setdefault(kind, {})[category] = value
     if post.get("entity_relief_floor", "").strip():
         overrides["entity_relief_floor"] = post["entity_relief_floor"].strip()
+    for name, value in post.items():
+        if name.startswith("balance_value_") and value.strip():
+            overrides.setdefault("balance_values", {})[name.removeprefix("balance_value_")] = value.strip()
     return overrides
 
 
@@ -123,7 +126,7 @@ def scenario_new(request):
     """The policy sandbox: edit benchmarks or the relief floor, see the consequences (nothing is issued)."""
     if request.user.role != User.Role.NATIONAL_REGULATOR:
         raise Http404
-    plans = AllocationPlan.objects.all()
+    plans = AllocationPlan.objects.filter(sector_id="power")
     if request.method == "POST":
         try:
             plan = selectors.plan_get(request.POST.get("plan", ""), published=False)
@@ -135,7 +138,9 @@ def scenario_new(request):
             messages.error(request, str(getattr(exc, "message", exc)))
     return render(request, "allowances/scenario_new.html", {
         "plans": plans, "categories": ["I", "II", "III", "IV"], "scenarios": selectors.scenarios_visible_to(
-            request.user)[:20]})
+            request.user)[:20],
+        "intensity_sectors": Sector.objects.filter(allocation_method=Sector.AllocationMethod.INTENSITY,
+                                                   is_active=True)})
 
 
 @login_required
@@ -153,6 +158,9 @@ def scenario_detail(request, pk: int):
     # the SVG is built from numbers and escaped labels only (sandbox.histogram_svg)
     chart = mark_safe(sandbox.histogram_svg(result["scenario"]["histogram"]))  # noqa: S308
     baseline_chart = mark_safe(sandbox.histogram_svg(result["baseline"]["histogram"]))  # noqa: S308
+    industry = result.get("industry") or {"scenario": {}, "baseline": {}}
+    sectors = [{"sector": code, "scenario": figures, "baseline": industry["baseline"].get(code, {})}
+               for code, figures in industry["scenario"].items()]
     return render(request, "allowances/scenario.html", {
         "scenario": scenario, "result": result, "categories": categories, "provinces": provinces,
-        "chart": chart, "baseline_chart": baseline_chart})
+        "chart": chart, "baseline_chart": baseline_chart, "sectors": sectors})

@@ -19,7 +19,9 @@ from . import services, standing
 from .models import (
     Certificate,
     ComplianceCycle,
-    EligibleVintage,
+    CycleMilestone,
+    CycleSector,
+    FalsificationPenalty,
     Obligation,
     Penalty,
     ReliefDecision,
@@ -42,23 +44,33 @@ def _each(modeladmin, request, queryset, call, done):
             modeladmin.message_user(request, f"{obj}: {done}", messages.SUCCESS)
 
 
-class EligibleVintageInline(admin.TabularInline):
-    model = EligibleVintage
+class _ReadOnlyInline(admin.TabularInline):
     extra = 0
-    fields = ["year", "vintage"]
-    readonly_fields = fields
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class CycleSectorInline(_ReadOnlyInline):
+    model = CycleSector
+    fields = ["sector", "allocation_basis", "confidence", "source"]
+
+
+class CycleMilestoneInline(_ReadOnlyInline):
+    model = CycleMilestone
+    fields = ["kind", "sector", "due_on", "confidence", "source"]
 
 
 @admin.register(ComplianceCycle)
 class ComplianceCycleAdmin(RegulatorAdmin):
     entity_path = None
     list_display = ["code", "name", "first_year", "last_year", "milestone_pct", "milestone_date", "deadline",
-                    "offset_cap_pct", "status", "closing_progress", "confidence"]
-    inlines = [EligibleVintageInline]
+                    "offset_cap_pct", "status", "draft", "closing_progress", "confidence"]
+    inlines = [CycleSectorInline, CycleMilestoneInline]
     actions = [*RegulatorAdmin.actions, "calculate_obligations", "close_cycle", "scan_risk"]
 
     def has_change_permission(self, request, obj=None):
@@ -149,6 +161,13 @@ class ReliefDecisionAdmin(RegulatorAdmin):
               _("rejected"))
 
 
+@admin.register(FalsificationPenalty)
+class FalsificationPenaltyAdmin(RegulatorAdmin):
+    entity_path = "obligation__entity"
+    list_display = ["obligation", "finding", "fine", "cut_pct", "status", "proposed_by", "decided_by"]
+    list_filter = ["status"]
+
+
 @admin.register(Penalty)
 class PenaltyAdmin(RegulatorAdmin):
     entity_path = "obligation__entity"
@@ -188,3 +207,6 @@ class CertificateAdmin(RegulatorAdmin):
     entity_path = "obligation__entity"
     list_display = ["code", "obligation", "issued_at"]
     search_fields = ["code"]
+
+
+from . import carryover_admin  # noqa: E402, F401  (registers the carry-over admin)

@@ -13,6 +13,9 @@ Each check returns a list of problems (empty when it holds), named after the inv
 4. ``ccer_uses``: every CCER offset or retirement record names its registry cancellation (the same
    instrument, quantity and year, completed or later reversed), and every registry offset
    cancellation or retirement has its record.
+5. ``carry_over``: per carry-over application, the units the registry retired into the national
+   deletion account equal the units of the target vintage it issued, and both equal the application's
+   quantity when approved (0 otherwise); no registry carry-over lacks its application.
 
 Compliance is the only app allowed to read them all (the bottom of the import tree); each app's
 data is read through its own selectors.
@@ -27,7 +30,7 @@ from registry import selectors as registry_selectors
 from trading import selectors as trading_selectors
 from voluntary import selectors as voluntary_selectors
 
-from .models import Obligation, SurrenderStep
+from .models import CarryOverApplication, Obligation, SurrenderStep
 from .services import offset_cap_tco2
 
 
@@ -108,8 +111,24 @@ def check_ccer_uses(limit: int = 50) -> list[str]:
     return problems[:limit]
 
 
+def check_carry_over(limit: int = 50) -> list[str]:
+    problems = []
+    moved = registry_selectors.carry_over_moved()
+    expected = {f"carryover:{pk}": (q if status == CarryOverApplication.Status.APPROVED else 0)
+                for pk, q, status in CarryOverApplication.objects.values_list("pk", "quantity_tco2", "status")}
+    for ref in sorted(set(moved) | set(expected)):
+        got = moved.get(ref, {"retired": 0, "issued": 0})
+        if ref not in expected:
+            problems.append(f"registry {ref}: {got['retired']:,} t retired, {got['issued']:,} t issued without an "
+                            f"application")
+        elif got["retired"] != expected[ref] or got["issued"] != expected[ref]:
+            problems.append(f"application {ref}: {expected[ref]:,} t carried over, registry retired "
+                            f"{got['retired']:,} t and issued {got['issued']:,} t")
+    return problems[:limit]
+
+
 CHECKS = {"obligations": check_obligations, "allocations": check_allocations, "cash": check_cash,
-          "ccer_uses": check_ccer_uses}
+          "ccer_uses": check_ccer_uses, "carry_over": check_carry_over}
 
 
 def consistency_check(limit: int = 50) -> dict[str, list[str]]:

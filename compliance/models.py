@@ -26,6 +26,9 @@ class ComplianceCycle(models.Model):
     ``milestone_pct`` / ``milestone_date`` is the interim target set in the MEE notice (e.g. 95% of a
     province's entities complete by 2023-11-15 for 2021-22) [B]; ``deadline`` is the final date after
     which a surrender step counts as late (accepted until the cycle is closed, as a correction).
+    Its sectors (``CycleSector``) and dated steps (``CycleMilestone``) are rows; ``draft`` marks a cycle
+    read from a plan still out for consultation (2026). Allowances are labelled by year, not sector:
+    the eligible vintages of a year (``vintages``) settle the obligation of any sector.
     """
 
     class Status(models.TextChoices):
@@ -51,6 +54,8 @@ class ComplianceCycle(models.Model):
     penalty_multiplier_max = models.DecimalField(_("penalty multiplier max"), max_digits=4, decimal_places=2,
                                                  default=Decimal("10"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    draft = models.BooleanField(_("from a draft plan"), default=False,
+                                help_text=_("Its figures come from a plan still out for consultation"))
     closing_job = models.ForeignKey("common.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                     verbose_name=_("closing job"))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -80,28 +85,79 @@ class ComplianceCycle(models.Model):
     def years(self) -> list[int]:
         return list(range(self.first_year, self.last_year + 1))
 
+    @property
+    def vintages(self):
+        """The CEA vintages eligible for each year of the cycle: the registry's rows (``registry.vintages``),
+        which its surrender check enforces for every caller, so compliance never keeps a second copy."""
+        from registry.models import SurrenderVintage
 
-class EligibleVintage(models.Model):
-    """A CEA vintage that may be surrendered for one year of a cycle (never a later vintage).
+        return SurrenderVintage.objects.filter(year__gte=self.first_year, year__lte=self.last_year)
 
-    ``vintage`` is the allowance year as the registry names instruments: 2019 (and 2020) is CEA19-20.
+
+class CycleSector(models.Model):
+    """A sector whose obligations of the cycle's years this cycle settles, and how it is allocated.
+
+    2024: power on the 2023-24 plan (benchmarks, pre-allocation); steel, cement and aluminium on
+    verified emissions with no pre-allocation [B]. 2025 and 2026: all four on their plans [A S1].
     """
 
-    cycle = models.ForeignKey(ComplianceCycle, on_delete=models.CASCADE, related_name="vintages")
-    year = models.PositiveSmallIntegerField(_("obligation year"))
-    vintage = models.PositiveSmallIntegerField(_("CEA vintage"))
+    class Basis(models.TextChoices):
+        PLAN = "plan", _("Allocation plan (benchmark or balance value)")
+        VERIFIED = "verified", _("Verified emissions (allocation = verified, no pre-allocation)")
+
+    cycle = models.ForeignKey(ComplianceCycle, on_delete=models.CASCADE, related_name="sectors")
+    sector = models.ForeignKey("entities.Sector", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("sector"))
+    allocation_basis = models.CharField(_("allocation basis"), max_length=8, choices=Basis.choices,
+                                        default=Basis.PLAN)
+    confidence = models.CharField(_("confidence"), max_length=1, default="A")
+    source = models.CharField(_("source"), max_length=300, blank=True)
 
     class Meta:
-        verbose_name = _("eligible vintage")
-        verbose_name_plural = _("eligible vintages")
-        ordering = ["cycle", "year", "vintage"]
+        verbose_name = _("sector of a cycle")
+        verbose_name_plural = _("sectors of a cycle")
+        ordering = ["cycle", "sector__sort_order"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "sector"], name="compliance_cyclesector_once")]
+
+    def __str__(self):
+        return f"{self.cycle} {self.sector_id}"
+
+
+class CycleMilestone(models.Model):
+    """A dated step of a cycle, for every sector or one (``sector`` blank = all): lists, reports,
+    verification, pre-allocation, final allocation, carry-over applications, surrender."""
+
+    class Kind(models.TextChoices):
+        LISTS = "lists", _("Lists published")
+        ACCOUNTS = "accounts", _("Registry accounts opened")
+        REPORT = "report", _("Annual emission report")
+        VERIFICATION = "verification", _("Verification result sent")
+        PRE_ALLOCATION = "pre_allocation", _("Pre-allocation")
+        FINAL_ALLOCATION = "final_allocation", _("Final allocation determined")
+        ISSUED = "issued", _("Final allocation issued")
+        CARRY_OVER = "carry_over", _("Carry-over applications close")
+        SURRENDER = "surrender", _("Surrender")
+
+    cycle = models.ForeignKey(ComplianceCycle, on_delete=models.CASCADE, related_name="milestones")
+    sector = models.ForeignKey("entities.Sector", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("sector"), help_text=_("Blank: every sector of the cycle"))
+    kind = models.CharField(_("step"), max_length=16, choices=Kind.choices)
+    due_on = models.DateField(_("by"))
+    confidence = models.CharField(_("confidence"), max_length=1, default="A")
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("cycle milestone")
+        verbose_name_plural = _("cycle milestones")
+        ordering = ["cycle", "due_on", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["cycle", "year", "vintage"], name="compliance_eligiblevintage_once"),
-            models.CheckConstraint(condition=Q(vintage__lte=F("year")), name="compliance_eligiblevintage_not_later"),
+            models.UniqueConstraint(fields=["cycle", "kind", "sector"], name="compliance_cyclemilestone_once"),
+            models.UniqueConstraint(fields=["cycle", "kind"], condition=Q(sector__isnull=True),
+                                    name="compliance_cyclemilestone_once_all_sectors"),
         ]
 
     def __str__(self):
-        return f"{self.cycle} {self.year}: {self.vintage}"
+        return f"{self.cycle} {self.kind} {self.sector_id or '*'}: {self.due_on}"
 
 
 class ObligationQuerySet(models.QuerySet):
@@ -122,6 +178,12 @@ class ObligationQuerySet(models.QuerySet):
 
 class Obligation(models.Model):
     """What one entity must surrender for one year, and how far it has got.
+
+    One obligation per entity and year across sectors, covering every allocation unit it is listed for
+    (steel: the enterprise; cement: its clinker lines; aluminium: its electrolysis processes; power: its
+    units): the real market surrenders from one registry account per entity, with allowances labelled
+    by year and not by sector, so a per-sector split would settle nothing differently. The sectors
+    covered are read from the year's lists (``entities.SectorListing``).
 
     ``quantity_tco2`` = confirmed verified emissions - approved individual relief. The plan's relief
     (gas top-up, 20% shortfall cap) and borrowing reach the entity as allowances (allowances app), so
@@ -429,6 +491,46 @@ class Penalty(models.Model):
         return f"{self.obligation}: {self.amount} yuan"
 
 
+class FalsificationPenalty(models.Model):
+    """Art. 22 penalty for falsified emission data of one obligation year: the fine (5-10 x the gains, or
+    CNY 0.5-2 M, the regulator's figure) and, if uncorrected, a cut of the next allocation by 50-100%.
+    One regulator proposes, another decides (four-eyes).
+
+    The cut is ``cut_pct`` of the allocation of the falsified year (``obligation.allocation_tco2``): the
+    next year's allocation is not determined when the cut is decided, and the two are of the same order.
+    It stays after 2026-08-15 (only the cut for failure to surrender ended, ``compliance.penalties``).
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        DECIDED = "decided", _("Decided")
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="falsification_penalties")
+    finding = models.CharField(_("finding"), max_length=500)
+    fine = models.DecimalField(_("fine (yuan)"), **MONEY)
+    cut_pct = models.PositiveSmallIntegerField(_("allocation cut if uncorrected (%)"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("falsification penalty")
+        verbose_name_plural = _("falsification penalties")
+        constraints = [
+            models.CheckConstraint(condition=Q(fine__gt=0), name="compliance_falsification_fine_positive"),
+            models.CheckConstraint(condition=Q(cut_pct__gte=50) & Q(cut_pct__lte=100),
+                                   name="compliance_falsification_cut_50_to_100"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                                   name="compliance_falsification_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.obligation}: falsification, {self.fine} yuan, cut {self.cut_pct}%"
+
+
 class Certificate(models.Model):
     """A compliance completion certificate: the signed content and its verification code.
 
@@ -447,3 +549,139 @@ class Certificate(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class CarryOverScheme(models.Model):
+    """A carry-over (结转) of older vintages into a later one, with every figure of its rule as data.
+
+    The 2025 scheme (2023-2024 power plan, Annex 5 [A]): quota = ``base_tco2`` + ``multiplier`` x net
+    sales of vintages ``first_vintage..last_vintage`` traded ``sales_from..sales_to``, capped at holdings
+    at ``cutoff``; notices by ``notices_by``; applications until ``apply_until`` (Beijing time); entities
+    that missed the surrender of an ``excluded_years`` year may not apply; an approved application is
+    issued as ``target_vintage`` within ``issue_within_working_days`` working days.
+    """
+
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    first_vintage = models.PositiveSmallIntegerField(_("first vintage carried"))
+    last_vintage = models.PositiveSmallIntegerField(_("last vintage carried"))
+    target_vintage = models.PositiveSmallIntegerField(_("vintage issued"))
+    sales_from = models.DateField(_("net sales from"))
+    sales_to = models.DateField(_("net sales to"))
+    cutoff = models.DateTimeField(_("holdings cut-off"))
+    base_tco2 = models.BigIntegerField(_("base quota"), default=10_000)
+    multiplier = models.DecimalField(_("multiplier of net sales"), max_digits=5, decimal_places=2,
+                                     default=Decimal("1.5"))
+    notices_by = models.DateField(_("notices by"))
+    apply_until = models.DateField(_("applications until"))
+    excluded_years = models.JSONField(_("years whose missed surrender excludes"), default=list)
+    issue_within_working_days = models.PositiveSmallIntegerField(_("issued within (working days)"), default=5)
+    confidence = models.CharField(_("confidence"), max_length=1, default="A")
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("carry-over scheme")
+        verbose_name_plural = _("carry-over schemes")
+        constraints = [
+            models.CheckConstraint(condition=Q(last_vintage__gte=F("first_vintage"))
+                                   & Q(target_vintage__gt=F("last_vintage")), name="compliance_carryover_vintages"),
+            models.CheckConstraint(condition=Q(sales_to__gte=F("sales_from")), name="compliance_carryover_window"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class CarryOverBatch(models.Model):
+    """One batch of applications: those received by ``receive_until`` and not in an earlier batch,
+    decided by ``decide_by``."""
+
+    scheme = models.ForeignKey(CarryOverScheme, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveSmallIntegerField(_("batch"))
+    receive_until = models.DateField(_("applications received until"))
+    decide_by = models.DateField(_("decided by"))
+
+    class Meta:
+        verbose_name = _("carry-over batch")
+        verbose_name_plural = _("carry-over batches")
+        ordering = ["scheme", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "number"], name="compliance_carryoverbatch_once"),
+            models.CheckConstraint(condition=Q(decide_by__gte=F("receive_until")),
+                                   name="compliance_carryoverbatch_decided_after_receipt"),
+        ]
+
+    def __str__(self):
+        return f"{self.scheme} #{self.number}"
+
+
+class CarryOverNotice(models.Model):
+    """The registry's notice of one holder's quota: the figures it was computed from, and the result."""
+
+    scheme = models.ForeignKey(CarryOverScheme, on_delete=models.CASCADE, related_name="notices")
+    entity = models.ForeignKey("entities.KeyEntity", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("entity"))
+    net_sales_tco2 = models.BigIntegerField(_("net sales"))
+    holdings_tco2 = models.BigIntegerField(_("holdings at the cut-off"))
+    quota_tco2 = models.BigIntegerField(_("quota"))
+    notified_at = models.DateTimeField(_("notified"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("carry-over notice")
+        verbose_name_plural = _("carry-over notices")
+        ordering = ["scheme", "entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "entity"], name="compliance_carryovernotice_once"),
+            models.CheckConstraint(condition=Q(quota_tco2__gte=0) & Q(quota_tco2__lte=F("holdings_tco2"))
+                                   | Q(quota_tco2=0), name="compliance_carryovernotice_within_holdings"),
+        ]
+
+    def __str__(self):
+        return f"{self.entity} {self.scheme}: {self.quota_tco2} t"
+
+
+class CarryOverApplication(models.Model):
+    """An entity's application to carry units over: submitted, proposed by a first national regulator (the
+    registry parts reserved and proposed), approved by a second one (executed) or rejected."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        PROPOSED = "proposed", _("Proposed for approval")
+        APPROVED = "approved", _("Approved and issued")
+        REJECTED = "rejected", _("Rejected")
+
+    LIVE = (Status.SUBMITTED, Status.PROPOSED, Status.APPROVED)
+
+    scheme = models.ForeignKey(CarryOverScheme, on_delete=models.PROTECT, related_name="applications")
+    batch = models.ForeignKey(CarryOverBatch, on_delete=models.PROTECT, related_name="applications")
+    entity = models.ForeignKey("entities.KeyEntity", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("entity"))
+    quantity_tco2 = models.BigIntegerField(_("quantity"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    registry_transaction_ids = models.JSONField(_("registry transactions"), default=list)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
+    proposed_at = models.DateTimeField(_("proposed"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    issue_by = models.DateField(_("to be issued by"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("carry-over application")
+        verbose_name_plural = _("carry-over applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity_tco2__gt=0), name="compliance_carryoverapplication_positive"),
+            models.UniqueConstraint(fields=["batch", "entity"], condition=~Q(status="rejected"),
+                                    name="compliance_carryoverapplication_once_per_batch"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | Q(proposed_by__isnull=True)
+                                   | ~Q(decided_by=F("proposed_by")),
+                                   name="compliance_carryoverapplication_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.entity} {self.quantity_tco2} t ({self.status})"

@@ -1,12 +1,20 @@
-"""Art. 24 penalty figures: the reference month, the market's average CEA price, the multiplier, the amount
-and the end of deduction decisions. Pure reads; the four-eyes writes stay in ``compliance.services``."""
+"""Penalty figures: Art. 24's reference month, the market's average CEA price, the multiplier, the amount,
+and which allocation cuts may still be decided. Pure reads; the four-eyes writes stay in
+``compliance.services`` (failure to surrender) and ``compliance.falsification`` (Art. 22).
+
+Date rule (DOMAIN.md section 9; the Ecological Environment Code, in force 2026-08-15): a cut of the next
+allocation for failure to surrender may be decided only before 2026-08-15; on or after that day none is
+decided (cuts decided earlier stand and are applied by the next allocation run). The fine for failure to
+surrender (5-10 x the average price of the month before the deadline x the shortfall) stays, and so
+does the cut for uncorrected falsification of emission data (50-100%, Art. 22).
+"""
 
 import datetime as dt
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from cets.common.errors import DomainError
+from cets.common.errors import Conflict, DomainError
 from cets.common.money import yuan
 
 from .models import ComplianceCycle
@@ -14,6 +22,19 @@ from .models import ComplianceCycle
 # First day on which no deduction from the next allocation is decided for failure to surrender
 # (DOMAIN.md section 9: the Ecological Environment Code, from 2026-08-15; the fine itself remains).
 DEDUCTION_DECISIONS_END = dt.date(2026, 8, 15)
+
+
+NON_SURRENDER = "non_surrender"
+FALSIFICATION = "falsification"
+
+
+def check_cut_allowed(kind: str, decided_on: dt.date) -> None:
+    """Refuse a NEW allocation cut for failure to surrender decided on or after 2026-08-15; the cut for
+    uncorrected falsification is decided on any date."""
+    if kind == NON_SURRENDER and decided_on >= DEDUCTION_DECISIONS_END:
+        raise Conflict(_("From %(d)s no new deduction of allowances is decided for failure to surrender "
+                         "(Ecological Environment Code); the fine stands.")
+                       % {"d": DEDUCTION_DECISIONS_END.isoformat()}, "deduction_no_longer_decided", "penalty")
 
 
 def price_month(deadline: dt.date) -> dt.date:

@@ -100,6 +100,21 @@ def cycles() -> QuerySet[ComplianceCycle]:
     return ComplianceCycle.objects.all()
 
 
+def cycles_overview() -> list[ComplianceCycle]:
+    """Every cycle with its sectors, milestones and, per year, the CEA codes that settle it (``eligible``:
+    [(year, ["CEA25", ...])]), read in four queries for the public page."""
+    from registry.models import SurrenderVintage
+    from registry.vintages import cea_code
+
+    by_year = defaultdict(list)
+    for year, vintage in SurrenderVintage.objects.order_by("year", "vintage").values_list("year", "vintage"):
+        by_year[year].append(cea_code(vintage))
+    rows = list(cycles().prefetch_related("sectors__sector", "milestones__sector"))
+    for cycle in rows:
+        cycle.eligible = [(year, by_year.get(year, [])) for year in cycle.years]
+    return rows
+
+
 def cycle_get(code_or_pk) -> ComplianceCycle:
     qs = ComplianceCycle.objects.all()
     cycle = qs.filter(code=str(code_or_pk)).first()
@@ -127,23 +142,33 @@ def steps_of(obligation: Obligation) -> QuerySet[SurrenderStep]:
 
 def surrender_options(obligation: Obligation) -> list[dict]:
     """The entity's holdings it could surrender for this obligation: each instrument with what is
-    available and whether it is eligible (CEA vintage rule; CCERs subject to the cap and the project)."""
+    available, whether it counts for the obligation's year and, if not, the rule that says so (the
+    year's CEA vintages, ``registry.vintages``; CCERs of an eligible project, from 2025 registered
+    after the market's launch; the cap applies on surrender)."""
+    from cets.common.errors import DomainError
     from registry import selectors as registry_selectors
     from registry import services as registry
-
-    from .services import eligible_vintages, vintage_eligible
+    from registry.vintages import check_settles
+    from voluntary.selectors import ccer_counts_for
 
     account = registry.account_for_entity(entity=obligation.entity, create=False)
     if account is None:
         return []
-    allowed = eligible_vintages(obligation)
     options = []
     for row in registry_selectors.holdings_by_vintage(account):
         instrument, holding = row["instrument"], row["holding"]
         cea = instrument.kind == instrument.Kind.CEA
+        if cea:
+            try:
+                check_settles(vintage=instrument.vintage, year=obligation.year, field="vintage")
+                reason = ""
+            except DomainError as exc:
+                reason = str(exc.message)
+        else:
+            counts = ccer_counts_for(instrument.code, obligation.year)
+            reason = "" if counts.eligible else counts.reason
         options.append({"instrument": instrument.code, "kind": "cea" if cea else "ccer", "vintage": instrument.vintage,
-                        "available": holding.available,
-                        "eligible": vintage_eligible(allowed, instrument.vintage) if cea else True})
+                        "available": holding.available, "eligible": not reason, "reason": reason})
     return options
 
 

@@ -38,6 +38,7 @@ from entities.models import KeyEntity, User
 from mrv import selectors as mrv_selectors
 from registry import selectors as registry_selectors
 from registry import services as registry
+from registry import vintages as registry_vintages
 
 from .models import (
     Certificate,
@@ -51,7 +52,8 @@ from .models import (
     SurrenderStep,
 )
 from .penalties import (
-    DEDUCTION_DECISIONS_END,
+    NON_SURRENDER,
+    check_cut_allowed,
     market_average_price,
     penalty_amount,
     penalty_multiplier,
@@ -187,12 +189,8 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
 # ---- surrender -------------------------------------------------------------------------------------
 
 def eligible_vintages(obligation: Obligation) -> list[int]:
-    return list(obligation.cycle.vintages.filter(year=obligation.year).values_list("vintage", flat=True))
-
-
-def vintage_eligible(allowed: list[int], vintage: int) -> bool:
-    """Whether a CEA vintage is in the allowed list; CEA19-20 (registry vintage 2020) is listed as 2019."""
-    return vintage in allowed or (vintage == 2020 and 2019 in allowed)
+    """The CEA vintages that settle the obligation's year, whatever its sector (``registry.vintages``)."""
+    return registry_vintages.eligible_vintages(obligation.year)
 
 
 def offset_cap_tco2(obligation: Obligation) -> int:
@@ -212,14 +210,7 @@ def _check_item(obligation: Obligation, item: dict, index: int) -> dict:
             vintage = int(item.get("vintage"))
         except (TypeError, ValueError):
             raise DomainError(_("Name the CEA vintage (a year)."), "invalid_vintage", prefix + "vintage")
-        allowed = eligible_vintages(obligation)
-        if vintage > obligation.year and not vintage_eligible(allowed, vintage):
-            raise DomainError(_("A %(v)s CEA cannot be surrendered for %(y)s: never a later vintage for an earlier "
-                                "year.") % {"v": vintage, "y": obligation.year}, "later_vintage", prefix + "vintage")
-        if not vintage_eligible(allowed, vintage):
-            raise DomainError(_("Vintage %(v)s is not eligible for %(y)s (eligible: %(list)s).")
-                              % {"v": vintage, "y": obligation.year, "list": ", ".join(map(str, allowed))},
-                              "vintage_not_eligible", prefix + "vintage")
+        registry_vintages.check_settles(vintage=vintage, year=obligation.year, field=prefix + "vintage")
         return {"kind": kind, "vintage": vintage, "quantity": quantity}
     if kind == SurrenderStep.Kind.CCER:
         code = str(item.get("instrument") or "").strip()
@@ -444,9 +435,11 @@ def _eligible_holdings(account, instruments: list) -> int:
 def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_ids=None) -> dict:
     """Estimate each entity's gap for the cycle and send graded warnings at the configured horizons.
 
-    gap = expected obligation (all cycle years) - already covered - eligible CEA holdings - allocation
-    still to come (a true-up not yet issued). One snapshot per entity and day (a rerun the same day
-    replaces it); a warning per horizon crossed, once. Runs in chunks of one transaction each.
+    gap = expected obligation (all cycle years) - already covered - holdings that count (CEAs of the
+    vintages the cycle's years list, ``registry.vintages``: for 2025 CEA25 only, never 2019-2024 units
+    unless carried over) - allocation still to come (a true-up not yet issued). One snapshot per entity
+    and day (a rerun the same day replaces it); a warning per horizon crossed, once. Runs in chunks of
+    one transaction each.
     """
     on_date = on_date or _today()
     if cycle.status != ComplianceCycle.Status.OPEN:
@@ -789,10 +782,7 @@ def penalty_deduction_propose(*, actor, penalty: Penalty):
     if actor is None:
         raise Forbidden(_("A deduction proposal needs a person."))
     _require_regulator(actor, penalty.obligation.entity)
-    if _today() >= DEDUCTION_DECISIONS_END:
-        raise Conflict(_("From %(d)s no new deduction of allowances is decided for failure to surrender "
-                       "(Ecological Environment Code); the fine stands.") % {"d": DEDUCTION_DECISIONS_END.isoformat()},
-                       "deduction_no_longer_decided", "penalty")
+    check_cut_allowed(NON_SURRENDER, _today())
     (penalty,) = lock_rows(Penalty.objects.filter(pk=penalty.pk))
     if penalty.status != Penalty.Status.DECIDED:
         raise Conflict(_("Decide the penalty first."), "not_decided", "penalty")

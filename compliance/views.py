@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
 
-from . import selectors, services, standing
+from . import carryover_selectors, selectors, services, standing
 from .certificates import certificate_pdf
 from .charts import bar_chart
 from .forms import SurrenderForm
@@ -46,7 +46,8 @@ def obligations(request):
         raise PermissionDenied
     warnings = selectors.warnings_visible_to(request.user).order_by("-created_at")[:20]
     return render(request, "compliance/obligations.html", {"obligations": qs[:200], "warnings": warnings,
-                                                           "cycles": selectors.cycles()})
+                                                           "cycles": selectors.cycles(),
+                                                           "carry_over_schemes": carryover_selectors.schemes()})
 
 
 @login_required
@@ -187,4 +188,5 @@ def certificate_verify(request, code: str):
 
 
 def public_index(request):
-    return render(request, "compliance/public_index.html", {"cycles": selectors.cycles()})
+    return render(request, "compliance/public_index.html", {"cycles": selectors.cycles_overview(),
+                                                            "carry_over_schemes": carryover_selectors.schemes()})

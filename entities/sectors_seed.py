@@ -33,7 +33,7 @@ SECTORS = [
             {"code": "load_factor", "name": "负荷率", "name_en": "Load factor", "type": "fraction", "unit": "",
              "required": False},
         ],
-        "accounting_module": "mrv.accounting", "allocation_method": "benchmark", "allocation_level": "facility",
+        "accounting_module": "mrv.sectors.power", "allocation_method": "benchmark", "allocation_level": "facility",
         "first_year": 2019, "confidence": "A",
         "source": "Power accounting guideline; 2019-2026 power allocation plans (DOMAIN.md sections 2-5)",
     },

@@ -20,6 +20,7 @@ from .models import (
     QualityControlPlan,
     Verification,
     VerificationFinding,
+    VerifiedFacilityValue,
     WarningRule,
 )
 
@@ -79,7 +80,7 @@ class WarningRuleAdmin(NationalDataAdmin):
 @admin.register(MonthlySubmission)
 class MonthlySubmissionAdmin(RegulatorAdmin):
     list_display = ["entity", "unit", "year", "month", "version", "status", "emissions_tco2", "on_time", "deadline"]
-    list_filter = ["status", "year", "month", "on_time", "is_current"]
+    list_filter = ["status", "unit__sector", "year", "month", "on_time", "is_current"]
     search_fields = ["entity__name", "unit__code"]
     list_select_related = ["entity", "unit"]
     actions = [*RegulatorAdmin.actions, "accept"]
@@ -141,9 +142,17 @@ class FindingInline(RegulatorReadOnlyInline):
     fields = ["number", "text", "status", "answer", "answered_at", "agency_comment", "closed_at"]
 
 
+class FacilityValueInline(RegulatorReadOnlyInline):
+    """Verified figures of a steel enterprise, clinker line or aluminium process (what allocation reads)."""
+
+    model = VerifiedFacilityValue
+    fields = ["unit", "emissions_tco2", "output_t", "intensity_emissions_tco2", "intensity_output_t",
+              "carbide_slag_rate", "gases"]
+
+
 @admin.register(Verification)
 class VerificationAdmin(RegulatorAdmin):
-    inlines = [FindingInline]
+    inlines = [FindingInline, FacilityValueInline]
     list_display = ["entity", "year", "agency", "status", "verified_emissions_tco2", "is_conservative",
                     "submitted_at", "confirmed_at", "review_decision_due"]
     list_filter = ["status", "year", "is_conservative"]

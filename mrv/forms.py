@@ -97,7 +97,41 @@ class MonthForm(forms.Form):
 
     def __init__(self, *args, entity, **kw):
         super().__init__(*args, **kw)
-        self.fields["unit"].queryset = entity.units.order_by("code")
+        self.fields["unit"].queryset = entity.units.filter(sector="power").order_by("code")
+
+
+class FacilityMonthForm(forms.Form):
+    """One month of a facility of another sector: its scalar key parameters (one field each, from the
+    sector's data) and, in ``FacilityItemFormSet``, its list items as rows of the sector's template."""
+
+    unit = forms.ModelChoiceField(label=_lazy("Facility"), queryset=None)
+    year = forms.IntegerField(label=_lazy("Year"), min_value=2013, max_value=2100)
+    month = forms.IntegerField(label=_lazy("Month"), min_value=1, max_value=12)
+    note = forms.CharField(label=_lazy("Note"), required=False, max_length=500)
+
+    def __init__(self, *args, entity, sector, **kw):
+        from .sector_spreadsheet import header, scalar_columns
+
+        super().__init__(*args, **kw)
+        self.fields["unit"].queryset = entity.units.filter(sector=sector).order_by("code")
+        self.scalars = scalar_columns(sector)
+        for name in self.scalars:
+            self.fields[name] = forms.CharField(label=header(sector, name), required=False, max_length=500)
+
+    def inputs(self) -> dict:
+        return {name: self.cleaned_data[name].strip() for name in self.scalars if self.cleaned_data[name].strip()}
+
+
+class FacilityItemForm(forms.Form):
+    item_list = forms.CharField(label=_lazy("List"), required=False, max_length=60)
+    item_code = forms.CharField(label=_lazy("Code"), required=False, max_length=40)
+    amount = forms.CharField(label=_lazy("Amount (t or 10^4 Nm3)"), required=False)
+    ncv = forms.CharField(label=_lazy("NCV"), required=False)
+    carbon_content = forms.CharField(label=_lazy("Carbon per heat"), required=False)
+    oxidation_rate = forms.CharField(label=_lazy("Oxidation rate"), required=False)
+
+
+FacilityItemFormSet = forms.formset_factory(FacilityItemForm, extra=8, max_num=60)
 
 
 class FuelForm(forms.Form):

@@ -34,7 +34,8 @@ class AccountingParameter(models.Model):
     """One figure of the accounting guideline, valid for a range of data years (editable with history).
 
     Defaults are data, not code: a corrected guideline value is a new row (or a changed ``year_to``),
-    never a release. ``fuel`` is a fuel class (``coal`` / ``natural_gas``) or blank for all fuels.
+    never a release. ``fuel`` is a fuel class (``coal`` / ``natural_gas``) or blank for all fuels; for the
+    industrial sectors it is the code the figure belongs to (fuel, material, product, clinker type, gas).
     """
 
     class Key(models.TextChoices):
@@ -42,6 +43,20 @@ class AccountingParameter(models.Model):
         DEFAULT_NCV = "default_ncv", _("Default net calorific value (GJ per fuel unit)")
         OXIDATION_RATE = "oxidation_rate", _("Default oxidation rate (fraction)")
         GRID_FACTOR = "grid_factor", _("Purchased electricity grid factor (tCO2/MWh)")
+        STEEL_NCV = "steel_ncv", _("Steel: default NCV of a fuel (GJ per fuel unit)")
+        STEEL_CARBON_PER_HEAT = "steel_carbon_per_heat", _("Steel: default carbon per unit heat of a fuel (tC/GJ)")
+        MATERIAL_EF = "material_ef", _("Steel: emission factor of a purchased material (tCO2/t)")
+        PRODUCT_EF = "product_ef", _("Steel: emission factor of a product deducted (tCO2/t)")
+        CEMENT_NCV = "cement_ncv", _("Cement: default NCV of a fuel (GJ per fuel unit)")
+        CEMENT_CARBON_PER_HEAT = "cement_carbon_per_heat", _("Cement: default carbon per unit heat (tC/GJ)")
+        CEMENT_OXIDATION_RATE = "cement_oxidation_rate", _("Cement: default oxidation rate by fuel state")
+        CLINKER_EF = "clinker_ef", _("Cement: clinker process emission factor by type (tCO2/t)")
+        SUBSTITUTE_DEDUCTION = "substitute_deduction", _("Cement: deduction of a non-carbonate substitute (tCO2/t)")
+        ANODE_SULPHUR = "anode_sulphur", _("Aluminium: default anode sulphur (fraction)")
+        ANODE_ASH = "anode_ash", _("Aluminium: default anode ash (fraction)")
+        PFC_DEFAULT = "pfc_default", _("Aluminium: default CF4 factor without anode-effect data (kg/t Al)")
+        PFC_AEM_SLOPE = "pfc_aem_slope", _("Aluminium: CF4 kg/t Al per anode-effect minute per cell-day")
+        PFC_C2F6_RATIO = "pfc_c2f6_ratio", _("Aluminium: C2F6 factor as a share of the CF4 factor")
 
     key = models.CharField(_("parameter"), max_length=32, choices=Key.choices)
     fuel = models.CharField(_("fuel class"), max_length=20, blank=True)
@@ -217,6 +232,12 @@ class MonthlySubmission(models.Model):
     emissions_tco2 = _dec(15, 3, _("emissions (tCO2)"), default=0)
     fuel_heat_gj = _dec(15, 3, _("fuel heat input (GJ)"), default=0)
     calculation = models.JSONField(_("calculation lines"), default=list)
+    # Facilities of the industrial sectors: the sector's monthly key parameters and the SectorResult figures.
+    inputs = models.JSONField(_("sector key parameters"), default=dict, blank=True)
+    output_t = _dec(15, 3, _("output (t)"), null=True, blank=True)
+    intensity_emissions_tco2 = _dec(15, 3, _("emissions for the intensity (tCO2e)"), null=True, blank=True)
+    intensity_output_t = _dec(15, 3, _("output for the intensity (t)"), null=True, blank=True)
+    gases = models.JSONField(_("emissions by gas (tCO2e)"), default=dict, blank=True)
     deadline = models.DateField(_("deadline"))
     on_time = models.BooleanField(_("on time"))
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -753,3 +774,6 @@ class DeadlineExtension(models.Model):
 
     def __str__(self):
         return f"+{self.working_days} ({self.status})"
+
+
+from .sector_models import VerifiedFacilityValue  # noqa: E402,F401  (kept in its own module for size)

@@ -20,7 +20,7 @@ from cets.common.jobs import job_create
 from cets.common.locks import lock_rows
 from entities.models import AgencyAssignment, KeyEntity, Organisation, Unit, User
 
-from . import accounting, rules
+from . import accounting, rules, sector_verification
 from .models import (
     AgencyRating,
     AnnualReport,
@@ -29,12 +29,12 @@ from .models import (
     FuelRecord,
     InformationRequest,
     MonthlySubmission,
+    PlausibilityRange,
     Reminder,
     SubmissionReview,
     Tier,
     Verification,
     VerificationFinding,
-    VerifiedUnitValue,
     WarningEvent,
     WarningRule,
 )
@@ -77,17 +77,19 @@ def warnings_enqueue_for_submissions(ids: list[int]) -> None:
 
 def _frames(submission_filter: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     cols = ["id", "unit_id", "entity_id", "year", "month", "on_time", "electricity_generated_mwh",
-            "electricity_supplied_mwh", "heat_supplied_gj", "load_factor", "fuel_heat_gj", "emissions_tco2"]
+            "electricity_supplied_mwh", "heat_supplied_gj", "load_factor", "fuel_heat_gj", "emissions_tco2",
+            "output_t", "intensity_emissions_tco2", "intensity_output_t", "inputs", "gases"]
     rows = list(MonthlySubmission.objects.filter(is_current=True, **submission_filter).values_list(*cols))
     subs = pd.DataFrame(rows, columns=cols)
     unit_ids = set(subs["unit_id"].tolist()) if not subs.empty else set()
     units = {u.pk: u for u in Unit.objects.filter(pk__in=unit_ids)}
     subs["is_chp"] = subs["unit_id"].map(lambda pk: units[pk].is_chp) if not subs.empty else []
     subs["main_fuel"] = subs["unit_id"].map(lambda pk: units[pk].main_fuel) if not subs.empty else []
+    subs["sector"] = subs["unit_id"].map(lambda pk: units[pk].sector_id) if not subs.empty else []
     categories = {pk: u.category_for(None).category for pk, u in units.items()}
     subs["category"] = subs["unit_id"].map(categories) if not subs.empty else []
     for c in ["electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "load_factor",
-              "fuel_heat_gj", "emissions_tco2"]:
+              "fuel_heat_gj", "emissions_tco2", "output_t", "intensity_emissions_tco2", "intensity_output_t"]:
         subs[c] = pd.to_numeric(subs[c], errors="coerce")
     fcols = ["submission_id", "submission__unit_id", "submission__entity_id", "submission__year",
              "submission__month", "fuel", "ncv", "carbon_content", "oxidation_rate", "test_report_id",
@@ -139,9 +141,12 @@ def warnings_run(*, submission_ids: list[int] | None = None, year: int | None = 
         subs, fuels = _frames({"year": year})
         keep = None
     findings: list[tuple[str, tuple]] = []
+    ranges: dict = {}
+    for r in PlausibilityRange.objects.all():
+        ranges.setdefault(r.parameter, {})[r.fuel] = (r.low, r.high)
     for code, fn in rules.RULES.items():
         if code in enabled and not subs.empty:
-            for finding in fn(subs, fuels, enabled[code].thresholds or {}):
+            for finding in fn(subs, fuels, {**(enabled[code].thresholds or {}), "_ranges": ranges}):
                 if keep is None or finding[0] in keep:
                     findings.append((code, finding))
     if keep is None and year:
@@ -461,13 +466,18 @@ VERIFIED_FIELDS = ["electricity_generated_mwh", "electricity_supplied_mwh", "hea
                    "heat_supply_ratio", "emissions_tco2"]
 
 
-def _unit_values(entity: KeyEntity, unit_values: list[dict]) -> list[dict]:
+def _unit_values(entity: KeyEntity, unit_values: list[dict], year: int) -> list[dict]:
+    """Verified figures per facility: power's for a generating unit, its sector's for another facility."""
     units = {u.code: u for u in entity.units.all()}
     clean = []
     for index, item in enumerate(unit_values):
         unit = units.get(str(item.get("unit") or ""))
         if unit is None:
             raise DomainError(_("No such unit of this entity."), "unknown_unit", f"unit_values[{index}].unit")
+        if not unit.is_generating_unit:
+            clean.append(sector_verification.facility_row(unit, item, f"unit_values[{index}]", year))
+            continue
+        sector_verification.refuse_foreign(unit, item, f"unit_values[{index}]")
         row = {"unit": unit}
         for name in VERIFIED_FIELDS:
             try:
@@ -492,7 +502,7 @@ def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_value
     if actor.role != User.Role.VERIFIER or not AgencyAssignment.objects.filter(
             entity=entity, year=year, agency_id=actor.organisation_id).exists():
         raise NotFound(_("No such assignment for your agency."), field="entity")
-    values = _unit_values(entity, unit_values)
+    values = _unit_values(entity, unit_values, year)
     verification, _created = Verification.objects.get_or_create(entity=entity, year=year,
                                                                 defaults={"agency_id": actor.organisation_id})
     [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
@@ -505,12 +515,10 @@ def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_value
     for index, text in enumerate(texts):
         if len(text) > 1000:
             raise DomainError(_("A finding may be at most 1000 characters."), "too_long", f"findings[{index}]")
-    verification.unit_values.all().delete()
-    VerifiedUnitValue.objects.bulk_create([VerifiedUnitValue(verification=verification, **v) for v in values])
+    sector_verification.store(verification, values)
     _replace_findings(verification, texts)
     verification.agency_id = actor.organisation_id
     verification.status = Verification.Status.SUBMITTED
-    verification.verified_emissions_tco2 = sum((v["emissions_tco2"] for v in values), Decimal(0))
     verification.submitted_by, verification.submitted_at = actor, timezone.now()
     if report_file is not None:
         verification.report_file = report_file
@@ -650,10 +658,7 @@ def verification_decide_review(*, actor: User, verification: Verification, unit_
         raise Conflict(_("No review is pending."), "no_review", "status")
     before = str(verification.verified_emissions_tco2)
     if unit_values:
-        values = _unit_values(verification.entity, unit_values)
-        verification.unit_values.all().delete()
-        VerifiedUnitValue.objects.bulk_create([VerifiedUnitValue(verification=verification, **v) for v in values])
-        verification.verified_emissions_tco2 = sum((v["emissions_tco2"] for v in values), Decimal(0))
+        sector_verification.store(verification, _unit_values(verification.entity, unit_values, verification.year))
     verification.status = Verification.Status.CONFIRMED
     verification.review_deadline = None
     verification.save()
@@ -674,14 +679,12 @@ def verification_determine(*, actor: User, entity: KeyEntity, year: int, unit_va
     _province_of(actor, entity)
     if not reason.strip():
         raise DomainError(_("Say which data were missing or false."), "required", "reason")
-    values = _unit_values(entity, unit_values)
+    values = _unit_values(entity, unit_values, year)
     verification, _created = Verification.objects.get_or_create(entity=entity, year=year)
     [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
     if verification.status in (Verification.Status.CONFIRMED, Verification.Status.REVIEW_REQUESTED):
         raise Conflict(_("Verified emissions are already confirmed."), "already_confirmed", "status")
-    verification.unit_values.all().delete()
-    VerifiedUnitValue.objects.bulk_create([VerifiedUnitValue(verification=verification, **v) for v in values])
-    verification.verified_emissions_tco2 = sum((v["emissions_tco2"] for v in values), Decimal(0))
+    sector_verification.store(verification, values)
     verification.status = Verification.Status.DETERMINATION_PENDING
     verification.is_conservative, verification.conservative_reason = True, reason
     verification.determined_by = actor

@@ -185,3 +185,7 @@ RULES = {
     "test_report": test_report_timing,
     "carbon_without_report": carbon_without_report,
 }
+
+from .sector_rules import RULES as SECTOR_RULES  # noqa: E402  (they reuse _findings above)
+
+RULES.update(SECTOR_RULES)

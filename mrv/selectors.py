@@ -2,12 +2,17 @@
 
 For allocation and compliance (system reads, not scoped to a user):
 
-- ``verified_unit_data(year, *, entity_ids=None, require_confirmed=False) -> list[dict]``
-  One dict per unit of every entity whose verification of ``year`` is CONFIRMED by the province:
-  ``unit_id, unit_code, entity_id, category (I/II/III/IV/None for the plan year), category_reason,
-  main_fuel, is_chp, is_cfb, cooling, rated_power_mw, electricity_supplied_mwh,
-  electricity_generated_mwh, heat_supplied_gj, load_factor, heat_supply_ratio, emissions_tco2``
-  (all figures Decimal) and ``is_conservative`` (province-determined emissions).
+- ``verified_unit_data(year, *, entity_ids=None, require_confirmed=False, sectors=None) -> list[dict]``
+  One dict per facility (generating unit, steel enterprise, clinker line, aluminium process) of every
+  entity whose verification of ``year`` is CONFIRMED by the province, ordered by unit id (``sectors``: only
+  those sectors' facilities). Every row: ``unit_id, unit_code, entity_id, sector, verified_emissions_tco2``
+  (= ``emissions_tco2``), ``output_t, intensity_emissions_tco2, intensity_output_t`` (Decimal, None for
+  power), ``attributes`` (the facility's), ``carbide_slag_rate`` (cement, Decimal or None),
+  ``commissioned_in_year`` (commissioned in ``year``), ``status`` (the facility's) and ``is_conservative``
+  (province-determined emissions). Generating units add ``category (I/II/III/IV/None for the plan year),
+  category_reason, main_fuel, is_chp, is_cfb, cooling, rated_power_mw, electricity_supplied_mwh,
+  electricity_generated_mwh, heat_supplied_gj, load_factor, heat_supply_ratio``; other facilities add
+  ``gases`` (the year's recorded tCO2e per gas).
   With ``require_confirmed=True`` (and ``entity_ids`` given, or all active entities) it raises
   ``DomainError(code="verification_not_confirmed")`` naming the entities still unconfirmed, so
   allocation can refuse a true-up before verification exists.
@@ -44,7 +49,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from cets.common.errors import DomainError, NotFound
-from entities.models import KeyEntity, Unit
+from entities.models import KeyEntity, Sector, Unit
 from entities.selectors import scope_by_entity
 
 from .accounting import Parameter, ParameterSet
@@ -56,14 +61,20 @@ from .models import (
     TestReport,
     Verification,
     VerificationFinding,
+    VerifiedFacilityValue,
     VerifiedUnitValue,
 )
 
 
 def parameter_set(year: int) -> ParameterSet:
-    """The accounting parameters in force for data ``year`` (one query)."""
+    """The accounting parameters in force for data ``year``, with the GWPs of the sectors' gases as
+    ``("gwp", gas)`` (two queries): a gas's GWP lives once, on its sector (``Sector.gases``)."""
     rows = AccountingParameter.objects.filter(Q(year_to__isnull=True) | Q(year_to__gte=year), year_from__lte=year)
     values = {}
+    for gases in Sector.objects.filter(is_active=True).values_list("gases", flat=True):
+        for gas in gases:
+            values[("gwp", gas["gas"])] = Parameter(Decimal(str(gas["gwp"])), gas.get("confidence", ""),
+                                                    gas.get("source", ""))
     for row in rows.order_by("year_from"):
         values[(row.key, row.fuel)] = Parameter(row.value, row.confidence, row.source)
     return ParameterSet(year=year, values=values)
@@ -76,8 +87,9 @@ def verification_confirmed_entity_ids(year: int) -> set[int]:
                .values_list("entity_id", flat=True))
 
 
-def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = False) -> list[dict]:
-    """Verified per-unit facts of ``year`` from confirmed verifications (see the module docstring)."""
+def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = False,
+                       sectors=None) -> list[dict]:
+    """Verified per-facility facts of ``year`` from confirmed verifications (see the module docstring)."""
     if require_confirmed:
         wanted = set(entity_ids) if entity_ids is not None else set(
             KeyEntity.objects.filter(status=KeyEntity.Status.ACTIVE, inclusion_year__lte=year)
@@ -88,27 +100,48 @@ def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = 
             raise DomainError(
                 _("Verification not confirmed for %(n)d entities in %(year)d (ids %(ids)s).")
                 % {"n": len(missing), "year": year, "ids": shown}, "verification_not_confirmed", "year")
-    qs = (VerifiedUnitValue.objects.filter(verification__year=year,
-                                           verification__status=Verification.Status.CONFIRMED)
-          .select_related("unit", "verification").order_by("unit_id"))
-    if entity_ids is not None:
-        qs = qs.filter(verification__entity_id__in=list(entity_ids))
     rows = []
-    for value in qs:
+    for value in _confirmed_values(VerifiedUnitValue, year, entity_ids, sectors):
         unit = value.unit
         category = unit.category_for(year)
         rows.append({
-            "unit_id": unit.pk, "unit_code": unit.code, "entity_id": value.verification.entity_id,
+            **_facility_keys(value, year), "output_t": None, "intensity_emissions_tco2": None,
+            "intensity_output_t": None, "carbide_slag_rate": None,
             "category": category.category, "category_reason": category.reason,
             "main_fuel": unit.main_fuel, "is_chp": unit.is_chp, "is_cfb": unit.is_cfb, "cooling": unit.cooling,
             "rated_power_mw": unit.rated_power_mw,
             "electricity_supplied_mwh": value.electricity_supplied_mwh,
             "electricity_generated_mwh": value.electricity_generated_mwh,
             "heat_supplied_gj": value.heat_supplied_gj, "load_factor": value.load_factor,
-            "heat_supply_ratio": value.heat_supply_ratio, "emissions_tco2": value.emissions_tco2,
-            "is_conservative": value.verification.is_conservative,
+            "heat_supply_ratio": value.heat_supply_ratio,
         })
-    return rows
+    for value in _confirmed_values(VerifiedFacilityValue, year, entity_ids, sectors):
+        rows.append({**_facility_keys(value, year), "output_t": value.output_t,
+                     "intensity_emissions_tco2": value.intensity_emissions_tco2,
+                     "intensity_output_t": value.intensity_output_t, "carbide_slag_rate": value.carbide_slag_rate,
+                     "gases": {gas: Decimal(v) for gas, v in value.gases.items()}})
+    return sorted(rows, key=lambda row: row["unit_id"])
+
+
+def _confirmed_values(model, year: int, entity_ids, sectors):
+    qs = (model.objects.filter(verification__year=year, verification__status=Verification.Status.CONFIRMED)
+          .select_related("unit", "verification").order_by("unit_id"))
+    if entity_ids is not None:
+        qs = qs.filter(verification__entity_id__in=list(entity_ids))
+    if sectors is not None:
+        qs = qs.filter(unit__sector_id__in=list(sectors))
+    return qs
+
+
+def _facility_keys(value, year: int) -> dict:
+    """The keys every facility's row has (INTERFACES.md), whatever its sector."""
+    unit = value.unit
+    commissioned = unit.commissioning_date.year == year if unit.commissioning_date else False
+    return {"unit_id": unit.pk, "unit_code": unit.code, "entity_id": value.verification.entity_id,
+            "sector": unit.sector_id, "emissions_tco2": value.emissions_tco2,
+            "verified_emissions_tco2": value.emissions_tco2, "attributes": unit.attributes,
+            "commissioned_in_year": commissioned, "status": unit.status,
+            "is_conservative": value.verification.is_conservative}
 
 
 def verified_emissions(entity_id: int, year: int) -> Decimal | None:
@@ -192,6 +225,7 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
     missing, late = [], []
     for unit in units:
         cells, emissions, generated = [], Decimal(0), Decimal(0)
+        basis = [Decimal(0), Decimal(0)]  # a non-power facility's intensity emissions and output
         for month in range(1, 13):
             sub = by_key.get((unit.pk, month))
             deadline = month_deadline(year, month)
@@ -199,6 +233,8 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
                 per_month[month] += sub.emissions_tco2
                 emissions += sub.emissions_tco2
                 generated += sub.electricity_generated_mwh
+                basis[0] += sub.intensity_emissions_tco2 or 0
+                basis[1] += sub.intensity_output_t or 0
                 if not sub.on_time:
                     late.append({"unit": unit.code, "month": month, "deadline": deadline})
             elif deadline - dt.timedelta(days=40) < today:  # the month has ended: its data are expected
@@ -206,7 +242,9 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
                 missing.append({"unit": unit.code, "month": month, "deadline": deadline, "overdue": overdue})
             cells.append({"month": month, "submission": sub, "deadline": deadline})
         category = unit.category_for(year).category
-        intensity = (emissions / generated).quantize(Decimal("0.0001")) if generated else None
+        # tCO2/MWh generated for a generating unit; the allocation intensity (t/t of output) for other facilities
+        intensity = ((emissions / generated) if generated else (basis[0] / basis[1]) if basis[1] else None)
+        intensity = intensity.quantize(Decimal("0.0001")) if intensity is not None else None
         per_unit.append({"unit": unit, "cells": cells, "emissions": emissions, "generated": generated,
                          "intensity": intensity, "category": category})
     return {"units": per_unit, "per_month": [per_month.get(m, Decimal(0)) for m in range(1, 13)],

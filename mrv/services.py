@@ -20,6 +20,7 @@ from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
 from entities.models import AgencyAssignment, KeyEntity, Unit, User
 
+from . import sector_data
 from .models import (
     AnnualReport,
     FuelRecord,
@@ -73,11 +74,16 @@ def _require_entity_actor(actor: User, entity: KeyEntity) -> None:
 # ---- monthly submissions ----------------------------------------------------------------------------
 
 @transaction.atomic
-def submission_submit(*, actor: User, unit: Unit, year: int, month: int, fuels: list[dict],
+def submission_submit(*, actor: User, unit: Unit, year: int, month: int, fuels: list[dict] | None = None,
                       files: list | None = None, today: dt.date | None = None, **values) -> MonthlySubmission:
-    """Record one unit's month; a resubmission becomes the next version and the old one is kept."""
-    result = submissions_bulk_load(actor=actor, rows=[{"unit": unit, "year": year, "month": month, "fuels": fuels,
-                                                      **values}], today=today, audit_each=True)
+    """Record one unit's month; a resubmission becomes the next version and the old one is kept.
+
+    A generating unit's month is its fuels and figures; another facility's month is its sector's key
+    parameters, in ``inputs`` or as keyword values (``mrv.sector_data``)."""
+    row = {"unit": unit, "year": year, "month": month, **values}
+    if fuels is not None:
+        row["fuels"] = fuels
+    result = submissions_bulk_load(actor=actor, rows=[row], today=today, audit_each=True)
     submission = MonthlySubmission.objects.get(pk=result["ids"][0])
     for upload in files or []:
         SupportingFile.objects.create(submission=submission, file=upload, description=getattr(upload, "name", ""))
@@ -136,14 +142,17 @@ def submissions_store(actor, prepared, submitted_at, *, audit_each: bool = False
     subs = []
     for p in prepared:
         values = {k: (v if v is not None else Decimal(0)) for k, v in p.values.items()}
-        values["load_factor"] = p.values["load_factor"]
+        values["load_factor"] = p.values.get("load_factor")
+        if p.inputs is None:
+            values.update(fuel_emissions_tco2=p.result.fuel_emissions_tco2, emissions_tco2=p.result.emissions_tco2,
+                          indirect_emissions_tco2=p.result.indirect_emissions_tco2, fuel_heat_gj=p.result.fuel_heat_gj,
+                          calculation=p.result.lines)
+        else:
+            values.update(sector_data.stored_fields(p.inputs, p.result))
         subs.append(MonthlySubmission(
             entity_id=p.unit.entity_id, unit=p.unit, year=p.year, month=p.month,
             version=versions.get((p.unit.pk, p.year, p.month), 0) + 1, is_current=True,
-            status=start[p.unit.entity_id], **values,
-            fuel_emissions_tco2=p.result.fuel_emissions_tco2, indirect_emissions_tco2=p.result.indirect_emissions_tco2,
-            emissions_tco2=p.result.emissions_tco2, fuel_heat_gj=p.result.fuel_heat_gj,
-            calculation=p.result.lines, deadline=p.deadline, on_time=p.on_time, submitted_by=actor,
+            status=start[p.unit.entity_id], **values, deadline=p.deadline, on_time=p.on_time, submitted_by=actor,
             submitted_at=submitted_at, note=p.note, review_due=review_due))
     if connection.vendor == "postgresql" and len(subs) >= COPY_THRESHOLD:
         ids = _copy_submissions(subs)
@@ -184,7 +193,8 @@ def submissions_store(actor, prepared, submitted_at, *, audit_each: bool = False
 SUB_COLUMNS = ["entity_id", "unit_id", "year", "month", "version", "is_current", "status",
                "electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "operating_hours",
                "load_factor", "purchased_electricity_mwh", "fuel_emissions_tco2", "indirect_emissions_tco2",
-               "emissions_tco2", "fuel_heat_gj", "calculation", "deadline", "on_time", "submitted_by_id",
+               "emissions_tco2", "fuel_heat_gj", "calculation", "inputs", "output_t", "intensity_emissions_tco2",
+               "intensity_output_t", "gases", "deadline", "on_time", "submitted_by_id",
                "submitted_at", "note", "review_due"]
 FUEL_COLUMNS = ["submission_id", "fuel", "consumption", "ncv", "carbon_content", "oxidation_rate", "test_report_id",
                 "emissions_tco2"]
@@ -208,7 +218,7 @@ def _copy_submissions(subs: list[MonthlySubmission]) -> list[int]:
 
     def cell(sub, name):
         value = getattr(sub, name)
-        if name == "calculation":
+        if name in ("calculation", "inputs", "gases"):
             return json.dumps(value, ensure_ascii=False)
         if isinstance(value, bool):
             return "t" if value else "f"
@@ -330,7 +340,10 @@ def annual_due_date(year: int) -> dt.date:
 
 @transaction.atomic
 def annual_report_compile(*, actor: User, entity: KeyEntity, year: int) -> AnnualReport:
-    """Compile the year from the current monthly versions (a new version each time; missing months listed)."""
+    """Compile the year from the current monthly versions (a new version each time; missing months listed).
+
+    Per facility: emissions, months, power's generation, supply and heat, and for the other sectors' facilities
+    their output and intensity inputs (a steel enterprise's figures are the enterprise's: it is one facility)."""
     _require_entity_actor(actor, entity)
     if dt.date(year, 12, 31) >= _today():
         raise DomainError(_("The year has not ended yet."), "year_not_ended", "year")
@@ -345,10 +358,14 @@ def annual_report_compile(*, actor: User, entity: KeyEntity, year: int) -> Annua
         row["supplied"] += s.electricity_supplied_mwh
         row["heat"] += s.heat_supplied_gj
         row["months"] += 1
+        if s.output_t is not None:  # a non-power facility: its output and intensity inputs
+            for key, value in (("output_t", s.output_t), ("intensity_emissions_tco2", s.intensity_emissions_tco2),
+                               ("intensity_output_t", s.intensity_output_t)):
+                row[key] = row.get(key, Decimal(0)) + (value or 0)
         have.add((s.unit_id, s.month))
     units = list(entity.units.order_by("code"))
     missing = [f"{u.code} {year}-{m:02d}" for u in units for m in range(1, 13) if (u.pk, m) not in have]
-    unit_rows = [{"unit": u.code, **{k: str(v) for k, v in per_unit.get(u.pk, {
+    unit_rows = [{"unit": u.code, "sector": u.sector_id, **{k: str(v) for k, v in per_unit.get(u.pk, {
         "emissions": 0, "generated": 0, "supplied": 0, "heat": 0, "months": 0}).items()}} for u in units]
     total = sum((r["emissions"] for r in per_unit.values()), Decimal(0))
     previous = lock_rows(AnnualReport.objects.filter(entity=entity, year=year))

@@ -35,6 +35,7 @@ KEY_COLUMNS = ["unit_code", "year", "month"]
 UNIT_COLUMNS = list(UNIT_FIELDS)
 FUEL_COLUMNS = ["fuel", "consumption", "ncv", "carbon_content", "oxidation_rate", "test_report"]
 COLUMNS = KEY_COLUMNS + UNIT_COLUMNS + FUEL_COLUMNS + ["note"]
+SECTOR_ITEM_COLUMNS = ["item_list", "item_code", "amount"]
 # key -> (Chinese, English, unit of measure or range, example value). Deliberately not translated by gettext:
 # the file carries both languages for every reader.
 LABELS = {
@@ -191,7 +192,10 @@ def read_frame(content: bytes, filename: str) -> tuple[pd.DataFrame, str]:
         raise SpreadsheetInvalid([{"sheet": None, "row": None, "column": None, "rule": "unreadable",
                                    "message": _("The file cannot be read: %(e)s") % {"e": exc}}])
     frame.columns = [column_key(c) for c in frame.columns]
-    missing = [c for c in KEY_COLUMNS + UNIT_COLUMNS + FUEL_COLUMNS if c not in frame.columns]
+    # A non-power sector's template (mrv.sector_spreadsheet) lists its items in rows named by ``item_list``.
+    sector_layout = "item_list" in frame.columns
+    figures = SECTOR_ITEM_COLUMNS if sector_layout else UNIT_COLUMNS + FUEL_COLUMNS
+    missing = [c for c in KEY_COLUMNS + figures if c not in frame.columns]
     if missing:
         raise SpreadsheetInvalid([{"sheet": sheet, "row": 1, "column": c, "rule": "column_missing",
                                    "message": _("Column %(c)s is missing.") % {"c": c}} for c in missing])
@@ -199,7 +203,8 @@ def read_frame(content: bytes, filename: str) -> tuple[pd.DataFrame, str]:
         raise SpreadsheetInvalid([{"sheet": sheet, "row": None, "column": None, "rule": "too_many_rows",
                                    "message": _("At most %(n)d rows per file.") % {"n": MAX_ROWS}}])
     frame = frame.apply(lambda col: col.str.strip().where(~col.str.strip().str.lower().isin(BLANK_TEXT), ""))
-    blank = (frame[KEY_COLUMNS + UNIT_COLUMNS + FUEL_COLUMNS] == "").all(axis=1)
+    values = [c for c in frame.columns if c not in ("note", "item_list")] if sector_layout else KEY_COLUMNS + figures
+    blank = (frame[values] == "").all(axis=1)
     example = frame["unit_code"] == EXAMPLE_CODE
     return frame[~blank & ~example], sheet
 

@@ -45,7 +45,7 @@ from cets.common.errors import Conflict, DomainError, NotFound
 from cets.common.locks import lock_rows
 from entities.models import Unit, User
 
-from . import spreadsheet
+from . import sector_spreadsheet, spreadsheet
 from .models import InformationRequest, MonthlySubmission, SubmissionReview, SubmissionUpload
 from .oversight import review_start_status
 from .services import InvalidRows, UploadInvalid, submissions_store
@@ -135,8 +135,12 @@ def _fuel_tuples(fuels) -> dict[str, tuple]:
     return {f["fuel"]: tuple(f[c] for c in FUEL_FIELDS) + (f["test_report"],) for f in fuels}
 
 
-def _differences(sub: MonthlySubmission, prepared) -> list[dict]:
-    """Every field whose value differs between the current version and the prepared row, before and after."""
+def _differences(sub: MonthlySubmission | None, prepared) -> list[dict]:
+    """Every field whose value differs between the current version (None: no data yet) and the prepared row."""
+    if sub is None:
+        return ([{"field": c, "before": None, "after": _text(prepared.values[c])} for c in spreadsheet.UNIT_COLUMNS]
+                + [{"field": f"{f['fuel']}.{c}", "before": None, "after": _text(f[c])}
+                   for f in prepared.fuels for c in FUEL_FIELDS if f[c] is not None])
     out = []
     for column in spreadsheet.UNIT_COLUMNS:
         before, after = getattr(sub, column), prepared.values[column]
@@ -165,6 +169,45 @@ def _serialise(prepared) -> dict:
                        "test_report_id": f["test_report"].pk if f["test_report"] else None} for f in prepared.fuels]}
 
 
+class POWER:
+    """The generating units' template: unit-level figures and one row per fuel."""
+
+    frame_rows = staticmethod(spreadsheet.frame_rows)
+    merge = staticmethod(_merge)
+    differences = staticmethod(_differences)
+    serialise = staticmethod(_serialise)
+    problems_to_errors = staticmethod(spreadsheet.problems_to_errors)
+
+    @staticmethod
+    def required(row: dict) -> list[str]:
+        return [c for c in REQUIRED_FOR_NEW_MONTH if row[c] == ""]
+
+
+class SECTOR:
+    """Another sector's template (``mrv.sector_spreadsheet``): its key parameters, one row per list item. A
+    month without data needs what the sector requires, which the sector module names when missing."""
+
+    frame_rows = staticmethod(sector_spreadsheet.frame_rows)
+    merge = staticmethod(sector_spreadsheet.merge)
+    problems_to_errors = staticmethod(sector_spreadsheet.problems_to_errors)
+
+    @staticmethod
+    def required(row: dict) -> list[str]:
+        return []
+
+    @staticmethod
+    def differences(sub: MonthlySubmission | None, prepared) -> list[dict]:
+        out = sector_spreadsheet.differences(sub.inputs if sub is not None else {}, prepared.inputs)
+        if sub is not None and sub.note != prepared.note:
+            out.append({"field": "note", "before": sub.note, "after": prepared.note})
+        return out
+
+    @staticmethod
+    def serialise(prepared) -> dict:
+        return {"unit_id": prepared.unit.pk, "year": prepared.year, "month": prepared.month, "note": prepared.note,
+                "inputs": prepared.inputs}
+
+
 def _locked_ids(sub_ids: list[int]) -> set[int]:
     """Current versions locked for review: accepted by a tier and still in review, or a question open."""
     accepted = set(SubmissionReview.objects.filter(submission_id__in=sub_ids,
@@ -177,7 +220,7 @@ def _locked_ids(sub_ids: list[int]) -> set[int]:
 
 
 def _generation_without_emissions(prepared) -> bool:
-    return (prepared.values["electricity_generated_mwh"] or 0) > 0 and prepared.result.emissions_tco2 == 0
+    return (prepared.values.get("electricity_generated_mwh") or 0) > 0 and prepared.result.emissions_tco2 == 0
 
 
 def upload_preview(*, actor: User, content: bytes, filename: str, today: dt.date | None = None) -> SubmissionUpload:
@@ -193,7 +236,8 @@ def upload_preview(*, actor: User, content: bytes, filename: str, today: dt.date
         frame, sheet = spreadsheet.read_frame(content, filename)
     except spreadsheet.SpreadsheetInvalid as exc:
         raise UploadInvalid(exc.errors) from exc
-    rows, origin, errors, blank = spreadsheet.frame_rows(frame)
+    layout = SECTOR if sector_spreadsheet.is_sector_frame(frame.columns) else POWER
+    rows, origin, errors, blank = layout.frame_rows(frame)
     for error in errors:
         error["sheet"] = sheet
     if not rows:
@@ -209,16 +253,15 @@ def upload_preview(*, actor: User, content: bytes, filename: str, today: dt.date
         unit = units.get(row["unit_code"])
         sub = current.get((unit.pk, _int_or_none(row["year"]), _int_or_none(row["month"]))) if unit else None
         if sub is not None:
-            merged.append(_merge(row, sub))
+            merged.append(layout.merge(row, sub))
             continue
         merged.append(row)
-        for column in REQUIRED_FOR_NEW_MONTH:
-            if row[column] == "":
-                errors.append({"sheet": sheet, "row": origin[index][0], "column": column, "rule": "required",
-                               "message": _("This month has no data yet and a blank cell is not zero: enter the "
-                                            "figure (0 if there is none).")})
+        for column in layout.required(row):
+            errors.append({"sheet": sheet, "row": origin[index][0], "column": column, "rule": "required",
+                           "message": _("This month has no data yet and a blank cell is not zero: enter the "
+                                        "figure (0 if there is none).")})
     prepared, problems = prepare_rows(actor, merged, today=today)
-    errors += spreadsheet.problems_to_errors(problems, origin, sheet)
+    errors += layout.problems_to_errors(problems, origin, sheet)
     if errors:
         raise UploadInvalid(sorted(errors, key=lambda e: (e["row"] or 0, e["column"] or "")))
     entities = {p.unit.entity_id: p.unit.entity for p in prepared}
@@ -227,10 +270,7 @@ def upload_preview(*, actor: User, content: bytes, filename: str, today: dt.date
     changes, keep, baseline = [], [], []
     for index, p in enumerate(prepared):
         sub = current.get((p.unit.pk, p.year, p.month))
-        fields = (_differences(sub, p) if sub is not None else
-                  [{"field": c, "before": None, "after": _text(p.values[c])} for c in spreadsheet.UNIT_COLUMNS]
-                  + [{"field": f"{f['fuel']}.{c}", "before": None, "after": _text(f[c])}
-                     for f in p.fuels for c in FUEL_FIELDS if f[c] is not None])
+        fields = layout.differences(sub, p)
         if not fields:
             continue
         if sub is not None and sub.pk in locked:
@@ -253,7 +293,7 @@ def upload_preview(*, actor: User, content: bytes, filename: str, today: dt.date
                         "status_after": start[p.unit.entity_id],
                         "on_time_before": sub.on_time if sub is not None else None, "on_time_after": p.on_time,
                         "deadline": p.deadline.isoformat(), "fields": fields, "warnings": warnings})
-        keep.append(_serialise(p))
+        keep.append(layout.serialise(p))
         baseline.append([p.unit.pk, p.year, p.month, sub.pk if sub is not None else None,
                          sub.status if sub is not None else None])
     if errors:

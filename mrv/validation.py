@@ -54,6 +54,7 @@ class PreparedRow:
     on_time: bool
     note: str = ""
     extra: dict = field(default_factory=dict)
+    inputs: dict | None = None  # a non-power facility's clean monthly parameters (``result`` is a SectorResult)
 
 
 def parse_decimal(value, name: str, limits: tuple[int, int], problems: list, index: int, *,
@@ -127,8 +128,9 @@ def prepare_rows(actor, rows: list[dict], *, today: dt.date | None = None) -> tu
     problems: list[Problem] = []
     unit_ids = {r["unit_id"] for r in rows if r.get("unit_id") is not None}
     unit_codes = {str(r["unit_code"]).strip() for r in rows if r.get("unit_code")}
-    units_by_id = {u.pk: u for u in Unit.objects.filter(pk__in=unit_ids)} if unit_ids else {}
-    units_by_code = {u.code: u for u in Unit.objects.filter(code__in=unit_codes)} if unit_codes else {}
+    units = Unit.objects.select_related("sector")  # a facility's sector decides its path (no query per row)
+    units_by_id = {u.pk: u for u in units.filter(pk__in=unit_ids)} if unit_ids else {}
+    units_by_code = {u.code: u for u in units.filter(code__in=unit_codes)} if unit_codes else {}
     any_entity = actor.is_superuser or actor.role == actor.Role.NATIONAL_REGULATOR
     own_entity = actor.acting_entity_id
 
@@ -145,8 +147,9 @@ def prepare_rows(actor, rows: list[dict], *, today: dt.date | None = None) -> tu
 
     entity_ids = {u.entity_id for u in resolved if u}
     report_numbers = {str(f.get("test_report")).strip() for r in rows for f in r.get("fuels") or []
-                      if f.get("test_report") not in (None, "")}
-    report_ids = {f.get("test_report_id") for r in rows for f in r.get("fuels") or [] if f.get("test_report_id")}
+                      if isinstance(f, dict) and f.get("test_report") not in (None, "")}
+    report_ids = {f.get("test_report_id") for r in rows for f in r.get("fuels") or []
+                  if isinstance(f, dict) and f.get("test_report_id")}
     reports = list(TestReport.objects.filter(entity_id__in=entity_ids).filter(
         number__in=report_numbers)) if report_numbers else []
     reports += list(TestReport.objects.filter(entity_id__in=entity_ids, pk__in=report_ids)) if report_ids else []
@@ -179,9 +182,14 @@ def prepare_rows(actor, rows: list[dict], *, today: dt.date | None = None) -> tu
         parsed.append((year, month))
     meters = _meter_calibrations(entity_ids, years) if entity_ids and years else {}
 
+    modules: dict = {}
     for index, row in enumerate(rows):
         unit = resolved[index]
         year, month = parsed[index]
+        if unit is not None and not unit.is_generating_unit:
+            _prepare_facility(index, row, unit, year, month, today=today, problems=problems, seen=seen,
+                              params=params, modules=modules, prepared=prepared)
+            continue
         before = len(problems)
         values = {name: parse_decimal(row.get(name), name, limits, problems, index)
                   for name, limits in UNIT_FIELDS.items()}
@@ -221,12 +229,7 @@ def prepare_rows(actor, rows: list[dict], *, today: dt.date | None = None) -> tu
             fuels.append(fuel)
         if not fuels and (values["operating_hours"] or 0) > 0:
             problems.append(Problem(index, "fuels", "required", _("A unit that operated must report its fuels.")))
-        if unit is not None and year and month:
-            key = (unit.pk, year, month)
-            if key in seen:
-                problems.append(Problem(index, "month", "duplicate",
-                                        _("The same unit and month appear twice in this submission.")))
-            seen.add(key)
+        _check_duplicate(index, unit, year, month, seen, problems)
         if len(problems) > before or unit is None or not (year and month):
             continue
         if year not in params:
@@ -246,3 +249,42 @@ def prepare_rows(actor, rows: list[dict], *, today: dt.date | None = None) -> tu
                                     deadline=deadline, on_time=today <= deadline,
                                     note=str(row.get("note") or "")[:500]))
     return prepared, problems
+
+
+def _check_duplicate(index: int, unit, year, month, seen: set, problems: list) -> None:
+    if unit is not None and year and month:
+        key = (unit.pk, year, month)
+        if key in seen:
+            problems.append(Problem(index, "month", "duplicate",
+                                    _("The same unit and month appear twice in this submission.")))
+        seen.add(key)
+
+
+def _prepare_facility(index: int, row: dict, unit: Unit, year, month, *, today, problems, seen, params, modules,
+                      prepared) -> None:
+    """A month of a non-power facility: its sector's key parameters in ``row["inputs"]``, computed by the
+    sector module (``mrv.sector_data``); power's figures and fuels of the row are refused as another
+    sector's fields."""
+    from . import sector_data
+
+    before = len(problems)
+    _check_duplicate(index, unit, year, month, seen, problems)
+    inputs = row.get("inputs")
+    stray = {name: row[name] for name in row if name not in sector_data.ROW_KEYS and row[name] not in (None, "", [])}
+    if stray and isinstance(inputs, dict):
+        inputs = {**stray, **inputs}
+    elif stray or inputs is None:
+        inputs = stray
+    if len(problems) > before or not (year and month):
+        return
+    if year not in params:
+        params[year] = parameter_set(year)
+    clean, result, found = sector_data.compute(unit, year, inputs, params[year], modules)
+    for name, code, message in found:
+        problems.append(Problem(index, name, code, message))
+    if result is None:
+        return
+    deadline = month_deadline(year, month)
+    prepared.append(PreparedRow(unit=unit, year=year, month=month, values={}, fuels=[], result=result,
+                                deadline=deadline, on_time=today <= deadline, note=str(row.get("note") or "")[:500],
+                                inputs=clean))

@@ -15,7 +15,7 @@ from cets.common.errors import DomainError, NotFound
 from entities.models import AgencyAssignment
 from entities.selectors import entity_get
 
-from . import charts, oversight, selectors, services, uploads
+from . import charts, oversight, sector_spreadsheet, sector_verification, selectors, services, uploads
 from .api.views import template_response
 from .forms import FuelFormSet, MonthForm, QcPlanForm, TestReportForm, UploadForm
 from .models import MonthlySubmission, QualityControlPlan
@@ -65,14 +65,17 @@ def entity_dashboard(request, pk: int):
     return render(request, "mrv/dashboard.html", {"entity": entity, "year": year, "d": data, "chart": chart,
                                                   "warnings": warnings, "years": range(year - 2, year + 1),
                                                   "reminders": reminders,
-                                                  "can_submit": request.user.acting_entity_id == entity.pk})
+                                                  "can_submit": request.user.acting_entity_id == entity.pk,
+                                                  "facility_sectors": sorted(set(entity.units.exclude(
+                                                      sector="power").values_list("sector_id", flat=True)))})
 
 
 @login_required
 def template_download(request):
     if not request.user.acting_entity_id:
         raise Http404
-    return template_response(_entity_or_404(request.user, request.user.acting_entity_id), _year(request))
+    return template_response(_entity_or_404(request.user, request.user.acting_entity_id), _year(request),
+                             request.GET.get("sector"))
 
 
 @login_required
@@ -243,7 +246,8 @@ def verification_upload(request, assignment_id: int):
     if assignment is None or user.role != user.Role.VERIFIER:
         raise Http404
     units = list(assignment.entity.units.order_by("code"))
-    values = [{"unit": u.code, **{f: request.POST.get(f"{u.code}:{f}", "") for f in oversight.VERIFIED_FIELDS}}
+    values = [{"unit": u.code, **{f: request.POST.get(f"{u.code}:{f}", "")
+                                  for f in sector_verification.verified_fields(u, oversight.VERIFIED_FIELDS)}}
               for u in units]
     if request.method == "POST":
         findings = [line.strip() for line in request.POST.get("findings", "").splitlines() if line.strip()]
@@ -257,7 +261,7 @@ def verification_upload(request, assignment_id: int):
             messages.success(request, _("Verification report submitted to the province."))
             return redirect("mrv:verifications")
     return render(request, "mrv/verification_upload.html", {"assignment": assignment, "values": values,
-                                                            "fields": oversight.VERIFIED_FIELDS})
+                                                            "optional": sector_verification.OPTIONAL})
 
 
 def _own_entity_or_404(user, pk):
@@ -342,3 +346,46 @@ def month_submit(request, pk: int):
     return render(request, "mrv/month_form.html", {
         "entity": entity, "form": form, "fuels": fuels, "report_form": report_form, "problems": problems,
         "previous": previous, "reports": entity.test_reports.order_by("-report_date")[:20]})
+
+
+@login_required
+def facility_month_submit(request, pk: int):
+    """Submit one month of a steel enterprise, clinker line or aluminium process (``?sector=``; default the
+    entity's main sector): the sector's key parameters and one row per list item, as in its template."""
+    from entities.models import Sector
+
+    from .forms import FacilityItemFormSet, FacilityMonthForm
+
+    entity = _own_entity_or_404(request.user, pk)
+    sector = Sector.objects.filter(code=request.GET.get("sector") or entity.sector_id).exclude(code="power").first()
+    if sector is None:
+        raise Http404
+    data = request.POST if request.method == "POST" else None
+    form = FacilityMonthForm(data, entity=entity, sector=sector)
+    items = FacilityItemFormSet(data, prefix="items")
+    problems = None
+    if request.method == "POST" and form.is_valid() and items.is_valid():
+        inputs, where = form.inputs(), sector_spreadsheet.Origin()
+        rows = [{k: (v or "").strip() for k, v in item.items()} for item in items.cleaned_data]
+        problems = []
+        for number, row in enumerate(rows, start=1):
+            if any(row.get(c) for c in sector_spreadsheet.ITEM_VALUES):
+                problem = sector_spreadsheet.add_item(inputs, where, row, number, sector)
+                if problem:
+                    problems.append({"field": f"items[{number}].{problem['column']}", "code": problem["rule"],
+                                     "message": problem["message"]})
+        if not problems:
+            try:
+                sub = services.submission_submit(actor=request.user, unit=form.cleaned_data["unit"],
+                                                 year=form.cleaned_data["year"], month=form.cleaned_data["month"],
+                                                 note=form.cleaned_data["note"], inputs=inputs)
+            except services.InvalidRows as exc:
+                problems = [p.as_dict() for p in exc.problems]
+            else:
+                messages.success(request, _("%(unit)s %(y)d-%(m)02d stored as version %(v)d: %(t)s tCO2e.")
+                                 % {"unit": sub.unit.code, "y": sub.year, "m": sub.month, "v": sub.version,
+                                    "t": sub.emissions_tco2})
+                return redirect("mrv:submission", pk=sub.pk)
+    return render(request, "mrv/facility_month_form.html", {"entity": entity, "sector": sector, "form": form,
+                                                            "items": items, "problems": problems,
+                                                            "lists": sector_spreadsheet.list_names(sector)})

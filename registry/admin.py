@@ -19,6 +19,7 @@ from .models import (
     Instrument,
     PendingApproval,
     Reservation,
+    SurrenderVintage,
     Transaction,
     TransactionLeg,
     TrustedAccount,
@@ -133,6 +134,13 @@ class InstrumentAdmin(RegulatorAdmin):
     @admin.display(description=_("issued"))
     def issued(self, obj):
         return obj.issued
+
+
+@admin.register(SurrenderVintage)
+class SurrenderVintageAdmin(RegulatorAdmin):
+    entity_path = None
+    list_display = ["year", "vintage", "confidence", "source"]
+    list_filter = ["year"]
 
 
 @admin.register(Block)

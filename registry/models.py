@@ -374,6 +374,7 @@ class Transaction(models.Model):
         FREEZE = "freeze", _("Freeze")
         UNFREEZE = "unfreeze", _("Unfreeze")
         REVERSAL = "reversal", _("Reversal")
+        CARRY_OVER = "carry_over", _("Carry-over retirement")
         ACCOUNT_CLOSURE = "account_closure", _("Account closure")
         REPRESENTATIVE_ADD = "representative_add", _("Representative added")
         REPRESENTATIVE_RESTORE = "representative_restore", _("Representative restored")
@@ -382,12 +383,12 @@ class Transaction(models.Model):
     GOVERNANCE_KINDS = (Kind.ACCOUNT_CLOSURE, Kind.REPRESENTATIVE_ADD, Kind.REPRESENTATIVE_RESTORE)
     #: Kinds a regulator proposes and a second regulator approves (four-eyes).
     FOUR_EYES_KINDS = (Kind.ISSUANCE, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.FREEZE, Kind.UNFREEZE, Kind.REVERSAL,
-                       *GOVERNANCE_KINDS)
+                       Kind.CARRY_OVER, *GOVERNANCE_KINDS)
     #: Kinds a representative starts and, on an account requiring it, a second representative approves.
     SECOND_APPROVAL_KINDS = (Kind.TRANSFER, Kind.SURRENDER, Kind.CCER_CANCELLATION, Kind.VOLUNTARY_RETIREMENT)
     #: Kinds a restricted account may still do.
     COMPLIANCE_KINDS = (Kind.SURRENDER, Kind.ALLOCATION, Kind.DEDUCTION, Kind.WITHDRAWAL, Kind.REVERSAL,
-                        Kind.CCER_CANCELLATION)
+                        Kind.CCER_CANCELLATION, Kind.CARRY_OVER)
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed")
@@ -561,3 +562,30 @@ class ComplianceYearClosure(models.Model):
 
     def __str__(self):
         return str(self.year)
+
+
+class SurrenderVintage(models.Model):
+    """A CEA vintage that settles obligations of one compliance year, whatever the sector (the ledger's rule).
+
+    Data, seeded from ``registry.vintages_seed`` and editable in the admin; the registry's surrender
+    check reads it for every caller, compliance shows it on its pages, its risk scan and the holdings
+    view. ``vintage`` 2019 stands for CEA19-20 (registry vintage 2020). Never later than the year.
+    """
+
+    year = models.PositiveSmallIntegerField(_("compliance year"))
+    vintage = models.PositiveSmallIntegerField(_("CEA vintage"))
+    confidence = models.CharField(_("confidence"), max_length=1, default="A",
+                                  help_text=_("A: read in the official text; B: secondary source; C: widely reported"))
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("eligible vintage")
+        verbose_name_plural = _("eligible vintages")
+        ordering = ["year", "vintage"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "vintage"], name="registry_surrendervintage_once"),
+            models.CheckConstraint(condition=Q(vintage__lte=F("year")), name="registry_surrendervintage_not_later"),
+        ]
+
+    def __str__(self):
+        return f"{self.year}: {self.vintage}"

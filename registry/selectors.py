@@ -14,6 +14,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from cets.common.errors import NotFound
 
+from . import vintages
 from .models import (
     Account,
     AccountRepresentative,
@@ -242,11 +244,12 @@ RANGE_STATE_LABELS = {"available": gettext_lazy("Available"), "reserved": gettex
 
 def holdings_by_vintage(account: Account) -> list[dict]:
     """The account's holdings grouped by instrument, each with its serial ranges and their state
-    (``state`` the code, ``state_label`` the translated label for pages)."""
+    (``state`` the code, ``state_label`` the translated label for pages) and, for a CEA, the compliance
+    years it settles (``settles_years``, from ``registry.vintages``: CEA24 settles 2024 only)."""
     rows: dict[int, dict] = {}
     for h in Holding.objects.filter(account=account, total__gt=0).select_related("instrument").order_by(
             "instrument__kind", "instrument__vintage", "instrument__code"):
-        rows[h.instrument_id] = {"instrument": h.instrument, "holding": h, "ranges": []}
+        rows[h.instrument_id] = {"instrument": h.instrument, "holding": h, "ranges": [], "settles_years": []}
     for b in Block.objects.filter(account=account).order_by("serial_start"):
         row = rows.get(b.instrument_id)
         if row is None:
@@ -255,6 +258,10 @@ def holdings_by_vintage(account: Account) -> list[dict]:
         row["ranges"].append({"start": b.serial_start, "end": b.serial_end, "quantity": b.quantity,
                               "label": row["instrument"].serial_range(b.serial_start, b.serial_end),
                               "state": state, "state_label": RANGE_STATE_LABELS[state]})
+    cea = [row for row in rows.values() if row["instrument"].kind == Instrument.Kind.CEA]
+    settles = vintages.years_settled_by({row["instrument"].vintage for row in cea})
+    for row in cea:
+        row["settles_years"] = settles[row["instrument"].vintage]
     return list(rows.values())
 
 
@@ -369,6 +376,63 @@ def net_moved_by_reference(references) -> dict[str, int]:
     return {row["transaction__reference"]: row["n"] for row in rows}
 
 
+# ---------------------------------------------------------------------------------------------- carry-over
+
+def holdings_at(*, first_vintage: int, last_vintage: int, at: dt.datetime) -> dict[int, tuple[int, int]]:
+    """Each entity holding account's CEAs of ``first_vintage..last_vintage`` at the moment ``at``, in one
+    grouped query: ``{account_id: (entity_id, units)}`` (every entity holding account, 0 when none).
+
+    Read from the legs (in minus out, executed by ``at``), so frozen and reserved units count, minus the
+    surrenders pending at ``at`` (proposed by then, not yet executed by then): the carry-over cap
+    (S5 Annex 5: holdings at the cut-off, frozen included, pending surrenders excluded).
+    """
+    sql = f"""
+        WITH inst AS (SELECT id FROM {Instrument._meta.db_table}
+                      WHERE kind = 'cea' AND vintage BETWEEN %s AND %s),
+        moves AS (
+          SELECT to_account_id AS account_id, quantity AS q FROM {TransactionLeg._meta.db_table}
+          WHERE instrument_id IN (SELECT id FROM inst) AND executed_at <= %s
+          UNION ALL
+          SELECT from_account_id, -quantity FROM {TransactionLeg._meta.db_table}
+          WHERE instrument_id IN (SELECT id FROM inst) AND executed_at <= %s AND from_account_id IS NOT NULL
+          UNION ALL
+          SELECT from_account_id, -quantity FROM {Transaction._meta.db_table}
+          WHERE kind = 'surrender' AND instrument_id IN (SELECT id FROM inst) AND created_at <= %s
+            AND (executed_at IS NULL OR executed_at > %s) AND status IN ('awaiting_approval', 'completed', 'reversed'))
+        SELECT a.id, a.entity_id, COALESCE(SUM(m.q), 0)
+        FROM {Account._meta.db_table} a LEFT JOIN moves m ON m.account_id = a.id
+        WHERE a.kind = 'entity_holding' GROUP BY a.id, a.entity_id"""
+    at = connection.ops.adapt_datetimefield_value(at)  # SQLite compares stored UTC text
+    with connection.cursor() as cur:
+        cur.execute(sql, [first_vintage, last_vintage, at, at, at, at])
+        return {account_id: (entity_id, int(units)) for account_id, entity_id, units in cur.fetchall()}
+
+
+def available_cea(account: Account, *, first_vintage: int, last_vintage: int) -> dict[int, int]:
+    """``{vintage: units available now}`` of the account's CEAs of ``first_vintage..last_vintage`` (not reserved,
+    not frozen): what a carry-over can still take."""
+    rows = (Holding.objects.filter(account=account, instrument__kind=Instrument.Kind.CEA,
+                                   instrument__vintage__range=(first_vintage, last_vintage))
+            .values_list("instrument__vintage", "total", "reserved", "frozen"))
+    return {vintage: total - reserved - frozen for vintage, total, reserved, frozen in rows}
+
+
+def carry_over_moved() -> dict[str, dict[str, int]]:
+    """Per carry-over reference: units retired into the national deletion account and units of the target
+    vintage delivered to the holder, read from the legs (``check_consistency``'s carry-over invariant)."""
+    out: dict[str, dict[str, int]] = {}
+    retired = (TransactionLeg.objects.order_by().filter(transaction__kind=Transaction.Kind.CARRY_OVER,
+                                                        to_account__kind=K.NATIONAL_DELETION)
+               .values("transaction__reference").annotate(n=Sum("quantity")))
+    issued = (TransactionLeg.objects.order_by().filter(transaction__kind=Transaction.Kind.ISSUANCE,
+                                                       transaction__reference__startswith="carryover:")
+              .values("transaction__reference").annotate(n=Sum("quantity")))
+    for rows, what in ((retired, "retired"), (issued, "issued")):
+        for row in rows:
+            out.setdefault(row["transaction__reference"], {"retired": 0, "issued": 0})[what] += row["n"]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- statements
 
 def account_statement(*, account: Account, instrument: Instrument | None = None, start: dt.date | None = None,
@@ -452,12 +516,17 @@ def parse_serial(text: str) -> tuple[Instrument, int]:
 
 
 def vintage_totals() -> list[dict]:
-    """Public per-instrument totals: issued, allocated, surrendered, cancelled, retired, deleted."""
+    """Public per-instrument totals: issued, allocated, surrendered, cancelled, retired, carried over, deleted.
+
+    Carried-over units lie in the national deletion account (``registry.carryover``): they are shown apart
+    from units deleted as penalties."""
     national = {kind: dict(Holding.objects.filter(account__kind=kind).values_list("instrument_id", "total"))
                 for kind in Account.TERMINAL_KINDS}
     allocated = dict(TransactionLeg.objects.filter(transaction__kind=Transaction.Kind.ALLOCATION,
                                                    transaction__status__in=[TS.COMPLETED, TS.PROCESSING])
                      .values("instrument_id").annotate(n=Sum("quantity")).values_list("instrument_id", "n"))
+    carried = dict(TransactionLeg.objects.filter(transaction__kind=Transaction.Kind.CARRY_OVER)
+                   .values("instrument_id").annotate(n=Sum("quantity")).values_list("instrument_id", "n"))
     rows = []
     for inst in Instrument.objects.order_by("kind", "vintage", "code"):
         rows.append({
@@ -466,6 +535,7 @@ def vintage_totals() -> list[dict]:
             "surrendered": national[K.NATIONAL_SURRENDER].get(inst.pk, 0),
             "cancelled": national[K.NATIONAL_CCER_CANCELLATION].get(inst.pk, 0),
             "retired": national[K.NATIONAL_VOLUNTARY_RETIREMENT].get(inst.pk, 0),
-            "deleted": national[K.NATIONAL_DELETION].get(inst.pk, 0),
+            "carried_over": carried.get(inst.pk, 0),
+            "deleted": national[K.NATIONAL_DELETION].get(inst.pk, 0) - carried.get(inst.pk, 0),
         })
     return rows

@@ -59,8 +59,9 @@ Public functions (keyword-only; ``actor`` is the acting User, or None for the sy
             from the national allocation account, in chunks (one DB transaction each); rerun with the
             same reference resumes and never doubles;
         allocation_enqueue(actor, instrument, allocations, reference) -> Job   (the same as a background job)
-        surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")   CEAs only, never
-            a later vintage; called by compliance.services.surrender only (it owns the obligation's rules);
+        surrender_execute(actor, account, instrument, quantity, compliance_year, reference="")   CEAs only, of a
+            vintage the year lists (registry.vintages); called by compliance.services.surrender only (it owns
+            the obligation's rules);
             these three wait for a second representative when the account requires one
         ccer_cancel(actor, account, instrument, quantity, purpose, beneficiary="", reference="",
             compliance_year)   ETS offsets, for compliance through voluntary.services.offset_cancel only
@@ -129,7 +130,7 @@ from cets.common.locks import busy_when_locked, lock_pks, lock_rows
 from cets.common.money import whole_tonnes
 from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
-from . import governance, selectors
+from . import carryover, governance, selectors, vintages
 from .models import (
     REGISTRY_PREFIX,
     Account,
@@ -736,15 +737,6 @@ def _check_cea(instrument: Instrument, what: str) -> None:
                           "ccer_not_allowed", "instrument")
 
 
-def _check_not_later_vintage(instrument: Instrument, compliance_year: int) -> None:
-    """Never a later vintage for an earlier year (CEA19-20, registry vintage 2020, serves 2019 and 2020)."""
-    first_year = 2019 if instrument.code == "CEA19-20" else instrument.vintage
-    if first_year > compliance_year:
-        raise DomainError(_("A %(code)s CEA cannot be surrendered for %(year)s: never a later vintage for an "
-                            "earlier year.") % {"code": instrument.code, "year": compliance_year},
-                          "later_vintage", "instrument")
-
-
 def _check_initiator(actor, account: Account) -> None:
     if actor is None:
         return
@@ -873,17 +865,27 @@ def _check_approver(actor, tx: Transaction) -> None:
                 "number": tx.from_account.number}, "not_representative", None)
         return
     subject = tx.from_account if tx.kind != TK.ISSUANCE else None
-    _require_regulator(actor, subject, national_only=tx.kind in (TK.ISSUANCE, TK.WITHDRAWAL, TK.REVERSAL))
+    _require_regulator(actor, subject, national_only=tx.kind in (TK.ISSUANCE, TK.WITHDRAWAL, TK.REVERSAL,
+                                                                  TK.CARRY_OVER))
+
+
+def _check_grouped(tx: Transaction, grouped: bool) -> None:
+    """The parts of a carry-over are decided together by their application, never one by one from the queue."""
+    if not grouped and carryover.is_carry_over(tx):
+        raise Conflict(_("This transaction is part of a carry-over; it is decided with its application."),
+                       "carry_over_part", None)
 
 
 @transaction.atomic
-def transaction_approve(*, actor, transaction: Transaction) -> Transaction:
+def transaction_approve(*, actor, transaction: Transaction, grouped: bool = False) -> Transaction:
     """Approve and execute a proposal (or a transfer awaiting its second representative).
 
     A bulk withdrawal approved here (e.g. from the approval queue) runs all its chunks inside this
-    one database transaction; ``withdrawal_bulk_approve`` commits chunk by chunk.
+    one database transaction; ``withdrawal_bulk_approve`` commits chunk by chunk. The parts of a
+    carry-over (``registry.carryover``) are approved only through ``carryover.carry_over_decide``.
     """
     tx = transaction
+    _check_grouped(tx, grouped)
     if tx.kind in (TK.DEDUCTION, TK.WITHDRAWAL) and tx.from_account_id is None:
         withdrawal_bulk_approve(actor=actor, transaction=tx)
         tx.refresh_from_db()
@@ -905,7 +907,8 @@ def transaction_approve(*, actor, transaction: Transaction) -> Transaction:
     elif tx.kind == TK.ISSUANCE:
         _execute_issuance(tx, now)
         _complete(tx, now)
-    elif tx.kind in (TK.DEDUCTION, TK.WITHDRAWAL, TK.SURRENDER, TK.CCER_CANCELLATION, TK.VOLUNTARY_RETIREMENT):
+    elif tx.kind in (TK.DEDUCTION, TK.WITHDRAWAL, TK.SURRENDER, TK.CCER_CANCELLATION, TK.VOLUNTARY_RETIREMENT,
+                     TK.CARRY_OVER):
         _execute_reserved(tx, now)
     elif tx.kind in Transaction.GOVERNANCE_KINDS:
         governance.execute(tx, now)
@@ -937,10 +940,11 @@ def _execute_reserved(tx: Transaction, now) -> None:
 
 
 @transaction.atomic
-def transaction_reject(*, actor, transaction: Transaction, reason: str) -> Transaction:
+def transaction_reject(*, actor, transaction: Transaction, reason: str, grouped: bool = False) -> Transaction:
     """Reject a proposal; reserved units become available again."""
     if not (reason or "").strip():
         raise DomainError(_("A rejection needs a reason."), "required", "reason")
+    _check_grouped(transaction, grouped)
     _check_approver(actor, transaction)
     return _end(actor, transaction, TS.REJECTED, reason, [TS.AWAITING_APPROVAL], "reject")
 
@@ -1439,12 +1443,13 @@ def surrender_execute(*, actor, account: Account, instrument: Instrument, quanti
     obligation exists and is open, the vintage is on the year's eligible list, no more than owed,
     the cap) and locks the obligation; no registry door calls this (the API's registry surrender path
     is served by compliance). What needs only registry data is refused here for every caller: CEAs
-    only, never a vintage later than the year, from an entity holding account.
+    only, of a vintage the year lists (``registry.vintages``: never later, 2019-2024 vintages never for
+    2025 or later), from an entity holding account.
     """
     if not compliance_year or not 2019 <= int(compliance_year) <= 2100:
         raise DomainError(_("A surrender names its compliance year."), "invalid_year", "compliance_year")
     _check_cea(instrument, _("A surrender"))
-    _check_not_later_vintage(instrument, int(compliance_year))
+    vintages.check_settles(vintage=instrument.vintage, year=int(compliance_year), field="instrument")
     if account.kind != K.ENTITY_HOLDING:
         raise DomainError(_("Only an entity holding account surrenders."), "invalid_account", "account")
     return _retire(actor=actor, kind=TK.SURRENDER, account=account, instrument=instrument, quantity=quantity,
@@ -1629,6 +1634,9 @@ def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transac
         raise Conflict(_("Only a completed movement can be reversed."), "wrong_status", "transaction")
     if Transaction.objects.filter(reverses=original).exists():
         raise Conflict(_("This transaction has already been reversed once."), "already_reversed", "transaction")
+    if carryover.is_carry_over(original):
+        raise Conflict(_("A carry-over is final: its retirement and its issuance are never reversed one without the "
+                         "other."), "carry_over_part", "transaction")
     if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
         _check_year_open(original.compliance_year, field="transaction")
     governance.check_reversal_window(original, timezone.now())

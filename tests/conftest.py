@@ -87,9 +87,16 @@ SEEDS = [
     ("allowances.migrations.0002_seed_plans", "seed"),
     ("mrv.migrations.0002_seed_parameters", "seed"),
     ("mrv.migrations.0012_seed_generation_without_emissions_rule", "seed"),
+    ("mrv.migrations.0013_sector_accounting_parameters", "seed"),
+    ("mrv.migrations.0015_seed_sector_warning_rules", "seed"),
     ("trading.migrations.0002_seed_products", "seed"),
     ("voluntary.migrations.0002_methodologies", "seed"),
+    ("voluntary.migrations.0003_methodologies_2025_and_offset_rule", "seed"),
+    ("entities.migrations.0005_sectors", "seed_sectors"),
+    ("registry.migrations.0011_surrender_vintages", "load_vintages"),
     ("compliance.migrations.0002_seed_cycles", "load_cycles"),
+    ("compliance.migrations.0005_cycles_of_four_sectors", "load_years"),
+    ("compliance.carryover_seed", "load_schemes"),
     ("cets.common.migrations.0006_job_sweep_schedule", "schedule"),
 ]
 

@@ -1,7 +1,9 @@
 """Reads of the trading app: public market data, a participant's own records, regulators' views."""
 
+import datetime as dt
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from cets.common.errors import NotFound
@@ -184,3 +186,23 @@ def average_trade_price(*, year: int, month: int) -> Decimal | None:
     if not agg["volume"]:
         return None
     return yuan(agg["value"] / agg["volume"])
+
+
+def net_sales_by_registry_account(*, first_vintage: int, last_vintage: int, start: dt.date,
+                                  end: dt.date) -> dict[int, int]:
+    """Tonnes sold minus tonnes bought on the exchange per registry account, for products delivering CEAs of
+    ``first_vintage..last_vintage`` traded from ``start`` to ``end`` (trade dates, inclusive), in one grouped
+    query: every method counts (listed, bulk, auction), as the carry-over formula's net sales (S5 Annex 5)."""
+    trade, product, account = (Trade._meta.db_table, Product._meta.db_table, TradingAccount._meta.db_table)
+    sql = f"""
+        SELECT ta.registry_account_id, SUM(x.q) FROM (
+          SELECT t.seller_id AS account_id, t.quantity AS q FROM {trade} t JOIN {product} p ON p.id = t.product_id
+          WHERE p.vintage BETWEEN %s AND %s AND t.trade_date BETWEEN %s AND %s
+          UNION ALL
+          SELECT t.buyer_id, -t.quantity FROM {trade} t JOIN {product} p ON p.id = t.product_id
+          WHERE p.vintage BETWEEN %s AND %s AND t.trade_date BETWEEN %s AND %s) x
+        JOIN {account} ta ON ta.id = x.account_id GROUP BY ta.registry_account_id"""
+    params = [first_vintage, last_vintage, start, end] * 2
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return {account_id: int(n) for account_id, n in cur.fetchall()}

@@ -13,7 +13,7 @@ from cets.common.stepup import StepUpActionForm, step_up_admin_action
 from entities.admin_scoping import RegulatorAdmin
 
 from . import clock, selectors, services
-from .models import Comment, CreditUse, Document, Issuance, Methodology, MonitoringReport, Project
+from .models import Comment, CreditUse, Document, Issuance, Methodology, MonitoringReport, OffsetRule, Project
 
 
 class ReasonActionForm(StepUpActionForm):
@@ -43,7 +43,7 @@ class MethodologyAdmin(VoluntaryAdmin):
     search_fields = ["code", "title", "title_en"]
     fields = ["code", "version", "title", "title_en", "sector_code", "sector", "calculation", "capacity_unit",
               "project_fields", "applicability", "applicability_text", "crediting_years_min", "crediting_years_max",
-              "parameters", "formula", "confidence", "published_on", "is_active"]
+              "parameters", "formula", "confidence", "published_on", "note", "is_active"]
 
     def has_change_permission(self, request, obj=None):
         return selectors.is_reviewer(request.user)
@@ -53,6 +53,11 @@ class MethodologyAdmin(VoluntaryAdmin):
             services.methodology_save(actor=request.user, methodology=obj, changed=form.changed_data)
         except DomainError as exc:
             self.message_user(request, str(exc.message), messages.ERROR)
+
+
+@admin.register(OffsetRule)
+class OffsetRuleAdmin(VoluntaryAdmin):
+    list_display = ["first_compliance_year", "registered_after", "confidence", "source"]
 
 
 class DocumentInline(admin.TabularInline):

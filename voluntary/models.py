@@ -30,6 +30,7 @@ class Methodology(models.Model):
     class CapacityUnit(models.TextChoices):
         MW = "MW", _("MW installed")
         HECTARE = "ha", _("hectares planted")
+        TONNES = "t", _("tCO2e a year (the design document's estimate)")
 
     code = models.CharField(_("code"), max_length=30, unique=True)
     version = models.CharField(_("version"), max_length=10)
@@ -50,6 +51,7 @@ class Methodology(models.Model):
     confidence = models.CharField(_("source confidence"), max_length=1, default="A",
                                   help_text=_("A official text, B secondary source, C widely reported"))
     published_on = models.DateField(_("published on"))
+    note = models.TextField(_("what could not be confirmed"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -63,6 +65,27 @@ class Methodology(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.title}"
+
+
+class OffsetRule(models.Model):
+    """From ``first_compliance_year`` on, only CCERs registered after ``registered_after`` offset ETS
+    obligations: for 2025 and 2026 surrenders, CCERs registered after the market's launch on 2024-01-22
+    [A] S1 (the 5% cap stays, compliance's). Read by ``voluntary.services.offset_cancel``, the one door of
+    ETS offsets; the latest rule whose first year is not after the compliance year applies.
+    """
+
+    first_compliance_year = models.PositiveSmallIntegerField(_("from compliance year"), unique=True)
+    registered_after = models.DateField(_("CCERs registered after"))
+    confidence = models.CharField(_("source confidence"), max_length=1, default="A")
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("offset eligibility rule")
+        verbose_name_plural = _("offset eligibility rules")
+        ordering = ["first_compliance_year"]
+
+    def __str__(self):
+        return f"{self.first_compliance_year}+: registered after {self.registered_after}"
 
 
 class Project(models.Model):

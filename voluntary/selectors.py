@@ -7,7 +7,7 @@ registry's reviewers; public comments by the owner, the VVBs concerned and the r
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +15,7 @@ from cets.common.errors import Conflict, NotFound
 from entities.models import Organisation, Unit, User
 from registry import selectors as registry_selectors
 
-from .models import Comment, CreditUse, Document, Issuance, Methodology, MonitoringReport, Project
+from .models import Comment, CreditUse, Document, Issuance, Methodology, MonitoringReport, OffsetRule, Project
 
 PUBLIC_PROJECT_STATES = [s for s in Project.State.values if s != Project.State.DRAFT]
 PUBLIC_REPORT_STATES = [MonitoringReport.State.DISCLOSURE, MonitoringReport.State.APPLIED,
@@ -209,6 +209,7 @@ def ets_units_matching(project: Project) -> list[Unit]:
 class OffsetEligibility:
     eligible: bool
     reason: str
+    code: str = "not_offset_eligible"
 
 
 def offset_eligible(project: Project) -> OffsetEligibility:
@@ -223,6 +224,39 @@ def offset_eligible(project: Project) -> OffsetEligibility:
     if units:
         return OffsetEligibility(False, f"project coincides with ETS unit {units[0].code}")
     return OffsetEligibility(True, "registered CCER project outside the ETS")
+
+
+def offset_rule(compliance_year: int) -> OffsetRule | None:
+    """The registration rule for offsets of ``compliance_year`` (None before 2025: any registered CCER)."""
+    return OffsetRule.objects.filter(first_compliance_year__lte=compliance_year).order_by(
+        "-first_compliance_year").first()
+
+
+def offset_counts_for(project: Project, instrument_code: str, compliance_year: int) -> OffsetEligibility:
+    """Whether these CCERs may offset an obligation of ``compliance_year``: ``offset_eligible`` and, from
+    2025, the year's registration rule (``OffsetRule``). A CCER is registered when its project is and
+    when its reductions are issued into the registry; both must fall after the rule's date (the rule
+    excludes credits registered before the market's launch on 2024-01-22), so the earlier of the two
+    is compared, and an unknown date never passes."""
+    eligibility = offset_eligible(project)
+    rule = offset_rule(compliance_year)
+    if not eligibility.eligible or rule is None:
+        return eligibility
+    issued = Issuance.objects.filter(instrument_code=instrument_code).aggregate(first=Min("issued_on"))["first"]
+    dates = [d for d in (project.registered_on, issued) if d is not None]
+    if len(dates) == 2 and min(dates) > rule.registered_after:
+        return eligibility
+    return OffsetEligibility(False, f"for {compliance_year} obligations only CCERs registered after "
+                             f"{rule.registered_after.isoformat()} count ({rule.source}); these were registered on "
+                             f"{min(dates).isoformat() if dates else 'an unknown date'}", "ccer_registered_too_early")
+
+
+def ccer_counts_for(instrument_code: str, compliance_year: int) -> OffsetEligibility:
+    """Whether a held CCER instrument may offset an obligation of ``compliance_year`` (pages and reports)."""
+    issuance = Issuance.objects.select_related("project").filter(instrument_code=instrument_code).first()
+    if issuance is None:
+        return OffsetEligibility(False, "no CCER issuance has this instrument", "unknown_instrument")
+    return offset_counts_for(issuance.project, instrument_code, compliance_year)
 
 
 def uses_with_registry_refs() -> list[dict]:

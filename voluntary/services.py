@@ -746,7 +746,8 @@ def offset_cancel(*, actor: User, entity: KeyEntity, instrument_code: str, quant
     Called only by ``compliance.services.surrender`` (also behind /api/v1/voluntary/offsets/, which
     compliance serves), which owns the obligation's rules: the obligation exists and is open, the 5%
     cap, never more than owed. This checks what the voluntary market owns (ownership, the project's
-    offset eligibility: registered and never an ETS unit) and moves the credits to the national CCER
+    offset eligibility: registered and never an ETS unit; from 2025 only CCERs registered after the
+    market's launch, ``selectors.offset_counts_for``) and moves the credits to the national CCER
     cancellation account.
     """
     if actor.acting_entity_id != entity.pk:
@@ -755,10 +756,10 @@ def offset_cancel(*, actor: User, entity: KeyEntity, instrument_code: str, quant
     if not isinstance(compliance_year, int) or not 2019 <= compliance_year <= 2100:
         raise DomainError(_("Name the compliance year the offset counts for."), "invalid_year", "compliance_year")
     project, vintage = _project_of_instrument(instrument_code)
-    eligibility = selectors.offset_eligible(project)
+    eligibility = selectors.offset_counts_for(project, instrument_code, compliance_year)
     if not eligibility.eligible:
         raise DomainError(_("These CCERs cannot offset ETS obligations: %(r)s.") % {"r": eligibility.reason},
-                          "not_offset_eligible", "instrument")
+                          eligibility.code, "instrument")
     today = clock.today()
     result = ledger.cancel_for_offset(actor=actor, entity=entity, instrument_code=instrument_code, quantity=quantity,
                                       compliance_year=compliance_year)

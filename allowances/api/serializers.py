@@ -1,6 +1,14 @@
 from rest_framework import serializers
 
-from ..models import AllocationPlan, AllocationRun, BenchmarkRow, BorrowingApplication, EntityAllocation, Scenario
+from ..models import (
+    AllocationPlan,
+    AllocationRun,
+    BalanceValue,
+    BenchmarkRow,
+    BorrowingApplication,
+    EntityAllocation,
+    Scenario,
+)
 
 
 class CalculatorUnitInput(serializers.Serializer):
@@ -15,10 +23,18 @@ class CalculatorUnitInput(serializers.Serializer):
     heat_supply_ratio = serializers.DecimalField(max_digits=8, decimal_places=6)
     load_factor = serializers.DecimalField(max_digits=8, decimal_places=6)
     verified_emissions_tco2 = serializers.DecimalField(max_digits=20, decimal_places=3, allow_null=True)
+    exemption = serializers.CharField(required=False, help_text="2025-26 plans: a unit allocated its emissions")
+    output_t = serializers.DecimalField(max_digits=20, decimal_places=3, required=False,
+                                       help_text="industrial sectors: intensity output (ironmaking, clinker, Al)")
+    intensity_emissions_tco2 = serializers.DecimalField(max_digits=20, decimal_places=3, required=False,
+                                                        help_text="industrial sectors; default verified emissions")
 
 
 class CalculatorInput(serializers.Serializer):
-    plan = serializers.ChoiceField(choices=["2021", "2022", "2023", "2024"])
+    plan = serializers.CharField(help_text="power: 2019-20 ... 2026; industry: cement-2025 or the year")
+    sector = serializers.CharField(required=False, help_text="absent: power")
+    balance_value = serializers.DecimalField(max_digits=10, decimal_places=4, required=False,
+                                             help_text="industrial sectors; absent: solved from the units")
     units = CalculatorUnitInput(many=True)
 
 
@@ -37,8 +53,10 @@ class CalculatorUnitOutput(serializers.Serializer):
 
 class CalculatorOutput(serializers.Serializer):
     units = CalculatorUnitOutput(many=True)
-    entity_total_tco2 = serializers.IntegerField()
-    relief_tco2 = serializers.IntegerField()
+    entity_total_tco2 = serializers.IntegerField(required=False, help_text="power")
+    relief_tco2 = serializers.IntegerField(required=False, help_text="power")
+    balance_value = serializers.CharField(required=False, allow_null=True, help_text="industrial sectors")
+    sector_total_tco2 = serializers.IntegerField(required=False, help_text="industrial sectors")
 
 
 class BenchmarkRowOutput(serializers.ModelSerializer):
@@ -47,17 +65,33 @@ class BenchmarkRowOutput(serializers.ModelSerializer):
         fields = ["year", "category", "kind", "electricity_t_per_mwh", "heat_t_per_gj", "confidence", "note"]
 
 
+class BalanceValueInput(serializers.Serializer):
+    plan = serializers.CharField(help_text="an intensity plan, e.g. cement-2025")
+    year = serializers.IntegerField(min_value=2019, max_value=2100)
+
+
+class BalanceValueOutput(serializers.ModelSerializer):
+    plan = serializers.CharField(source="plan.code", read_only=True)
+
+    class Meta:
+        model = BalanceValue
+        fields = ["plan", "year", "value", "confidence", "note", "solved_from", "published_at"]
+
+
 class PlanOutput(serializers.ModelSerializer):
     benchmarks = BenchmarkRowOutput(many=True, read_only=True)
+    balance_values = BalanceValueOutput(many=True, read_only=True)
 
     class Meta:
         model = AllocationPlan
-        fields = ["code", "title", "first_year", "last_year", "activity_basis", "correction_scheme",
+        fields = ["code", "title", "sector", "method", "consultation_draft", "first_year", "last_year",
+                  "activity_basis", "correction_scheme", "peak_formula", "exemptions", "intensity_band",
+                  "intensity_slope", "carbide_slag_threshold",
                   "cooling_water_factor", "cooling_air_factor", "cooling_back_pressure_factor",
                   "heat_ratio_coefficient", "gas_heat_ratio_coefficient", "load_factor_for_chp", "peak_threshold",
                   "pre_allocation_share", "pre_allocation_basis", "gas_relief", "entity_relief_floor",
                   "borrowing_allowed", "borrowing_threshold", "borrowing_max_share", "vintage_rule", "confidence",
-                  "note", "status", "published_at", "benchmarks"]
+                  "note", "status", "published_at", "benchmarks", "balance_values"]
 
 
 class EntityAllocationOutput(serializers.ModelSerializer):
@@ -81,6 +115,8 @@ class EntityAllocationOutput(serializers.ModelSerializer):
 class RunInput(serializers.Serializer):
     year = serializers.IntegerField(min_value=2019, max_value=2100)
     kind = serializers.ChoiceField(choices=AllocationRun.Kind.choices)
+    entities = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                     help_text="re-determination: the entity ids whose verification changed")
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -89,7 +125,7 @@ class RunOutput(serializers.ModelSerializer):
     class Meta:
         model = AllocationRun
         fields = ["id", "plan", "year", "kind", "status", "created_by", "approved_by", "calculate_job", "issue_job",
-                  "total_tco2", "issuance_reference", "created_at"]
+                  "total_tco2", "issuance_reference", "entity_ids", "due_date", "created_at"]
 
 
 class BorrowingInput(serializers.Serializer):

@@ -12,9 +12,11 @@ from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 from entities.selectors import entity_get
 
-from .. import sandbox, selectors, services
+from .. import balance_values, calculator, sandbox, selectors, services
 from ..models import AllocationPlan, BorrowingApplication
 from .serializers import (
+    BalanceValueInput,
+    BalanceValueOutput,
     BorrowingDecisionInput,
     BorrowingInput,
     BorrowingOutput,
@@ -30,18 +32,23 @@ from .serializers import (
 
 
 class CalculateView(APIView):
-    """Allocation calculator: a plan's formula, line by line, on units you describe (nothing stored)."""
+    """Allocation calculator: a plan's formula, line by line, on facilities you describe (nothing stored).
+
+    Power bodies as before; an industrial ``sector`` takes {plan, sector, balance_value?, units[{id,
+    verified_emissions_tco2, output_t, intensity_emissions_tco2?, exemption?}]} (``allowances.calculator``).
+    """
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=CalculatorInput, responses=CalculatorOutput)
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
-        return Response(selectors.calculate(plan_code=data.get("plan"), units=data.get("units")))
+        return Response(calculator.calculate(data))
 
 
 class BalanceValuesView(APIView):
-    """Regulators: per category, the intensity at which allocation equals verified emissions."""
+    """Regulators: per category (power) or sector (intensity plans), the intensity at which allocation equals
+    verified emissions; POST publishes an intensity plan's balance value (national regulator)."""
 
     @extend_schema(parameters=[OpenApiParameter("plan", str), OpenApiParameter("year", int)], responses=dict)
     def get(self, request):
@@ -54,6 +61,15 @@ class BalanceValuesView(APIView):
         plan = selectors.plan_get(request.query_params.get("plan", ""), published=False)
         return Response(sandbox.balance_values_for(plan=plan, data_year=year))
 
+    @extend_schema(request=BalanceValueInput, responses={201: BalanceValueOutput})
+    @idempotent
+    def post(self, request):
+        """The national regulator publishes an intensity plan's balance value, solved on verified data."""
+        data = validated(BalanceValueInput, request)
+        plan = selectors.plan_get(data["plan"], published=False)
+        row = balance_values.balance_value_publish(actor=request.user, plan=plan, year=data["year"])
+        return Response(BalanceValueOutput(row).data, status=status.HTTP_201_CREATED)
+
 
 class PlanViewSet(ReadOnlyModelViewSet):
     """Published allocation plans with their rules and benchmark rows (confidence marks included)."""
@@ -64,7 +80,10 @@ class PlanViewSet(ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_queryset(self):
-        qs = AllocationPlan.objects.prefetch_related("benchmarks")
+        qs = AllocationPlan.objects.prefetch_related("benchmarks", "balance_values")
+        sector = self.request.query_params.get("sector")
+        if sector:
+            qs = qs.filter(sector_id=sector)
         if not self.request.user.is_regulator:
             qs = qs.filter(status=AllocationPlan.Status.PUBLISHED)
         return qs

@@ -76,11 +76,13 @@ def _send(job_id: int) -> None:
     error for work that was in fact accepted. The row stays pending with a message; ``job_sweep`` sends it
     again once its heartbeat is stale (``JOB_STALE_AFTER_SECONDS``).
     """
+    from kombu.exceptions import OperationalError as BrokerError
+
     from .tasks import job_run_task
 
     try:
         job_run_task.delay(job_id)
-    except Exception as exc:  # kombu OperationalError, redis ConnectionError, DNS...: any failure to publish
+    except (BrokerError, ConnectionError) as exc:  # the publish failed (refused, reset, DNS): not the task's error
         log.warning("job %s: broker unavailable (%s); the sweeper will send it again", job_id, exc)
         Job.objects.filter(pk=job_id, status=Job.Status.PENDING).update(
             message=_("Waiting for the task queue, which did not answer; it will be sent again automatically."))

@@ -5,6 +5,8 @@ from rest_framework import serializers
 from .. import standing
 from ..models import (
     ComplianceCycle,
+    CycleMilestone,
+    CycleSector,
     Obligation,
     Penalty,
     ReliefDecision,
@@ -14,14 +16,28 @@ from ..models import (
 )
 
 
+class CycleSectorOutput(serializers.ModelSerializer):
+    class Meta:
+        model = CycleSector
+        fields = ["sector", "allocation_basis", "confidence", "source"]
+
+
+class CycleMilestoneOutput(serializers.ModelSerializer):
+    class Meta:
+        model = CycleMilestone
+        fields = ["kind", "sector", "due_on", "confidence", "source"]
+
+
 class ComplianceCycleOutput(serializers.ModelSerializer):
     eligible_vintages = serializers.SerializerMethodField()
+    sectors = CycleSectorOutput(many=True, read_only=True)
+    milestones = CycleMilestoneOutput(many=True, read_only=True)
 
     class Meta:
         model = ComplianceCycle
         fields = ["id", "code", "name", "first_year", "last_year", "offset_cap_pct", "milestone_pct",
-                  "milestone_date", "deadline", "warning_horizons", "status", "closed_at", "confidence", "source",
-                  "eligible_vintages"]
+                  "milestone_date", "deadline", "warning_horizons", "status", "draft", "closed_at", "confidence",
+                  "source", "eligible_vintages", "sectors", "milestones"]
 
     def get_eligible_vintages(self, cycle) -> dict:
         result: dict[str, list[int]] = {}

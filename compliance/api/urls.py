@@ -2,7 +2,7 @@ from django.urls import path
 
 from cets.common.routers import ApiRouter
 
-from . import views
+from . import carryover, views
 
 router = ApiRouter()
 router.register("cycles", views.CycleViewSet, basename="compliance-cycle")
@@ -10,6 +10,10 @@ router.register("obligations", views.ObligationViewSet, basename="compliance-obl
 router.register("warnings", views.WarningViewSet, basename="compliance-warning")
 router.register("reliefs", views.ReliefViewSet, basename="compliance-relief")
 router.register("penalties", views.PenaltyViewSet, basename="compliance-penalty")
+router.register("carry-over-schemes", carryover.CarryOverSchemeViewSet, basename="compliance-carry-over-scheme")
+router.register("carry-over-notices", carryover.CarryOverNoticeViewSet, basename="compliance-carry-over-notice")
+router.register("carry-over-applications", carryover.CarryOverApplicationViewSet,
+                basename="compliance-carry-over-application")
 
 urlpatterns = [
     path("cycles/<str:code>/risk/", views.RiskListView.as_view(), name="compliance-risk"),

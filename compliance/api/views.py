@@ -39,7 +39,7 @@ class CycleViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_queryset(self):
-        return selectors.cycles().prefetch_related("vintages")
+        return selectors.cycles().prefetch_related("sectors", "milestones")
 
     @extend_schema(responses=dict)
     @action(detail=True, methods=["get"])

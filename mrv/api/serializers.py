@@ -21,6 +21,7 @@ from ..models import (
     TestReport,
     Verification,
     VerificationFinding,
+    VerifiedFacilityValue,
     VerifiedUnitValue,
 )
 
@@ -70,9 +71,19 @@ class CalculateFuelInput(serializers.Serializer):
 
 
 class CalculateInput(serializers.Serializer):
+    sector = serializers.CharField(required=False, allow_null=True,
+                                   help_text="absent: power with this body. steel, cement, aluminium (or power): "
+                                             "the sector's body, see docs/adding-a-sector.md")
     year = serializers.IntegerField(min_value=2013, max_value=2100, help_text="data year (selects the defaults)")
     fuels = CalculateFuelInput(many=True)
     purchased_electricity_mwh = _number("MWh; counts for data years with a grid factor (to 2022)", default=0)
+
+
+class SectorCalculateInput(serializers.Serializer):
+    """The common part of a sector body; the rest is read by the sector's accounting module."""
+
+    sector = serializers.CharField(help_text="sector code (entities.Sector): power, steel, cement, aluminium")
+    year = serializers.IntegerField(min_value=2013, max_value=2100, help_text="data year (selects the defaults)")
 
 
 class CalculateLineOutput(serializers.Serializer):
@@ -82,11 +93,20 @@ class CalculateLineOutput(serializers.Serializer):
     calculation = serializers.CharField()
     inputs = serializers.DictField(help_text="name -> {value, unit, source}")
     emissions_tco2 = serializers.CharField()
+    in_total = serializers.BooleanField(required=False, help_text="sectors: whether the line adds to the total")
 
 
 class CalculateOutput(serializers.Serializer):
     emissions_tco2 = serializers.CharField(help_text="decimal string, tCO2, 3 decimals")
     lines = CalculateLineOutput(many=True)
+    output_t = serializers.CharField(required=False, allow_null=True, help_text="sectors: crude steel, clinker "
+                                     "or aluminium liquid, t")
+    intensity_emissions_tco2 = serializers.CharField(required=False, allow_null=True,
+                                                     help_text="sectors: emissions of the allocation intensity")
+    intensity_output_t = serializers.CharField(required=False, allow_null=True)
+    intensity = serializers.CharField(required=False, allow_null=True, help_text="t per t, 4 decimals")
+    gases = serializers.DictField(required=False, help_text="sectors: tCO2e per gas")
+    carbide_slag_rate = serializers.CharField(required=False, help_text="cement: carbide-slag substitution rate")
 
 
 class FuelInput(serializers.Serializer):
@@ -113,6 +133,20 @@ class SubmissionInput(serializers.Serializer):
     purchased_electricity_mwh = serializers.CharField(required=False, allow_blank=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
     fuels = FuelInput(many=True)
+
+
+class FacilitySubmissionInput(serializers.Serializer):
+    """A month of a steel enterprise, clinker line or aluminium process: the keys below, then the monthly key
+    parameters of the facility's sector (``/api/v1/sectors/``: ``monthly_parameters``) at the top level or in
+    ``inputs``. A field of another sector is refused naming it; nothing is saved."""
+
+    unit = serializers.IntegerField(help_text="the facility (unit id)")
+    year = serializers.IntegerField()
+    month = serializers.IntegerField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    inputs = serializers.DictField(required=False, help_text="the sector's monthly key parameters, e.g. cement: "
+                                   "{fuels, clinker_t, substitutes}; aluminium: {aluminium_t, "
+                                   "net_anode_consumption, anode_sulphur?, anode_ash?, anode_effect_minutes?}")
 
 
 class FuelOutput(serializers.ModelSerializer):
@@ -145,6 +179,7 @@ class AnswerInput(serializers.Serializer):
 
 class SubmissionOutput(NextStepMixin, serializers.ModelSerializer):
     unit_code = serializers.CharField(source="unit.code")
+    sector = serializers.CharField(source="unit.sector_id")
     fuels = FuelOutput(many=True, read_only=True)
     reviews = ReviewOutput(many=True, read_only=True)
     information_requests = InformationRequestOutput(many=True, read_only=True)
@@ -156,7 +191,8 @@ class SubmissionOutput(NextStepMixin, serializers.ModelSerializer):
                   "electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "operating_hours",
                   "load_factor", "purchased_electricity_mwh", "fuel_emissions_tco2", "indirect_emissions_tco2",
                   "emissions_tco2", "deadline", "on_time", "submitted_at", "note", "fuels", "calculation", "reviews",
-                  "information_requests", "review_due", "next_step"]
+                  "information_requests", "review_due", "next_step", "sector", "inputs", "output_t",
+                  "intensity_emissions_tco2", "intensity_output_t", "gases"]
 
 
 class SubmissionListOutput(serializers.ModelSerializer):
@@ -285,14 +321,26 @@ class TransitionInput(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
+def _figure(help_text: str) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text=help_text)
+
+
 class UnitValueInput(serializers.Serializer):
-    unit = serializers.CharField(help_text="unit code")
-    electricity_generated_mwh = serializers.CharField()
-    electricity_supplied_mwh = serializers.CharField()
-    heat_supplied_gj = serializers.CharField()
-    load_factor = serializers.CharField()
-    heat_supply_ratio = serializers.CharField()
-    emissions_tco2 = serializers.CharField()
+    """A generating unit's verified figures (the power fields, all required), or another facility's (its
+    emissions and output required; the intensity inputs default to the year's months; a field of the other
+    kind is refused naming it)."""
+
+    unit = serializers.CharField(help_text="unit (facility) code")
+    electricity_generated_mwh = _figure("power: MWh")
+    electricity_supplied_mwh = _figure("power: MWh")
+    heat_supplied_gj = _figure("power: GJ")
+    load_factor = _figure("power: fraction")
+    heat_supply_ratio = _figure("power: fraction")
+    emissions_tco2 = serializers.CharField(help_text="verified emissions, tCO2e")
+    output_t = _figure("steel: crude steel; cement: clinker; aluminium: aluminium liquid (t)")
+    intensity_emissions_tco2 = _figure("steel: sintering + ironmaking balance (tCO2); blank: the months' sum")
+    intensity_output_t = _figure("steel: ironmaking output (t); blank: the months' sum")
+    carbide_slag_rate = _figure("cement: carbide-slag substitution rate (fraction)")
 
 
 class VerificationInput(serializers.Serializer):
@@ -325,6 +373,16 @@ class UnitValueOutput(serializers.ModelSerializer):
                   "load_factor", "heat_supply_ratio", "emissions_tco2"]
 
 
+class FacilityValueOutput(serializers.ModelSerializer):
+    unit_code = serializers.CharField(source="unit.code")
+    sector = serializers.CharField(source="unit.sector_id")
+
+    class Meta:
+        model = VerifiedFacilityValue
+        fields = ["unit", "unit_code", "sector", "emissions_tco2", "output_t", "intensity_emissions_tco2",
+                  "intensity_output_t", "carbide_slag_rate", "gases"]
+
+
 class FindingOutput(serializers.ModelSerializer):
     class Meta:
         model = VerificationFinding
@@ -339,6 +397,7 @@ class CloseFindingInput(serializers.Serializer):
 
 class VerificationOutput(NextStepMixin, serializers.ModelSerializer):
     unit_values = UnitValueOutput(many=True, read_only=True)
+    facility_values = FacilityValueOutput(many=True, read_only=True)
     findings = FindingOutput(many=True, read_only=True)
     next_step = NextStepField()
 
@@ -346,7 +405,7 @@ class VerificationOutput(NextStepMixin, serializers.ModelSerializer):
         model = Verification
         fields = ["id", "entity", "year", "agency", "status", "findings", "verified_emissions_tco2",
                   "is_conservative", "conservative_reason", "submitted_at", "confirmed_at", "review_deadline",
-                  "review_reason", "review_decision_due", "unit_values", "next_step"]
+                  "review_reason", "review_decision_due", "unit_values", "facility_values", "next_step"]
 
 
 class RatingInput(serializers.Serializer):

@@ -13,11 +13,11 @@ from cets.common.api import error_response, validated
 from cets.common.errors import DomainError, NotFound
 from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
-from entities.models import ConsultingEngagement, KeyEntity, Organisation, Unit
+from entities.models import ConsultingEngagement, KeyEntity, Organisation, Sector, Unit
 from entities.selectors import entity_get, scope_by_entity, units_visible_to
 from entities.services import consulting_register
 
-from .. import accounting, oversight, selectors, services, spreadsheet, uploads
+from .. import accounting, oversight, sector_spreadsheet, sectors, selectors, services, spreadsheet, uploads
 from ..models import EarlyWarning
 from . import serializers as s
 
@@ -34,13 +34,21 @@ def _invalid_rows(exc: services.InvalidRows) -> Response:
 class CalculateView(APIView):
     """The accounting guideline as a calculator: fuels and purchased electricity in, tCO2 with every line out."""
 
-    @extend_schema(request=s.CalculateInput, responses={200: s.CalculateOutput})
+    @extend_schema(request=s.CalculateInput, responses={200: s.CalculateOutput},
+                   description="Without `sector`: power, as before. With `sector` (steel, cement, aluminium, "
+                               "power, ...): the sector's body (docs/adding-a-sector.md); the answer adds output, "
+                               "intensity and gases. A field of another sector is refused.")
     def post(self, request):
-        data = validated(s.CalculateInput, request)
-        values = data
+        sector = request.data.get("sector") if isinstance(request.data, dict) else None
         try:
-            result = accounting.compute(selectors.parameter_set(values["year"]), fuels=values["fuels"],
-                                        purchased_electricity_mwh=values["purchased_electricity_mwh"])
+            if sector is None:
+                values = validated(s.CalculateInput, request)
+                result = accounting.compute(selectors.parameter_set(values["year"]), fuels=values["fuels"],
+                                            purchased_electricity_mwh=values["purchased_electricity_mwh"])
+            else:
+                head = validated(s.SectorCalculateInput, request)
+                body = {k: v for k, v in request.data.items() if k not in head}
+                result = sectors.calculate(head["sector"], head["year"], body)
         except accounting.AccountingError as exc:
             raise DomainError(exc.message, exc.code, exc.field) from exc
         return Response(result.as_dict())
@@ -58,13 +66,21 @@ class SubmissionViewSet(ScopedReadViewSet):
     def get_serializer_class(self):
         return s.SubmissionListOutput if self.action == "list" else s.SubmissionOutput
 
-    @extend_schema(request=s.SubmissionInput, responses={201: s.SubmissionOutput})
+    @extend_schema(request=s.SubmissionInput, responses={201: s.SubmissionOutput},
+                   description="A generating unit's month as below; a facility of another sector sends "
+                               "FacilitySubmissionInput (its sector's monthly key parameters).")
     def create(self, request):
-        data = validated(s.SubmissionInput, request)
-        values = dict(data)
-        unit = units_visible_to(request.user).filter(pk=values.pop("unit")).first()
+        head = validated(s.FacilitySubmissionInput, request)
+        unit = units_visible_to(request.user).filter(pk=head["unit"]).first()
         if unit is None:
             raise NotFound("No such unit among the units you may submit for.", field="unit")
+        if unit.is_generating_unit:
+            values = dict(validated(s.SubmissionInput, request))
+            values.pop("unit")
+        else:
+            values = {k: head[k] for k in ("year", "month", "note") if k in head}
+            values["inputs"] = {**{k: v for k, v in request.data.items() if k not in head and k != "inputs"},
+                                **head.get("inputs", {})}
         try:
             sub = services.submission_submit(actor=request.user, unit=unit, **values)
         except services.InvalidRows as exc:
@@ -78,7 +94,8 @@ class SubmissionViewSet(ScopedReadViewSet):
     def upload(self, request):
         return _upload_preview(request)
 
-    @extend_schema(parameters=[OpenApiParameter("year", int)], responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(parameters=[OpenApiParameter("year", int), OpenApiParameter("sector", str)],
+                   responses={(200, "application/octet-stream"): bytes})
     @action(detail=False, methods=["get"])
     def template(self, request):
         entity_id = request.user.acting_entity_id
@@ -88,7 +105,8 @@ class SubmissionViewSet(ScopedReadViewSet):
             year = int(request.query_params.get("year", timezone.localdate().year))
         except ValueError:
             raise DomainError("year must be a whole number.", "invalid_integer", "year")
-        return template_response(entity_get(user=request.user, pk=entity_id), year)
+        return template_response(entity_get(user=request.user, pk=entity_id), year,
+                                 request.query_params.get("sector"))
 
     @extend_schema(request={"multipart/form-data": s.UploadInput}, responses={201: None})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
@@ -174,11 +192,19 @@ class UploadViewSet(ScopedReadViewSet):
         return Response(s.UploadOutput(uploads.upload_discard(actor=request.user, upload=self.get_object())).data)
 
 
-def template_response(entity: KeyEntity, year: int) -> HttpResponse:
-    units = Unit.objects.filter(entity=entity, status=Unit.Status.OPERATING).order_by("code")
-    content = spreadsheet.template_workbook(units, year, spreadsheet.template_months(year, timezone.localdate()))
+def template_response(entity: KeyEntity, year: int, sector_code: str | None = None) -> HttpResponse:
+    """The template of one sector's facilities of the entity (``sector``: default its main sector; a steel
+    works with a captive power unit downloads each sector's template)."""
+    sector = Sector.objects.filter(code=sector_code or entity.sector_id).first()
+    if sector is None:
+        raise DomainError("Unknown sector.", "invalid_choice", "sector")
+    units = Unit.objects.filter(entity=entity, status=Unit.Status.OPERATING, sector=sector).order_by("code")
+    months = spreadsheet.template_months(year, timezone.localdate())
+    content = (spreadsheet.template_workbook(units, year, months) if sector.code == "power" else
+               sector_spreadsheet.template_workbook(sector, units, year, months))
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="mrv-{entity.credit_code}-{year}.xlsx"'
+    suffix = "" if sector.code == "power" else f"-{sector.code}"
+    response["Content-Disposition"] = f'attachment; filename="mrv-{entity.credit_code}-{year}{suffix}.xlsx"'
     return response
 
 
@@ -277,7 +303,8 @@ class VerificationViewSet(ScopedReadViewSet):
     filterset_fields = ["entity", "year", "status", "agency"]
 
     def scoped_queryset(self, user):
-        return selectors.verifications_visible_to(user).prefetch_related("unit_values__unit", "findings")
+        return selectors.verifications_visible_to(user).prefetch_related("unit_values__unit", "facility_values__unit",
+                                                                          "findings")
 
     @extend_schema(request=s.VerificationInput, responses={201: s.VerificationOutput})
     def create(self, request):

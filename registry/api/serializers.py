@@ -93,4 +93,5 @@ class RegistryVintageTotalOutput(serializers.Serializer):
     surrendered = serializers.IntegerField()
     cancelled = serializers.IntegerField()
     retired = serializers.IntegerField()
+    carried_over = serializers.IntegerField()
     deleted = serializers.IntegerField()

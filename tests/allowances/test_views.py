@@ -77,8 +77,8 @@ def test_sandbox_page_renders_svg_histogram(client, national, entity, other_enti
 
 
 def test_admin_plan_publication_four_eyes(client, admin_login, national, national2):
-    draft = services.plan_draft_create(actor=national, source=AllocationPlan.objects.get(code="2024"), code="2025",
-                                       first_year=2025, last_year=2025)
+    draft = services.plan_draft_create(actor=national, source=AllocationPlan.objects.get(code="2024"), code="2027",
+                                       first_year=2027, last_year=2027)
     admin_login(client, national)
     url = "/admin/allowances/allocationplan/"
     client.post(url, {"action": "submit", "_selected_action": [draft.pk]})

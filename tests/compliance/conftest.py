@@ -15,6 +15,7 @@ from entities.models import User
 from mrv.models import Verification
 from registry import services as registry
 from tests import factories as f
+from tests.compliance.carryover_helpers import market, notified, open_now, scheme  # noqa: F401  (carry-over)
 from tests.voluntary.conftest import (  # noqa: F401  (the voluntary cast, to issue real CCERs)
     applied,
     disclosed,

@@ -173,7 +173,8 @@ def test_the_doors_served_by_compliance_surrender_and_offset(api, holder, ob2021
     ob2021.refresh_from_db()
     assert (ob2021.surrendered_tco2, ob2021.offsets_tco2, ob2021.remaining_tco2) == (600_000, 30_000, 370_000)
     assert [s.kind for s in SurrenderStep.objects.order_by("pk")] == ["cea", "ccer"]
-    assert consistency_check() == {"obligations": [], "allocations": [], "cash": [], "ccer_uses": []}
+    assert consistency_check() == {"obligations": [], "allocations": [], "cash": [], "ccer_uses": [],
+                                   "carry_over": []}
 
 
 # ---- coverage read from the ledger: a reversal reopens the obligation ------------------------------------

@@ -43,3 +43,60 @@ def month_row(unit, month=4, year=2024, **over):
            "fuels": [{"fuel": "bituminous", "consumption": "1000", "ncv": "20.908"}]}
     row.update(over)
     return row
+
+
+# ---- facilities of the industrial sectors (issue 15) --------------------------------------------------------
+
+CEMENT_MONTH = {"fuels": [{"fuel": "bituminous", "consumption": "12500", "ncv": "22.0"}], "clinker_t": "100000",
+                "substitutes": [{"material": "carbide_slag", "consumption": "5000"}]}
+ALUMINIUM_MONTH = {"aluminium_t": "50000", "net_anode_consumption": "0.4"}
+STEEL_MONTH = {
+    "fuels": [{"fuel": "washed_coking_coal", "consumption": "220000"}, {"fuel": "anthracite", "consumption": "70000"}],
+    "materials": [{"material": "limestone", "consumption": "30000"}],
+    "products": [{"product": "crude_steel", "quantity": "400000"}, {"product": "tar", "quantity": "5000"}],
+    "processes": {"sintering": {"inputs": [{"fuel": "coke", "consumption": "20000"}]},
+                  "ironmaking": {"inputs": [{"fuel": "coke", "consumption": "150000"}],
+                                 "outputs": [{"fuel": "bf_gas", "consumption": "20000"}]}},
+    "ironmaking_output_t": "370000", "sinter_t": "500000"}
+
+
+def _facility_entity(name, code, sector, attributes):
+    import datetime as dt
+
+    from tests import factories as f
+
+    ent = f.EntityFactory(name=name, province=f.province("42"), city=f.city("420100"), sector_id=sector,
+                          inclusion_year=2024)
+    Unit.objects.create(entity=ent, sector_id=sector, code=code, name=code, attributes=attributes,
+                        rated_power_mw=None, main_fuel="", commissioning_date=dt.date(2012, 1, 1))
+    return ent
+
+
+@pytest.fixture
+def cement_entity(db):
+    return _facility_entity("华新示范水泥有限公司", "HB-CEM-L1", "cement",
+                            {"clinker_type": "portland", "design_capacity_tpd": 5000})
+
+
+@pytest.fixture
+def aluminium_entity(db):
+    return _facility_entity("湖北示范铝业有限公司", "HB-AL-P1", "aluminium", {"capacity_t": 600000})
+
+
+@pytest.fixture
+def steel_entity(db):
+    return _facility_entity("武汉示范钢铁有限公司", "HB-ST-01", "steel",
+                            {"processes": ["coking", "sintering", "ironmaking", "bof"]})
+
+
+@pytest.fixture
+def facility_user():
+    """``facility_user(entity)``: a carbon manager acting for ``entity``."""
+    from entities.models import User
+    from tests import factories as f
+
+    def user(ent):
+        return User.objects.filter(username=f"manager-{ent.pk}").first() or f.UserFactory(
+            role=User.Role.ENTITY, entity=ent, username=f"manager-{ent.pk}")
+
+    return user

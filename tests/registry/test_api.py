@@ -126,7 +126,8 @@ def test_transactions_scoped_and_cancel(api, funded, cea21, entity_user, other_e
 def test_public_totals_and_serial_trace(api, funded, cea21, entity_account):
     rows = api().get(f"{BASE}/public/vintages/").json()
     assert rows == [{"instrument": "CEA21", "kind": "cea", "vintage": 2021, "issued": 1_000, "allocated": 1_000,
-                     "surrendered": 0, "cancelled": 0, "retired": 0, "deleted": 0}]
+                     "surrendered": 0, "cancelled": 0, "retired": 0, "carried_over": 0,
+                     "deleted": 0}]
     trace = api().get(f"{BASE}/public/serials/CN-CEA21-000000000007/").json()
     assert [e["kind"] for e in trace["events"]] == ["issuance", "delivery", "allocation"]
     assert trace["held_in"] == "Entity holding account" and entity_account.number not in str(trace)

@@ -15,7 +15,7 @@ class CcerMethodologyOutput(serializers.ModelSerializer):
         model = Methodology
         fields = ["id", "code", "version", "title", "title_en", "sector_code", "sector", "calculation", "capacity_unit",
                   "project_fields", "applicability", "applicability_text", "crediting_years_min",
-                  "crediting_years_max", "parameters", "formula", "confidence", "published_on"]
+                  "crediting_years_max", "parameters", "formula", "confidence", "published_on", "note"]
 
 
 class CcerProjectOutput(serializers.ModelSerializer):
