@@ -83,7 +83,6 @@ def _no_rows_cached_across_tests():
 # Reference data that data migrations load (and a transactional test's flush removes).
 SEEDS = [
     ("entities.migrations.0002_provinces", "load_provinces"),
-    ("entities.migrations.0005_sectors", "seed_sectors"),
     ("allowances.migrations.0002_seed_plans", "seed"),
     ("mrv.migrations.0002_seed_parameters", "seed"),
     ("mrv.migrations.0012_seed_generation_without_emissions_rule", "seed"),
