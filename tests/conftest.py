@@ -83,6 +83,8 @@ def _no_rows_cached_across_tests():
 # Reference data that data migrations load (and a transactional test's flush removes).
 SEEDS = [
     ("entities.migrations.0002_provinces", "load_provinces"),
+    ("entities.migrations.0005_sectors", "seed_sectors"),
+    ("entities.migrations.0007_sector_report_only_rules", "seed_rules"),
     ("allowances.migrations.0002_seed_plans", "seed"),
     ("mrv.migrations.0002_seed_parameters", "seed"),
     ("mrv.migrations.0012_seed_generation_without_emissions_rule", "seed"),
