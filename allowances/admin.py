@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cets.common.errors import DomainError
 from cets.common.stepup import StepUpActionForm, step_up_admin_action
-from entities.admin_scoping import RegulatorAdmin
+from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
 from entities.models import User
 
 from . import services
@@ -25,6 +25,8 @@ from .models import (
     Obligation,
     Scenario,
     UnitAllocation,
+    VintageTotal,
+    VintageTotalEntry,
 )
 
 PLAN_RULE_FIELDS = [
@@ -291,3 +293,17 @@ class ScenarioAdmin(RegulatorAdmin):
     @admin.display(description=_("at cap, plan as published"))
     def baseline_at_cap(self, obj):
         return self._figure(obj, "baseline", "entities_at_cap")
+
+
+class VintageTotalEntryInline(RegulatorReadOnlyInline):
+    model = VintageTotalEntry
+    fields = ["source", "quantity_tco2", "reference", "created_by", "created_at"]
+
+
+@admin.register(VintageTotal)
+class VintageTotalAdmin(RegulatorAdmin):
+    """The plan's total per vintage (the registry's issuance cap), with what determined it."""
+
+    entity_path = None
+    list_display = ["vintage", "total_tco2"]
+    inlines = [VintageTotalEntryInline]

@@ -493,3 +493,55 @@ class Scenario(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class VintageTotal(models.Model):
+    """The plan's total for a vintage: what the allocation process has determined may be issued in it.
+
+    The sum of its entries, kept as a row so that two determinations of one vintage are added one after
+    the other (the row is locked); the registry caps the vintage's CEAs at this figure
+    (``Instrument.issuance_cap``), so no issuance, however proposed, goes beyond it.
+    """
+
+    vintage = models.PositiveSmallIntegerField(_("vintage"), unique=True)
+    total_tco2 = models.BigIntegerField(_("determined total (tCO2)"), default=0)
+
+    class Meta:
+        verbose_name = _("vintage total")
+        verbose_name_plural = _("vintage totals")
+        ordering = ["vintage"]
+        constraints = [models.CheckConstraint(condition=models.Q(total_tco2__gte=0),
+                                              name="allowances_vintagetotal_nonnegative")]
+
+    def __str__(self):
+        return f"CEA{self.vintage % 100:02d}: {self.total_tco2:,} t"
+
+
+class VintageTotalEntry(models.Model):
+    """One determination added to a vintage's total: an approved run's issuance, an approved borrowing,
+    a carry-over (one entry per reference, so a repeat adds nothing)."""
+
+    class Source(models.TextChoices):
+        PRE_ALLOCATION = "pre_allocation", _("Pre-allocation")
+        TRUE_UP = "true_up", _("True-up top-up")
+        BORROWING = "borrowing", _("Borrowing of the next vintage")
+        CARRY_OVER = "carry_over", _("Carry-over issuance")
+
+    total = models.ForeignKey(VintageTotal, on_delete=models.PROTECT, related_name="entries")
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    quantity_tco2 = models.BigIntegerField(_("quantity"))
+    reference = models.CharField(_("reference"), max_length=60, unique=True,
+                                 help_text=_("what determined it, e.g. allowances-run-12, allowances-borrowing-3"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vintage total entry")
+        verbose_name_plural = _("vintage total entries")
+        ordering = ["total", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity_tco2__gt=0),
+                                              name="allowances_vintagetotalentry_positive")]
+
+    def __str__(self):
+        return f"{self.reference}: +{self.quantity_tco2:,} t"

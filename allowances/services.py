@@ -8,6 +8,7 @@ the chunk functions here, each chunk in its own transaction.
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +31,7 @@ from .models import (
     Scenario,
     UnitAllocation,
 )
+from .vintage_totals import vintage_total_add  # the one door that raises a vintage's plan total (and its cap)
 
 NATIONAL = User.Role.NATIONAL_REGULATOR
 
@@ -243,6 +245,8 @@ def borrowing_decide(*, actor, application: BorrowingApplication, approve: bool)
     The borrowed amount is deducted from the entity's next allocation (``run_calculate``), whether
     or not the issuance has been approved yet: the two are independent records of one decision.
     An account that may not receive units (fully frozen, closed) refuses the approval: nothing changes.
+    The borrowed quantity is added to the next vintage's plan total first (``vintage_totals``), so the
+    registry's cap admits this issuance and nothing beyond the determined total.
     """
     from registry import services as registry
 
@@ -257,10 +261,13 @@ def borrowing_decide(*, actor, application: BorrowingApplication, approve: bool)
     after = {"status": status}
     if approve:
         vintage = application.year + 1
+        reference = f"allowances-borrowing-{application.pk}"
+        vintage_total_add(actor=actor, vintage=vintage, source="borrowing", quantity=application.requested_tco2,
+                          reference=reference)
         proposal = registry.issuance_propose(
             actor=None, instrument=registry.instrument_get_or_create_cea(vintage=vintage),
             quantity=application.requested_tco2, deliver_to=registry.account_for_entity(entity=application.entity),
-            reference=f"allowances-borrowing-{application.pk}",
+            reference=reference,
             reason=_("Borrowing of %(q)s t of vintage %(v)s approved by the province for %(year)s (application "
                      "%(pk)s)") % {"q": application.requested_tco2, "v": vintage, "year": application.year,
                                    "pk": application.pk})
@@ -621,7 +628,12 @@ def _entity_result(run, plan, rules, rows, *, true_up: bool, pre, borrowings, se
 
 @transaction.atomic
 def run_approve(*, actor, run: AllocationRun) -> AllocationRun:
-    """Second pair of eyes: another national regulator approves; a Job moves the units in the registry."""
+    """Second pair of eyes: another national regulator approves; a Job moves the units in the registry.
+
+    What the run will issue (its entities' positive differences) is added to the vintage's plan total
+    (``vintage_totals``) in this transaction, which raises the registry's issuance cap of the vintage:
+    the run's issuance fits exactly, and nothing beyond it can be issued by any other door.
+    """
     from cets.common.jobs import job_create
 
     _require_national(actor, _("approve allocation runs"))
@@ -636,6 +648,10 @@ def run_approve(*, actor, run: AllocationRun) -> AllocationRun:
     run.issue_job = job_create(kind="allowances.issue", user=actor, params={"run": run.pk},
                                total=run.entities.count())
     run.save(update_fields=["status", "approved_by", "issue_job"])
+    to_issue = run.entities.filter(difference_tco2__gt=0).aggregate(n=Sum("difference_tco2"))["n"] or 0
+    if to_issue:  # what run_issue proposes: the vintage's plan total grows by it before anything is issued
+        vintage_total_add(actor=actor, vintage=run.year, source=run.kind, quantity=to_issue,
+                          reference=f"allowances-run-{run.pk}")
     audit_record(actor=actor, action="allocation_run.approve", obj=run, before={"status": "calculated"},
                  after={"status": run.status})
     return run

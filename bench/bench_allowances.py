@@ -67,7 +67,8 @@ def reset() -> None:
     with connection.cursor() as cur:
         cur.execute("TRUNCATE allowances_unitallocation, allowances_obligation, allowances_borrowingapplication, "
                     "allowances_entityallocation, allowances_allocationrun, allowances_scenario, "
-                    "allowances_highriskdesignation, mrv_verifiedunitvalue, mrv_verification, "
+                    "allowances_highriskdesignation, allowances_vintagetotalentry, allowances_vintagetotal, "
+                    "mrv_verifiedunitvalue, mrv_verification, "
                     "registry_transactionleg, registry_block, registry_holding, registry_transaction, "
                     "registry_reservation, registry_freeze, registry_trustedaccount, "
                     "registry_accountrepresentative, registry_account, registry_instrument, "

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from allowances.vintage_totals import vintage_total_add, vintage_total_withdraw
 from cets.common.audit import audit_record
 from cets.common.calendar import add_working_days
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
@@ -139,6 +140,10 @@ def _lock_application(application: CarryOverApplication, expected: tuple) -> Car
     return locked
 
 
+def _total_reference(application: CarryOverApplication) -> str:
+    return f"carryover:{application.pk}"
+
+
 @transaction.atomic
 def application_propose(*, actor, application: CarryOverApplication) -> CarryOverApplication:
     """A first national regulator proposes the application: the registry reserves the units (oldest vintage
@@ -151,6 +156,10 @@ def application_propose(*, actor, application: CarryOverApplication) -> CarryOve
     except ValueError:
         _check_units(scheme, entity, application.quantity_tco2)  # raises, naming what is available
         raise
+    # The carried quantity is part of the target vintage's determined total (S5 Annex 5 is an annex of the
+    # plan), recorded before the registry checks the issuance against that total.
+    vintage_total_add(actor=actor, vintage=scheme.target_vintage, source="carry_over",
+                      quantity=application.quantity_tco2, reference=_total_reference(application))
     txs = registry_carryover.carry_over_propose(
         actor=actor, account=_account(entity), target=registry.instrument_get_or_create_cea(
             vintage=scheme.target_vintage),
@@ -183,6 +192,8 @@ def application_decide(*, actor, application: CarryOverApplication, approve: boo
     if application.registry_transaction_ids:
         txs = list(registry_selectors.transactions_by_id(application.registry_transaction_ids).values())
         registry_carryover.carry_over_decide(actor=actor, transactions=txs, approve=approve, reason=reason)
+        if not approve:
+            vintage_total_withdraw(actor=actor, reference=_total_reference(application))
     before = application.status
     application.status = A.APPROVED if approve else A.REJECTED
     application.decided_by, application.decided_at = actor, timezone.now()

@@ -14,7 +14,8 @@ from .models import City, KeyEntity, Organisation, Province, Unit, User
 DEMO_PASSWORD = "cets-demo-2024"
 
 DEMO_CITIES = [("420500", "42", "宜昌市", "Yichang"), ("440300", "44", "深圳市", "Shenzhen"),
-               ("370200", "37", "青岛市", "Qingdao"), ("320200", "32", "无锡市", "Wuxi")]
+               ("370200", "37", "青岛市", "Qingdao"), ("320200", "32", "无锡市", "Wuxi"),
+               ("420700", "42", "鄂州市", "Ezhou"), ("371600", "37", "滨州市", "Binzhou")]
 
 DEMO_ENTITIES = [
     # name, English, city, units: (MW, fuel, cfb, cooling, chp)
@@ -31,6 +32,44 @@ DEMO_ENTITIES = [
     ("南京华润热电有限公司", "CR Nanjing CHP", "320100", [(600, "coal", False, "air", True)]),
     ("北京京能热电有限公司", "Beijing Jingneng CHP", "110100", [(400, "natural_gas", False, "water", True)]),
 ]
+
+# Entities of the industrial sectors, as facilities only (their monthly data come from the sector MRV demos).
+# Listed from data year 2025 in the demo (inclusion_year), so the demo's 2024 power cycle is unchanged.
+# name, English, city, main sector, facilities: (code suffix, sector, name, attributes, power columns)
+SECTOR_ENTITIES = [
+    ("宝武鄂城钢铁有限公司", "Baowu Echeng Iron and Steel", "420700", "steel", [
+        ("S1", "steel", "长流程钢铁企业", {"processes": ["coking", "sintering", "pelletising", "ironmaking", "bof",
+                                                     "refining", "casting", "rolling", "lime"],
+                                         "hydrogen_furnace": False}, {}),
+        # a captive plant burning the works' own gases: a facility of sector power, so the entity may be on
+        # the power list too
+        ("P1", "power", "自备电厂#1", {}, {"rated_power_mw": 135, "main_fuel": "other", "cooling": "water"}),
+    ]),
+    ("华新水泥(阳新)有限公司", "Huaxin Cement Yangxin", "420500", "cement", [
+        ("C1", "cement", "熟料线1", {"clinker_type": "portland", "design_capacity_tpd": 5000}, {}),
+        ("C2", "cement", "熟料线2", {"clinker_type": "white_portland", "design_capacity_tpd": 1000}, {}),
+    ]),
+    ("滨州魏桥铝业有限公司", "Binzhou Weiqiao Aluminium", "371600", "aluminium", [
+        ("A1", "aluminium", "电解铝工序", {"capacity_t": 600000}, {}),
+    ]),
+]
+
+
+def _sector_entities(rng) -> list[KeyEntity]:
+    entities = []
+    first = len(DEMO_ENTITIES) + 1
+    for index, (name, name_en, city_code, sector, facilities) in enumerate(SECTOR_ENTITIES, start=first):
+        city = City.objects.get(code=city_code)
+        code = credit_code_make(f"91{city_code}{index:09d}")
+        entity, _ = KeyEntity.objects.get_or_create(credit_code=code, defaults={
+            "name": name, "name_en": name_en, "sector_id": sector, "province": city.province, "city": city,
+            "inclusion_year": 2025})
+        for suffix, facility_sector, facility_name, attributes, power in facilities:
+            Unit.objects.get_or_create(code=f"{city_code}-{index:03d}-{suffix}", defaults={
+                "entity": entity, "sector_id": facility_sector, "name": facility_name, "attributes": attributes,
+                **power, "commissioning_date": dt.date(2008 + rng.randrange(10), 1 + rng.randrange(12), 1)})
+        entities.append(entity)
+    return entities
 
 
 def _user(username: str, role: str, **ties) -> User:
@@ -59,6 +98,7 @@ def seed(out) -> dict:
                 "cooling": cooling, "is_chp": chp, "coal_type": "bituminous" if fuel == "coal" else "",
                 "commissioning_date": dt.date(2005 + rng.randrange(12), 1 + rng.randrange(12), 1)})
         entities.append(entity)
+    sector_entities = _sector_entities(rng)
     agency, _ = Organisation.objects.get_or_create(credit_code=credit_code_make("12110100000000001"), defaults={
         "name": "中环联合核查中心", "name_en": "China Environmental United Verification Centre",
         "kind": Organisation.Kind.VERIFICATION_AGENCY, "province": Province.objects.get(code="11")})
@@ -73,4 +113,4 @@ def seed(out) -> dict:
         "verifier": _user("verifier", User.Role.VERIFIER, organisation=agency),
         "integrator": _user("integrator", User.Role.INTEGRATOR, entity=entities[0]),
     }
-    return {"entities": entities, "users": users, "agency": agency}
+    return {"entities": entities, "sector_entities": sector_entities, "users": users, "agency": agency}

@@ -63,3 +63,9 @@ def _value_problem(spec: dict, value, processes: list[str]) -> str | None:
             return _("Unknown processes %(unknown)s; allowed: %(allowed)s.") % {
                 "unknown": ", ".join(map(str, unknown)), "allowed": ", ".join(processes)}
     return None
+
+
+def attributes_text(attributes: dict) -> str:
+    """A facility's attributes as one line for pages and exports: ``clinker_type: portland; processes: a, b``."""
+    return "; ".join(f"{code}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
+                     for code, value in (attributes or {}).items())

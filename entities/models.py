@@ -156,6 +156,12 @@ class Sector(models.Model):
     allocation_level = models.CharField(_("allocation level"), max_length=10, choices=AllocationLevel.choices,
                                         default=AllocationLevel.FACILITY)
     inclusion_threshold_tco2 = models.PositiveIntegerField(_("inclusion threshold (tCO2e a year)"), default=26000)
+    report_only_rules = models.JSONField(
+        _("report-only rules"), default=list, blank=True,
+        help_text=_('Entities whose facilities of this sector all match a rule report and are verified but are not '
+                    'allocated: [{"attribute": "processes", "lacks": "ironmaking", "reason": "..."}, {"attribute": '
+                    '"clinker_type", "in": ["aluminate"], "until_year": 2026, "reason": "..."}, {"until_year": 2025, '
+                    '"reason": "the whole sector reports only"}]'))
     first_year = models.PositiveSmallIntegerField(_("first data year in the national ETS"))
     confidence = models.CharField(_("confidence"), max_length=1, choices=Confidence.choices)
     source = models.CharField(_("source"), max_length=300)

@@ -10,7 +10,8 @@ from django.db.models import Q, QuerySet
 from cets.common.errors import NotFound
 from cets.common.models import AuditEntry
 
-from .models import AgencyAssignment, KeyEntity, Unit, User
+from .facilities import attributes_text
+from .models import AgencyAssignment, KeyEntity, SectorListing, Unit, User
 
 
 def _entity_filter(user, path: str) -> Q | None:
@@ -54,6 +55,20 @@ def units_visible_to(user) -> QuerySet[Unit]:
     return scope_by_entity(Unit.objects.select_related("entity"), user, path="entity")
 
 
+def unit_get(*, user, pk) -> Unit:
+    """The facility if ``user`` may see it; otherwise NotFound."""
+    unit = units_visible_to(user).filter(pk=pk).first()
+    if unit is None:
+        raise NotFound("No such unit.", field="unit")
+    return unit
+
+
+def sector_listings_visible_to(user) -> QuerySet[SectorListing]:
+    """Rows of the sector lists of the entities ``user`` sees (a province its own, an entity itself)."""
+    return scope_by_entity(SectorListing.objects.select_related("entity", "sector"), user).order_by(
+        "year", "sector__sort_order", "entity__credit_code")
+
+
 def assignments_visible_to(user) -> QuerySet[AgencyAssignment]:
     return scope_by_entity(AgencyAssignment.objects.select_related("entity", "agency"), user, path="entity")
 
@@ -76,9 +91,10 @@ def can_manage_entity(user, entity: KeyEntity) -> bool:
 def entity_summary(entity: KeyEntity, plan_year: int | None = None) -> list[dict]:
     """An entity's units with their ETS category and the rule that decided it."""
     rows = []
-    for unit in entity.units.all():
+    for unit in entity.units.select_related("sector").order_by("sector__sort_order", "code"):
         result = unit.category_for(plan_year)
-        rows.append({"unit": unit, "category": result.category, "reason": result.reason})
+        rows.append({"unit": unit, "category": result.category, "reason": result.reason,
+                     "attributes": attributes_text(unit.attributes)})
     return rows
 
 

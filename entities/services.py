@@ -1,14 +1,15 @@
 """Writes to the entity register: each validated in full, audited, and refused when not allowed."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
 from cets.common.errors import Conflict, DomainError, Forbidden
+from cets.common.locks import lock_rows
 
-from .models import AgencyAssignment, ConsultingEngagement, KeyEntity, Organisation, Unit, User
+from .models import AgencyAssignment, ConsultingEngagement, KeyEntity, Organisation, Sector, SectorListing, Unit, User
 from .selectors import can_manage_entity
 
 
@@ -119,3 +120,64 @@ def consulting_register(*, actor: User, entity: KeyEntity, organisation: Organis
     audit_record(actor=actor, action="entity.consulting_register", obj=engagement,
                  after={"entity": entity.pk, "organisation": organisation.pk, "year": year})
     return engagement
+
+
+def _require_national(actor, what: str) -> None:
+    if getattr(actor, "role", None) != User.Role.NATIONAL_REGULATOR:
+        raise Forbidden(_("Only the national regulator may %(what)s.") % {"what": what})
+
+
+@transaction.atomic
+def sector_listing_save(*, actor: User, year: int, sector: Sector, rows: list[dict]) -> list[SectorListing]:
+    """Write a sector's list for a data year as built by ``mrv.listing`` (the national regulator publishes lists).
+
+    ``rows``: one {entity_id, status, emissions_tco2, reason} per entity judged. An existing row of the same
+    year, sector and entity is replaced (a rebuild after a verification changed); entities not in ``rows``
+    keep their row. One audit entry names every change.
+    """
+    _require_national(actor, _("build sector lists"))
+    if isinstance(year, bool) or not isinstance(year, int) or not sector.first_year <= year <= 2100:
+        raise DomainError(_("A data year from the sector's first year, %(y)s.") % {"y": sector.first_year},
+                          "out_of_range", "year")
+    existing = {row.entity_id: row for row in lock_rows(SectorListing.objects.filter(
+        year=year, sector=sector, entity_id__in=[r["entity_id"] for r in rows]))}
+    changed, created = [], []
+    for r in rows:
+        if r["status"] not in SectorListing.Status.values:
+            raise DomainError(_("Unknown listing status %(s)s.") % {"s": r["status"]}, "invalid_status", "status")
+        row = existing.get(r["entity_id"])
+        values = {"status": r["status"], "emissions_tco2": r["emissions_tco2"], "reason": r["reason"][:300]}
+        if row is None:
+            created.append(SectorListing(year=year, sector=sector, entity_id=r["entity_id"], **values))
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            changed.append(row)
+    try:
+        with transaction.atomic():
+            SectorListing.objects.bulk_create(created)
+    except IntegrityError as exc:  # another build of the same list inserted a row meanwhile
+        raise Conflict(_("This list is being built by someone else; retry."), "busy", "year") from exc
+    SectorListing.objects.bulk_update(changed, ["status", "emissions_tco2", "reason"])
+    touched = {x.entity_id for x in (*created, *changed)}
+    audit_record(actor=actor, action="sector_listing.build", obj=sector, after={"year": year, "rows": [
+        {"entity": r["entity_id"], "status": r["status"], "emissions_tco2": r["emissions_tco2"]}
+        for r in rows if r["entity_id"] in touched]})
+    return list(SectorListing.objects.filter(year=year, sector=sector).select_related("entity").order_by("entity"))
+
+
+@transaction.atomic
+def sector_listing_update(*, actor: User, listing: SectorListing, status: str, reason: str) -> SectorListing:
+    """The national regulator corrects one entity's listing (an appeal, a merger): a reason is required."""
+    _require_national(actor, _("edit sector lists"))
+    if status not in SectorListing.Status.values:
+        raise DomainError(_("Unknown listing status %(s)s.") % {"s": status}, "invalid_status", "status")
+    if not (reason or "").strip():
+        raise DomainError(_("A change of a list needs a reason."), "required", "reason")
+    (listing,) = lock_rows(SectorListing.objects.filter(pk=listing.pk))
+    before = {"status": listing.status, "reason": listing.reason}
+    listing.status, listing.reason = status, reason.strip()[:300]
+    listing.save(update_fields=["status", "reason"])
+    audit_record(actor=actor, action="sector_listing.update", obj=listing, before=before,
+                 after={"status": listing.status, "reason": listing.reason})
+    return listing

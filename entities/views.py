@@ -40,6 +40,7 @@ def entity_detail(request, pk: int):
     except NotFound:
         raise Http404
     context = {"entity": entity, "units": selectors.entity_summary(entity),
+               "listings": selectors.sector_listings_visible_to(request.user).filter(entity=entity),
                "audit": selectors.entity_audit_trail(user=request.user, entity=entity)}
     return render(request, "entities/detail.html", context)
 

@@ -1,15 +1,17 @@
 """Regulator admin for MRV: queues (submissions to review, warnings), plans, verification, and the
 parameters and rules a national regulator tunes. Writes go through services (admin actions)."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.utils.translation import gettext_lazy as _
 
 from cets.common.audit import audit_record
 from cets.common.errors import DomainError
 from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
-from entities.models import User
+from entities.models import SectorListing, User
 
-from . import oversight, services
+from . import listing, oversight, services
 from .models import (
     AccountingParameter,
     AgencyRating,
@@ -18,6 +20,7 @@ from .models import (
     MonthlySubmission,
     PlausibilityRange,
     QualityControlPlan,
+    SectorList,
     Verification,
     VerificationFinding,
     VerifiedFacilityValue,
@@ -175,3 +178,33 @@ class AgencyRatingAdmin(RegulatorAdmin):
         if request.user.is_superuser or request.user.role == User.Role.NATIONAL_REGULATOR:
             return qs
         return qs.filter(province_id=request.user.province_id)
+
+
+class ListYearForm(ActionForm):
+    year = forms.IntegerField(label=_("data year"), required=False, min_value=2013, max_value=2100)
+
+
+@admin.register(SectorList)
+class SectorListAdmin(RegulatorAdmin):
+    """The national regulator builds a sector's list for a data year: select the sectors, type the year, run
+    the action; the rows appear under "sector listings" (where a province sees its own entities)."""
+
+    entity_path = None
+    action_form = ListYearForm
+    list_display = ["code", "name", "inclusion_threshold_tco2", "report_only_rules", "lists"]
+    actions = [*RegulatorAdmin.actions, "build_list"]
+
+    @admin.display(description=_("lists built (data years)"))
+    def lists(self, sector):
+        years = SectorListing.objects.filter(sector=sector).values_list("year", flat=True).distinct()
+        return ", ".join(map(str, sorted(years))) or "-"
+
+    @admin.action(description=_("Build the list of the selected sectors for the data year"))
+    def build_list(self, request, queryset):
+        year = request.POST.get("year", "")
+        if not year.isdigit():
+            self.message_user(request, _("Type the data year of the list."), messages.ERROR)
+            return
+        _each(self, request, queryset,
+              lambda sector: listing.sector_list_build(actor=request.user, sector=sector, year=int(year)),
+              _("%(n)d lists built."))

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from entities.models import KeyEntity, Organisation, Unit
+from entities.models import KeyEntity, Organisation, Sector, Unit
 
 FRACTION = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
 
@@ -774,6 +774,16 @@ class DeadlineExtension(models.Model):
 
     def __str__(self):
         return f"+{self.working_days} ({self.status})"
+
+
+class SectorList(Sector):
+    """A sector seen from MRV: the admin page where the national regulator builds its list of key emitting
+    entities for a data year from verified emissions (``mrv.listing``). No table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("sector list")
+        verbose_name_plural = _("sector lists (build from verified data)")
 
 
 from .sector_models import VerifiedFacilityValue  # noqa: E402,F401  (kept in its own module for size)

@@ -127,7 +127,7 @@ class AccountAdmin(ScopedAccountsAdmin):
 @admin.register(Instrument)
 class InstrumentAdmin(RegulatorAdmin):
     entity_path = None
-    list_display = ["code", "kind", "vintage", "project_ref", "serial_prefix", "issued"]
+    list_display = ["code", "kind", "vintage", "project_ref", "serial_prefix", "issued", "issuance_cap"]
     list_filter = ["kind", "vintage"]
     search_fields = ["code", "project_ref"]
 

@@ -8,18 +8,17 @@ transaction per retired vintage (units reserved at once, moved to the national d
 approval, where they stay and count as issued) and one issuance of the target vintage delivered to
 the holder. Their ``reference`` starts with ``carryover:``, and ``services.transaction_approve`` /
 ``transaction_reject`` refuse them one by one from the approval queue, so the retirement and the
-issuance never part. The carried quantity is added to the target vintage's plan total
-(``issuance_cap``) when one is recorded: the carry-over is an annex of the plan (S5 Annex 5), on
-top of the allocation.
+issuance never part. The carried quantity belongs to the target vintage's determined total, which
+compliance records through allowances (``vintage_total_add``, source ``carry_over``) before it proposes,
+so the issuance is checked against a cap that includes it.
 """
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cets.common.errors import Conflict, DomainError
-from cets.common.locks import lock_rows
 
-from . import governance, services
+from . import services
 from .models import Account, Instrument, Transaction
 
 TK = Transaction.Kind
@@ -30,13 +29,6 @@ REF_PREFIX = "carryover:"
 def is_carry_over(tx: Transaction) -> bool:
     """A part of a carry-over: its retirement, or the issuance proposed with it."""
     return tx.kind == TK.CARRY_OVER or (tx.kind == TK.ISSUANCE and (tx.reference or "").startswith(REF_PREFIX))
-
-
-def _raise_cap(actor, target: Instrument, delta: int, reference: str) -> None:
-    (locked,) = lock_rows(Instrument.objects.filter(pk=target.pk))
-    if locked.issuance_cap is not None:
-        governance.instrument_set_issuance_cap(actor=actor, instrument=locked, cap=locked.issuance_cap + delta,
-                                               reference=reference)
 
 
 @transaction.atomic
@@ -60,7 +52,6 @@ def carry_over_propose(*, actor, account: Account, parts: list[tuple[Instrument,
                                        quantity=quantity, reason=reason, to_account=deletion, reference=ref)
            for instrument, quantity in parts]
     total = sum(tx.quantity for tx in txs)
-    _raise_cap(actor, target, total, ref)
     txs.append(services.issuance_propose(actor=actor, instrument=target, quantity=total, deliver_to=account,
                                          reason=reason, reference=ref))
     return txs
@@ -70,7 +61,7 @@ def carry_over_propose(*, actor, account: Account, parts: list[tuple[Instrument,
 def carry_over_decide(*, actor, transactions: list[Transaction], approve: bool, reason: str = "") -> list[Transaction]:
     """Approve every part (retirements first, then the issuance) or reject those still awaiting approval.
 
-    On rejection the reserved units become available again and the plan total returns to what it was.
+    On rejection the reserved units become available again.
     """
     parts = sorted(transactions, key=lambda t: t.pk)
     if not parts or not all(is_carry_over(tx) for tx in parts):
@@ -83,6 +74,4 @@ def carry_over_decide(*, actor, transactions: list[Transaction], approve: bool, 
         if tx.status != TS.AWAITING_APPROVAL:
             continue
         decided.append(services.transaction_reject(actor=actor, transaction=tx, reason=reason, grouped=True))
-        if tx.kind == TK.ISSUANCE:
-            _raise_cap(actor, tx.instrument, -tx.quantity, tx.reference)
     return decided

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from ..models import AgencyAssignment, City, KeyEntity, Organisation, Province, Sector, Unit, User
+from ..models import AgencyAssignment, City, KeyEntity, Organisation, Province, Sector, SectorListing, Unit, User
 
 
 class ProvinceOutput(serializers.ModelSerializer):
@@ -110,3 +110,14 @@ class AgencyAssignmentInput(serializers.Serializer):
 class ApiTokenOutput(serializers.Serializer):
     token = serializers.CharField()
     otp_verified = serializers.BooleanField(help_text="issued from a session verified by the user's authenticator")
+
+
+class SectorListingOutput(serializers.ModelSerializer):
+    entity_name = serializers.CharField(source="entity.name", read_only=True)
+    credit_code = serializers.CharField(source="entity.credit_code", read_only=True)
+    province = serializers.CharField(source="entity.province_id", read_only=True)
+
+    class Meta:
+        model = SectorListing
+        fields = ["id", "year", "sector", "entity", "entity_name", "credit_code", "province", "status",
+                  "emissions_tco2", "reason"]

@@ -11,6 +11,7 @@ router.register("cities", views.CityViewSet, basename="city")
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
 router.register("entities", views.EntityViewSet, basename="entity")
 router.register("units", views.UnitViewSet, basename="unit")
+router.register("sector-listings", views.SectorListingViewSet, basename="sector-listing")
 router.register("agency-assignments", views.AgencyAssignmentViewSet, basename="agency-assignment")
 
 urlpatterns = [path("me/", views.MeView.as_view(), name="me"),

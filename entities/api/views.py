@@ -1,16 +1,21 @@
-from drf_spectacular.utils import extend_schema
+import django_filters
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from cets.common.api import idempotent, validated
+from cets.common.errors import DomainError
+from cets.common.export import export_response
 from cets.common.viewsets import ScopedReadViewSet
 
 from .. import selectors, services, two_factor
 from ..authentication import OTPSessionAuthentication, is_otp_verified
-from ..models import City, Organisation, Province, Sector
+from ..models import City, Organisation, Province, Sector, SectorListing
 from .serializers import (
     AgencyAssignmentInput,
     AgencyAssignmentOutput,
@@ -21,6 +26,7 @@ from .serializers import (
     MeOutput,
     OrganisationOutput,
     ProvinceOutput,
+    SectorListingOutput,
     SectorOutput,
     UnitInput,
     UnitOutput,
@@ -91,10 +97,11 @@ class EntityViewSet(ScopedReadViewSet):
 
 
 class UnitViewSet(ScopedReadViewSet):
-    """Generating units with their ETS category and why."""
+    """Facilities of every sector (generating units with their ETS category and why; clinker lines, steel
+    enterprises with their processes, electrolysis processes with their sector attributes)."""
 
     serializer_class = UnitOutput
-    filterset_fields = ["entity", "main_fuel", "status", "is_chp", "cooling"]
+    filterset_fields = ["entity", "sector", "main_fuel", "status", "is_chp", "cooling"]
     search_fields = ["code", "name"]
 
     def scoped_queryset(self, user):
@@ -107,6 +114,48 @@ class UnitViewSet(ScopedReadViewSet):
         entity = selectors.entity_get(user=request.user, pk=fields.pop("entity"))
         unit = services.unit_create(actor=request.user, entity=entity, **fields)
         return Response(UnitOutput(unit).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UnitInput, responses={200: UnitOutput})
+    def partial_update(self, request, pk=None):
+        unit = selectors.unit_get(user=request.user, pk=pk)
+        fields = dict(validated(UnitInput, request, partial=True))
+        if "entity" in fields and fields.pop("entity") != unit.entity_id:
+            raise DomainError(_("A facility stays with its entity; register it anew under the other one."),
+                              "entity_fixed", "entity")
+        unit = services.unit_update(actor=request.user, unit=unit, **fields)
+        return Response(UnitOutput(unit).data)
+
+
+class SectorListingFilter(django_filters.FilterSet):
+    province = django_filters.CharFilter(field_name="entity__province_id", help_text="province code, e.g. 42")
+
+    class Meta:
+        model = SectorListing
+        fields = ["year", "sector", "status", "entity", "province"]
+
+
+EXPORT_COLUMNS = ["year", "sector", "credit_code", "entity_name", "province", "status", "emissions_tco2", "reason"]
+
+
+class SectorListingViewSet(ScopedReadViewSet):
+    """Lists of key emitting entities per data year and sector (listed, report only, removed, with the
+    emissions and reason that decided); ``export/`` downloads the filtered rows as CSV or Excel."""
+
+    serializer_class = SectorListingOutput
+    filterset_class = SectorListingFilter
+    ordering_fields = ["year", "sector", "emissions_tco2"]
+
+    def scoped_queryset(self, user):
+        return selectors.sector_listings_visible_to(user)
+
+    @extend_schema(parameters=[OpenApiParameter("export", str, enum=["csv", "xlsx"])],
+                   responses={(200, "text/csv"): bytes})
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        rows = self.filter_queryset(self.get_queryset())
+        data = SectorListingOutput(rows, many=True).data
+        return export_response("sector-listings", EXPORT_COLUMNS, ([row[c] for c in EXPORT_COLUMNS] for row in data),
+                               "xlsx" if request.query_params.get("export") == "xlsx" else "csv")
 
 
 class AgencyAssignmentViewSet(ScopedReadViewSet):

@@ -72,6 +72,12 @@ class RegistryTransferInput(serializers.Serializer):
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
+class RegistryIssuanceInput(serializers.Serializer):
+    instrument = serializers.CharField(max_length=60, help_text="instrument code, e.g. CEA25")
+    quantity = serializers.JSONField(help_text="whole tonnes")
+    reason = serializers.CharField(max_length=500)
+
+
 class RegistrySurrenderInput(serializers.Serializer):
     account = serializers.IntegerField()
     instrument = serializers.CharField(max_length=60)

@@ -11,6 +11,7 @@ router.register("transactions", views.TransactionViewSet, basename="registry-tra
 
 urlpatterns = [
     path("transfers/", views.TransferView.as_view(), name="registry-transfer"),
+    path("issuances/", views.IssuanceView.as_view(), name="registry-issuance"),
     path("public/vintages/", views.VintageTotalsView.as_view(), name="registry-public-vintages"),
     path("public/serials/<str:serial>/", views.SerialTraceView.as_view(), name="registry-public-serial"),
     *router.urls,

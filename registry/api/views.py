@@ -19,6 +19,7 @@ from .. import selectors, services
 from .serializers import (
     RegistryAccountOutput,
     RegistryHoldingOutput,
+    RegistryIssuanceInput,
     RegistryReasonInput,
     RegistryTransactionDetailOutput,
     RegistryTransactionOutput,
@@ -107,6 +108,22 @@ class TransferView(APIView):
                                       to_account=selectors.account_by_number(v["to_account"]),
                                       instrument=selectors.instrument_get(v["instrument"]), quantity=v["quantity"],
                                       reference=v["reference"])
+        return Response(RegistryTransactionOutput(tx).data, status=status.HTTP_201_CREATED)
+
+
+class IssuanceView(APIView):
+    """A national regulator proposes an issuance (four-eyes: another one approves it under approvals).
+
+    Into the national issuance account, delivered on approval to the national allocation account (CEAs);
+    never above the vintage's plan total (``above_plan_total``, field ``quantity``).
+    """
+
+    @extend_schema(request=RegistryIssuanceInput, responses={201: RegistryTransactionOutput})
+    @idempotent
+    def post(self, request):
+        data = validated(RegistryIssuanceInput, request)
+        tx = services.issuance_propose(actor=request.user, instrument=selectors.instrument_get(data["instrument"]),
+                                       quantity=data["quantity"], reason=data["reason"])
         return Response(RegistryTransactionOutput(tx).data, status=status.HTTP_201_CREATED)
 
 

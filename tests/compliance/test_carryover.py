@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from allowances.vintage_totals import vintage_total, vintage_total_add
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from compliance import carryover_selectors as selectors
 from compliance import carryover_services as services
@@ -171,11 +172,11 @@ def test_who_may_do_what(notified, scheme, entity, entity_user, other_entity_use
 
 def test_rejection_releases_the_units_and_the_plan_total(notified, scheme, entity, entity_user, national, national2):
     cea25 = registry.instrument_get_or_create_cea(vintage=2025)
-    Instrument.objects.filter(pk=cea25.pk).update(issuance_cap=1_000_000)
+    vintage_total_add(actor=national, vintage=2025, source="pre_allocation", quantity=1_000_000, reference="run:pre")
     application = services.application_submit(actor=entity_user, entity=entity, scheme=scheme, quantity=150_000,
                                               now=IN_BATCH_1)
     services.application_propose(actor=national, application=application)
-    assert Instrument.objects.get(pk=cea25.pk).issuance_cap == 1_150_000
+    assert Instrument.objects.get(pk=cea25.pk).issuance_cap == 1_150_000 == vintage_total(2025)
     with pytest.raises(DomainError) as exc:
         services.application_decide(actor=national2, application=application, approve=False, reason=" ")
     assert exc.value.code == "required"
@@ -183,7 +184,7 @@ def test_rejection_releases_the_units_and_the_plan_total(notified, scheme, entit
     application.refresh_from_db()
     assert application.status == "rejected"
     assert (held(entity, 2019), held(entity, 2021), held(entity, 2025)) == (100_000, 300_000, 0)
-    assert Instrument.objects.get(pk=cea25.pk).issuance_cap == 1_000_000
+    assert Instrument.objects.get(pk=cea25.pk).issuance_cap == 1_000_000 == vintage_total(2025)
     assert ledger_check() == [] and check_carry_over() == []
     # a rejected application frees its batch and its quota
     again = services.application_submit(actor=entity_user, entity=entity, scheme=scheme, quantity=295_000,
@@ -205,3 +206,18 @@ def test_check_consistency_sees_an_application_without_its_registry_movements(no
     CarryOverApplication.objects.filter(pk=application.pk).update(status="approved")
     assert check_carry_over() == [f"application carryover:{application.pk}: 5,000 t carried over, registry retired "
                                   f"0 t and issued 0 t"]
+
+
+def test_a_carry_over_before_the_first_determination_is_part_of_the_vintage_total(
+        notified, scheme, entity, entity_user, national, national2):
+    """Batch 1 (March) comes before the industry pre-allocation (April): the later determination adds to the
+    carried quantity instead of setting the cap below what was already issued."""
+    application = services.application_submit(actor=entity_user, entity=entity, scheme=scheme, quantity=150_000,
+                                              now=IN_BATCH_1)
+    services.application_propose(actor=national, application=application)
+    services.application_decide(actor=national2, application=application, approve=True)
+    assert held(entity, 2025) == 150_000 and vintage_total(2025) == 150_000
+    vintage_total_add(actor=national, vintage=2025, source="pre_allocation", quantity=2_000_000, reference="run:pre")
+    cea25 = registry.instrument_get_or_create_cea(vintage=2025)
+    assert Instrument.objects.get(pk=cea25.pk).issuance_cap == 2_150_000 == vintage_total(2025)
+    assert ledger_check() == [] and check_carry_over() == []
