@@ -66,7 +66,7 @@ def test_entity_user_logs_in_and_sees_its_units_in_chinese_and_english(page, liv
     assert page.inner_text("[data-testid=home-units]").split() == ["机组:", "HB-WH-01", "HB-WH-02"]
     page.click("text=单位信息与机组")
     page.wait_for_url(f"{live_server.url}/entities/{entity.pk}/")
-    units = page.inner_text("[data-testid=units]")
+    units = page.inner_text("[data-testid=units-power]")
     assert "HB-WH-01" in units and "HB-WH-02" in units
     assert "额定功率（MW）" in units and "燃煤" in units
     assert "carbon-manager" in page.inner_text("[data-testid=who]")
@@ -74,7 +74,7 @@ def test_entity_user_logs_in_and_sees_its_units_in_chinese_and_english(page, liv
     page.click("[data-testid=lang-en]")
     page.wait_for_selector("html[lang=en]")
     assert page.url == f"{live_server.url}/entities/{entity.pk}/"
-    units = page.inner_text("[data-testid=units]")
+    units = page.inner_text("[data-testid=units-power]")
     assert "HB-WH-01" in units and "Rated power (MW)" in units and "Coal" in units
     page.screenshot(path=str(SCREENSHOTS / "cets_entity_en.png"), full_page=True)
     page.click("text=Home")
