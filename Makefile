@@ -6,7 +6,7 @@ PYTHON := $(BIN)/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint bench replay messages clean serve worker
+.PHONY: install demo test lint bench replay messages clean serve worker vendor
 
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -43,6 +43,10 @@ replay: install
 messages: install
 	$(PYTHON) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --ignore=bench -v0
 	$(PYTHON) manage.py compilemessages --ignore=.venv -v0
+
+# Refresh the vendored Tabler and ECharts from the npm registry (versions pinned in the script).
+vendor:
+	static/vendor/refresh.sh
 
 worker: install
 	$(BIN)/celery -A cets worker -l info

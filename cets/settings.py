@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_htmx",
+    "crispy_forms",
+    "crispy_bootstrap5",
     "rules.apps.AutodiscoverRulesConfig",
     "cets.common",
     "entities",
@@ -85,6 +87,9 @@ TEMPLATES = [
         },
     },
 ]
+# Forms render with Bootstrap 5 markup (Tabler styles it): `{% crispy form %}` / `|crispy`.
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cets.common import views as common_views
 from cets.common.admin import AdminLoginForm, StepUpOTPAdminSite
+from compliance import portal_views
 from compliance.api import doors as compliance_doors
 from entities import views as entities_views
 
@@ -37,7 +38,10 @@ urlpatterns = [
     path("login/", entities_views.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/two-factor/", entities_views.two_factor, name="two-factor"),
-    path("", common_views.home, name="home"),
+    # The public information portal is the front page; each role's home (its work) is one click away.
+    path("", portal_views.home, name="portal"),
+    path("search/", portal_views.search, name="portal-search"),
+    path("home/", common_views.home, name="home"),
     path("jobs/<int:pk>/", common_views.job_detail, name="job-detail"),
     path("jobs/<int:pk>/progress/", common_views.job_progress_fragment, name="job-progress"),
     path("jobs/<int:pk>/retry/", common_views.job_retry_view, name="job-retry"),

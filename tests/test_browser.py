@@ -60,7 +60,7 @@ def test_entity_user_logs_in_and_sees_its_units_in_chinese_and_english(page, liv
     page.fill("input[name=username]", entity_user.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button.primary")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/home/")
     assert "欢迎" in page.inner_text("[data-testid=home-title]")
     assert entity.name in page.inner_text("main")
     assert page.inner_text("[data-testid=home-units]").split() == ["机组:", "HB-WH-01", "HB-WH-02"]

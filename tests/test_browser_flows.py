@@ -49,7 +49,7 @@ def _portal_login(page, live_server, user) -> None:
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button.primary")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/home/")
 
 
 def _issue(instrument, quantity, proposer, approver, to_account=None) -> Transaction:

@@ -16,14 +16,14 @@ def _login(client, username, password, address="10.0.0.1"):
 
 def test_entity_user_logs_in_and_sees_its_home(client, entity_user, entity):
     response = _login(client, entity_user.username, PASSWORD)
-    assert response.status_code == 302 and response["Location"] == "/"
-    home = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert response.status_code == 302 and response["Location"] == "/home/"
+    home = client.get("/home/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert entity.name in home and entity.credit_code in home and "Profile and units" in home
 
 
 def test_regulator_home_counts_its_jurisdiction(client, hubei, entity, other_entity):
     otp_login(client, hubei)
-    home = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    home = client.get("/home/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1 key emitting entity in your jurisdiction" in home and "湖北省" in home
 
 
@@ -31,7 +31,7 @@ def test_wrong_password_shows_the_reason(client, entity_user):
     response = _login(client, entity_user.username, "wrong-password")
     assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
-    assert client.get("/").status_code == 302
+    assert client.get("/home/").status_code == 302
 
 
 def test_repeated_failures_lock_the_username_out(client, entity_user, settings):
@@ -41,7 +41,7 @@ def test_repeated_failures_lock_the_username_out(client, entity_user, settings):
     locked = _login(client, entity_user.username, PASSWORD)
     assert locked.status_code == 200
     assert "Too many failed log-in attempts. Please wait 15 minutes" in locked.content.decode()
-    assert client.get("/").status_code == 302
+    assert client.get("/home/").status_code == 302
     # The same user from another address is not locked out.
     assert _login(client, entity_user.username, PASSWORD, address="10.0.0.2").status_code == 302
 
@@ -69,4 +69,4 @@ def test_admin_login_is_locked_out_too(client, hubei, settings):
 def test_logout_needs_post_and_ends_the_session(client, entity_user):
     client.force_login(entity_user)
     assert client.post("/logout/").status_code == 302
-    assert client.get("/").status_code == 302
+    assert client.get("/home/").status_code == 302

@@ -35,7 +35,7 @@ def test_regulator_without_the_code_gets_no_session(client, hubei, entity):
     response = _login(client, "hubei")
     assert response.status_code == 200
     assert "enter the code your authenticator shows as well" in response.content.decode()
-    assert client.get("/")["Location"].startswith("/login/")
+    assert client.get("/home/")["Location"].startswith("/login/")
     assert client.get("/api/v1/me/").status_code == 401  # anonymous: nothing to act with
     wrong = _login(client, "hubei", otp_token="000000" if code_of(hubei) != "000000" else "111111")
     assert wrong.status_code == 200 and "_auth_user_id" not in client.session
@@ -44,8 +44,8 @@ def test_regulator_without_the_code_gets_no_session(client, hubei, entity):
 
 def test_regulator_with_the_code_can_act(client, hubei, entity):
     response = _login(client, "hubei", otp_token=code_of(hubei))
-    assert response.status_code == 302 and response["Location"] == "/"
-    home = client.get("/").content.decode()
+    assert response.status_code == 302 and response["Location"] == "/home/"
+    home = client.get("/home/").content.decode()
     assert "1 key emitting entity in your jurisdiction" in home
     me = client.get("/api/v1/me/")
     assert me.status_code == 200 and me.json()["username"] == "hubei"

@@ -53,7 +53,7 @@ def test_login_lockout_still_holds_with_redis_down(redis_down, client, entity_us
     locked = client.post("/login/", {**login, "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
     assert locked.status_code == 200
     assert "Too many failed log-in attempts. Please wait 15 minutes" in locked.content.decode()
-    assert client.get("/").status_code == 302  # not logged in
+    assert client.get("/home/").status_code == 302  # not logged in
     # From another address the right password still logs in (the count is per user and address).
     assert client.post("/login/", {**login, "password": PASSWORD}, REMOTE_ADDR="10.0.0.8").status_code == 302
     assert _warnings(redis_down)

@@ -107,7 +107,7 @@ def test_enrolment_is_refused_without_a_code_and_nothing_is_created(client, newc
     client.post(URL, {"token": "123456"})
     assert not TOTPDevice.objects.filter(user=newcomer).exists()
     # Every other page sends the unverified regulator here; the API says what to do.
-    assert client.get("/")["Location"] == URL
+    assert client.get("/home/")["Location"] == URL
     answer = client.get("/api/v1/me/").json()["error"]
     assert answer["code"] == "otp_enrolment_required" and "/account/two-factor/" in answer["message"]
 
