@@ -8,7 +8,6 @@ their cuts through ``allowances.deductions``, which the next allocation run appl
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
@@ -18,7 +17,7 @@ from cets.common.money import yuan
 
 from .models import FalsificationPenalty, Obligation
 from .penalties import FALSIFICATION, check_cut_allowed
-from .services import _require_regulator, _today
+from .services import _require_regulator, _today, decide_proposed_penalty
 
 
 def _cut_pct(value) -> int:
@@ -56,17 +55,7 @@ def falsification_propose(*, actor, obligation: Obligation, finding: str, fine, 
 @transaction.atomic
 def falsification_decide(*, actor, penalty: FalsificationPenalty) -> FalsificationPenalty:
     """Another regulator than the proposer decides (four-eyes)."""
-    if actor is None or actor.pk == penalty.proposed_by_id:
-        raise Forbidden(_("Another regulator than the proposer must decide (four-eyes)."), "own_proposal")
-    _require_regulator(actor, penalty.obligation.entity)
-    changed = FalsificationPenalty.objects.filter(pk=penalty.pk, status=FalsificationPenalty.Status.PROPOSED).update(
-        status=FalsificationPenalty.Status.DECIDED, decided_by=actor, decided_at=timezone.now())
-    if not changed:
-        raise Conflict(_("This penalty was already decided."), "already_decided", "penalty")
-    penalty.refresh_from_db()
-    audit_record(actor=actor, action="compliance.falsification_decide", obj=penalty,
-                 before={"status": FalsificationPenalty.Status.PROPOSED}, after={"status": penalty.status})
-    return penalty
+    return decide_proposed_penalty(actor=actor, penalty=penalty, action="compliance.falsification_decide")
 
 
 @transaction.atomic

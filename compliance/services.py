@@ -752,20 +752,28 @@ def penalty_propose(*, actor, obligation: Obligation, multiplier, average_price=
     return penalty
 
 
-@transaction.atomic
-def penalty_decide(*, actor, penalty: Penalty) -> Penalty:
-    """A second regulator confirms the fine (four-eyes)."""
+def decide_proposed_penalty(*, actor, penalty, action: str, record: tuple[str, ...] = ()):
+    """Four-eyes decision of a proposed penalty (a fine, a falsification cut): a regulator of the entity other
+    than the proposer decides it, once (compare-and-set on the status); ``record`` names fields to audit."""
     if actor is None or actor.pk == penalty.proposed_by_id:
         raise Forbidden(_("Another regulator than the proposer must decide (four-eyes)."), "own_proposal")
     _require_regulator(actor, penalty.obligation.entity)
-    changed = Penalty.objects.filter(pk=penalty.pk, status=Penalty.Status.PROPOSED).update(
-        status=Penalty.Status.DECIDED, decided_by=actor, decided_at=timezone.now())
+    model = type(penalty)
+    changed = model.objects.filter(pk=penalty.pk, status=model.Status.PROPOSED).update(
+        status=model.Status.DECIDED, decided_by=actor, decided_at=timezone.now())
     if not changed:
         raise Conflict(_("This penalty was already decided."), "already_decided", "penalty")
     penalty.refresh_from_db()
-    audit_record(actor=actor, action="compliance.penalty_decide", obj=penalty,
-                 before={"status": Penalty.Status.PROPOSED}, after={"status": penalty.status, "amount": penalty.amount})
+    audit_record(actor=actor, action=action, obj=penalty, before={"status": model.Status.PROPOSED},
+                 after={"status": penalty.status, **{name: getattr(penalty, name) for name in record}})
     return penalty
+
+
+@transaction.atomic
+def penalty_decide(*, actor, penalty: Penalty) -> Penalty:
+    """A second regulator confirms the fine (four-eyes)."""
+    return decide_proposed_penalty(actor=actor, penalty=penalty, action="compliance.penalty_decide",
+                                   record=("amount",))
 
 
 @transaction.atomic
