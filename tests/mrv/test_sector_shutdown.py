@@ -103,9 +103,9 @@ def test_the_calculator_still_refuses_zero_output(api, integrator, body):
 
 
 def test_a_shutdown_month_is_uploaded_from_the_template(api, cement_entity, facility_user):
-    content = io.BytesIO(("unit_code,year,month,clinker_t,shutdown,item_list,item_code,amount,ncv,carbon_content,"
-                          "oxidation_rate,note\n"
-                          "HB-CEM-L1,2025,3,0,1,fuels,bituminous,500,22.0,,,kiln relined\n").encode())
+    content = io.BytesIO(b"unit_code,year,month,clinker_t,shutdown,item_list,item_code,amount,ncv,carbon_content,"
+                          b"oxidation_rate,note\n"
+                          b"HB-CEM-L1,2025,3,0,1,fuels,bituminous,500,22.0,,,kiln relined\n")
     content.name = "months.csv"
     user = facility_user(cement_entity)
     preview = api(user).post("/api/v1/mrv/uploads/", {"file": content}, format="multipart")
