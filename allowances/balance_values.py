@@ -19,7 +19,7 @@ def require_published(year: int) -> None:
     from . import industry, selectors
 
     plans = selectors.industry_plans(year)
-    sectors = {industry.sector_of(r) for r in mrv_selectors.verified_unit_data(year) if industry.is_industrial(r)}
+    sectors = {industry.sector_of(r) for r in mrv_selectors.verified_unit_data(year, sectors=list(plans))}
     missing = sorted(s for s in sectors if s in plans and not plans[s].rules.all_verified
                      and plans[s].balance_value is None)
     if missing:
@@ -51,8 +51,8 @@ def balance_value_publish(*, actor, plan: AllocationPlan, year: int) -> BalanceV
         raise Conflict(_("The balance value of %(code)s %(year)s is already published.")
                        % {"code": plan.code, "year": year}, "balance_value_published", "year")
     sector_plan = selectors.industry_plans(year)[plan.sector_id]
-    facilities = industry.sector_facilities({plan.sector_id: sector_plan}, mrv_selectors.verified_unit_data(year)).get(
-        plan.sector_id, [])
+    rows = mrv_selectors.verified_unit_data(year, sectors=[plan.sector_id])  # the sector's own facilities only
+    facilities = industry.sector_facilities({plan.sector_id: sector_plan}, rows).get(plan.sector_id, [])
     value = intensity.solve_balance_value(sector_plan.rules, facilities)
     if value is None:
         raise DomainError(_("No confirmed verified %(s)s facility to solve the balance value on.")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from cets.common.audit import audit_record
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.locks import lock_rows
+from cets.common.rows import update_rows
 from entities.models import KeyEntity, User
 from entities.selectors import can_manage_entity
 
@@ -717,8 +718,7 @@ def run_issue(*, run: AllocationRun, job=None) -> dict:
             ea.status = EntityAllocation.Status.ISSUED
             ea.registry_reference = str(tx.pk)
         with transaction.atomic():
-            EntityAllocation.objects.bulk_update(positives, ["status", "registry_reference", "destination"],
-                                                 batch_size=1000)
+            update_rows(positives, ["status", "registry_reference", "destination"])
     rest = [ea for ea in pending if ea.difference_tco2 <= 0]
     negatives = [ea for ea in rest if ea.difference_tco2 < 0]
     lines = {}
@@ -796,6 +796,6 @@ def _settle_negatives(chunk, *, run, lines: dict) -> list[dict]:
                                           quantity_tco2=need - withdrawn))
         settled.append({"entity": ea.entity_id, "status": ea.status, "withdrawn_tco2": withdrawn,
                         "obligation_tco2": need - withdrawn})
-    EntityAllocation.objects.bulk_update(locked, ["status", "registry_reference"], batch_size=1000)
+    update_rows(locked, ["status", "registry_reference"])
     Obligation.objects.bulk_create(obligations, batch_size=1000)
     return settled

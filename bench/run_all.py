@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "benchmarks.md"
 # Each is a script printing its figures (and both sides of any comparison from the same run).
-BENCHMARKS = ["bench_engine", "bench_registry", "bench_mrv", "bench_allowances", "bench_trading",
+BENCHMARKS = ["bench_engine", "bench_registry", "bench_mrv", "bench_allowances", "bench_sectors", "bench_trading",
               "bench_trading_http", "bench_voluntary", "bench_compliance", "bench_carryover", "bench_replay"]
 MARKER = "<!-- make bench writes below this line -->"
 

@@ -11,6 +11,11 @@ accounting module: docs/adding-a-sector.md.
 CO2 = {"gas": "CO2", "gwp": 1, "confidence": "A", "source": "IPCC"}
 
 FUEL_LIST = {"type": "fuel_list", "unit": "t or 10^4 Nm3"}
+# A month in which the whole facility stood still (kiln, potline, works): the only way a month stores zero
+# output (sector modules refuse zero otherwise); fuels burnt to keep it warm still count. Guidelines: months
+# with no production are reported, not skipped (CETS-AG-02/03/04.01 monthly 信息化存证).
+SHUTDOWN = {"code": "shutdown", "name": "全月停产", "name_en": "Shut down the whole month", "type": "boolean",
+            "unit": "", "required": False}
 
 SECTORS = [
     {
@@ -76,6 +81,7 @@ SECTORS = [
              "type": "quantity", "unit": "t", "required": True},
             {"code": "process_status", "name": "工序运行状态变化", "name_en": "Process status changes",
              "type": "text", "unit": "", "required": False},
+            SHUTDOWN,
         ],
         "accounting_module": "mrv.sectors.steel", "allocation_method": "intensity", "allocation_level": "entity",
         "first_year": 2024, "confidence": "A",
@@ -102,6 +108,7 @@ SECTORS = [
              "required": True},
             {"code": "substitutes", "name": "非碳酸盐替代原料", "name_en": "Non-carbonate substitutes",
              "type": "material_list", "unit": "t", "required": False},
+            SHUTDOWN,
         ],
         "accounting_module": "mrv.sectors.cement", "allocation_method": "intensity",
         "allocation_level": "facility", "first_year": 2024, "confidence": "C",
@@ -131,6 +138,7 @@ SECTORS = [
              "required": False},
             {"code": "anode_effect_minutes", "name": "阳极效应持续时间", "name_en": "Anode-effect minutes per "
              "cell-day", "type": "quantity", "unit": "min/cell-day", "required": False},
+            SHUTDOWN,
         ],
         "accounting_module": "mrv.sectors.aluminium", "allocation_method": "intensity",
         "allocation_level": "facility", "first_year": 2024, "confidence": "C",

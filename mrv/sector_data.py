@@ -25,6 +25,9 @@ POWER_COLUMNS = ("electricity_generated_mwh", "electricity_supplied_mwh", "heat_
                  "load_factor", "purchased_electricity_mwh")
 NUMBER_LIMIT = Decimal(10) ** 12
 TEXT_MAX = 500
+# The yes/no monthly parameter that lets a month store zero output (a kiln, potline or works that stood still).
+SHUTDOWN = "shutdown"
+YES, NO = ("1", "true", "yes", "y", "是"), ("0", "false", "no", "n", "否")
 
 
 def module_for(sector, year: int | None):
@@ -69,8 +72,14 @@ def field_problems(sector: Sector, module, inputs: dict) -> list[tuple[str, str,
 
 
 def _scalar(param: dict, value) -> tuple[object, tuple[str, str] | None]:
-    """A quantity (>= 0), fraction (0-1) or text parameter checked; lists are left to the sector module."""
+    """A quantity (>= 0), fraction (0-1), yes/no or text parameter checked; lists are left to the sector
+    module."""
     kind = param.get("type")
+    if kind == "boolean":
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in YES + NO:
+            return value if isinstance(value, bool) else text in YES, None
+        return None, ("invalid_choice", _("Yes or no (1/0, true/false)."))
     if kind == "text":
         text = str(value)
         return (text, None) if len(text) <= TEXT_MAX else (None, ("too_long", _("At most 500 characters.")))
@@ -100,16 +109,18 @@ def clean_inputs(unit: Unit, module, inputs) -> tuple[dict, list[tuple[str, str,
     problems = field_problems(sector, module, inputs)
     clean = {}
     params = {p["code"]: p for p in sector.monthly_parameters}
+    shutdown = _scalar(params.get(SHUTDOWN, {}), inputs.get(SHUTDOWN, False))[0] is True
     for name in accepted_fields(sector, module):
         value = inputs.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            if params.get(name, {}).get("required"):
+            # a month shut down needs no output figures; the sector module says what it still takes
+            if params.get(name, {}).get("required") and not shutdown:
                 problems.append((name, "required", _("This value is required.")))
             continue
         value, problem = _scalar(params.get(name, {}), value)
         if problem:
             problems.append((name, *problem))
-        else:
+        elif value is not False:  # "not shut down" is the default and is not stored
             clean[name] = value
     for attribute in sector.facility_attributes:
         code = attribute["code"]
@@ -134,6 +145,8 @@ def compute(unit: Unit, year: int, inputs, params, modules: dict):
         return clean, None, problems
     body = {k: v for k, v in clean.items() if k in getattr(module, "BODY", clean)}
     try:
+        if clean.get(SHUTDOWN) is True:  # only the monthly path passes it: the calculator refuses zero output
+            return clean, module.calculate(body, params, shutdown=True), []
         return clean, module.calculate(body, params), []
     except AccountingError as exc:
         return clean, None, [(exc.field, exc.code, exc.message)]

@@ -61,8 +61,9 @@ def _lists(sector: Sector) -> dict[str, str]:
 
 
 def scalar_columns(sector: Sector) -> list[str]:
-    """The sector's scalar key parameters, then its module's other scalar inputs (not facility attributes)."""
-    from .sector_data import accepted_fields, module_for
+    """The sector's scalar key parameters, then its module's other scalar inputs (not facility attributes), the
+    ``shutdown`` flag last (next to the list columns, out of the way of the figures)."""
+    from .sector_data import SHUTDOWN, accepted_fields, module_for
 
     lists = _lists(sector)
     attributes = {a["code"] for a in sector.facility_attributes}
@@ -70,7 +71,8 @@ def scalar_columns(sector: Sector) -> list[str]:
         module = module_for(sector, None)
     except Exception:  # a sector without a loadable module still gets its declared parameters
         module = None
-    return [name for name in accepted_fields(sector, module) if name not in lists and name not in attributes]
+    names = [name for name in accepted_fields(sector, module) if name not in lists and name not in attributes]
+    return sorted(names, key=lambda name: name == SHUTDOWN)
 
 
 def _label(sector: Sector, key: str) -> tuple[str, str, str]:

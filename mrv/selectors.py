@@ -104,7 +104,8 @@ def verified_unit_data(year: int, *, entity_ids=None, require_confirmed: bool = 
                 _("Verification not confirmed for %(n)d entities in %(year)d (ids %(ids)s).")
                 % {"n": len(missing), "year": year, "ids": shown}, "verification_not_confirmed", "year")
     rows = []
-    for value in _confirmed_values(VerifiedUnitValue, year, entity_ids, sectors):
+    generating = VerifiedUnitValue if sectors is None or "power" in sectors else None  # power's own table
+    for value in _confirmed_values(generating, year, entity_ids, sectors) if generating else ():
         unit = value.unit
         category = unit.category_for(year, rules_year=plan_year)
         rows.append({

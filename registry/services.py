@@ -1214,7 +1214,7 @@ def _allocate_chunk(tx: Transaction, source: Account, instrument: Instrument, ch
     existing = {h.account_id: h for h in Holding.objects.filter(instrument=instrument, account_id__in=ids)}
     for h in existing.values():
         h.total += dict(chunk)[h.account_id]
-    Holding.objects.bulk_update(list(existing.values()), ["total"], batch_size=1000)
+    update_rows(existing.values(), ["total"])
     Holding.objects.bulk_create([Holding(account_id=pk, instrument=instrument, total=qty) for pk, qty in chunk
                                  if pk not in existing], batch_size=5000)
     _adjust(source.pk, instrument.pk, total=-quantity)

@@ -26,8 +26,10 @@ from .base import (
     kg,
     line,
     number,
+    output_amount,
     parameter,
     reported,
+    shutdown_line,
 )
 
 SECTOR = "aluminium"
@@ -57,10 +59,17 @@ def _cf4_factor(params, body: dict) -> tuple[Decimal, dict, str]:
                 "EF_CF4": reported(ef, "kg/t Al", how)}, how
 
 
-def calculate(body: dict, params) -> SectorResult:
-    """One electrolysis process's emissions for the period with every line; see the module docstring."""
+def calculate(body: dict, params, *, shutdown: bool = False) -> SectorResult:
+    """One electrolysis process's emissions for the period with every line; see the module docstring.
+
+    ``shutdown`` (a monthly report of a potline that stood still, never the calculator): no aluminium, so no
+    anode carbon and no anode effects; zero emissions (the process burns no fuel of its own)."""
     fields_only(body, BODY, "", SECTOR)
-    aluminium = number(body.get("aluminium_t"), "aluminium_t", positive=True)
+    aluminium = output_amount(body.get("aluminium_t"), "aluminium_t", shutdown)
+    if shutdown:
+        return SectorResult(emissions_tco2=Decimal(0), lines=finish([shutdown_line("P_Al")]), output_t=aluminium,
+                            intensity_emissions_tco2=Decimal(0), intensity_output_t=aluminium,
+                            gases={"CO2": Decimal(0)})
     nc = number(body.get("net_anode_consumption"), "net_anode_consumption", positive=True)
     sulphur, s_input = _fraction(params, body, "anode_sulphur")
     ash, a_input = _fraction(params, body, "anode_ash")

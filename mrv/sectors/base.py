@@ -106,6 +106,24 @@ def number(value, name: str, *, required: bool = True, positive: bool = False,
     return dec
 
 
+def output_amount(value, name: str, shutdown: bool) -> Decimal:
+    """A month's output: above zero, or zero (or left out) in a month declared shut down, which is the only
+    way a monthly report stores zero output (the calculator never passes ``shutdown``, so it refuses zero)."""
+    if not shutdown:
+        return number(value, name, positive=True)
+    dec = number(value, name, required=False)
+    if dec:
+        raise AccountingError(f"{name}: the month is declared shut down, so its output is zero; enter 0 or "
+                              f"leave it out, or remove the shutdown.", "shutdown_with_output", name)
+    return Decimal(0)
+
+
+def shutdown_line(output_name: str, unit: str = "t") -> dict:
+    """The line of a month declared shut down: zero output, so no process emissions."""
+    return line("shutdown", "E_process = 0: the month was declared shut down (no output)", "0",
+                {output_name: reported(Decimal(0), unit, "shutdown")}, Decimal(0))
+
+
 def choice(value, known, name: str, what: str) -> str:
     """``value`` if it is one of ``known``; otherwise an ``invalid_choice`` error listing them."""
     if not isinstance(value, str) or value not in known:

@@ -16,6 +16,7 @@ fuel heat (GJ) for the heat-per-clinker plausibility check.
 from decimal import ROUND_HALF_UP, Decimal
 
 from .base import (
+    AccountingError,
     SectorResult,
     choice,
     default,
@@ -29,6 +30,7 @@ from .base import (
     kg,
     line,
     number,
+    output_amount,
     parameter,
     reported,
 )
@@ -52,13 +54,19 @@ NCV_KEY, CC_KEY, OF_KEY = "cement_ncv", "cement_carbon_per_heat", "cement_oxidat
 CLINKER_KEY, SUBSTITUTE_KEY = "clinker_ef", "substitute_deduction"
 
 
-def calculate(body: dict, params) -> SectorResult:
-    """One clinker line's emissions for the period with every line; see the module docstring."""
+def calculate(body: dict, params, *, shutdown: bool = False) -> SectorResult:
+    """One clinker line's emissions for the period with every line; see the module docstring.
+
+    ``shutdown`` (a monthly report of a kiln that stood still, never the calculator): zero clinker, fuels
+    only if some were burnt (kiln kept warm), no substitutes (no raw meal went in)."""
     fields_only(body, BODY, "", SECTOR)
     lines = [fuel_carbon_line(params, item, f"fuels[{i}]", ncv_key=NCV_KEY, cc_key=CC_KEY, of_key=OF_KEY)
-             for i, item in enumerate(items(body, "fuels", FUEL_FIELDS, SECTOR, required=True))]
+             for i, item in enumerate(items(body, "fuels", FUEL_FIELDS, SECTOR, required=not shutdown))]
     heat = sum((Decimal(ln["heat_gj"]) for ln in lines), Decimal(0))
-    clinker = number(body.get("clinker_t"), "clinker_t", positive=True)
+    clinker = output_amount(body.get("clinker_t"), "clinker_t", shutdown)
+    if shutdown and body.get("substitutes"):
+        raise AccountingError("A kiln that stood still took no substitutes; leave them out or remove the shutdown.",
+                              "shutdown_with_output", "substitutes")
     clinker_type = choice(body.get("clinker_type"), CLINKER_TYPES, "clinker_type", "clinker type")
     measured = number(body.get("clinker_factor"), "clinker_factor", required=False, positive=True, fraction=True)
     if measured is None:
@@ -78,7 +86,7 @@ def calculate(body: dict, params) -> SectorResult:
         if ln["material"] == CARBIDE_SLAG:
             carbide_deduction -= ln["_exact"]
         lines.append(ln)
-    rate = (carbide_deduction / process_exact).quantize(RATE, ROUND_HALF_UP)
+    rate = (carbide_deduction / process_exact).quantize(RATE, ROUND_HALF_UP) if process_exact else Decimal(0)
     lines.append(line("carbide_slag_rate", "rate = (Q_carbide_slag x D) / (Q_clinker x EF_clinker)",
                       f"{kg(carbide_deduction)} / {kg(process_exact)}", {}, Decimal(0), in_total=False,
                       value=str(rate)))

@@ -30,6 +30,7 @@ from .base import (
     kg,
     line,
     number,
+    output_amount,
     reported,
 )
 
@@ -77,9 +78,15 @@ def _process_item(params, item: dict, path: str, process: str, sign: int) -> dic
     return _fuel(params, item, path, **extra)
 
 
-def _processes(params, body: dict) -> tuple[list[dict], Decimal | None, Decimal | None]:
+def _processes(params, body: dict, shutdown: bool) -> tuple[list[dict], Decimal | None, Decimal | None]:
     """The process-balance lines, the intensity emissions (sintering + ironmaking) and ironmaking output."""
     raw = body.get("processes")
+    if shutdown:  # a list here is the facility's process attribute the monthly path fills in, not a balance
+        if raw and isinstance(raw, dict):
+            raise AccountingError("A works that stood still has no sintering or ironmaking balance; leave the "
+                                  "processes out or remove the shutdown.", "shutdown_with_output", "processes")
+        output_amount(body.get("ironmaking_output_t"), "ironmaking_output_t", shutdown)
+        return [], None, None
     output = number(body.get("ironmaking_output_t"), "ironmaking_output_t", required=False, positive=True)
     if raw is None:
         if output is not None:
@@ -111,25 +118,28 @@ def _processes(params, body: dict) -> tuple[list[dict], Decimal | None, Decimal 
     return lines, kg(intensity_exact), output
 
 
-def calculate(body: dict, params) -> SectorResult:
-    """The enterprise's emissions for the period with every line; see the module docstring."""
+def calculate(body: dict, params, *, shutdown: bool = False) -> SectorResult:
+    """The enterprise's emissions for the period with every line; see the module docstring.
+
+    ``shutdown`` (a monthly report of a works that stood still, never the calculator): no crude steel and no
+    process balance; fuels and materials still count when some were used (ovens kept hot)."""
     fields_only(body, BODY, "", SECTOR)
     lines = [_fuel(params, item, f"fuels[{i}]")
-             for i, item in enumerate(items(body, "fuels", FUEL_FIELDS, SECTOR, required=True))]
+             for i, item in enumerate(items(body, "fuels", FUEL_FIELDS, SECTOR, required=not shutdown))]
     lines += [_material(params, item, f"materials[{i}]")
               for i, item in enumerate(items(body, "materials", MATERIAL_FIELDS, SECTOR))]
     crude_steel = Decimal(0)
-    for i, item in enumerate(items(body, "products", PRODUCT_FIELDS, SECTOR, required=True)):
+    for i, item in enumerate(items(body, "products", PRODUCT_FIELDS, SECTOR, required=not shutdown)):
         path = f"products[{i}]"
         ln = factor_line(params, item, path, code_field="product", amount_field="quantity", key=PRODUCT_KEY,
                          known=PRODUCTS, what="product", symbol="EF", sign=-1)
         if ln["product"] == OUTPUT_PRODUCT:
-            crude_steel += number(item["quantity"], f"{path}.quantity", positive=True)
+            crude_steel += output_amount(item["quantity"], f"{path}.quantity", shutdown)
         lines.append(ln)
-    if crude_steel == 0:
+    if crude_steel == 0 and not shutdown:
         raise AccountingError("products must include the crude steel output (product crude_steel).", "required",
                               "products")
-    process_lines, intensity_emissions, ironmaking_output = _processes(params, body)
+    process_lines, intensity_emissions, ironmaking_output = _processes(params, body, shutdown)
     emissions = kg(exact_sum(lines))
     return SectorResult(emissions_tco2=emissions, lines=finish(lines + process_lines), output_t=crude_steel,
                         intensity_emissions_tco2=intensity_emissions, intensity_output_t=ironmaking_output,

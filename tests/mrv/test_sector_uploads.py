@@ -49,7 +49,8 @@ def test_cement_template_filled_and_uploaded(api, cement_entity, facility_user, 
     assert response.status_code == 200 and "-cement.xlsx" in response["Content-Disposition"]
     ws = load_workbook(io.BytesIO(response.content))["MonthlyData"]
     headers = [c.value for c in ws[1]]
-    assert headers[3] == "熟料产量 / Clinker output (t) [clinker_t]" and "[item_list]" in headers[5]
+    assert headers[3] == "熟料产量 / Clinker output (t) [clinker_t]" and "[item_list]" in headers[6]
+    assert headers[5] == "全月停产 / Shut down the whole month [shutdown]"  # a month the kiln stood still
     assert [ws.cell(row=r, column=3).value for r in range(3, 15)] == list(range(1, 13))  # every month pre-filled
     assert ws.cell(row=5, column=headers.index("清单 / List (fuels / materials / products / substitutes / "
                                                "<工序>.inputs|outputs) [item_list]") + 1).value == "fuels"
