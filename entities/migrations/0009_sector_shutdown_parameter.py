@@ -19,6 +19,6 @@ def remove_shutdown(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("entities", "0007_sector_report_only_rules")]
+    dependencies = [("entities", "0008_unit_2025_power_facts")]
 
     operations = [migrations.RunPython(add_shutdown, remove_shutdown)]
