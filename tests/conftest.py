@@ -86,6 +86,7 @@ SEEDS = [
     ("entities.migrations.0005_sectors", "seed_sectors"),
     ("entities.migrations.0007_sector_report_only_rules", "seed_rules"),
     ("allowances.migrations.0002_seed_plans", "seed"),
+    ("allowances.migrations.0006_seed_sector_plans", "seed"),
     ("mrv.migrations.0002_seed_parameters", "seed"),
     ("mrv.migrations.0012_seed_generation_without_emissions_rule", "seed"),
     ("mrv.migrations.0013_sector_accounting_parameters", "seed"),
