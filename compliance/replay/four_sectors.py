@@ -223,6 +223,89 @@ def surrender(ctx: Context, res: StageResult, year: int) -> None:
                         "refused": len(refused), "refusals": refused[:10]})
 
 
+def _product(vintage: int):
+    """The exchange's product of a vintage; CEA25 is listed when first traded (copied from CEA24's rules)."""
+    from trading.models import Product
+
+    product = Product.objects.filter(vintage=vintage).first()
+    if product is None:
+        product = Product.objects.get(vintage=vintage - 1)
+        code = f"CEA{vintage % 100}"
+        product.pk, product.code, product.name, product.vintage = None, code, code, vintage
+        product.save()
+    return product
+
+
+def trading_lots(ctx: Context, year: int) -> list[dict]:
+    """Entities short of the year's obligation in its eligible vintages buy from entities long in them, the
+    largest shortfalls first from the largest surpluses (lots {buyer, seller, vintage, quantity})."""
+    from compliance.models import Obligation
+    from registry.vintages import eligible_vintages
+
+    vintages = [v for v in eligible_vintages(year) if v <= year]
+    owed = dict(Obligation.objects.filter(entity_id__in=all_ids(ctx), year=year).values_list(
+        "entity_id", "quantity_tco2"))
+    holdings = stages._holdings(list(owed), vintages)
+    needs, supply = [], []
+    for entity_id, held in holdings.items():
+        balance = sum(held.values()) - owed[entity_id]
+        if balance < 0:
+            needs.append([-balance, entity_id])
+        else:  # what it can spare, newest vintage first (it surrenders the oldest it holds last)
+            spare = balance
+            for vintage in sorted(held, reverse=True):
+                take = min(spare, held[vintage])
+                if take > 0:
+                    supply.append([take, entity_id, vintage])
+                    spare -= take
+    supply.sort(reverse=True)
+    lots = []
+    for want, buyer in sorted(needs, reverse=True):
+        for offer in supply:
+            take = min(want, offer[0])
+            if take > 0:
+                lots.append({"buyer": buyer, "seller": offer[1], "vintage": offer[2], "quantity": take})
+                offer[0] -= take
+                want -= take
+            if want == 0:
+                break
+    ctx.state[f"unmatched_need_{year}"] = sum(n[0] for n in needs) - sum(lot["quantity"] for lot in lots)
+    return lots
+
+
+def next_price(close: float, day: dt.date, rng) -> float:
+    """Towards the published 2025 close (74.63 yuan) within +-4% a day, inside the +-10% listed band;
+    the same level assumed for 2026 [C]."""
+    step = float(np.clip((74.63 - close) / close * 0.35 + rng.normal(0, 0.01), -0.04, 0.04))
+    return round(close * (1 + step), 2)
+
+
+def trading(ctx: Context, res: StageResult, year: int) -> None:
+    """The year's shortfalls traded in the following year (February to November), listed and bulk,
+    through the exchange's services (``stages.execute_lots``)."""
+    from cets.common.calendar import is_trading_day
+
+    rng = np.random.default_rng(ctx.fleet.seed + 43 + year)
+    lots = trading_lots(ctx, year)
+    products = {v: _product(v) for v in sorted({lot["vintage"] for lot in lots})}
+    days = [d for d in (dt.date(year + 1, 2, 1) + dt.timedelta(days=i) for i in range(300))
+            if d <= dt.date(year + 1, 11, 30) and is_trading_day(d)]
+    n_days = min(len(days), max(8, min(60, len(lots) // 4 + 1)))
+    trading_days = [days[i] for i in sorted(rng.choice(len(days), size=n_days, replace=False))]
+    schedule = defaultdict(list)
+    for lot in lots:
+        schedule[int(rng.integers(0, n_days))].append(lot)
+    stages.execute_lots(ctx, res, lots, schedule, trading_days, products, next_price, top=90 * 1.04 * 1.32,
+                        rng=rng, staff_name=f"exchange-{year}")
+    traded = [t for t in ctx.state.get("trade_log", []) if t["day"].year == year + 1]
+    res.details.update({"year": year, "lots": len(lots), "trading_days": n_days,
+                        "unmatched_need_tco2": ctx.state[f"unmatched_need_{year}"],
+                        "traded_tco2": sum(t["quantity"] for t in traded),
+                        "value_cny": round(sum(t["quantity"] * t["price"] for t in traded), 2),
+                        "close": {p.code: float(p.previous_close) for p in products.values()}})
+    ctx.state[f"trading_{year + 1}"] = res.details
+
+
 def closing(ctx: Context, res: StageResult, year: int) -> None:
     (close,) = need("compliance.services:cycle_close")
     from compliance.selectors import cycle_get
@@ -254,6 +337,7 @@ def plan(years: list[int]) -> list[tuple]:
             verified = [*verified, f"balance values {year}"]
         steps += [(f"true-up {year}", allocation_by_sector, (year, "true_up"), verified),
                   (f"obligations {year}", obligations, (year,), [f"true-up {year}"]),
+                  (f"trading {year}", trading, (year,), [f"obligations {year}"]),
                   (f"surrender {year}", surrender, (year,), [f"obligations {year}"]),
                   (f"closing {year}", closing, (year,), [f"surrender {year}"])]
         if year != years[-1]:
@@ -282,6 +366,8 @@ def figures(ctx: Context, years: list[int]) -> dict:
     for sector in sector_of.values():
         out["entities"][sector] += 1
     out["entities"] = dict(out["entities"], total=len(sector_of))
+    if "trading_2025" in ctx.state:
+        out["trading_2025"] = {k: ctx.state["trading_2025"][k] for k in ("traded_tco2", "value_cny", "close")}
     for year in years:
         y = {"verified_tco2": defaultdict(int), "allocated_tco2": defaultdict(int)}
         for entity_id, tonnes in Verification.objects.filter(entity_id__in=ids, year=year,
@@ -319,8 +405,11 @@ def headline(system: dict, years: list[int]) -> list[tuple[str, str, str]]:
         rows.append((f"{year} surrendered (Gt)", f"{y.get('surrendered_tco2', 0) / 1e9:.3f}",
                      PUBLISHED["surrender_2024_tco2"] if year == 2024 else "-"))
         rate = y.get("surrender_rate")
-        rows.append((f"{year} surrender rate", f"{rate:.2%}" if rate is not None else "-",
+        rows.append((f"{year} surrender rate", f"{rate:.3%}" if rate is not None else "-",
                      PUBLISHED["surrender_rate_2024"] if year == 2024 else "-"))
-    rows += [("2025 trading", "not replayed", PUBLISHED["trading_2025"]),
+    traded = system.get("trading_2025")
+    rows += [("2025 trading (traded, value, close)", "not replayed" if not traded else
+              f"{traded['traded_tco2'] / 1e6:,.1f} Mt, CNY {traded['value_cny'] / 1e9:,.2f} bn, close "
+              + ", ".join(f"{k} {v:.2f}" for k, v in traded["close"].items()), PUBLISHED["trading_2025"]),
              ("CCER registered by end-2025", "not replayed", PUBLISHED["ccer_registered_2025"])]
     return rows
