@@ -306,6 +306,56 @@ def trading(ctx: Context, res: StageResult, year: int) -> None:
     ctx.state[f"trading_{year + 1}"] = res.details
 
 
+# Holders that apply for carry-over, and the share of what they may carry that they ask for [C: the 2026
+# batches' totals are not published per holder].
+CARRY_OVER_SHARE = 0.6
+CARRY_OVER_FRACTION = (0.3, 1.0)
+
+
+def carry_over(ctx: Context, res: StageResult) -> None:
+    """The registry notifies every holder of its quota; a seeded share of holders apply (in the first batch
+    or the second) for part of what they may carry; a national regulator proposes, a second approves: the
+    2019-2024 units are retired and the same quantity of CEA25 issued.
+
+    Known limit: the quota reads holdings at the scheme's cut-off (``registry_selectors.holdings_at``), and
+    the registry stamps the replay's movements with the wall-clock time (after the cut-off), so the replayed
+    holders' quotas are mostly 0 and few apply; a business-date clock for the registry (as
+    ``voluntary.clock.frozen``) would let the replay carry over what the real holders did."""
+    notices, submit, propose, decide = need(
+        "compliance.carryover_services:notices_issue", "compliance.carryover_services:application_submit",
+        "compliance.carryover_services:application_propose", "compliance.carryover_services:application_decide")
+    from cets.common.errors import DomainError
+    from compliance.carryover_selectors import scheme_get
+    from compliance.models import CarryOverNotice
+
+    scheme = scheme_get("2025")
+    out = notices(actor=ctx.users["national"], scheme=scheme)
+    held = stages._holdings(all_ids(ctx), list(range(scheme.first_vintage, scheme.last_vintage + 1)))
+    rng = np.random.default_rng(ctx.fleet.seed + 47)
+    batches = list(scheme.batches.order_by("number"))
+    approved, refused = 0, []
+    for notice in CarryOverNotice.objects.filter(scheme=scheme, entity_id__in=all_ids(ctx)).order_by("entity_id"):
+        room = min(notice.quota_tco2, sum(held.get(notice.entity_id, {}).values()))
+        if room <= 0 or rng.random() >= CARRY_OVER_SHARE:
+            continue
+        quantity = max(1, int(room * rng.uniform(*CARRY_OVER_FRACTION)))
+        batch = batches[int(rng.integers(0, len(batches)))]
+        now = stages.local_dt(min(batch.receive_until, scheme.apply_until) - dt.timedelta(days=3))
+        try:
+            application = submit(actor=ctx.entity_users[notice.entity_id], entity=notice.entity, scheme=scheme,
+                                 quantity=quantity, now=now)
+        except DomainError as exc:
+            refused.append(f"{notice.entity_id}: {exc}")
+            continue
+        application = propose(actor=ctx.users["national"], application=application)
+        decide(actor=ctx.users["national2"], application=application, approve=True)
+        approved += quantity
+        res.rows += 1
+        res.transactions += 3
+    res.details.update({"notices": out, "applications": res.rows, "carried_tco2": approved,
+                        "refused": len(refused), "refusals": refused[:10]})
+
+
 def closing(ctx: Context, res: StageResult, year: int) -> None:
     (close,) = need("compliance.services:cycle_close")
     from compliance.selectors import cycle_get
@@ -340,6 +390,8 @@ def plan(years: list[int]) -> list[tuple]:
                   (f"trading {year}", trading, (year,), [f"obligations {year}"]),
                   (f"surrender {year}", surrender, (year,), [f"obligations {year}"]),
                   (f"closing {year}", closing, (year,), [f"surrender {year}"])]
+        if year == 2024 and 2025 in years:
+            steps.append(("carry-over", carry_over, (), ["closing 2024"]))
         if year != years[-1]:
             steps.append((f"pre-allocation {year + 1}", allocation_by_sector, (year + 1, "pre_allocation"),
                           [f"verification power {year}", f"verification industry {year}"]))
