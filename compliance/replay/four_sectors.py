@@ -280,6 +280,37 @@ def next_price(close: float, day: dt.date, rng) -> float:
     return round(close * (1 + step), 2)
 
 
+# Single-direction auctions (单向竞价) of 2025: 8 (published). The replay sells the largest shortfall lots
+# of each year this way, one a day in early December before the surrender [C: who sold is not published].
+AUCTIONS = 8
+
+
+def auctions(ctx: Context, res: StageResult, lots: list[dict], products: dict, days: list) -> list[dict]:
+    """Each lot as a seller's single-direction auction (uniform price, reserve at the last close), the short
+    entity bidding for all of it at the reserve; closed and settled by the exchange's services."""
+    create, bid, close = need("trading.services.auction:auction_create", "trading.services.auction:auction_bid",
+                              "trading.services.auction:auction_close")
+    accounts = ctx.state["trading_accounts"]
+    out = []
+    for lot, day in zip(lots, days, strict=False):
+        product = products[lot["vintage"]]
+        product.refresh_from_db()
+        opens, closes = stages.local_dt(day, 10), stages.local_dt(day, 11)
+        auction = create(user=ctx.entity_users[lot["seller"]], seller=accounts[lot["seller"]], product=product,
+                         quantity=lot["quantity"], reserve_price=product.previous_close, pricing="uniform",
+                         opens_at=opens, closes_at=closes, now=opens - dt.timedelta(days=1))
+        bid(user=ctx.entity_users[lot["buyer"]], account=accounts[lot["buyer"]], auction=auction,
+            price=product.previous_close, quantity=lot["quantity"], now=opens + dt.timedelta(minutes=10))
+        auction = close(auction=auction, now=closes + dt.timedelta(minutes=1))
+        ctx.state.setdefault("trade_log", []).append({"day": day, "vintage": lot["vintage"], "method": "auction",
+                                                      "quantity": lot["quantity"],
+                                                      "price": float(product.previous_close)})
+        out.append({"day": str(day), "quantity": lot["quantity"], "status": auction.status})
+        res.transactions += 3
+        res.rows += 1
+    return out
+
+
 def trading(ctx: Context, res: StageResult, year: int) -> None:
     """The year's shortfalls traded in the following year (February to November), listed and bulk,
     through the exchange's services (``stages.execute_lots``)."""
@@ -292,17 +323,23 @@ def trading(ctx: Context, res: StageResult, year: int) -> None:
             if d <= dt.date(year + 1, 11, 30) and is_trading_day(d)]
     n_days = min(len(days), max(8, min(60, len(lots) // 4 + 1)))
     trading_days = [days[i] for i in sorted(rng.choice(len(days), size=n_days, replace=False))]
+    by_size = sorted(range(len(lots)), key=lambda i: -lots[i]["quantity"])
+    auctioned = {i for i in by_size[:AUCTIONS] if lots[i]["quantity"] >= 100_000}
     schedule = defaultdict(list)
-    for lot in lots:
-        schedule[int(rng.integers(0, n_days))].append(lot)
+    for i, lot in enumerate(lots):
+        if i not in auctioned:
+            schedule[int(rng.integers(0, n_days))].append(lot)
     stages.execute_lots(ctx, res, lots, schedule, trading_days, products, next_price, top=90 * 1.04 * 1.32,
                         rng=rng, staff_name=f"exchange-{year}")
+    december = [d for d in (dt.date(year + 1, 12, 1) + dt.timedelta(days=i) for i in range(12)) if is_trading_day(d)]
+    res.details["auctions"] = auctions(ctx, res, [lots[i] for i in sorted(auctioned)], products, december)
     traded = [t for t in ctx.state.get("trade_log", []) if t["day"].year == year + 1]
     res.details.update({"year": year, "lots": len(lots), "trading_days": n_days,
                         "unmatched_need_tco2": ctx.state[f"unmatched_need_{year}"],
                         "traded_tco2": sum(t["quantity"] for t in traded),
                         "value_cny": round(sum(t["quantity"] * t["price"] for t in traded), 2),
-                        "close": {p.code: float(p.previous_close) for p in products.values()}})
+                        "close": {p.code: float(p.previous_close) for p in products.values()},
+                        "auction_count": len(res.details["auctions"])})
     ctx.state[f"trading_{year + 1}"] = res.details
 
 
@@ -419,7 +456,8 @@ def figures(ctx: Context, years: list[int]) -> dict:
         out["entities"][sector] += 1
     out["entities"] = dict(out["entities"], total=len(sector_of))
     if "trading_2025" in ctx.state:
-        out["trading_2025"] = {k: ctx.state["trading_2025"][k] for k in ("traded_tco2", "value_cny", "close")}
+        out["trading_2025"] = {k: ctx.state["trading_2025"][k] for k in ("traded_tco2", "value_cny", "close",
+                                                                          "auction_count")}
     for year in years:
         y = {"verified_tco2": defaultdict(int), "allocated_tco2": defaultdict(int)}
         for entity_id, tonnes in Verification.objects.filter(entity_id__in=ids, year=year,
@@ -462,6 +500,7 @@ def headline(system: dict, years: list[int]) -> list[tuple[str, str, str]]:
     traded = system.get("trading_2025")
     rows += [("2025 trading (traded, value, close)", "not replayed" if not traded else
               f"{traded['traded_tco2'] / 1e6:,.1f} Mt, CNY {traded['value_cny'] / 1e9:,.2f} bn, close "
-              + ", ".join(f"{k} {v:.2f}" for k, v in traded["close"].items()), PUBLISHED["trading_2025"]),
+              + ", ".join(f"{k} {v:.2f}" for k, v in traded["close"].items())
+              + f", {traded['auction_count']} auctions", PUBLISHED["trading_2025"]),
              ("CCER registered by end-2025", "not replayed", PUBLISHED["ccer_registered_2025"])]
     return rows

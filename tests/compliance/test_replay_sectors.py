@@ -58,6 +58,11 @@ def test_four_sector_replay_allocates_every_sector_and_closes_both_years(replay)
     stage = {s["name"]: s for s in replay["stages"]}
     assert set(stage["balance values 2025"]["details"]) == {"steel", "cement", "aluminium"}
     assert stage["closing 2024"]["status"] == stage["closing 2025"]["status"] == "ok"
+    for year in (2024, 2025):  # every shortfall found a seller; auctions closed and settled
+        trading = stage[f"trading {year}"]["details"]
+        assert trading["unmatched_need_tco2"] == 0
+        assert all(a["status"] == "closed" for a in trading["auctions"])
+    assert stage["carry-over"]["details"]["notices"]["holders"] == 16
     assert all(check["ok"] for check in replay["checks"].values()), replay["checks"]
 
 
