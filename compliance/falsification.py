@@ -26,7 +26,8 @@ def _cut_pct(value) -> int:
     except (TypeError, ValueError):
         pct = 0
     if not 50 <= pct <= 100:
-        raise DomainError(_("The cut for uncorrected falsification is 50 to 100 percent of the next allocation (Art. 22)."),
+        raise DomainError(_("The cut for uncorrected falsification is 50 to 100 percent of the next allocation "
+                            "(Art. 22)."),
                           "invalid_cut_pct", "cut_pct")
     return pct
 

@@ -739,26 +739,12 @@ def trading(ctx: Context, res: StageResult) -> None:
     participants opened, buyers' cash deposited, sellers list and buyers take (lots under 100,000 t),
     bulk proposals confirmed by the counterparty (100,000 t and more, 80% of the volume), every
     trading day closed (closing price, bars, expiry, surveillance)."""
-    (open_, deposit, place, propose, confirm, close) = need(
-        "trading.services:participant_open", "trading.services:cash_deposit", "trading.services:order_place",
-        "trading.services:bulk_propose", "trading.services:bulk_confirm", "trading.services:session_close")
-    from django.db import IntegrityError
-
     from cets.common.calendar import is_trading_day
-    from cets.common.errors import DomainError
-    from registry import services as registry
     from trading.models import Product
 
     seed = ctx.fleet.seed
     rng = np.random.default_rng(seed + 17)
-    staff = User.objects.create(username=f"rp{seed}-exchange", role=User.Role.EXCHANGE_STAFF,
-                                password=make_password(None))
     lots = trading_plan(ctx)
-    accounts = {}
-    for entity in KeyEntity.objects.filter(pk__in={x for lot in lots for x in (lot["buyer"], lot["seller"])}):
-        accounts[entity.pk] = open_(actor=staff, registry_account=registry.account_for_entity(entity=entity),
-                                    entity=entity)
-        res.transactions += 1
     products = {p.vintage: p for p in Product.objects.filter(vintage__in=ctx.years)}
     days = [d for d in (dt.date(2022, 3, 1) + dt.timedelta(days=i) for i in range(0, 650))
             if d <= dt.date(2023, 12, 20) and is_trading_day(d)]
@@ -780,13 +766,43 @@ def trading(ctx: Context, res: StageResult) -> None:
             day = int(rng.integers(0, n_days))
         schedule[day].append(lot)
     # Cash: what each buyer's purchases could cost at the highest price of the path, plus fees.
-    top = 82 * 1.04 * 1.32
+    execute_lots(ctx, res, lots, schedule, trading_days, products, fleet_module.next_price, top=82 * 1.04 * 1.32,
+                 rng=rng, staff_name="exchange")
+    res.details.update({"lots": len(lots), "trading_days": n_days,
+                        "unmatched_need_tco2": ctx.state["unmatched_need_tco2"],
+                        "planned_tco2": sum(lot["quantity"] for lot in lots),
+                        "round_trip_tco2": sum(lot["quantity"] for lot in lots if "leg" in lot)})
+
+
+def execute_lots(ctx: Context, res: StageResult, lots: list[dict], schedule: dict, trading_days: list,
+                 products: dict, next_price, *, top: float, rng, staff_name: str) -> None:
+    """Trade ``lots`` ({buyer, seller, vintage, quantity}) on the exchange: participants opened, buyers'
+    cash deposited (``top`` yuan a tonne), then on each day of ``trading_days`` the lots of ``schedule[index]``
+    as bulk agreements (100,000 t and more, 85% of them) or listed orders (lots under 100,000 t), each
+    day closed (closing price, bars, expiry, surveillance). ``next_price(close, day, rng)`` moves the price."""
+    (open_, deposit, place, propose, confirm, close) = need(
+        "trading.services:participant_open", "trading.services:cash_deposit", "trading.services:order_place",
+        "trading.services:bulk_propose", "trading.services:bulk_confirm", "trading.services:session_close")
+    from django.db import IntegrityError
+
+    from cets.common.errors import DomainError
+    from registry import services as registry
+
+    seed = ctx.fleet.seed
+    staff = User.objects.create(username=f"rp{seed}-{staff_name}", role=User.Role.EXCHANGE_STAFF,
+                                password=make_password(None))
+    accounts = ctx.state.setdefault("trading_accounts", {})  # opened once, traded in later years too
+    for entity in KeyEntity.objects.filter(pk__in={x for lot in lots for x in (lot["buyer"], lot["seller"])}):
+        if entity.pk not in accounts:
+            accounts[entity.pk] = open_(actor=staff, registry_account=registry.account_for_entity(entity=entity),
+                                        entity=entity)
+            res.transactions += 1
     spend = defaultdict(int)
     for lot in lots:
         spend[lot["buyer"]] += lot["quantity"]
     for buyer, qty in spend.items():
         deposit(actor=staff, account=accounts[buyer], amount=Decimal(f"{qty * top * 1.001 + 100:.2f}"),
-                bank_reference=f"RP{seed}-DEP-{buyer}")
+                bank_reference=f"RP{seed}-{staff_name}-DEP-{buyer}")
         res.transactions += 1
     trades = 0
     errors = []
@@ -796,7 +812,7 @@ def trading(ctx: Context, res: StageResult) -> None:
         for vintage in products:
             products[vintage].refresh_from_db()
             close_price = float(products[vintage].previous_close)
-            prices[vintage] = Decimal(f"{fleet_module.next_price(close_price, day, rng):.2f}")
+            prices[vintage] = Decimal(f"{next_price(close_price, day, rng):.2f}")
         for lot in sorted(schedule[index], key=lambda x: -x["quantity"]):
             product = products[lot["vintage"]]
             buyer, seller = accounts[lot["buyer"]], accounts[lot["seller"]]
@@ -836,14 +852,11 @@ def trading(ctx: Context, res: StageResult) -> None:
                 trades += len(fills)
         close(day=day, now=local_dt(day, 15) + dt.timedelta(minutes=5))
         res.transactions += 1
-    res.rows = trades
+    res.rows += trades
     if errors:
         res.status, res.reason = "failed", f"{len(errors)} trade(s) refused; first: {errors[0]}"
         res.details["errors"] = errors[:20]
-    res.details.update({"lots": len(lots), "trading_days": n_days, "participants": len(accounts),
-                        "unmatched_need_tco2": ctx.state["unmatched_need_tco2"],
-                        "planned_tco2": sum(lot["quantity"] for lot in lots),
-                        "round_trip_tco2": sum(lot["quantity"] for lot in lots if "leg" in lot)})
+    res.details["participants"] = len(accounts)
 
 
 def surrender_stage(ctx: Context, res: StageResult) -> None:
