@@ -4,6 +4,7 @@
 set -eu
 TABLER_VERSION=1.6.1
 ECHARTS_VERSION=6.1.0
+AXE_VERSION=4.14.1  # the browser tests' accessibility checker: vendored under tests/, never served
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
@@ -43,4 +44,9 @@ fetch echarts "$ECHARTS_VERSION" echarts
 rm -rf "$HERE/echarts" && mkdir -p "$HERE/echarts"
 cp "$TMP/echarts/dist/echarts.min.js" "$TMP/echarts/LICENSE" "$TMP/echarts/NOTICE" "$HERE/echarts/"
 echo "echarts $ECHARTS_VERSION (npm)" > "$HERE/echarts/VERSION"
-echo "vendored: tabler $TABLER_VERSION, echarts $ECHARTS_VERSION"
+fetch axe-core "$AXE_VERSION" axe-core
+AXE="$HERE/../../tests/vendor/axe-core"
+rm -rf "$AXE" && mkdir -p "$AXE"
+cp "$TMP/axe-core/axe.min.js" "$TMP/axe-core/LICENSE" "$AXE/"
+echo "axe-core $AXE_VERSION (npm)" > "$AXE/VERSION"
+echo "vendored: tabler $TABLER_VERSION, echarts $ECHARTS_VERSION, axe-core $AXE_VERSION"

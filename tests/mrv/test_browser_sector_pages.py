@@ -8,6 +8,7 @@ from django.test import Client
 
 from mrv import services, uploads
 
+from ..browser_checks import assert_fits, session_cookie
 from ..test_browser import browser  # noqa: F401 (the shared Chromium fixture)
 from .conftest import CEMENT_MONTH, STEEL_MONTH
 from .test_sector_uploads import CEMENT_COLUMNS, _cement_rows, _csv
@@ -15,36 +16,15 @@ from .test_sector_uploads import CEMENT_COLUMNS, _cement_rows, _csv
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (1366, 390)
-# Elements wider than the viewport; a table scrolling inside its own box (overflow-x auto) is allowed.
-OVERFLOW = """() => {
-  const width = document.documentElement.clientWidth;
-  const scrolls = e => { for (; e && e !== document.body; e = e.parentElement) {
-    if (['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) return true; } return false; };
-  const wide = [...document.querySelectorAll('body *')].filter(e => {
-    if (scrolls(e)) return false;
-    const r = e.getBoundingClientRect();
-    return r.width > 0 && r.right > width + 1;
-  }).map(e => e.tagName + '.' + e.className);
-  return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5)};
-}"""
-
-
-def _session_cookie(user, url: str) -> dict:
-    client = Client()
-    client.force_login(user)
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}
 
 
 def _open(browser, user, url: str, width: int):  # noqa: F811
     context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 800})
     context.set_default_timeout(15000)
-    context.add_cookies([_session_cookie(user, url)])
+    client = Client()
+    client.force_login(user)
+    context.add_cookies([session_cookie(client, url)])
     return context
-
-
-def _assert_fits(page, path: str) -> None:
-    found = page.evaluate(OVERFLOW)
-    assert found["scroll"] <= found["width"] + 1 and not found["wide"], (path, found)
 
 
 def test_cement_and_steel_pages_fit_at_both_widths(browser, live_server, cement_entity, steel_entity,  # noqa: F811
@@ -73,5 +53,5 @@ def test_cement_and_steel_pages_fit_at_both_widths(browser, live_server, cement_
             response = page.goto(live_server.url + path)
             assert response.status == 200, path
             assert expected in page.content(), (path, expected)
-            _assert_fits(page, f"{path} at {width}px")
+            assert_fits(page, f"{path} at {width}px")
             context.close()
