@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from allowances.models import AllocationRun, EntityAllocation
+from cets.common.names import localized, reading_english
 from entities.models import KeyEntity, SectorListing
 from registry.selectors import vintage_totals
 from trading.models import DailyBar, Product
@@ -26,15 +27,6 @@ from .models import ComplianceCycle, Obligation, Penalty
 from .policies import policies
 
 HUNDRED = Decimal(100)
-
-
-def _english() -> bool:
-    return (get_language() or "").startswith("en")
-
-
-def _name(obj, field: str = "name") -> str:
-    """The English name where the reader reads English and one is recorded, else the official (Chinese) one."""
-    return (_english() and getattr(obj, f"{field}_en", "")) or getattr(obj, field)
 
 
 def _band(close: Decimal, pct: Decimal) -> tuple[Decimal, Decimal]:
@@ -110,7 +102,7 @@ def _listing_counts() -> tuple[list[dict], bool]:
 def key_entities_listed() -> dict:
     """The lists of key emitting entities: counts by data year and sector, and by province for the latest year."""
     rows, register = _listing_counts()
-    english = _english()
+    english = reading_english()
     by_year_sector, sectors, provinces = defaultdict(int), {}, defaultdict(int)
     latest = max((r["year"] for r in rows if r["year"] is not None), default=None)
     for r in rows:
@@ -192,6 +184,6 @@ def search(q: str, limit: int = 20) -> dict:
                 .select_related("province", "sector").distinct().order_by("name")[:limit])
     return {"q": q, "policies": policies(get_language() or "", q=q),
             "projects": list(project_search(projects_public(), q=q).order_by("-id")[:limit]),
-            "entities": [{"entity": e, "name": _name(e), "province": _name(e.province), "sector": _name(e.sector)}
-                         for e in entities],
+            "entities": [{"entity": e, "name": localized(e), "province": localized(e.province),
+                          "sector": localized(e.sector)} for e in entities],
             "products": list(Product.objects.filter(Q(code__icontains=q) | Q(name__icontains=q))[:limit])}

@@ -14,5 +14,6 @@ urlpatterns = [
     path("public/carry-over/<str:code>/", carryover_views.carry_over_public, name="carry-over-public"),
     path("public/<str:code>/non-compliant/", views.public_list, name="public-list"),
     path("public/<str:code>/report/", views.public_report, name="public-report"),
+    path("public/<str:code>/entities/", views.public_entities, name="public-entities"),
     path("public/certificates/<str:code>/", views.certificate_verify, name="certificate-verify"),
 ]

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,8 +12,10 @@ from django.utils.translation import gettext_lazy
 
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
+from cets.common.names import localized
+from entities.models import Province, Sector
 
-from . import carryover_selectors, selectors, services, standing
+from . import carryover_selectors, disclosure, selectors, services, standing
 from .certificates import certificate_pdf
 from .charts import bar_chart
 from .forms import SurrenderForm
@@ -185,6 +188,29 @@ def certificate_verify(request, code: str):
     result = selectors.certificate_verify(code)
     return render(request, "compliance/certificate_verify.html", {"code": code, "result": result},
                   status=200 if result["valid"] else 404)
+
+
+ENTITY_COLUMNS = [gettext_lazy("Province"), gettext_lazy("Sector"), gettext_lazy("Entity"),
+                  gettext_lazy("Credit code"), gettext_lazy("Year"), gettext_lazy("Verified emissions (t)"),
+                  gettext_lazy("Allocated (t)"), gettext_lazy("Obligation (t)"), gettext_lazy("Status")]
+
+
+def public_entities(request, code: str):
+    """Public: every key emitting entity's emissions, allocation and outcome for the cycle (Decree 775),
+    filtered by province and sector, with the decided penalties; CSV and Excel."""
+    cycle = _cycle_or_404(code)
+    province, sector = request.GET.get("province") or None, request.GET.get("sector") or None
+    rows = disclosure.entity_figures(cycle, province=province, sector=sector)
+    if request.GET.get("export") in ("csv", "xlsx"):
+        return export_response(f"entities-{cycle.code}", ENTITY_COLUMNS, (
+            [localized(o.entity.province), localized(o.entity.sector), localized(o.entity), o.entity.credit_code,
+             o.year, o.verified_emissions_tco2, o.allocation_tco2, o.quantity_tco2, o.standing_display]
+            for o in rows.iterator()), request.GET["export"])
+    return render(request, "compliance/public_entities.html", {
+        "cycle": cycle, "page": Paginator(rows, 100).get_page(request.GET.get("page")),
+        "penalties": disclosure.decided_penalties(cycle), "provinces": Province.objects.order_by("code"),
+        "sectors": Sector.objects.filter(is_active=True), "province": province, "sector": sector,
+        "cycles": selectors.cycles()})
 
 
 def public_index(request):
