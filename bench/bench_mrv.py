@@ -122,7 +122,7 @@ def main():
     from django.db import connection
 
     from entities.models import User
-    from mrv import oversight, uploads
+    from mrv import early_warnings, uploads
 
     actor, _ = User.objects.get_or_create(username="bench-mee", defaults={"role": User.Role.NATIONAL_REGULATOR})
     units = ensure_units(args.units)
@@ -132,7 +132,7 @@ def main():
     print(f"database: {connection.vendor}; file: {len(content) / 1e6:.1f} MB, {len(units)} rows")
     # The rules job a batch enqueues after commit runs in a worker, not in the upload request: time the
     # upload (read, validate, compute, COPY, commit) alone, then the batch's rules run separately.
-    oversight.warnings_enqueue_for_submissions = lambda ids: None
+    early_warnings.warnings_enqueue_for_submissions = lambda ids: None
     started = time.perf_counter()
     staged = uploads.upload_preview(actor=actor, content=content, filename="national-2024-03.csv",
                                     today=dt.date(2024, 4, 20))
@@ -144,7 +144,7 @@ def main():
           f"(preview {preview_s:.2f} s, confirm {upload_s - preview_s:.2f} s) "
           f"(target < {UPLOAD_TARGET_S} s) {'OK' if upload_s < UPLOAD_TARGET_S else 'SLOW'}")
     started = time.perf_counter()
-    counts = oversight.warnings_run(submission_ids=result["ids"], today=dt.date(2024, 4, 20))
+    counts = early_warnings.warnings_run(submission_ids=result["ids"], today=dt.date(2024, 4, 20))
     print(f"rules on the uploaded batch (the Celery job): {sum(counts.values())} warnings in "
           f"{time.perf_counter() - started:.2f} s")
     if not args.nightly:
@@ -161,7 +161,7 @@ def main():
 
     EarlyWarning.objects.all().delete()
     started = time.perf_counter()
-    counts = {year: oversight.warnings_run(year=year, today=dt.date(2025, 1, 20)) for year in (2023, 2024)}
+    counts = {year: early_warnings.warnings_run(year=year, today=dt.date(2025, 1, 20)) for year in (2023, 2024)}
     nightly_s = time.perf_counter() - started
     found = sum(sum(c.values()) for c in counts.values())
     print(f"nightly rules over {2 * 12 * len(units)} unit-months: {found} warnings in {nightly_s:.2f} s "

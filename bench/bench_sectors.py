@@ -228,13 +228,13 @@ def sector_csv(sector: str, units, year: int, month: int, rng: random.Random) ->
 
 
 def upload_month(actor, units: dict[str, list], seed: int) -> tuple[float, list[str]]:
-    from mrv import oversight, uploads
+    from mrv import early_warnings, uploads
 
     rng = random.Random(seed + 2)
     files = {"power": month_csv(units["power"], 2025, 3, rng),
              **{s: sector_csv(s, units[s], 2025, 3, rng) for s in ("steel", "cement", "aluminium")}}
     # The rules job a batch enqueues after commit runs in a worker, not in the upload: timed apart (bench_mrv).
-    oversight.warnings_enqueue_for_submissions = lambda ids: None
+    early_warnings.warnings_enqueue_for_submissions = lambda ids: None
     total, report = 0.0, []
     for sector, content in files.items():
         started = time.perf_counter()

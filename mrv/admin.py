@@ -11,7 +11,7 @@ from cets.common.errors import DomainError
 from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
 from entities.models import SectorListing, User
 
-from . import listing, oversight, services
+from . import early_warnings, listing, reviews, services, verifications
 from .models import (
     AccountingParameter,
     AgencyRating,
@@ -90,7 +90,7 @@ class MonthlySubmissionAdmin(RegulatorAdmin):
 
     @admin.action(description=_("Accept at my tier (passes it to the next tier)"))
     def accept(self, request, queryset):
-        _each(self, request, queryset, lambda s: oversight.submission_review(actor=request.user, submission=s,
+        _each(self, request, queryset, lambda s: reviews.submission_review(actor=request.user, submission=s,
                                                                             accept=True),
               _("%(n)d submissions accepted."))
 
@@ -104,7 +104,8 @@ class EarlyWarningAdmin(RegulatorAdmin):
     actions = [*RegulatorAdmin.actions, "transfer", "request_rectification", "mark_checked"]
 
     def _move(self, request, queryset, to):
-        _each(self, request, queryset, lambda w: oversight.warning_transition(actor=request.user, warning=w, to=to),
+        _each(self, request, queryset,
+              lambda w: early_warnings.warning_transition(actor=request.user, warning=w, to=to),
               _("%(n)d warnings moved."))
 
     @admin.action(description=_("Transfer to the responsible department"))
@@ -163,7 +164,7 @@ class VerificationAdmin(RegulatorAdmin):
 
     @admin.action(description=_("Confirm verified emissions (provincial regulator)"))
     def confirm(self, request, queryset):
-        _each(self, request, queryset, lambda v: oversight.verification_confirm(actor=request.user, verification=v),
+        _each(self, request, queryset, lambda v: verifications.verification_confirm(actor=request.user, verification=v),
               _("%(n)d verifications confirmed."))
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from entities.models import AgencyAssignment
 
-from . import oversight, services
+from . import early_warnings, services
 from .models import MonthlySubmission, Verification, VerifiedUnitValue
 from .selectors import month_deadline
 
@@ -75,7 +75,7 @@ def seed(out, base) -> None:
                                                       submitted_at=_at(entered), run_rules=False)["created"]
     if created:  # the rules once over the loaded years, as the nightly task would
         for year in sorted({y for y, _m in periods}):
-            oversight.warnings_run(year=year, today=today)
+            early_warnings.warnings_run(year=year, today=today)
     verified = 0
     for entity in base["entities"]:
         for year in range(2024, today.year):

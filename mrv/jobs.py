@@ -2,7 +2,7 @@
 
 from cets.common.jobs import job_handler, job_progress
 
-from .oversight import warnings_run
+from .early_warnings import warnings_run
 
 
 @job_handler("mrv.warnings")

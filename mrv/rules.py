@@ -2,7 +2,7 @@
 
 Each rule takes the frame of current submissions (one row per unit-month, columns below) plus its
 thresholds and returns findings: ``(submission_id or None, unit_id, entity_id, year, month, message,
-details)``. ``mrv.oversight.warnings_run`` loads the frames, runs the enabled rules and stores the
+details)``. ``mrv.early_warnings.warnings_run`` loads the frames, runs the enabled rules and stores the
 findings as warnings. Thresholds come from the ``WarningRule`` table (tunable in the admin).
 
 Submission frame columns: id, unit_id, entity_id, year, month, on_time, electricity_generated_mwh,

@@ -3,7 +3,7 @@
 Same contract as ``mrv.rules`` (which lists them in ``RULES``): a rule takes the frame of current
 submissions and its thresholds and returns findings. The frame's sector columns: ``sector``, ``output_t``,
 ``intensity_emissions_tco2``, ``intensity_output_t``, ``inputs`` (the month's key parameters) and ``gases``
-(tCO2e per gas). Ranges are ``PlausibilityRange`` rows, handed in by ``mrv.oversight.warnings_run`` as
+(tCO2e per gas). Ranges are ``PlausibilityRange`` rows, handed in by ``mrv.early_warnings.warnings_run`` as
 ``t["_ranges"]`` = {parameter: {code: (low, high)}}; a rule's own ``low``/``high`` thresholds apply only
 where no row exists (a regulator tunes either in the admin). Missing and late months of every sector are
 power's rules (``missing_month``, ``late_submission``), which read every facility.

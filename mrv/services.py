@@ -1,7 +1,9 @@
 """Writes of the mrv app: monthly submissions (one or in bulk), test reports, quality control plans,
 annual reports. Every service is atomic, checks who may act, and writes its audit entry last.
 
-Oversight (warnings, three-tier review, verification) lives in ``mrv.oversight``.
+Oversight lives in modules named by concern: ``tiers`` (who covers whom), ``early_warnings`` (the closed
+loop), ``review`` (three tiers, requests for information, extensions), ``verification``, ``determination``
+(conservative), ``agencies`` and ``deadlines`` (reminders, who acts next).
 """
 
 import csv
@@ -135,7 +137,7 @@ def submissions_store(actor, prepared, submitted_at, *, audit_each: bool = False
             versions[(row["unit_id"], row["year"], row["month"])] = row["v"]
         MonthlySubmission.objects.filter(pk__in=[s.pk for s in current]).update(
             is_current=False, status=MonthlySubmission.Status.SUPERSEDED)
-    from .oversight import REVIEW_WORKING_DAYS, review_start_status
+    from .reviews import REVIEW_WORKING_DAYS, review_start_status
 
     start = review_start_status({p.unit.entity_id: p.unit.entity for p in prepared})
     review_due = add_working_days(timezone.localdate(submitted_at), REVIEW_WORKING_DAYS)
@@ -171,7 +173,7 @@ def submissions_store(actor, prepared, submitted_at, *, audit_each: bool = False
     else:
         FuelRecord.objects.bulk_create(fuel_rows, batch_size=2000)
     total = sum((s.emissions_tco2 for s in subs), Decimal(0))
-    from .oversight import warnings_enqueue_for_submissions, warnings_mark_rectified
+    from .early_warnings import warnings_enqueue_for_submissions, warnings_mark_rectified
 
     if current:
         warnings_mark_rectified(subs)

@@ -5,7 +5,10 @@ from django.utils import timezone
 
 from cets.common.jobs import job_create
 
-from .oversight import conservative_cases_open, reminders_send, reviews_escalate, warnings_escalate
+from .deadlines import reminders_send
+from .determinations import conservative_cases_open
+from .early_warnings import warnings_escalate
+from .reviews import reviews_escalate
 
 
 @shared_task(name="mrv.warnings_nightly")

@@ -47,7 +47,7 @@ from entities.models import Unit, User
 
 from . import sector_spreadsheet, spreadsheet
 from .models import InformationRequest, MonthlySubmission, SubmissionReview, SubmissionUpload
-from .oversight import review_start_status
+from .reviews import review_start_status
 from .services import InvalidRows, UploadInvalid, submissions_store
 from .validation import FUEL_FIELDS, prepare_rows
 

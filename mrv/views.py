@@ -15,10 +15,28 @@ from cets.common.errors import DomainError, NotFound
 from entities.models import AgencyAssignment
 from entities.selectors import entity_get
 
-from . import charts, oversight, sector_spreadsheet, sector_verification, selectors, services, uploads
+from . import (
+    charts,
+    deadlines,
+    reviews,
+    sector_spreadsheet,
+    sector_verification,
+    selectors,
+    services,
+    tiers,
+    uploads,
+)
 from .api.views import template_response
 from .forms import FuelFormSet, MonthForm, QcPlanForm, TestReportForm, UploadForm
 from .models import MonthlySubmission, QualityControlPlan
+from .verifications import (
+    VERIFIED_FIELDS,
+    finding_answer,
+    finding_close,
+    verification_confirm,
+    verification_request_review,
+    verification_submit,
+)
 
 
 def _year(request) -> int:
@@ -138,13 +156,13 @@ def submission_detail(request, pk: int):
     if request.method == "POST":
         return _submission_act(request, sub)
     history = selectors.submissions_visible_to(request.user).filter(unit=sub.unit, year=sub.year, month=sub.month)
-    tier = oversight.REVIEW_STATUS.get(sub.status)
+    tier = reviews.REVIEW_STATUS.get(sub.status)
     open_rfi = sub.information_requests.filter(status="open").first()
     return render(request, "mrv/submission.html", {
         "s": sub, "history": history.order_by("-version"), "reviews": sub.reviews.select_related("reviewer"),
-        "rfis": sub.information_requests.all(), "open_rfi": open_rfi, "next": oversight.next_step(sub),
-        "can_review": bool(tier and request.user.is_regulator and oversight.ROLE_TIER.get(request.user.role) == tier
-                           and oversight.regulator_covers(request.user, sub.entity)),
+        "rfis": sub.information_requests.all(), "open_rfi": open_rfi, "next": deadlines.next_step(sub),
+        "can_review": bool(tier and request.user.is_regulator and tiers.ROLE_TIER.get(request.user.role) == tier
+                           and tiers.regulator_covers(request.user, sub.entity)),
         "can_answer": bool(open_rfi and request.user.acting_entity_id == sub.entity_id)})
 
 
@@ -153,14 +171,14 @@ def _submission_act(request, sub):
     do, text = request.POST.get("do"), request.POST.get("text", "")
     try:
         if do in ("accept", "return"):
-            oversight.submission_review(actor=request.user, submission=sub, accept=do == "accept", comment=text)
+            reviews.submission_review(actor=request.user, submission=sub, accept=do == "accept", comment=text)
         elif do == "ask":
-            oversight.information_request(actor=request.user, submission=sub, question=text)
+            reviews.information_request(actor=request.user, submission=sub, question=text)
         elif do == "answer":
             rfi = sub.information_requests.filter(status="open").first()
             if rfi is None:
                 raise Http404
-            oversight.information_answer(actor=request.user, request=rfi, answer=text)
+            reviews.information_answer(actor=request.user, request=rfi, answer=text)
         else:
             raise Http404
     except DomainError as exc:
@@ -194,9 +212,9 @@ def verifications(request):
             raise Http404
         try:
             if request.POST.get("do") == "confirm":
-                oversight.verification_confirm(actor=user, verification=verification)
+                verification_confirm(actor=user, verification=verification)
             elif request.POST.get("do") == "review":
-                oversight.verification_request_review(actor=user, verification=verification,
+                verification_request_review(actor=user, verification=verification,
                                                       reason=request.POST.get("reason", ""))
             else:
                 raise Http404
@@ -225,9 +243,9 @@ def _finding_act(request):
     do, text = request.POST.get("do"), request.POST.get("text", "")
     try:
         if do == "answer":
-            oversight.finding_answer(actor=request.user, finding=finding, answer=text)
+            finding_answer(actor=request.user, finding=finding, answer=text)
         elif do in ("close", "reopen"):
-            oversight.finding_close(actor=request.user, finding=finding, accept=do == "close", comment=text)
+            finding_close(actor=request.user, finding=finding, accept=do == "close", comment=text)
         else:
             raise Http404
     except DomainError as exc:
@@ -247,12 +265,12 @@ def verification_upload(request, assignment_id: int):
         raise Http404
     units = list(assignment.entity.units.order_by("code"))
     values = [{"unit": u.code, **{f: request.POST.get(f"{u.code}:{f}", "")
-                                  for f in sector_verification.verified_fields(u, oversight.VERIFIED_FIELDS)}}
+                                  for f in sector_verification.verified_fields(u, VERIFIED_FIELDS)}}
               for u in units]
     if request.method == "POST":
         findings = [line.strip() for line in request.POST.get("findings", "").splitlines() if line.strip()]
         try:
-            oversight.verification_submit(actor=user, entity=assignment.entity, year=assignment.year,
+            verification_submit(actor=user, entity=assignment.entity, year=assignment.year,
                                           unit_values=values, findings=findings,
                                           report_file=request.FILES.get("report_file"))
         except DomainError as exc:

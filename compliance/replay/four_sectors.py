@@ -116,7 +116,7 @@ def industry_reports_and_verification(ctx: Context, res: StageResult, year: int)
     (output, and steel's ironmaking-and-sintering intensity basis); the province confirms."""
     compile_, submit, verify, confirm = need(
         "mrv.services:annual_report_compile", "mrv.services:annual_report_submit",
-        "mrv.oversight:verification_submit", "mrv.oversight:verification_confirm")
+        "mrv.verifications:verification_submit", "mrv.verifications:verification_confirm")
     total = Decimal(0)
     for entity in KeyEntity.objects.filter(pk__in=industry_ids(ctx)).order_by("pk"):
         user = ctx.entity_users[entity.pk]

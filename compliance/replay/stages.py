@@ -2,7 +2,7 @@
 
 Only ``master_data`` and ``test_reports`` write tables directly (what the generator owns: entities,
 units, users, agencies and which one verifies whom, and the laboratories' CMA/CNAS test reports,
-outside documents the entities cite). Every later stage calls the apps' services (``mrv.services``, ``mrv.oversight``,
+outside documents the entities cite). Every later stage calls the apps' services (``mrv.services``, ``mrv.reviews``,
 ``allowances.services`` and its jobs, ``registry.services``, ``trading`` and ``voluntary`` services,
 ``compliance`` services) as a user of the right role would, with the four-eyes pairs, the three
 review tiers and the deadlines of the cycle.
@@ -231,7 +231,7 @@ def baseline_verification(ctx: Context, res: StageResult) -> None:
     The 2021 pre-allocation is computed from 2020 output, so the 2020 verified data must exist; they
     come from the generator's 2020 activity (the same calibration as the first replayed year).
     """
-    submit, confirm = need("mrv.oversight:verification_submit", "mrv.oversight:verification_confirm")
+    submit, confirm = need("mrv.verifications:verification_submit", "mrv.verifications:verification_confirm")
     year = ctx.years[0] - 1
     act = fleet_module.baseline_year(ctx.fleet, year)
     _verify_entities(ctx, res, year, act, submit, confirm)
@@ -300,7 +300,7 @@ def monthly_mrv(ctx: Context, res: StageResult, year: int) -> None:
     national regulator on the entities' behalf, which the audit entry records), late rows after the
     deadline, then warnings, the municipal tier returning the mistyped rows, the entities' corrected
     versions and the three tiers accepting them."""
-    load, review = need("mrv.services:submissions_bulk_load", "mrv.oversight:submission_review")
+    load, review = need("mrv.services:submissions_bulk_load", "mrv.reviews:submission_review")
     (MonthlySubmission, EarlyWarning) = need("mrv.models:MonthlySubmission", "mrv.models:EarlyWarning")
     test_reports(ctx, res, year)
     national = ctx.users["national"]
@@ -369,7 +369,7 @@ def annual_reports(ctx: Context, res: StageResult, year: int) -> None:
 
 def verification(ctx: Context, res: StageResult, year: int) -> None:
     """Agencies verify each unit from the submitted report and the monthly data; provinces confirm."""
-    submit, confirm = need("mrv.oversight:verification_submit", "mrv.oversight:verification_confirm")
+    submit, confirm = need("mrv.verifications:verification_submit", "mrv.verifications:verification_confirm")
     (AnnualReport, MonthlySubmission) = need("mrv.models:AnnualReport", "mrv.models:MonthlySubmission")
     rows = []
     reports = AnnualReport.objects.filter(year=year, status=AnnualReport.Status.SUBMITTED,

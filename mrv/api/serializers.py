@@ -39,7 +39,7 @@ class NextStepField(serializers.SerializerMethodField):
 
 class NextStepMixin:
     def get_next_step(self, obj) -> dict | None:
-        from ..oversight import next_step
+        from ..deadlines import next_step
 
         return next_step(obj)
 

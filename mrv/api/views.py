@@ -1,4 +1,4 @@
-"""MRV API: thin views over mrv.services, mrv.oversight and mrv.selectors."""
+"""MRV API: thin views over mrv.services, mrv.selectors and the oversight modules (reviews, verifications...)."""
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -17,7 +17,20 @@ from entities.models import ConsultingEngagement, KeyEntity, Organisation, Secto
 from entities.selectors import entity_get, scope_by_entity, units_visible_to
 from entities.services import consulting_register
 
-from .. import accounting, oversight, sector_spreadsheet, sectors, selectors, services, spreadsheet, uploads
+from .. import (
+    accounting,
+    agencies,
+    determinations,
+    early_warnings,
+    reviews,
+    sector_spreadsheet,
+    sectors,
+    selectors,
+    services,
+    spreadsheet,
+    uploads,
+    verifications,
+)
 from ..models import EarlyWarning
 from . import serializers as s
 
@@ -120,7 +133,7 @@ class SubmissionViewSet(ScopedReadViewSet):
     @action(detail=True, methods=["post"], url_path="information-requests")
     def information_request(self, request, pk=None):
         data = validated(s.QuestionInput, request)
-        rfi = oversight.information_request(actor=request.user, submission=self.get_object(),
+        rfi = reviews.information_request(actor=request.user, submission=self.get_object(),
                                             question=data["question"])
         return Response(s.InformationRequestOutput(rfi).data, status=status.HTTP_201_CREATED)
 
@@ -131,14 +144,14 @@ class SubmissionViewSet(ScopedReadViewSet):
         rfi = self.get_object().information_requests.filter(status="open").first()
         if rfi is None:
             raise NotFound("No request for information is waiting.", field="answer")
-        rfi = oversight.information_answer(actor=request.user, request=rfi, answer=data["answer"])
+        rfi = reviews.information_answer(actor=request.user, request=rfi, answer=data["answer"])
         return Response(s.InformationRequestOutput(rfi).data)
 
     @extend_schema(request=s.ExtensionInput, responses={201: s.ExtensionOutput})
     @action(detail=True, methods=["post"])
     def extensions(self, request, pk=None):
         data = validated(s.ExtensionInput, request)
-        extension = oversight.extension_request(actor=request.user, submission=self.get_object(),
+        extension = reviews.extension_request(actor=request.user, submission=self.get_object(),
                                                 **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
@@ -146,7 +159,7 @@ class SubmissionViewSet(ScopedReadViewSet):
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         data = validated(s.DecisionInput, request)
-        sub = oversight.submission_review(actor=request.user, submission=self.get_object(), **data)
+        sub = reviews.submission_review(actor=request.user, submission=self.get_object(), **data)
         return Response(s.SubmissionOutput(sub).data)
 
 
@@ -292,7 +305,7 @@ class WarningViewSet(ScopedReadViewSet):
     def transition(self, request, pk=None):
         data = validated(s.TransitionInput, request)
         warning: EarlyWarning = self.get_object()
-        warning = oversight.warning_transition(actor=request.user, warning=warning, **data)
+        warning = early_warnings.warning_transition(actor=request.user, warning=warning, **data)
         return Response(s.WarningOutput(warning).data)
 
 
@@ -311,20 +324,20 @@ class VerificationViewSet(ScopedReadViewSet):
         data = validated(s.VerificationInput, request)
         values = dict(data)
         entity = entity_get(user=request.user, pk=values.pop("entity"))
-        verification = oversight.verification_submit(actor=request.user, entity=entity, **values)
+        verification = verifications.verification_submit(actor=request.user, entity=entity, **values)
         return Response(s.VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: s.VerificationOutput})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        verification = oversight.verification_confirm(actor=request.user, verification=self.get_object())
+        verification = verifications.verification_confirm(actor=request.user, verification=self.get_object())
         return Response(s.VerificationOutput(verification).data)
 
     @extend_schema(request=s.ReasonInput, responses={200: s.VerificationOutput})
     @action(detail=True, methods=["post"], url_path="request-review")
     def request_review(self, request, pk=None):
         data = validated(s.ReasonInput, request)
-        verification = oversight.verification_request_review(actor=request.user, verification=self.get_object(),
+        verification = verifications.verification_request_review(actor=request.user, verification=self.get_object(),
                                                              reason=data["reason"])
         return Response(s.VerificationOutput(verification).data)
 
@@ -332,7 +345,7 @@ class VerificationViewSet(ScopedReadViewSet):
     @action(detail=True, methods=["post"], url_path="decide-review")
     def decide_review(self, request, pk=None):
         data = validated(s.ReviewDecisionInput, request)
-        verification = oversight.verification_decide_review(actor=request.user, verification=self.get_object(),
+        verification = verifications.verification_decide_review(actor=request.user, verification=self.get_object(),
                                                             **data)
         return Response(s.VerificationOutput(verification).data)
 
@@ -340,7 +353,7 @@ class VerificationViewSet(ScopedReadViewSet):
     @action(detail=True, methods=["post"])
     def extensions(self, request, pk=None):
         data = validated(s.ExtensionInput, request)
-        extension = oversight.extension_request(actor=request.user, verification=self.get_object(),
+        extension = reviews.extension_request(actor=request.user, verification=self.get_object(),
                                                 **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
@@ -350,7 +363,7 @@ class VerificationViewSet(ScopedReadViewSet):
         data = validated(s.DetermineInput, request)
         values = dict(data)
         entity = entity_get(user=request.user, pk=values.pop("entity"))
-        verification = oversight.verification_determine(actor=request.user, entity=entity, **values)
+        verification = determinations.verification_determine(actor=request.user, entity=entity, **values)
         return Response(s.VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
 
 
@@ -358,7 +371,7 @@ class VerificationViewSet(ScopedReadViewSet):
     @action(detail=True, methods=["post"], url_path="approve-determination")
     @step_up
     def approve_determination(self, request, pk=None):
-        verification = oversight.verification_determination_approve(actor=request.user,
+        verification = determinations.verification_determination_approve(actor=request.user,
                                                                     verification=self.get_object())
         return Response(s.VerificationOutput(verification).data)
 
@@ -376,14 +389,14 @@ class FindingViewSet(ScopedReadViewSet):
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
         data = validated(s.AnswerInput, request)
-        finding = oversight.finding_answer(actor=request.user, finding=self.get_object(), **data)
+        finding = verifications.finding_answer(actor=request.user, finding=self.get_object(), **data)
         return Response(s.FindingOutput(finding).data)
 
     @extend_schema(request=s.CloseFindingInput, responses={200: s.FindingOutput})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         data = validated(s.CloseFindingInput, request)
-        finding = oversight.finding_close(actor=request.user, finding=self.get_object(), **data)
+        finding = verifications.finding_close(actor=request.user, finding=self.get_object(), **data)
         return Response(s.FindingOutput(finding).data)
 
 
@@ -400,7 +413,7 @@ class ExtensionViewSet(ScopedReadViewSet):
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
         data = validated(s.GrantInput, request)
-        extension = oversight.extension_decide(actor=request.user, extension=self.get_object(),
+        extension = reviews.extension_decide(actor=request.user, extension=self.get_object(),
                                                grant=data["grant"])
         return Response(s.ExtensionOutput(extension).data)
 
@@ -426,7 +439,7 @@ class AgencyRatingView(APIView):
                                              kind=Organisation.Kind.VERIFICATION_AGENCY).first()
         if agency is None:
             raise NotFound("No such verification agency.", field="agency")
-        rating = oversight.agency_rate(actor=request.user, agency=agency, **values)
+        rating = agencies.agency_rate(actor=request.user, agency=agency, **values)
         return Response({"agency": agency.pk, "year": rating.year, "timeliness": rating.timeliness,
                          "quality": rating.quality, "on_time_reports": rating.on_time_reports,
                          "late_reports": rating.late_reports})

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from entities.models import AgencyAssignment
-from mrv import oversight, services
+from mrv import early_warnings, reviews, services, verifications
 from mrv.models import AgencyRating, EarlyWarning, QualityControlPlan, Verification
 
 from .conftest import month_row
@@ -69,7 +69,7 @@ def test_annual_report_api(api, entity_user, other_entity_user, hubei, entity, u
 
 
 def test_warning_api_queue_and_refusals(api, entity_user, wuhan, hubei, guangdong, entity):
-    oversight.warnings_run(year=2025, today=dt.date(2025, 4, 1))
+    early_warnings.warnings_run(year=2025, today=dt.date(2025, 4, 1))
     queue = api(wuhan).get("/api/v1/mrv/warnings/?tier=municipal&status=detected").json()
     assert queue["count"] == 2  # January of both units is past its deadline (Mar 12); February's is Apr 9
     warning_id = queue["results"][0]["id"]
@@ -134,7 +134,7 @@ def test_verification_api(api, entity, other_entity, verifier, hubei, guangdong,
 
 def test_agency_rating(api, entity, hubei, guangdong, verifier, agency):
     AgencyAssignment.objects.create(year=2024, entity=entity, agency=agency, assigned_by=hubei)
-    oversight.verification_submit(actor=verifier, entity=entity, year=2024, unit_values=VALUES)
+    verifications.verification_submit(actor=verifier, entity=entity, year=2024, unit_values=VALUES)
     Verification.objects.update(submitted_at=dt.datetime(2025, 5, 20, 10, tzinfo=dt.UTC))  # before Jun 30
     body = {"agency": agency.pk, "year": 2024, "timeliness": 5, "quality": 4, "comment": "thorough"}
     assert api(guangdong).post("/api/v1/mrv/agency-ratings/", body, format="json").status_code == 404
@@ -155,13 +155,13 @@ def test_request_for_information_pauses_the_reviewers_deadline(api, entity_user,
     MonthlySubmission.objects.filter(pk=sub_id).update(review_due=dt.date(2025, 6, 13))
     url = f"/api/v1/mrv/submissions/{sub_id}/information-requests/"
     assert api(hubei).post(url, {"question": "NCV test report?"}, format="json").status_code == 403
-    rfi = oversight.information_request(actor=wuhan, submission=sub, question="Send the NCV test report.",
+    rfi = reviews.information_request(actor=wuhan, submission=sub, question="Send the NCV test report.",
                                         today=dt.date(2025, 6, 3))
     detail = api(entity_user).get(f"/api/v1/mrv/submissions/{sub_id}/").json()
     assert detail["next_step"]["who"] == "entity"
     assert api(wuhan).post(url, {"question": "again"}, format="json").status_code == 409
     assert api(other_entity_user).post(url + "answer/", {"answer": "x"}, format="json").status_code == 404
-    oversight.information_answer(actor=entity_user, request=rfi, answer="Attached CMA report 0412.",
+    reviews.information_answer(actor=entity_user, request=rfi, answer="Attached CMA report 0412.",
                                  today=dt.date(2025, 6, 6))
     sub.refresh_from_db()
     # open Jun 3 -> Jun 6: three working days (4, 5, 6) added to Jun 13 -> Jun 18

@@ -7,7 +7,7 @@ import pytest
 
 from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from entities.models import AgencyAssignment
-from mrv import oversight, selectors, services
+from mrv import deadlines, determinations, early_warnings, reviews, selectors, services, verifications
 from mrv.models import EarlyWarning, MonthlySubmission, Verification, WarningRule
 
 from .conftest import month_row
@@ -30,17 +30,17 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
     with pytest.raises(DomainError) as exc:
         selectors.verified_unit_data(2023, entity_ids=[entity.pk], require_confirmed=True)
     assert exc.value.code == "verification_not_confirmed"
-    v = oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
                                       findings=["meter #3 calibration overdue"])
     assert v.verified_emissions_tco2 == Decimal("4600000.600")
     assert selectors.verified_emissions(entity.pk, 2023) is None
     finding = v.findings.get()
     with pytest.raises(Conflict) as exc:
-        oversight.verification_confirm(actor=hubei, verification=v, today=dt.date(2024, 6, 3))
+        verifications.verification_confirm(actor=hubei, verification=v, today=dt.date(2024, 6, 3))
     assert (exc.value.code, exc.value.field) == ("open_findings", "findings")
-    oversight.finding_answer(actor=entity_user, finding=finding, answer="meter #3 calibrated on 2024-01-15")
-    oversight.finding_close(actor=verifier, finding=finding, accept=True)
-    v = oversight.verification_confirm(actor=hubei, verification=v, today=dt.date(2024, 6, 3))
+    verifications.finding_answer(actor=entity_user, finding=finding, answer="meter #3 calibrated on 2024-01-15")
+    verifications.finding_close(actor=verifier, finding=finding, accept=True)
+    v = verifications.verification_confirm(actor=hubei, verification=v, today=dt.date(2024, 6, 3))
     assert v.review_deadline == dt.date(2024, 6, 13)  # 7 working days; Dragon Boat Festival 2024-06-10
     assert selectors.verified_emissions(entity.pk, 2023) == Decimal("4600000.600")
     assert selectors.verified_emissions_by_entity(2023) == {entity.pk: 4600001}
@@ -49,29 +49,29 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
         ("HB-WH-01", "I", Decimal("2900000.400")), ("HB-WH-02", "II", Decimal("1700000.200"))]
     assert rows[1]["heat_supply_ratio"] == Decimal("0.2800")
     with pytest.raises(Conflict):
-        oversight.verification_confirm(actor=hubei, verification=v)
-    v = oversight.verification_request_review(actor=entity_user, verification=v, reason="unit 2 heat is wrong",
+        verifications.verification_confirm(actor=hubei, verification=v)
+    v = verifications.verification_request_review(actor=entity_user, verification=v, reason="unit 2 heat is wrong",
                                               today=dt.date(2024, 6, 5))
     assert v.review_decision_due == dt.date(2024, 6, 20)
     assert selectors.verified_emissions(entity.pk, 2023) is None
-    v = oversight.verification_decide_review(actor=hubei, verification=v, unit_values=VALUES[:1] + [
+    v = verifications.verification_decide_review(actor=hubei, verification=v, unit_values=VALUES[:1] + [
         {**VALUES[1], "emissions_tco2": "1690000"}], comment="accepted")
     assert selectors.verified_emissions_by_entity(2023) == {entity.pk: 4590000}
 
 
 def test_verification_refusals(entity, other_entity, verifier, guangdong, hubei, assigned):
     with pytest.raises(NotFound):
-        oversight.verification_submit(actor=verifier, entity=other_entity, year=2023, unit_values=VALUES)
+        verifications.verification_submit(actor=verifier, entity=other_entity, year=2023, unit_values=VALUES)
     with pytest.raises(NotFound):
-        oversight.verification_submit(actor=verifier, entity=entity, year=2022, unit_values=VALUES)
+        verifications.verification_submit(actor=verifier, entity=entity, year=2022, unit_values=VALUES)
     assert Verification.objects.count() == 0
-    v = oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
     with pytest.raises(Forbidden):
-        oversight.verification_confirm(actor=guangdong, verification=v)
+        verifications.verification_confirm(actor=guangdong, verification=v)
     v.refresh_from_db()
     assert v.status == Verification.Status.SUBMITTED
     with pytest.raises(DomainError) as exc:
-        oversight.verification_submit(actor=verifier, entity=entity, year=2023,
+        verifications.verification_submit(actor=verifier, entity=entity, year=2023,
                                       unit_values=[{**VALUES[0], "load_factor": "1.3"}])
     assert exc.value.field == "unit_values[0].load_factor"
 
@@ -81,21 +81,21 @@ def test_conservative_determination_needs_a_second_regulator(entity, hubei, wuha
     from tests import factories as f
 
     with pytest.raises(Forbidden):
-        oversight.verification_determine(actor=wuhan, entity=entity, year=2023, unit_values=VALUES, reason="x")
-    v = oversight.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
+        determinations.verification_determine(actor=wuhan, entity=entity, year=2023, unit_values=VALUES, reason="x")
+    v = determinations.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
                                          reason="annual report missing at Mar 31")
     assert v.is_conservative and v.status == Verification.Status.DETERMINATION_PENDING
     assert selectors.verified_emissions(entity.pk, 2023) is None
     with pytest.raises(Forbidden):
-        oversight.verification_determination_approve(actor=hubei, verification=v)
+        determinations.verification_determination_approve(actor=hubei, verification=v)
     with pytest.raises(Forbidden):
-        oversight.verification_determination_approve(actor=guangdong, verification=v)
+        determinations.verification_determination_approve(actor=guangdong, verification=v)
     colleague = f.regulator(User.Role.PROVINCIAL_REGULATOR, province_code="42", username="hubei2")
-    v = oversight.verification_determination_approve(actor=colleague, verification=v)
+    v = determinations.verification_determination_approve(actor=colleague, verification=v)
     assert v.status == Verification.Status.CONFIRMED
     assert selectors.verified_unit_data(2023)[0]["is_conservative"] is True
     with pytest.raises(Conflict):
-        oversight.verification_determination_approve(actor=colleague, verification=v)
+        determinations.verification_determination_approve(actor=colleague, verification=v)
 
 
 def test_monthly_emissions_to_date(entity, entity_user, unit, chp_unit):
@@ -109,15 +109,15 @@ def test_three_tier_review(entity, entity_user, unit, wuhan, hubei, national, gu
     sub = services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit)])["ids"][0]
     sub = MonthlySubmission.objects.get(pk=sub)
     with pytest.raises(Forbidden):
-        oversight.submission_review(actor=hubei, submission=sub, accept=True)  # not its turn
-    sub = oversight.submission_review(actor=wuhan, submission=sub, accept=True)
+        reviews.submission_review(actor=hubei, submission=sub, accept=True)  # not its turn
+    sub = reviews.submission_review(actor=wuhan, submission=sub, accept=True)
     assert sub.status == MonthlySubmission.Status.PROVINCIAL_REVIEW
     with pytest.raises(Forbidden):
-        oversight.submission_review(actor=guangdong, submission=sub, accept=True)
+        reviews.submission_review(actor=guangdong, submission=sub, accept=True)
     with pytest.raises(DomainError):
-        oversight.submission_review(actor=hubei, submission=sub, accept=False, comment=" ")
-    sub = oversight.submission_review(actor=hubei, submission=sub, accept=True)
-    sub = oversight.submission_review(actor=national, submission=sub, accept=True)
+        reviews.submission_review(actor=hubei, submission=sub, accept=False, comment=" ")
+    sub = reviews.submission_review(actor=hubei, submission=sub, accept=True)
+    sub = reviews.submission_review(actor=national, submission=sub, accept=True)
     assert sub.status == MonthlySubmission.Status.ACCEPTED
     assert list(sub.reviews.values_list("tier", flat=True)) == ["municipal", "provincial", "national"]
 
@@ -136,16 +136,16 @@ def test_warnings_on_submission_and_closed_loop(entity, entity_user, unit, wuhan
     warning = EarlyWarning.objects.get(rule__code="load_factor_range")
     assert warning.tier == "municipal" and warning.status == "detected"
     with pytest.raises(Forbidden):
-        oversight.warning_transition(actor=hubei, warning=warning, to="transferred")
-    warning = oversight.warning_transition(actor=wuhan, warning=warning, to="rectification_requested",
+        early_warnings.warning_transition(actor=hubei, warning=warning, to="transferred")
+    warning = early_warnings.warning_transition(actor=wuhan, warning=warning, to="rectification_requested",
                                            today=dt.date(2024, 6, 3))
     services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit)])
     warning.refresh_from_db()
     assert warning.status == "rectified" and warning.rectified_by.version == 2
-    warning = oversight.warning_transition(actor=wuhan, warning=warning, to="checked")
+    warning = early_warnings.warning_transition(actor=wuhan, warning=warning, to="checked")
     with pytest.raises(DomainError):
-        oversight.warning_transition(actor=wuhan, warning=warning, to="closed", comment="")
-    warning = oversight.warning_transition(actor=wuhan, warning=warning, to="closed", comment="figures corrected")
+        early_warnings.warning_transition(actor=wuhan, warning=warning, to="closed", comment="")
+    warning = early_warnings.warning_transition(actor=wuhan, warning=warning, to="closed", comment="figures corrected")
     assert list(warning.events.values_list("to_status", flat=True)) == [
         "rectification_requested", "rectified", "checked", "closed"]
 
@@ -155,11 +155,11 @@ def test_rules_switchable_and_escalation(entity, entity_user, unit, wuhan, djang
     with django_capture_on_commit_callbacks(execute=True):
         services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, load_factor="0.1")])
     assert not EarlyWarning.objects.filter(rule__code="load_factor_range").exists()
-    counts = oversight.warnings_run(year=2024, today=dt.date(2024, 9, 1))
+    counts = early_warnings.warnings_run(year=2024, today=dt.date(2024, 9, 1))
     # months 1-6 of 2024 are past their deadline by Sep 1: 2 units x 6 months, minus the April submission
     assert counts["missing_month"] == 11
-    assert oversight.warnings_run(year=2024, today=dt.date(2024, 9, 1)) == {}  # nightly rerun adds nothing
-    escalated = oversight.warnings_escalate(today=dt.date(2025, 1, 10))
+    assert early_warnings.warnings_run(year=2024, today=dt.date(2024, 9, 1)) == {}  # nightly rerun adds nothing
+    escalated = early_warnings.warnings_escalate(today=dt.date(2025, 1, 10))
     assert escalated == 11
     assert set(EarlyWarning.objects.filter(rule__code="missing_month").values_list("tier", flat=True)) == {
         "provincial"}
@@ -209,13 +209,13 @@ def test_reminders_seven_days_and_one_day_before(entity, entity_user, unit, wuha
 
     # March 2025 data are due May 10 (Mar 31 + 40 days): reminders on May 3 and May 9 for units without data
     services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, month=3, year=2025)])
-    assert oversight.reminders_send(today=dt.date(2025, 5, 3)) == 1
-    assert oversight.reminders_send(today=dt.date(2025, 5, 3)) == 0  # rerun sends nothing twice
-    assert oversight.reminders_send(today=dt.date(2025, 5, 9)) == 1
+    assert deadlines.reminders_send(today=dt.date(2025, 5, 3)) == 1
+    assert deadlines.reminders_send(today=dt.date(2025, 5, 3)) == 0  # rerun sends nothing twice
+    assert deadlines.reminders_send(today=dt.date(2025, 5, 9)) == 1
     assert list(Reminder.objects.values_list("message", "days_before")) == [
         ("HB-WH-02: data of 2025-03 due 2025-05-10", 7), ("HB-WH-02: data of 2025-03 due 2025-05-10", 1)]
     # annual report 2024 due 2025-03-31: the entity has none submitted
-    assert oversight.reminders_send(today=dt.date(2025, 3, 24)) >= 1
+    assert deadlines.reminders_send(today=dt.date(2025, 3, 24)) >= 1
     assert Reminder.objects.filter(kind="annual_report", entity=entity).count() == 1
 
 
@@ -223,9 +223,9 @@ def test_next_step_says_who_and_by_when(entity, entity_user, unit, wuhan):
     sub = MonthlySubmission.objects.get(pk=services.submissions_bulk_load(
         actor=entity_user, rows=[month_row(unit)])["ids"][0])
     assert sub.review_due is not None
-    assert oversight.next_step(sub) == {"who": "municipal_regulator", "by": sub.review_due}
-    sub = oversight.submission_review(actor=wuhan, submission=sub, accept=False, comment="NCV missing a report")
-    assert oversight.next_step(sub) == {"who": "entity", "by": None}
+    assert deadlines.next_step(sub) == {"who": "municipal_regulator", "by": sub.review_due}
+    sub = reviews.submission_review(actor=wuhan, submission=sub, accept=False, comment="NCV missing a report")
+    assert deadlines.next_step(sub) == {"who": "entity", "by": None}
 
 
 def test_overdue_review_escalates_unless_waiting_for_the_entity(entity, entity_user, unit, chp_unit, wuhan, hubei):
@@ -234,15 +234,15 @@ def test_overdue_review_escalates_unless_waiting_for_the_entity(entity, entity_u
     ids = services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit), month_row(chp_unit)])["ids"]
     MonthlySubmission.objects.filter(pk__in=ids).update(review_due=dt.date(2025, 6, 3))
     waiting = MonthlySubmission.objects.get(pk=ids[1])
-    oversight.information_request(actor=wuhan, submission=waiting, question="Heat meter readings?",
+    reviews.information_request(actor=wuhan, submission=waiting, question="Heat meter readings?",
                                   today=dt.date(2025, 6, 2))
-    assert oversight.reviews_escalate(today=dt.date(2025, 6, 4)) == 1
+    assert reviews.reviews_escalate(today=dt.date(2025, 6, 4)) == 1
     moved = MonthlySubmission.objects.get(pk=ids[0])
     assert moved.status == MonthlySubmission.Status.PROVINCIAL_REVIEW
     assert moved.review_due == dt.date(2025, 6, 18)  # 10 working days after Jun 4
     assert MonthlySubmission.objects.get(pk=ids[1]).status == MonthlySubmission.Status.MUNICIPAL_REVIEW
     assert Reminder.objects.get(kind="review").recipient_tier == "provincial"
-    assert oversight.reviews_escalate(today=dt.date(2025, 6, 4)) == 0
+    assert reviews.reviews_escalate(today=dt.date(2025, 6, 4)) == 0
 
 
 def test_deadline_extension_asked_with_reason_and_decided_above(entity, entity_user, unit, wuhan, hubei, national):
@@ -253,33 +253,33 @@ def test_deadline_extension_asked_with_reason_and_decided_above(entity, entity_u
     MonthlySubmission.objects.filter(pk=sub.pk).update(review_due=dt.date(2025, 6, 13))
     sub.refresh_from_db()
     with pytest.raises(DomainError):
-        oversight.extension_request(actor=wuhan, submission=sub, working_days=5, reason=" ")
+        reviews.extension_request(actor=wuhan, submission=sub, working_days=5, reason=" ")
     with pytest.raises(Forbidden):
-        oversight.extension_request(actor=hubei, submission=sub, working_days=5, reason="not my turn")
-    ext = oversight.extension_request(actor=wuhan, submission=sub, working_days=3,
+        reviews.extension_request(actor=hubei, submission=sub, working_days=5, reason="not my turn")
+    ext = reviews.extension_request(actor=wuhan, submission=sub, working_days=3,
                                       reason="site inspection of the coal yard scheduled")
     with pytest.raises(Conflict):
-        oversight.extension_request(actor=wuhan, submission=sub, working_days=2, reason="again")
+        reviews.extension_request(actor=wuhan, submission=sub, working_days=2, reason="again")
     with pytest.raises(Forbidden):
-        oversight.extension_decide(actor=wuhan, extension=ext, grant=True)  # never the requester
-    ext = oversight.extension_decide(actor=hubei, extension=ext, grant=True)
+        reviews.extension_decide(actor=wuhan, extension=ext, grant=True)  # never the requester
+    ext = reviews.extension_decide(actor=hubei, extension=ext, grant=True)
     sub.refresh_from_db()
     assert ext.status == DeadlineExtension.Status.GRANTED and sub.review_due == dt.date(2025, 6, 18)
     with pytest.raises(Conflict):
-        oversight.extension_decide(actor=national, extension=ext, grant=False)
+        reviews.extension_decide(actor=national, extension=ext, grant=False)
 
 
 def test_unanswered_findings_are_reminded_before_the_province_confirms(entity, verifier, entity_user, assigned):
     from mrv.models import Reminder
 
-    v = oversight.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
                                       findings=["meter #3 calibration overdue", "coal sample log incomplete"])
-    assert oversight.next_step(v) == {"who": "entity", "by": dt.date(2024, 6, 30), "why": "findings to answer"}
-    assert oversight.reminders_send(today=dt.date(2024, 6, 23)) == 1
-    assert oversight.reminders_send(today=dt.date(2024, 6, 23)) == 0
+    assert deadlines.next_step(v) == {"who": "entity", "by": dt.date(2024, 6, 30), "why": "findings to answer"}
+    assert deadlines.reminders_send(today=dt.date(2024, 6, 23)) == 1
+    assert deadlines.reminders_send(today=dt.date(2024, 6, 23)) == 0
     reminder = Reminder.objects.get(kind="findings")
     assert (reminder.entity, reminder.recipient_tier, reminder.days_before) == (entity, "", 7)
     assert reminder.message == "2 verification finding(s) of 2023 to answer; the province confirms by 2024-06-30"
     for finding in v.findings.all():
-        oversight.finding_answer(actor=entity_user, finding=finding, answer="corrected")
-    assert oversight.reminders_send(today=dt.date(2024, 6, 29)) == 0  # all answered: nothing more to remind
+        verifications.finding_answer(actor=entity_user, finding=finding, answer="corrected")
+    assert deadlines.reminders_send(today=dt.date(2024, 6, 29)) == 0  # all answered: nothing more to remind

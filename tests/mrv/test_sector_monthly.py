@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from entities.models import AgencyAssignment
-from mrv import oversight, selectors, services
+from mrv import selectors, services, verifications
 from mrv.models import AnnualReport, MonthlySubmission, Verification, VerifiedFacilityValue
 
 from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH, STEEL_MONTH, _facility_entity
@@ -170,13 +170,13 @@ def test_annual_report_verification_and_verified_unit_data(api, cement_entity, a
         in (403, 404)
     assert api(hubei, otp=True).post(f"/api/v1/mrv/verifications/{verification['id']}/confirm/").json()[
         "status"] == "confirmed"
-    oversight.verification_submit(actor=verifier, entity=aluminium_entity, year=2025, unit_values=[
+    verifications.verification_submit(actor=verifier, entity=aluminium_entity, year=2025, unit_values=[
         {"unit": "HB-AL-P1", "emissions_tco2": "1016776", "output_t": "600000"}])
-    oversight.verification_submit(actor=verifier, entity=steel_entity, year=2025, unit_values=[
+    verifications.verification_submit(actor=verifier, entity=steel_entity, year=2025, unit_values=[
         {"unit": "HB-ST-01", "emissions_tco2": "8417424.13", "output_t": "4800000",
          "intensity_emissions_tco2": "4200000", "intensity_output_t": "4440000"}])
     for v in Verification.objects.exclude(status="confirmed"):
-        oversight.verification_confirm(actor=hubei, verification=v)
+        verifications.verification_confirm(actor=hubei, verification=v)
     rows = {r["unit_id"]: r for r in selectors.verified_unit_data(2025)}
     assert rows[line.pk] | {"attributes": None} == {
         "unit_id": line.pk, "unit_code": "HB-CEM-L1", "entity_id": cement_entity.pk, "sector": "cement",
@@ -199,12 +199,12 @@ def test_power_units_keep_their_verified_keys(entity, agency, verifier, hubei):
     from .test_oversight import VALUES
 
     AgencyAssignment.objects.create(year=2024, entity=entity, agency=agency, assigned_by=hubei)
-    response = oversight.verification_submit
+    response = verifications.verification_submit
     with pytest.raises(Exception) as refused:
         response(actor=verifier, entity=entity, year=2024, unit_values=[{**VALUES[0], "output_t": "5"}])
     assert refused.value.field == "unit_values[0].output_t"
     v = response(actor=verifier, entity=entity, year=2024, unit_values=VALUES)
-    oversight.verification_confirm(actor=hubei, verification=v)
+    verifications.verification_confirm(actor=hubei, verification=v)
     row = selectors.verified_unit_data(2024)[0]
     assert (row["sector"], row["category"], row["verified_emissions_tco2"], row["output_t"]) == (
         "power", "I", Decimal("2900000.400"), None)

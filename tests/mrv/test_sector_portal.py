@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from entities.models import AgencyAssignment
-from mrv import oversight, services
+from mrv import services, verifications
 from mrv.models import MonthlySubmission, SubmissionUpload
 
 from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH
@@ -58,7 +58,7 @@ def test_admin_lists_sector_months_and_verified_facility_values(client, admin_lo
                                                                 agency, verifier, hubei, guangdong):
     _month(cement_entity, facility_user(cement_entity), CEMENT_MONTH)
     AgencyAssignment.objects.create(year=2025, entity=cement_entity, agency=agency, assigned_by=hubei)
-    verification = oversight.verification_submit(actor=verifier, entity=cement_entity, year=2025, unit_values=[
+    verification = verifications.verification_submit(actor=verifier, entity=cement_entity, year=2025, unit_values=[
         {"unit": "HB-CEM-L1", "emissions_tco2": "926810.22", "output_t": "1200000"}])
     admin_login(client, hubei)
     assert "HB-CEM-L1" in client.get("/admin/mrv/monthlysubmission/?unit__sector__code__exact=cement").content.decode()

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from mrv import oversight, services
+from mrv import early_warnings, services
 from mrv.models import EarlyWarning, PlausibilityRange
 
 from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH, STEEL_MONTH
@@ -21,7 +21,7 @@ def _month(entity, user, inputs, month=3):
 
 
 def _rules(sub) -> dict:
-    oversight.warnings_run(submission_ids=[sub.pk], today=TODAY)
+    early_warnings.warnings_run(submission_ids=[sub.pk], today=TODAY)
     return {w.rule.code: w for w in EarlyWarning.objects.filter(submission=sub)}
 
 
@@ -70,7 +70,7 @@ def test_missing_and_late_months_of_every_sector(api, cement_entity, aluminium_e
     late = services.submission_submit(actor=facility_user(aluminium_entity), unit=aluminium_entity.units.get(),
                                       year=2025, month=3, inputs=ALUMINIUM_MONTH, today=dt.date(2025, 5, 11))
     assert late.on_time is False
-    oversight.warnings_run(year=2025, today=dt.date(2025, 5, 11))
+    early_warnings.warnings_run(year=2025, today=dt.date(2025, 5, 11))
     missing = set(EarlyWarning.objects.filter(rule__code="missing_month", entity__province__code="42")
                   .values_list("unit__code", "month"))
     assert missing == {(code, m) for code in ("HB-CEM-L1", "HB-AL-P1", "HB-ST-01") for m in (1, 2)} | {

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from cets.common.errors import DomainError
-from mrv import oversight, services, uploads
+from mrv import reviews, services, uploads
 from mrv.models import MonthlySubmission, SubmissionReview, SubmissionUpload
 
 from .conftest import month_row
@@ -49,7 +49,7 @@ def test_upload_confirm_racing_a_review_of_the_same_month(entity_user, entity, u
             template_bytes(entity), {("HB-WH-01", month): {"consumption": "1200"}}))
         sub = MonthlySubmission.objects.get(unit=unit, year=2024, month=month)
         confirm, review = race(lambda s=staged: uploads.upload_confirm(actor=entity_user, upload=s),
-                               lambda s=sub: oversight.submission_review(actor=wuhan, submission=s, accept=True))
+                               lambda s=sub: reviews.submission_review(actor=wuhan, submission=s, accept=True))
         current = MonthlySubmission.objects.get(unit=unit, year=2024, month=month, is_current=True)
         staged.refresh_from_db()
         if isinstance(confirm, SubmissionUpload):
@@ -103,7 +103,7 @@ def test_the_second_waits_for_the_first_lock_then_is_refused(first, entity_user,
         template_bytes(entity), {("HB-WH-01", 3): {"consumption": "1200"}}))
     sub = MonthlySubmission.objects.get(unit=unit, year=2024, month=3)
     confirm = lambda: uploads.upload_confirm(actor=entity_user, upload=staged)  # noqa: E731
-    review = lambda: oversight.submission_review(actor=wuhan, submission=sub, accept=True)  # noqa: E731
+    review = lambda: reviews.submission_review(actor=wuhan, submission=sub, accept=True)  # noqa: E731
     release, holding = threading.Event(), threading.Event()
     with ThreadPoolExecutor(2) as pool:
         one = pool.submit(_held, confirm if first == "upload" else review, release, holding)

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from cets.common.errors import Conflict, DomainError, NotFound
 from cets.common.models import AuditEntry
 from entities.models import Unit
-from mrv import oversight, rules, services, spreadsheet, uploads
+from mrv import early_warnings, reviews, rules, services, spreadsheet, uploads
 from mrv.models import EarlyWarning, MonthlySubmission, SubmissionUpload
 from mrv.spreadsheet import COLUMNS, column_key
 
@@ -84,7 +84,7 @@ def test_blank_rows_leave_eleven_submitted_months_exactly_as_they_were(entity_us
     assert (december.version, december.emissions_tco2) == (1, Decimal("2341.393"))
     assert MonthlySubmission.objects.filter(unit=unit, year=2024, is_current=True).count() == 12
     assert MonthlySubmission.objects.filter(unit=unit, year=2024, on_time=False).count() == 1  # December only
-    oversight.warnings_run(year=2024)
+    early_warnings.warnings_run(year=2024)
     late = EarlyWarning.objects.filter(rule__code="late_submission", unit=unit)
     assert list(late.values_list("month", flat=True)) == [12]
     assert not EarlyWarning.objects.filter(rule__code="missing_month", unit=unit, month__lte=11).exists()
@@ -172,7 +172,7 @@ def test_confirm_after_a_concurrent_review_is_refused(entity_user, entity, unit,
     staged = preview(entity_user, filled(template_bytes(entity), {("HB-WH-01", 4): {"ncv": "21.5"}}))
     march_before = snapshot(unit)
     april = MonthlySubmission.objects.get(unit=unit, year=2024, month=4)
-    oversight.submission_review(actor=wuhan, submission=april, accept=True)  # after the preview was computed
+    reviews.submission_review(actor=wuhan, submission=april, accept=True)  # after the preview was computed
     with pytest.raises(Conflict) as exc:
         uploads.upload_confirm(actor=entity_user, upload=staged)
     assert exc.value.code == "changed_since_preview" and "HB-WH-01 2024-04" in exc.value.message
@@ -189,7 +189,7 @@ def test_confirm_after_a_new_version_or_a_question_is_refused(entity_user, entit
     with pytest.raises(Conflict):
         uploads.upload_confirm(actor=entity_user, upload=staged)
     staged = preview(entity_user, filled(template_bytes(entity), {("HB-WH-01", 7): {"load_factor": "0.8"}}))
-    oversight.information_request(actor=wuhan, submission=MonthlySubmission.objects.get(unit=unit, month=7),
+    reviews.information_request(actor=wuhan, submission=MonthlySubmission.objects.get(unit=unit, month=7),
                                   question="Stamped ledger?")
     with pytest.raises(Conflict):
         uploads.upload_confirm(actor=entity_user, upload=staged)
@@ -198,13 +198,13 @@ def test_confirm_after_a_new_version_or_a_question_is_refused(entity_user, entit
 
 def test_a_month_locked_for_review_is_not_changed(entity_user, entity, unit, eleven, wuhan, hubei):
     april = MonthlySubmission.objects.get(unit=unit, year=2024, month=4)
-    oversight.submission_review(actor=wuhan, submission=april, accept=True)
+    reviews.submission_review(actor=wuhan, submission=april, accept=True)
     content = filled(template_bytes(entity), {("HB-WH-01", 4): {"ncv": "21.5"}, ("HB-WH-01", 12): FULL})
     with pytest.raises(services.UploadInvalid) as exc:
         preview(entity_user, content)
     assert [(e["row"], e["rule"]) for e in exc.value.errors] == [(6, "month_in_review")]
     # a returned month opens again: the provincial tier returns it, the same file then previews
-    oversight.submission_review(actor=hubei, submission=april, accept=False, comment="NCV?")
+    reviews.submission_review(actor=hubei, submission=april, accept=False, comment="NCV?")
     staged = preview(entity_user, content)
     assert {(c["month"], c["status_before"]) for c in staged.changes} == {(4, "returned"), (12, None)}
 
@@ -225,7 +225,7 @@ def test_generation_without_emissions_warns(entity_user, entity, unit, eleven):
     staged = preview(entity_user, content)
     assert staged.summary["warnings"] == 1 and "zero emissions" in staged.changes[0]["warnings"][0]
     staged = uploads.upload_confirm(actor=entity_user, upload=staged)
-    counts = oversight.warnings_run(submission_ids=staged.result["ids"])
+    counts = early_warnings.warnings_run(submission_ids=staged.result["ids"])
     assert counts.get("generation_without_emissions") == 1
     warning = EarlyWarning.objects.get(rule__code="generation_without_emissions")
     assert (warning.unit_id, warning.month, warning.status) == (unit.pk, 12, "detected")
@@ -302,7 +302,7 @@ def test_api_stale_confirm_answers_409(api, entity_user, entity, unit, eleven, w
     buf = io.BytesIO(filled(template_bytes(entity), {("HB-WH-01", 10): {"ncv": "21"}}))
     buf.name = "oct.xlsx"
     upload_id = api(entity_user).post("/api/v1/mrv/uploads/", {"file": buf}, format="multipart").json()["id"]
-    oversight.submission_review(actor=wuhan, submission=MonthlySubmission.objects.get(unit=unit, month=10),
+    reviews.submission_review(actor=wuhan, submission=MonthlySubmission.objects.get(unit=unit, month=10),
                                 accept=False, comment="Ledger missing")
     response = api(entity_user).post(f"/api/v1/mrv/uploads/{upload_id}/confirm/")
     assert response.status_code == 409

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from mrv import oversight, services
+from mrv import early_warnings, services
 from mrv.models import MonthlySubmission
 from mrv.spreadsheet import COLUMNS
 from tests.conftest import otp_login
@@ -89,7 +89,7 @@ def test_regulator_overview_and_queue(client, wuhan, guangdong, entity, data):
 
 
 def test_warnings_page_scoped(client, entity_user, other_entity_user, wuhan, entity, other_entity):
-    oversight.warnings_run(year=2025)
+    early_warnings.warnings_run(year=2025)
     client.force_login(entity_user)
     page = client.get("/mrv/warnings/").content.decode()
     assert "No data for 2025-01" in page and entity.name in page and other_entity.name not in page
