@@ -26,6 +26,7 @@ KG = Decimal("0.001")
 # Fuel name -> (fuel class, unit of consumption, unit of carbon content, unit of NCV).
 COAL_UNITS = ("t", "tC/t", "GJ/t")
 GAS_UNITS = ("10^4 Nm3", "tC/10^4 Nm3", "GJ/10^4 Nm3")
+LIQUID_UNITS = ("t", "tC/t", "GJ/t")
 FUELS: dict[str, tuple[str, tuple[str, str, str]]] = {
     "bituminous": ("coal", COAL_UNITS),
     "anthracite": ("coal", COAL_UNITS),
@@ -37,6 +38,7 @@ FUELS: dict[str, tuple[str, tuple[str, str, str]]] = {
     "coal_gangue": ("coal", COAL_UNITS),
     "coal": ("coal", COAL_UNITS),
     "natural_gas": ("natural_gas", GAS_UNITS),
+    "fuel_oil": ("fuel_oil", LIQUID_UNITS),  # start-up (light-off) oil of coal units
 }
 
 DEFAULT_CARBON_PER_HEAT = "default_carbon_per_heat"

@@ -27,7 +27,7 @@ from ..models import (
 
 FUEL_HELP = ("Coal by type (bituminous, anthracite, lignite, sub_bituminous, lean_coal, coking_coal, waste, "
              "coal_gangue, coal) in tonnes, carbon in tC/t, NCV in GJ/t; natural_gas in 10^4 Nm3, carbon in "
-             "tC/10^4 Nm3, NCV in GJ/10^4 Nm3.")
+             "tC/10^4 Nm3, NCV in GJ/10^4 Nm3; fuel_oil (start-up oil) in tonnes.")
 
 
 class NextStepField(serializers.SerializerMethodField):

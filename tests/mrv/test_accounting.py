@@ -37,9 +37,19 @@ def test_gas_defaults_and_grid_factor_by_year():
     assert result.fuel_emissions_tco2 == Decimal("2165.015")
     assert result.indirect_emissions_tco2 == Decimal("581.000")
     assert result.emissions_tco2 == Decimal("2746.015")
+    first_cycle = accounting.compute(parameter_set(2020), fuels=[], purchased_electricity_mwh="1000")
+    assert first_cycle.indirect_emissions_tco2 == Decimal("610.100")  # 0.6101 for 2019-2020 data
+    assert first_cycle.lines[0]["inputs"]["EF_grid"]["value"] == "0.6101"
     later = accounting.compute(parameter_set(2023), fuels=[], purchased_electricity_mwh="1000")
     assert later.emissions_tco2 == Decimal("0.000")
     assert later.lines[0]["formula"] == "not counted"
+
+
+def test_start_up_fuel_oil_by_the_default_table():
+    result = accounting.compute(parameter_set(2025), fuels=[{"fuel": "fuel_oil", "consumption": "10"}])
+    # 10 t x 41.816 GJ/t x 0.02110 tC/GJ x 0.98 x 44/12
+    assert result.emissions_tco2 == Decimal("31.705")
+    assert result.lines[0]["inputs"]["OF"]["value"] == "0.98"
 
 
 def test_uncalibrated_meter_overstates_fuel_by_its_accuracy():
