@@ -414,7 +414,7 @@ def risk_level(gap: int, expected: int) -> str:
     return L.WATCH
 
 
-def _expected(entity_id: int, year: int, on_date: dt.date) -> tuple[int, str]:
+def expected_obligation(entity_id: int, year: int, on_date: dt.date) -> tuple[int, str]:
     """Verified emissions when confirmed, else monthly MRV data to date extrapolated to the year."""
     verified = mrv_selectors.verified_emissions(entity_id, year)
     if verified is not None:
@@ -487,7 +487,7 @@ def _risk_snapshot(cycle, entity_id, on_date, days_left, instruments, previous_g
             expected += obligation.quantity_tco2
             covered += obligation.covered_tco2
         else:
-            tonnes, kind = _expected(entity_id, year, on_date)
+            tonnes, kind = expected_obligation(entity_id, year, on_date)
             expected += tonnes
             basis = kind if kind == "monthly" else basis
         alloc = allowances_selectors.allocation_for(entity_id, year)
