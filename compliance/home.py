@@ -120,9 +120,13 @@ def regulator_home(user, today: dt.date) -> dict:
         "year": data_year(today),
         "on_time_rate": overview["on_time_rate"],
         "provinces": overview["provinces"],
-        "risk": [dict(zip(("cycle", "count", "rows"), (cycle, *selectors.risk_top(user, cycle, 10))))
-                 for cycle in cycles],
+        "risk": [_risk(user, cycle) for cycle in cycles],
     }
+
+
+def _risk(user, cycle: ComplianceCycle) -> dict:
+    count, rows = selectors.risk_top(user, cycle, 10)
+    return {"cycle": cycle, "count": count, "rows": rows}
 
 
 def second_approvals(user) -> dict:

@@ -15,6 +15,7 @@ from .jobs import job_retry, job_retryable
 from .notifications import notifications_for, notifications_mark_read
 from .selectors import job_get
 
+
 @login_required
 def notifications(request):
     """The user's inbox, newest first, 30 a page."""
