@@ -20,7 +20,7 @@ from cets.common.jobs import job_create
 from cets.common.locks import lock_rows
 from entities.models import AgencyAssignment, KeyEntity, Organisation, Unit, User
 
-from . import accounting, rules, sector_verification
+from . import accounting, notify, rules, sector_verification
 from .models import (
     AgencyRating,
     AnnualReport,
@@ -241,6 +241,8 @@ def warning_transition(*, actor: User, warning: EarlyWarning, to: str, comment: 
         warning.reason, warning.closed_at = comment, timezone.now()
     warning.save()
     WarningEvent.objects.create(warning=warning, from_status=before, to_status=to, actor=actor, comment=comment)
+    if to == EarlyWarning.Status.RECTIFICATION_REQUESTED:
+        notify.warning_rectification_requested(warning)
     audit_record(actor=actor, action="mrv.warning.transition", obj=warning, before={"status": before},
                  after={"status": to, "comment": comment})
     return warning
@@ -320,6 +322,7 @@ def submission_review(*, actor: User, submission: MonthlySubmission, accept: boo
     submission.save(update_fields=["status", "review_due"])
     audit_record(actor=actor, action="mrv.submission.review", obj=submission, before={"status": before},
                  after={"status": submission.status, "tier": tier, "comment": comment})
+    notify.submission_reviewed(submission, accept, tier)
     return submission
 
 
@@ -344,6 +347,7 @@ def reviews_escalate(*, today: dt.date | None = None) -> int:
     if overdue:
         MonthlySubmission.objects.bulk_update(overdue, ["status", "review_due"])
         Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
+        notify.reminders_notify(reminders)
         audit_record(actor=None, action="mrv.submission.review_escalate", object_type="mrv.monthlysubmission",
                      object_id=",".join(str(s.pk) for s in overdue[:50]), after={"count": len(overdue)})
     return len(overdue)
@@ -366,6 +370,7 @@ def information_request(*, actor: User, submission: MonthlySubmission, question:
     rfi = InformationRequest.objects.create(submission=submission, tier=tier, question=question, asked_by=actor,
                                             asked_on=today or _today())
     audit_record(actor=actor, action="mrv.information_request.ask", obj=rfi, after={"question": question})
+    notify.information_requested(rfi)
     return rfi
 
 
@@ -622,6 +627,7 @@ def verification_confirm(*, actor: User, verification: Verification, today: dt.d
     verification.save()
     audit_record(actor=actor, action="mrv.verification.confirm", obj=verification,
                  after={"emissions_tco2": str(verification.verified_emissions_tco2)})
+    notify.verification_confirmed(verification)
     return verification
 
 
@@ -787,6 +793,7 @@ def agency_rate(*, actor: User, agency: Organisation, year: int, timeliness: int
 REMIND_DAYS = (7, 1)
 
 
+@transaction.atomic
 def reminders_send(*, today: dt.date | None = None) -> int:
     """Record the reminders due today (7 days and 1 day before each due date); safe to rerun.
 
@@ -849,6 +856,7 @@ def reminders_send(*, today: dt.date | None = None) -> int:
     existing = set(Reminder.objects.filter(key__in=[r.key for r in rows]).values_list("kind", "key", "days_before"))
     new = [r for r in rows if (r.kind, r.key, r.days_before) not in existing]
     Reminder.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    notify.reminders_notify(new)
     return len(new)
 
 

@@ -224,8 +224,10 @@ class Notification(models.Model):
 
     @property
     def text(self) -> str:
-        """The message in the active language, its values filled in."""
+        """The message in the active language, its values filled in (string values translated too)."""
+        params = {key: gettext(value) if isinstance(value, str) and value else value
+                  for key, value in self.params.items()}
         try:
-            return gettext(self.message) % self.params
+            return gettext(self.message) % params
         except (KeyError, TypeError, ValueError):
             return gettext(self.message)

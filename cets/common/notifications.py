@@ -4,7 +4,8 @@ The apps call ``notify`` from their services when something needs a person (a de
 approval) or tells them an outcome (a decision). One call stores any number of notifications in one
 ``bulk_create`` and sends the emails after commit, so a bulk path (the daily reminders) costs a fixed
 number of queries whatever the number of rows. Messages are msgids (mark them with ``gettext_noop``) with
-their values, translated when read: each person reads them in their own language.
+their values (a string value is translated too: pass a label through ``msgid``), translated when read:
+each person reads them in their own language.
 """
 
 from collections import defaultdict
@@ -30,6 +31,12 @@ class Note:
     message: str
     params: dict = field(default_factory=dict)
     url: str = ""
+
+
+def msgid(label) -> str:
+    """The untranslated text of a lazy label (a choice's label), for ``params``: it is translated when read."""
+    with translation.override(None):
+        return str(label)
 
 
 def notify(notes: list[Note]) -> int:
