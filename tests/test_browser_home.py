@@ -38,7 +38,7 @@ def test_entity_and_provincial_homes_fit_the_screen(browser, live_server, entity
         page = context.new_page()
         page.goto(f"{live_server.url}/home/")
         assert page.locator(f"[data-testid={marker}]").count() == 1
-        page.screenshot(path=str(SCREENSHOTS / f"cets_home_{user.role}_{width}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"cets_workqueue_{user.role}_{width}.png"), full_page=True)
         assert page.evaluate(OVERFLOW) <= 0, f"{user.role} home overflows at {width} px"
         if user == hubei:
             assert page.inner_text("[data-testid=queue-reviews] .queue-count") == "1"
