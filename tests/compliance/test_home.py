@@ -120,3 +120,15 @@ def test_verifier_home_lists_its_assignments_by_status(client, verifier, agency,
     client.force_login(verifier)
     html = client.get("/home/").content.decode()
     assert entity.name in html and other_entity.name not in html
+
+
+def test_risk_warning_notifies_the_entity_users(only_2024, entity, entity_user, other_entity_user, give):
+    from cets.common.models import Notification
+    from compliance import services
+
+    monthly(entity, entity_user, 2024, range(1, 13), "100000")
+    give(entity, 2024, 1_000_000)
+    services.risk_scan(cycle=only_2024, on_date=dt.date(2025, 10, 5), entity_ids=[entity.pk])  # 87 days: 90
+    [note] = Notification.objects.filter(user__entity__isnull=False)  # the issuances told the regulators
+    assert (note.user_id, note.kind) == (entity_user.pk, "deadline")
+    assert note.text == "90-day warning for 2024: short by 200000 t before 2025-12-31."
