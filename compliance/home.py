@@ -44,7 +44,8 @@ def _queue(qs, due_field: str | None, order: list[str]) -> dict:
 def compliance_position(entity, today: dt.date) -> list[dict]:
     """For each year of each open cycle: the obligation (or, until it is set, the one expected from the
     monthly data), what is surrendered, the CEAs held that count for that year (the registry's vintage
-    rules) and the gap, with the days left to the cycle's deadline."""
+    rules) and the gap, with the days left to the cycle's deadline. A year whose deadline has passed is
+    listed only while something is still owed."""
     cycles = _open_cycles()
     years = [year for cycle in cycles for year in cycle.years]
     if not years:
@@ -54,6 +55,7 @@ def compliance_position(entity, today: dt.date) -> list[dict]:
     account = registry.account_for_entity(entity=entity, create=False)
     held = (registry_selectors.available_cea(account, first_vintage=2019, last_vintage=max(years))
             if account else {})
+    eligible = vintages.eligible_by_year(years)
     rows = []
     for cycle in cycles:
         for year in cycle.years:
@@ -62,11 +64,12 @@ def compliance_position(entity, today: dt.date) -> list[dict]:
                 expected, basis, covered = obligation.quantity_tco2, "obligation", obligation.covered_tco2
             else:
                 (expected, basis), covered = expected_obligation(entity.pk, year, today), 0
-            allowed = vintages.eligible_vintages(year)
-            counting = {v: n for v, n in held.items() if n > 0 and vintages.vintage_eligible(allowed, v)}
+            counting = {v: n for v, n in held.items() if n > 0 and vintages.vintage_eligible(eligible[year], v)}
             holdings = sum(counting.values())
             remaining = max(expected - covered, 0)
             gap = remaining - holdings
+            if cycle.deadline < today and not remaining:
+                continue  # a year whose deadline passed with nothing owed is no longer work
             rows.append({"cycle": cycle, "year": year, "obligation": obligation, "expected": expected,
                          "basis": basis, "covered": covered, "remaining": remaining, "holdings": holdings,
                          "vintages": [vintages.cea_code(v) for v in sorted(counting)], "gap": gap,
@@ -120,7 +123,8 @@ def regulator_home(user, today: dt.date) -> dict:
         "year": data_year(today),
         "on_time_rate": overview["on_time_rate"],
         "provinces": overview["provinces"],
-        "risk": [_risk(user, cycle) for cycle in cycles],
+        "risk": [risk for risk in (_risk(user, cycle) for cycle in cycles)
+                 if risk["count"] or risk["cycle"].deadline >= today],
     }
 
 
