@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cets.common.context.notifications",
             ],
         },
     },
@@ -311,6 +312,8 @@ X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cets@localhost")
+# The address notification emails link to (the portal as its users reach it).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # Where the real-fleet data lives (never copied into the repository: CC BY-NC-SA).
 SHARED_DIR = env.path("CETS_SHARED_DIR", default=str(BASE_DIR.parent / "shared"))

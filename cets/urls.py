@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cets.common import views as common_views
 from cets.common.admin import AdminLoginForm, StepUpOTPAdminSite
-from compliance import portal_views
+from compliance import home_views, portal_views
 from compliance.api import doors as compliance_doors
 from entities import views as entities_views
 
@@ -41,7 +41,9 @@ urlpatterns = [
     # The public information portal is the front page; each role's home (its work) is one click away.
     path("", portal_views.home, name="portal"),
     path("search/", portal_views.search, name="portal-search"),
-    path("home/", common_views.home, name="home"),
+    path("home/", home_views.home, name="home"),
+    path("notifications/", common_views.notifications, name="notifications"),
+    path("notifications/read/", common_views.notifications_read, name="notifications-read"),
     path("jobs/<int:pk>/", common_views.job_detail, name="job-detail"),
     path("jobs/<int:pk>/progress/", common_views.job_progress_fragment, name="job-progress"),
     path("jobs/<int:pk>/retry/", common_views.job_retry_view, name="job-retry"),

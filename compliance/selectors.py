@@ -191,16 +191,26 @@ def certificates_visible_to(user) -> QuerySet[Certificate]:
                            "obligation__entity")
 
 
-def risk_list(user, cycle: ComplianceCycle, province: str | None = None) -> list[RiskSnapshot]:
-    """The latest scan's entities at risk that ``user`` may see, by province then largest gap first."""
+def _latest_risk(user, cycle: ComplianceCycle, province: str | None = None):
     latest = RiskSnapshot.objects.filter(cycle=cycle).order_by("-on_date").values_list("on_date", flat=True).first()
     if latest is None:
-        return []
+        return RiskSnapshot.objects.none()
     qs = (RiskSnapshot.objects.filter(cycle=cycle, on_date=latest).exclude(level=RiskSnapshot.Level.OK)
           .select_related("entity", "entity__province"))
     if province:
         qs = qs.filter(entity__province_id=province)
-    return list(scope_by_entity(qs, user).order_by("entity__province_id", "-gap_tco2"))
+    return scope_by_entity(qs, user)
+
+
+def risk_list(user, cycle: ComplianceCycle, province: str | None = None) -> list[RiskSnapshot]:
+    """The latest scan's entities at risk that ``user`` may see, by province then largest gap first."""
+    return list(_latest_risk(user, cycle, province).order_by("entity__province_id", "-gap_tco2"))
+
+
+def risk_top(user, cycle: ComplianceCycle, limit: int) -> tuple[int, list[RiskSnapshot]]:
+    """How many entities ``user`` may see are at risk in the latest scan, and the ``limit`` largest gaps."""
+    qs = _latest_risk(user, cycle)
+    return qs.count(), list(qs.order_by("-gap_tco2", "entity_id")[:limit])
 
 
 def compliance_rates(cycle: ComplianceCycle) -> dict[int, Decimal]:

@@ -40,6 +40,7 @@ from registry import selectors as registry_selectors
 from registry import services as registry
 from registry import vintages as registry_vintages
 
+from . import notify
 from .models import (
     Certificate,
     ComplianceCycle,
@@ -414,7 +415,7 @@ def risk_level(gap: int, expected: int) -> str:
     return L.WATCH
 
 
-def _expected(entity_id: int, year: int, on_date: dt.date) -> tuple[int, str]:
+def expected_obligation(entity_id: int, year: int, on_date: dt.date) -> tuple[int, str]:
     """Verified emissions when confirmed, else monthly MRV data to date extrapolated to the year."""
     verified = mrv_selectors.verified_emissions(entity_id, year)
     if verified is not None:
@@ -458,6 +459,7 @@ def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_
     at_risk = warnings = 0
     for start in range(0, len(ids), 500):
         with transaction.atomic():
+            new = []
             for entity_id in ids[start:start + 500]:
                 snap = _risk_snapshot(cycle, entity_id, on_date, days_left, instruments, previous.get(entity_id))
                 if snap.level == RiskSnapshot.Level.OK:
@@ -470,7 +472,9 @@ def risk_scan(*, cycle: ComplianceCycle, on_date: dt.date | None = None, entity_
                     _warning, created = RiskWarning.objects.get_or_create(
                         cycle=cycle, entity_id=entity_id, horizon_days=horizon,
                         defaults={"level": snap.level, "gap_tco2": snap.gap_tco2, "message": message})
-                    warnings += int(created)
+                    new += [_warning] if created else []
+            warnings += len(new)
+            notify.risk_warnings_notify(new)
             audit_record(actor=None, action="compliance.risk_scan_chunk", obj=cycle,
                          after={"on_date": on_date.isoformat(), "entities": len(ids[start:start + 500])})
     return {"scanned": len(ids), "at_risk": at_risk, "warnings": warnings, "days_left": days_left,
@@ -487,7 +491,7 @@ def _risk_snapshot(cycle, entity_id, on_date, days_left, instruments, previous_g
             expected += obligation.quantity_tco2
             covered += obligation.covered_tco2
         else:
-            tonnes, kind = _expected(entity_id, year, on_date)
+            tonnes, kind = expected_obligation(entity_id, year, on_date)
             expected += tonnes
             basis = kind if kind == "monthly" else basis
         alloc = allowances_selectors.allocation_for(entity_id, year)

@@ -113,3 +113,43 @@ def entity_audit_trail(*, user, entity: KeyEntity, limit: int = 50) -> list[Audi
     if assignments:
         condition |= Q(object_type="entities.agencyassignment", object_id__in=assignments)
     return list(AuditEntry.objects.filter(condition).order_by("-id")[:limit])
+
+
+# ---- who is told: recipients of notifications -----------------------------------------------------------
+
+def regulators_for(*, province_id=None, city_id=None) -> QuerySet[User]:
+    """Active regulators whose jurisdiction includes a place: the nation's, its province's, its city's."""
+    condition = Q(role=User.Role.NATIONAL_REGULATOR)
+    if province_id:
+        condition |= Q(role=User.Role.PROVINCIAL_REGULATOR, province_id=province_id)
+    if city_id:
+        condition |= Q(role=User.Role.MUNICIPAL_REGULATOR, city_id=city_id)
+    return User.objects.filter(condition, is_active=True)
+
+
+TIER_ROLE = {"municipal": (User.Role.MUNICIPAL_REGULATOR, "city_id"),
+             "provincial": (User.Role.PROVINCIAL_REGULATOR, "province_id"),
+             "national": (User.Role.NATIONAL_REGULATOR, None)}
+
+
+def notification_recipients(entity_ids, tier: str = "") -> dict[int, list[User]]:
+    """Who is told about each entity's matters: its own users (``tier`` blank), or the active regulators of
+    ``tier`` (municipal, provincial, national) whose jurisdiction includes it. Two queries for any number."""
+    places = {pk: (province_id, city_id) for pk, province_id, city_id in
+              KeyEntity.objects.filter(pk__in=set(entity_ids)).values_list("pk", "province_id", "city_id")}
+    users = User.objects.filter(is_active=True).only("pk", "email", "preferred_language", "entity_id",
+                                                      "province_id", "city_id")
+    if not tier:
+        found = {}
+        for user in users.filter(role=User.Role.ENTITY, entity_id__in=places):
+            found.setdefault(user.entity_id, []).append(user)
+        return found
+    role, place = TIER_ROLE[tier]
+    if place is None:
+        everyone = list(users.filter(role=role))
+        return {pk: everyone for pk in places}
+    index = 0 if place == "province_id" else 1
+    by_place = {}
+    for user in users.filter(role=role, **{f"{place}__in": {p[index] for p in places.values()}}):
+        by_place.setdefault(getattr(user, place), []).append(user)
+    return {pk: by_place.get(p[index], []) for pk, p in places.items()}

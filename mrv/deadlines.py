@@ -2,10 +2,12 @@
 
 import datetime as dt
 
+from django.db import transaction
 from django.db.models import Count
 
 from entities.models import KeyEntity, Unit
 
+from . import notify
 from .models import (
     AnnualReport,
     EarlyWarning,
@@ -22,6 +24,7 @@ from .tiers import local_today
 REMIND_DAYS = (7, 1)
 
 
+@transaction.atomic
 def reminders_send(*, today: dt.date | None = None) -> int:
     """Record the reminders due today (7 days and 1 day before each due date); safe to rerun.
 
@@ -84,6 +87,7 @@ def reminders_send(*, today: dt.date | None = None) -> int:
     existing = set(Reminder.objects.filter(key__in=[r.key for r in rows]).values_list("kind", "key", "days_before"))
     new = [r for r in rows if (r.kind, r.key, r.days_before) not in existing]
     Reminder.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    notify.reminders_notify(new)
     return len(new)
 
 

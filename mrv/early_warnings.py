@@ -20,7 +20,7 @@ from cets.common.jobs import job_create
 from cets.common.locks import lock_rows
 from entities.models import KeyEntity, Unit, User
 
-from . import accounting, rules
+from . import accounting, notify, rules
 from .models import (
     AnnualReport,
     EarlyWarning,
@@ -198,6 +198,8 @@ def warning_transition(*, actor: User, warning: EarlyWarning, to: str, comment: 
         warning.reason, warning.closed_at = comment, timezone.now()
     warning.save()
     WarningEvent.objects.create(warning=warning, from_status=before, to_status=to, actor=actor, comment=comment)
+    if to == EarlyWarning.Status.RECTIFICATION_REQUESTED:
+        notify.warning_rectification_requested(warning)
     audit_record(actor=actor, action="mrv.warning.transition", obj=warning, before={"status": before},
                  after={"status": to, "comment": comment})
     return warning

@@ -12,6 +12,7 @@ from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
 from entities.models import KeyEntity, User
 
+from . import notify
 from .models import (
     DeadlineExtension,
     InformationRequest,
@@ -64,6 +65,7 @@ def submission_review(*, actor: User, submission: MonthlySubmission, accept: boo
     submission.save(update_fields=["status", "review_due"])
     audit_record(actor=actor, action="mrv.submission.review", obj=submission, before={"status": before},
                  after={"status": submission.status, "tier": tier, "comment": comment})
+    notify.submission_reviewed(submission, accept, tier)
     return submission
 
 
@@ -88,6 +90,7 @@ def reviews_escalate(*, today: dt.date | None = None) -> int:
     if overdue:
         MonthlySubmission.objects.bulk_update(overdue, ["status", "review_due"])
         Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
+        notify.reminders_notify(reminders)
         audit_record(actor=None, action="mrv.submission.review_escalate", object_type="mrv.monthlysubmission",
                      object_id=",".join(str(s.pk) for s in overdue[:50]), after={"count": len(overdue)})
     return len(overdue)
@@ -110,6 +113,7 @@ def information_request(*, actor: User, submission: MonthlySubmission, question:
     rfi = InformationRequest.objects.create(submission=submission, tier=tier, question=question, asked_by=actor,
                                             asked_on=today or local_today())
     audit_record(actor=actor, action="mrv.information_request.ask", obj=rfi, after={"question": question})
+    notify.information_requested(rfi)
     return rfi
 
 

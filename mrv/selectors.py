@@ -255,6 +255,33 @@ def entity_dashboard(entity: KeyEntity, year: int, *, today: dt.date | None = No
             "total": sum(per_month.values(), Decimal(0)), "missing": missing, "late": late}
 
 
+def months_due(entity_id: int, today: dt.date, *, months: int = 12) -> dict:
+    """The entity's operating units' months among the last ``months`` ended: ``due`` (missing, deadline not
+    passed, with the days left), ``late`` (missing past the 40-day deadline) and ``submitted_late`` (stored after
+    it). Two queries, whatever the number of units."""
+    units = list(Unit.objects.filter(entity_id=entity_id, status=Unit.Status.OPERATING).order_by("code")
+                 .values_list("pk", "code"))
+    ended, year, month = [], today.year, today.month
+    for _i in range(months):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        ended.append((year, month))
+    stored = {(unit_id, y, m): on_time for unit_id, y, m, on_time in MonthlySubmission.objects.filter(
+        entity_id=entity_id, is_current=True, year__in={y for y, _m in ended}).values_list(
+        "unit_id", "year", "month", "on_time")}
+    due, late, submitted_late = [], [], []
+    for year, month in reversed(ended):
+        deadline = month_deadline(year, month)
+        for unit_id, code in units:
+            row = {"unit": code, "year": year, "month": month, "deadline": deadline,
+                   "days_left": (deadline - today).days}
+            on_time = stored.get((unit_id, year, month))
+            if on_time is None:
+                (late if deadline < today else due).append(row)
+            elif not on_time:
+                submitted_late.append(row)
+    return {"due": due, "late": late, "submitted_late": submitted_late}
+
+
 def warnings_visible_to(user):
     """Regulators: warnings of their jurisdiction; entities: their own (what to fix and why)."""
     from .models import EarlyWarning

@@ -13,7 +13,7 @@ from cets.common.errors import Conflict, DomainError, NotFound
 from cets.common.locks import lock_rows
 from entities.models import AgencyAssignment, KeyEntity, User
 
-from . import sector_verification
+from . import notify, sector_verification
 from .models import Verification, VerificationFinding
 from .tiers import local_today, require_province
 
@@ -172,6 +172,7 @@ def verification_confirm(*, actor: User, verification: Verification, today: dt.d
     verification.save()
     audit_record(actor=actor, action="mrv.verification.confirm", obj=verification,
                  after={"emissions_tco2": str(verification.verified_emissions_tco2)})
+    notify.verification_confirmed(verification)
     return verification
 
 

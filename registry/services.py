@@ -130,7 +130,7 @@ from cets.common.locks import busy_when_locked, lock_pks, lock_rows
 from cets.common.money import whole_tonnes
 from cets.common.rows import fetch_rows, insert_row, insert_statement, inserted, update_rows
 
-from . import carryover, governance, selectors, vintages
+from . import carryover, governance, notify, selectors, vintages
 from .models import (
     REGISTRY_PREFIX,
     Account,
@@ -754,6 +754,7 @@ def _tx_summary(tx: Transaction) -> dict:
 def _audit_tx(actor, tx: Transaction, action: str, before: str | None = None) -> None:
     audit_record(actor=actor, action=f"registry.transaction.{action}", obj=tx,
                  before={"status": before} if before else None, after=_tx_summary(tx))
+    notify.transaction_notify(tx, action)
 
 
 def _reserve(account: Account, instrument: Instrument, quantity: int, *, actor, reference: str) -> Reservation:

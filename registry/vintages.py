@@ -27,6 +27,15 @@ def eligible_vintages(year: int) -> list[int]:
     return list(SurrenderVintage.objects.filter(year=year).order_by("vintage").values_list("vintage", flat=True))
 
 
+def eligible_by_year(years) -> dict[int, list[int]]:
+    """``eligible_vintages`` of several years in one query."""
+    found: dict[int, list[int]] = {year: [] for year in years}
+    for year, vintage in SurrenderVintage.objects.filter(year__in=list(found)).order_by("year", "vintage").values_list(
+            "year", "vintage"):
+        found[year].append(vintage)
+    return found
+
+
 def vintage_eligible(allowed: list[int], vintage: int) -> bool:
     return _listed(vintage) in allowed
 

@@ -1,7 +1,8 @@
-"""Platform tables every app shares: the audit chain, jobs, the calendar, idempotency keys."""
+"""Platform tables every app shares: the audit chain, jobs, the calendar, idempotency keys, notifications."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -184,3 +185,49 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class Notification(models.Model):
+    """One message in a user's in-app inbox (and, when the user has an address, one email).
+
+    ``message`` is an untranslated msgid and ``params`` its values, so each reader sees it in their own
+    language; the apps create notifications from their services' events through ``cets.common.notifications``.
+    """
+
+    class Kind(models.TextChoices):
+        DEADLINE = "deadline", _("Deadline")
+        REQUEST = "request", _("Request")
+        APPROVAL = "approval", _("Approval needed")
+        DECISION = "decision", _("Decision")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",
+                             verbose_name=_("user"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    message = models.CharField(_("message"), max_length=300)
+    params = models.JSONField(_("values"), default=dict, blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Serves the inbox (a user's newest first) and the navbar's unread count.
+            models.Index(fields=["user", "-created_at"], name="common_notification_inbox_idx"),
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="common_notification_unread"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind} {self.created_at:%Y-%m-%d}"
+
+    @property
+    def text(self) -> str:
+        """The message in the active language, its values filled in (string values translated too)."""
+        params = {key: gettext(value) if isinstance(value, str) and value else value
+                  for key, value in self.params.items()}
+        try:
+            return gettext(self.message) % params
+        except (KeyError, TypeError, ValueError):
+            return gettext(self.message)

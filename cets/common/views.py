@@ -1,33 +1,40 @@
-"""Portal pages shared by every role: the home page, job progress and the error pages."""
+"""Portal pages shared by every role: the notification inbox, job progress and the error pages."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from .errors import DomainError, NotFound
 from .jobs import job_retry, job_retryable
+from .notifications import notifications_for, notifications_mark_read
 from .selectors import job_get
-
-# Apps' home-page panels; each template decides for itself whether it applies to the user.
-HOME_PANELS = ["compliance/_home_panel.html"]
 
 
 @login_required
-def home(request):
-    """Each role's home page, with the apps' panels that apply to the user."""
-    from entities.selectors import entities_visible_to
+def notifications(request):
+    """The user's inbox, newest first, 30 a page."""
+    page = Paginator(notifications_for(request.user), 30).get_page(request.GET.get("page"))
+    return render(request, "notifications.html", {"page": page})
 
-    user = request.user
-    context = {
-        "entity": user.entity if user.acting_entity_id else None,
-        "entity_count": entities_visible_to(user).count() if user.is_regulator else None,
-        "panels": HOME_PANELS,
-    }
-    return render(request, "home.html", context)
+
+@login_required
+@require_POST
+def notifications_read(request):
+    """Mark one notification read (``id``) or all of them, then follow its link or go back to the inbox."""
+    raw = request.POST.get("id", "")
+    if raw and not raw.isdigit():
+        return HttpResponseBadRequest(_("id: a notification number."))
+    notifications_mark_read(user=request.user, ids=[int(raw)] if raw else None)
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("notifications")
 
 
 def _job_or_404(request, pk):
