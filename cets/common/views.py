@@ -70,7 +70,7 @@ def api_not_found(request, *args, **kwargs):
     if not request.path.endswith("/") and resolve(request.path + "/").func is not api_not_found:
         return _api_error("not_found", _("Not found: API addresses end with a slash, e.g. %(path)s")
                           % {"path": request.path + "/"}, 404)
-    return _api_error("not_found", _("Not found: no API endpoint at this address (see /api/docs/)."), 404)
+    return _api_error("not_found", _("Not found."), 404)
 
 
 def page_not_found(request, exception=None):

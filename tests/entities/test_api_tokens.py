@@ -125,7 +125,7 @@ def test_api_docs_start_with_getting_started_and_unknown_api_paths_answer_json(c
         assert part in page
     assert client.get("/api/docs/reference/").status_code == 200
     settings.DEBUG = True  # the demo runs with DEBUG: still JSON, not Django's debug page
-    for path, message in (("/api/v1/no-such-thing/", "no API endpoint"), ("/api/v1/me", "end with a slash")):
+    for path, message in (("/api/v1/no-such-thing/", "Not found."), ("/api/v1/me", "end with a slash")):
         response = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 404 and response["Content-Type"] == "application/json"
         assert response.json()["error"]["code"] == "not_found" and message in response.json()["error"]["message"]
