@@ -1,9 +1,7 @@
 """What a surrender will do, shown before it is done and said after it is done.
 
-The preview runs ``services.surrender`` itself inside a transaction that is always rolled back: the same rules,
-the same locks, the same serial ranges the ledger would move, and nothing kept (no registry transaction, no
-audit entry, no task: tasks are enqueued on commit). A rule the surrender would break is raised here, before the
-person is asked to confirm, next to the field it is about.
+The preview is ``surrender_done`` in a rolled-back transaction (``cets.common.preview.dry_run``): the same
+rules and the same serial ranges the ledger would move, nothing kept.
 """
 
 from django.db import transaction
@@ -12,10 +10,6 @@ from registry import selectors as registry_selectors
 
 from . import services
 from .models import Obligation, SurrenderStep
-
-
-class _RolledBack(Exception):
-    """Leaves the preview's atomic block so that everything it wrote is undone."""
 
 
 def _fresh(obligation: Obligation) -> Obligation:
@@ -39,22 +33,8 @@ def surrender_outcome(obligation: Obligation, steps: list[SurrenderStep], *, rem
     }
 
 
-def surrender_preview(*, actor, obligation: Obligation, items: list) -> dict:
-    """``surrender_outcome`` of a surrender that is done and undone at once (raises the surrender's errors)."""
-    outcome = {}
-    try:
-        with transaction.atomic():
-            before = _fresh(obligation).remaining_tco2
-            steps = services.surrender(actor=actor, obligation=obligation, items=items)
-            outcome = surrender_outcome(obligation, steps, remaining_before=before)
-            raise _RolledBack
-    except _RolledBack:
-        pass
-    return outcome
-
-
-def surrender_confirmed(*, actor, obligation: Obligation, items: list) -> dict:
-    """Do the surrender and say what it did, in the preview's terms."""
+def surrender_done(*, actor, obligation: Obligation, items: list) -> dict:
+    """Do the surrender and say what it did (``cets.common.preview.dry_run`` of it is the preview)."""
     with transaction.atomic():
         before = _fresh(obligation).remaining_tco2
         steps = services.surrender(actor=actor, obligation=obligation, items=items)

@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy
 
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
+from cets.common.preview import is_confirmed, preview_or_do
 
 from . import carryover_selectors, selectors, services, standing
 from .certificates import certificate_pdf
 from .charts import bar_chart
 from .forms import SurrenderForm
 from .models import ComplianceCycle, Obligation
-from .surrender_preview import surrender_confirmed, surrender_preview
+from .surrender_preview import surrender_done
 
 REPORT_HEADINGS = {
     "supply": gettext_lazy("i. Supply and demand of CEAs generally balanced"),
@@ -75,15 +76,14 @@ def obligation_detail(request, pk: int):
         if request.user.acting_entity_id != obligation.entity_id:
             raise PermissionDenied
         if form.is_valid():
-            confirmed = request.POST.get("confirm") == "1"
-            act = surrender_confirmed if confirmed else surrender_preview
             try:
-                outcome = act(actor=request.user, obligation=obligation, items=form.items())
+                outcome = preview_or_do(request, lambda: surrender_done(actor=request.user, obligation=obligation,
+                                                                        items=form.items()))
             except DomainError as exc:
                 # The message alone, next to the field it is about; ``exc.field`` is the API's name for it.
                 form.add_error(form.field_for(exc.field), str(exc.message))
             else:
-                if not confirmed:
+                if not is_confirmed(request):
                     return render(request, "compliance/surrender_confirm.html",
                                   {"obligation": obligation, "form": form, "outcome": outcome})
                 messages.success(request, _surrender_receipt(outcome))
