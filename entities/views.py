@@ -143,25 +143,32 @@ def _token_holder(request):
     return request.user
 
 
-@never_cache  # the page that answers a creation shows the secret
+NEW_TOKEN_SESSION_KEY = "cets_new_api_token"
+
+
+@never_cache  # the page after a creation shows the secret
 @login_required
 def api_token_list(request):
-    """An integrator's API tokens: create one (its secret shown once, on the answer to the creation), list them
-    with their scope, access, expiry and last use, and revoke them."""
+    """An integrator's API tokens: create one (its secret shown once, on the page after the creation), list
+    them with their scope, access, expiry and last use, and revoke them."""
     user = _token_holder(request)
     form = ApiTokenForm(request.POST or None)
-    created = secret = None
     if form.is_bound and form.is_valid():
         try:
             created, secret = api_tokens.api_token_create(actor=user, **form.cleaned_data)
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
         else:
-            form = ApiTokenForm()
-    scope = user.entity or user.organisation
+            # Post/redirect/get: a reload never creates a second token. The secret waits in the session for the
+            # one page that shows it, and is dropped from it there.
+            request.session[NEW_TOKEN_SESSION_KEY] = {"pk": created.pk, "secret": secret}
+            return redirect("api-tokens")
+    fresh = request.session.pop(NEW_TOKEN_SESSION_KEY, None) if request.method == "GET" else None
+    tokens = api_tokens.api_tokens_of(user=user)
+    created = tokens.filter(pk=fresh["pk"]).first() if fresh else None
     return render(request, "entities/api_tokens.html", {
-        "form": form, "created": created, "secret": secret, "scope": scope,
-        "tokens": api_tokens.api_tokens_of(user=user), "now": timezone.now()})
+        "form": form, "created": created, "secret": fresh["secret"] if created else None,
+        "scope": user.entity or user.organisation, "tokens": tokens, "now": timezone.now()})
 
 
 @login_required

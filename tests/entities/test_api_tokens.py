@@ -20,7 +20,7 @@ PAGE = "/account/api-tokens/"
 def create(client, user, **data):
     client.force_login(user)
     body = {"name": "ERP export", "access": "read", "expires_in_days": 90, **data}
-    return client.post(PAGE, body, HTTP_ACCEPT_LANGUAGE="en")
+    return client.post(PAGE, body, HTTP_ACCEPT_LANGUAGE="en", follow=True)
 
 
 def secret_of(response) -> str:
@@ -34,8 +34,10 @@ def with_token(key) -> APIClient:
 def test_creation_shows_the_secret_once_and_stores_only_its_hash(client, integrator, entity):
     response = create(client, integrator, name="  ERP export ", access="write", expires_in_days=30)
     key = secret_of(response)
+    assert response.redirect_chain == [(PAGE, 302)]  # a reload shows the list, it creates nothing
     assert response.status_code == 200 and key.startswith("cets_") and len(key) == 45
     assert key in response.content.decode()
+    assert key not in client.get(PAGE).content.decode()  # shown once
     token = ApiToken.objects.get()
     assert (token.name, token.access, token.entity_id, token.organisation_id) == ("ERP export", "write", entity.pk,
                                                                                    None)

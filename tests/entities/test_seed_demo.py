@@ -24,7 +24,8 @@ def test_seed_demo_completes_with_a_broker_configured_and_no_worker(tmp_path):
     assert "allowances: 2024 true-up issued (26,812,101 t)" in result.stdout
     assert "compliance: 2024 obligations 10 new" in result.stdout
     assert "Demo market ready" in result.stdout
-    table = result.stdout[result.stdout.index("user "):].splitlines()
+    lines = result.stdout.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("user ")):]
     assert table[0].split() == ["user", "role", "acts", "for", "log-in", "starts", "at"]
     assert table[2].split()[0] == "huaneng" and table[2].split()[-2:] == ["password", "/home/"]
     assert len(table) == 2 + 14  # header, rule, every demo user once
