@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# `make demo PORT=8001` when 8000 is taken.
+PORT ?= 8000
 
 .PHONY: install demo test lint bench replay messages clean serve worker vendor
 
@@ -18,8 +20,8 @@ install: $(STAMP)
 
 demo: install
 	$(PYTHON) manage.py migrate --noinput -v0
-	$(PYTHON) manage.py seed_demo
-	DEBUG=1 $(PYTHON) manage.py runserver 127.0.0.1:8000
+	DEMO_URL=http://127.0.0.1:$(PORT) $(PYTHON) manage.py seed_demo
+	DEBUG=1 $(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(PYTHON) manage.py makemigrations --check --dry-run -v0

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -38,6 +38,8 @@ urlpatterns = [
     path("login/", entities_views.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/two-factor/", entities_views.two_factor, name="two-factor"),
+    path("account/api-tokens/", entities_views.api_token_list, name="api-tokens"),
+    path("account/api-tokens/<int:pk>/revoke/", entities_views.api_token_revoke, name="api-token-revoke"),
     # The public information portal is the front page; each role's home (its work) is one click away.
     path("", portal_views.home, name="portal"),
     path("search/", portal_views.search, name="portal-search"),
@@ -49,9 +51,12 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", common_views.job_retry_view, name="job-retry"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", common_views.api_getting_started, name="api-docs"),
+    path("api/docs/reference/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-reference"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     *[path(f"{app}/", include(f"{app}.urls")) for app in APPS],
+    # Last: any other path under /api/ answers the API's JSON 404, in DEBUG too (handler404 serves only the rest).
+    re_path(r"^api/", common_views.api_not_found),
 ]
 
 # Under /api/ an unknown path or a server error answers JSON in the API's error shape.

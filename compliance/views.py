@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from cets.common.errors import DomainError, NotFound
 from cets.common.export import export_response
 from cets.common.names import localized
+from cets.common.preview import is_confirmed, preview_or_do
 from entities.models import Province, Sector
 
 from . import carryover_selectors, disclosure, selectors, services, standing
@@ -20,6 +21,7 @@ from .certificates import certificate_pdf
 from .charts import bar_chart
 from .forms import SurrenderForm
 from .models import ComplianceCycle, Obligation
+from .surrender_preview import surrender_done
 
 REPORT_HEADINGS = {
     "supply": gettext_lazy("i. Supply and demand of CEAs generally balanced"),
@@ -53,6 +55,21 @@ def obligations(request):
                                                            "carry_over_schemes": carryover_selectors.schemes()})
 
 
+def _surrender_receipt(outcome: dict) -> str:
+    """What a confirmed surrender did, in one sentence a person can keep."""
+    parts = "; ".join(_("%(instrument)s %(quantity)s t (serials %(serials)s, registry transaction #%(tx)s)")
+                      % {"instrument": step["instrument"], "quantity": f"{step['quantity']:,}",
+                         "serials": ", ".join(step["serials"]), "tx": step["transaction"]}
+                      for step in outcome["steps"])
+    text = _("Surrendered %(total)s t: %(parts)s. %(before)s t were owed, %(after)s t remain.") % {
+        "total": f"{outcome['total']:,}", "parts": parts, "before": f"{outcome['remaining_before']:,}",
+        "after": f"{outcome['remaining_after']:,}"}
+    if outcome["late"]:
+        text += " " + _("Recorded after the deadline of %(date)s: it counts as late.") % {
+            "date": outcome["deadline"].isoformat()}
+    return text
+
+
 @login_required
 def obligation_detail(request, pk: int):
     """One obligation: steps, remaining, eligible vintages and the CCER cap; the entity surrenders here."""
@@ -63,14 +80,16 @@ def obligation_detail(request, pk: int):
             raise PermissionDenied
         if form.is_valid():
             try:
-                steps = services.surrender(actor=request.user, obligation=obligation, items=form.items())
+                outcome = preview_or_do(request, lambda: surrender_done(actor=request.user, obligation=obligation,
+                                                                        items=form.items()))
             except DomainError as exc:
                 # The message alone, next to the field it is about; ``exc.field`` is the API's name for it.
                 form.add_error(form.field_for(exc.field), str(exc.message))
             else:
-                obligation.refresh_from_db()
-                messages.success(request, _("%(n)s step(s) recorded; %(r)s t remain.") % {
-                    "n": len(steps), "r": f"{obligation.remaining_tco2:,}"})
+                if not is_confirmed(request):
+                    return render(request, "compliance/surrender_confirm.html",
+                                  {"obligation": obligation, "form": form, "outcome": outcome})
+                messages.success(request, _surrender_receipt(outcome))
                 return redirect("compliance:obligation", pk=obligation.pk)
     return render(request, "compliance/obligation_detail.html", {
         "obligation": obligation, "steps": selectors.steps_of(obligation), "form": form,

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.authentication import SessionScheme, TokenScheme
 from rest_framework import authentication, exceptions
 
+from . import api_tokens
 from .models import ApiTokenIssue
 
 
@@ -43,7 +44,20 @@ class OTPSessionAuthentication(authentication.SessionAuthentication):
 
 class OTPTokenAuthentication(authentication.TokenAuthentication):
     """Token authentication that accepts, for a user who must use two factors, only a token issued from a
-    session verified by their authenticator."""
+    session verified by their authenticator; and the named, scoped tokens of the portal (``cets_...``, see
+    ``entities.api_tokens``), refused on writes when read-only, and when expired or revoked."""
+
+    def authenticate(self, request):
+        auth = authentication.get_authorization_header(request).split()
+        if len(auth) == 2 and auth[0].lower() == self.keyword.lower().encode():
+            key = auth[1].decode(errors="replace")
+            if api_tokens.is_scoped_key(key):
+                try:
+                    return api_tokens.api_token_authenticate(key=key, method=request.method)
+                except api_tokens.TokenRefused as refused:
+                    error = (exceptions.PermissionDenied if refused.status == 403 else exceptions.AuthenticationFailed)
+                    raise error(refused.message, refused.code)
+        return super().authenticate(request)
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)

@@ -2,6 +2,10 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .api_tokens import EXPIRY_DAYS
+from .models import ApiToken
 
 
 class TotpConfirmForm(forms.Form):
@@ -20,3 +24,17 @@ class EnrolmentCodeForm(forms.Form):
 
     enrolment_code = forms.CharField(label=_("Enrolment code from your administrator"), max_length=20,
                                      widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+
+class ApiTokenForm(forms.Form):
+    """A new named API token: what it is for, read or write, and when it stops working."""
+
+    name = forms.CharField(label=_("Name"), max_length=80,
+                           help_text=_("The system that will use it, e.g. “ERP export”."))
+    access = forms.ChoiceField(label=_("Access"), choices=ApiToken.Access.choices, initial=ApiToken.Access.READ,
+                               widget=forms.RadioSelect,
+                               help_text=_("Read only refuses every request that changes something (HTTP 403)."))
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Expires after"), coerce=int, initial=90,
+        choices=lambda: [(days, ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
+                         for days in EXPIRY_DAYS])

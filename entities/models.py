@@ -533,3 +533,44 @@ class ApiTokenIssue(models.Model):
 
     def __str__(self):
         return f"{self.token.user_id} {self.issued_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A named API token an integrator creates in the portal: scoped to the one organisation (entity) its
+    creator acts for, read-only or read-write, with an expiry; revoked, it stops at once.
+
+    Only a SHA-256 of the secret is kept (the secret is shown once, at creation); ``prefix`` (the first
+    characters) lets people tell their tokens apart in lists and logs without revealing them.
+    """
+
+    class Access(models.TextChoices):
+        READ = "read", _("Read only")
+        WRITE = "write", _("Read and write")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=80)
+    entity = models.ForeignKey(KeyEntity, null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens",
+                               verbose_name=_("entity"))
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="api_tokens", verbose_name=_("organisation"))
+    access = models.CharField(_("access"), max_length=8, choices=Access.choices)
+    prefix = models.CharField(_("prefix"), max_length=16)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    otp_verified = models.BooleanField(_("issued from an OTP-verified session"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(entity__isnull=True) ^ models.Q(organisation__isnull=True),
+                                   name="entities_apitoken_one_organisation"),
+            models.CheckConstraint(condition=models.Q(access__in=["read", "write"]), name="entities_apitoken_access"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

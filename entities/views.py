@@ -8,9 +8,11 @@ from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -19,10 +21,10 @@ from cets.common.export import export_response
 from cets.common.forms import PortalLoginForm
 from cets.common.stepup import step_up_record
 
-from . import selectors
+from . import api_tokens, selectors
 from . import two_factor as two_factor_services
 from .authentication import is_otp_verified
-from .forms import EnrolmentCodeForm, TotpConfirmForm
+from .forms import ApiTokenForm, EnrolmentCodeForm, TotpConfirmForm
 from .models import EnrolmentCode
 
 
@@ -133,3 +135,58 @@ def two_factor(request):
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#000", light="#fff")
     return render(request, "two_factor.html", {"step": "scan", "form": form, "qr_svg": mark_safe(qr_svg),
                                                "otpauth_uri": device.config_url, "enrolled": enrolled})
+
+
+def _token_holder(request):
+    if not api_tokens.may_hold_api_tokens(request.user):
+        raise Http404
+    return request.user
+
+
+NEW_TOKEN_SESSION_KEY = "cets_new_api_token"
+
+
+@never_cache  # the page after a creation shows the secret
+@login_required
+def api_token_list(request):
+    """An integrator's API tokens: create one (its secret shown once, on the page after the creation), list
+    them with their scope, access, expiry and last use, and revoke them."""
+    user = _token_holder(request)
+    form = ApiTokenForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            created, secret = api_tokens.api_token_create(actor=user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            # Post/redirect/get: a reload never creates a second token. The secret waits in the session for the
+            # one page that shows it, and is dropped from it there.
+            request.session[NEW_TOKEN_SESSION_KEY] = {"pk": created.pk, "secret": secret}
+            return redirect("api-tokens")
+    fresh = request.session.pop(NEW_TOKEN_SESSION_KEY, None) if request.method == "GET" else None
+    tokens = api_tokens.api_tokens_of(user=user)
+    created = tokens.filter(pk=fresh["pk"]).first() if fresh else None
+    return render(request, "entities/api_tokens.html", {
+        "form": form, "created": created, "secret": fresh["secret"] if created else None,
+        "scope": user.entity or user.organisation, "tokens": tokens, "now": timezone.now()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token_revoke(request, pk: int):
+    """Revoking says first what will stop (GET), then does it (POST) and says what it did."""
+    user = _token_holder(request)
+    token = api_tokens.api_tokens_of(user=user).filter(pk=pk).first()
+    if token is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            token = api_tokens.api_token_revoke_named(actor=user, pk=pk)
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("Token “%(name)s” (%(prefix)s…) is revoked: every request "
+                                        "with it is refused from now on.") % {"name": token.name,
+                                                                                "prefix": token.prefix})
+        return redirect("api-tokens")
+    return render(request, "entities/api_token_revoke.html", {"token": token})

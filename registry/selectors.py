@@ -365,6 +365,13 @@ def transactions_by_id(ids) -> dict[int, Transaction]:
     return Transaction.objects.select_related("instrument", "from_account").in_bulk(list(ids))
 
 
+def legs_of(transaction_ids) -> list[TransactionLeg]:
+    """The legs of these transactions with their instrument, in serial order: what moved, serial by serial
+    (a confirmation page shows them before a surrender, a receipt after)."""
+    return list(TransactionLeg.objects.filter(transaction_id__in=list(transaction_ids))
+                .select_related("instrument").order_by("transaction_id", "serial_start"))
+
+
 def net_moved_by_reference(references) -> dict[str, int]:
     """Units moved by the completed allocations and withdrawals carrying these references (legs, net of
     reversals is not needed: allocations and bulk withdrawals are not reversed as a whole)."""

@@ -213,7 +213,11 @@ def test_flow_3_compliance_surrender(page, live_server, entity_user, entity, nat
     page.fill("input[name=cea_vintage]", "2021")
     page.fill("input[name=cea_quantity]", "40000")
     page.click("[data-testid=surrender-form] button[type=submit]")
-    page.wait_for_selector("text=step(s) recorded")
+    preview = page.inner_text("[data-testid=surrender-preview] tbody")
+    assert "CEA21" in preview and "40,000" in preview and "CN-CEA21-" in preview
+    assert "1,000,000 t" in page.inner_text("[data-testid=surrender-before-after]")
+    page.click("[data-testid=confirm-surrender]")
+    page.wait_for_selector("text=Surrendered 40,000 t")
     assert page.inner_text("[data-testid=remaining]") == "960,000 t"
     steps = page.inner_text("[data-testid=steps] tbody")
     assert "40,000" in steps and "CEA" in steps
@@ -225,7 +229,7 @@ def test_flow_3_compliance_surrender(page, live_server, entity_user, entity, nat
     page.fill("input[name=cea_vintage]", "2021")
     page.fill("input[name=cea_quantity]", "70000")
     page.click("[data-testid=surrender-form] button[type=submit]")
-    page.wait_for_selector("[data-testid=surrender-form] .errorlist")
+    page.wait_for_selector("[data-testid=surrender-form] .invalid-feedback")
     assert page.inner_text("[data-testid=remaining]") == "960,000 t"
     obligation.refresh_from_db()
     assert obligation.remaining_tco2 == 960_000

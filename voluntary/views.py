@@ -12,14 +12,16 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cets.common.errors import Conflict, DomainError, NotFound
 from cets.common.export import export_response
+from cets.common.preview import is_confirmed, preview_or_do
 from cets.common.stepup import step_up_check
 
-from . import clock, forms, selectors, services
+from . import clock, forms, outcomes, selectors, services
 from .certificates import certificate_pdf
 from .models import CreditUse, Document, MonitoringReport, Project
 
@@ -373,6 +375,17 @@ def _may_hold(user) -> bool:
     return bool(user.acting_entity_id or selectors.owner_org_id(user) or user.role == "participant")
 
 
+def _transfer_receipt(outcome: dict) -> str:
+    values = {"quantity": f"{outcome['quantity']:,}", "instrument": outcome["instrument"],
+              "to": outcome["to_account"], "tx": outcome["transaction"], "after": f"{outcome['after']:,}"}
+    if outcome["not_before"]:
+        return _("Transfer #%(tx)s of %(quantity)s t of %(instrument)s to %(to)s is booked: the units are reserved "
+                 "and move on %(when)s. You can use %(after)s t of it now.") % {
+            **values, "when": timezone.localtime(outcome["not_before"]).strftime("%Y-%m-%d %H:%M")}
+    return _("Transferred %(quantity)s t of %(instrument)s to %(to)s (transaction #%(tx)s, serials %(serials)s); "
+             "you hold %(after)s t of it now.") % {**values, "serials": ", ".join(outcome["serials"])}
+
+
 @login_required
 def transfer(request):
     """A holder moves CCERs to another registry account (the registry applies its delay rules)."""
@@ -382,13 +395,18 @@ def transfer(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            result = services.ccer_transfer(actor=request.user, instrument_code=data["instrument"],
-                                            to_account=data["to_account"], quantity=data["quantity"])
-            messages.success(request, _("Transfer %(tx)s: %(status)s.") % {"tx": result["transaction"],
-                                                                          "status": result["status"]})
-            return redirect("voluntary:portal")
+            outcome = preview_or_do(request, lambda: outcomes.transfer_done(
+                actor=request.user, instrument_code=data["instrument"], to_account=data["to_account"],
+                quantity=data["quantity"]))
         except DomainError as exc:
             _refused(request, exc)
+        else:
+            if not is_confirmed(request):
+                return render(request, "voluntary/portal/confirm.html", {
+                    "form": form, "outcome": outcome, "action": "transfer",
+                    "title": _("Confirm the transfer"), "button": _("Transfer these credits")})
+            messages.success(request, _transfer_receipt(outcome))
+            return redirect("voluntary:portal")
     return render(request, "voluntary/portal/transfer.html", {"form": form})
 
 
@@ -402,11 +420,20 @@ def retire(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            use = services.credit_retire(actor=user, instrument_code=data["instrument"], quantity=data["quantity"],
-                                         beneficiary=data["beneficiary"], purpose=data["purpose"],
-                                         purpose_detail=data["purpose_detail"])
-            messages.success(request, _("Retired. Certificate %(code)s.") % {"code": use.code})
-            return redirect("voluntary:public-use", code=use.code)
+            outcome = preview_or_do(request, lambda: outcomes.retire_done(
+                actor=user, instrument_code=data["instrument"], quantity=data["quantity"],
+                beneficiary=data["beneficiary"], purpose=data["purpose"], purpose_detail=data["purpose_detail"]))
         except DomainError as exc:
             _refused(request, exc)
+        else:
+            if not is_confirmed(request):
+                return render(request, "voluntary/portal/confirm.html", {
+                    "form": form, "outcome": outcome, "action": "retire",
+                    "title": _("Confirm the retirement"), "button": _("Retire these credits")})
+            messages.success(request, _("Retired %(quantity)s t of %(instrument)s for %(beneficiary)s (serials "
+                                        "%(serials)s); you hold %(after)s t of it now. Certificate %(code)s.")
+                             % {"quantity": f"{outcome['quantity']:,}", "instrument": outcome["instrument"],
+                                "beneficiary": outcome["beneficiary"], "serials": ", ".join(outcome["serials"]),
+                                "after": f"{outcome['after']:,}", "code": outcome["code"]})
+            return redirect("voluntary:public-use", code=outcome["code"])
     return render(request, "voluntary/portal/retire.html", {"form": form})

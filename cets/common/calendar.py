@@ -30,6 +30,11 @@ def _year_known(year: int) -> bool:
     return CalendarDay.objects.filter(date__year=year).count() >= 365
 
 
+def calendar_forget_years() -> None:
+    """Forget which years are known to be filled (after a rollback that may have undone a fill)."""
+    _year_known.cache_clear()
+
+
 def calendar_ensure_year(year: int) -> int:
     """Fill a year's days if missing; never overwrite a regulator's amendment. Returns rows added."""
     if _year_known(year):

@@ -1,10 +1,12 @@
 """Portal pages shared by every role: the notification inbox, job progress and the error pages."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -62,6 +64,20 @@ def job_progress_fragment(request, pk: int):
 
 def _api_error(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, "field": None}}, status=status)
+
+
+def api_getting_started(request):
+    """/api/docs/: how to get a token, send an Idempotency-Key, read errors and page through lists; the
+    interactive reference is one click further."""
+    return render(request, "api/getting_started.html", {"page_size": settings.REST_FRAMEWORK["PAGE_SIZE"]})
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any path under /api/ that no route matches, whatever DEBUG says: the API's JSON 404, not a page."""
+    if not request.path.endswith("/") and resolve(request.path + "/").func is not api_not_found:
+        return _api_error("not_found", _("Not found: API addresses end with a slash, e.g. %(path)s")
+                          % {"path": request.path + "/"}, 404)
+    return _api_error("not_found", _("Not found."), 404)
 
 
 def page_not_found(request, exception=None):

@@ -13,9 +13,9 @@ from cets.common.errors import DomainError
 from cets.common.export import export_response
 from cets.common.viewsets import ScopedReadViewSet
 
-from .. import selectors, services, two_factor
+from .. import api_tokens, selectors, services, two_factor
 from ..authentication import OTPSessionAuthentication, is_otp_verified
-from ..models import City, Organisation, Province, Sector, SectorListing
+from ..models import ApiToken, City, Organisation, Province, Sector, SectorListing
 from .serializers import (
     AgencyAssignmentInput,
     AgencyAssignmentOutput,
@@ -202,8 +202,12 @@ class ApiTokenView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
-        """End the caller's API token now (from the browser session or with the token itself)."""
-        two_factor.api_token_revoke(actor=request.user, user=request.user)
+        """End the caller's API token now (from the browser session or with the token itself; a named token
+        presented here ends only itself)."""
+        if isinstance(request.auth, ApiToken):
+            api_tokens.api_token_revoke_named(actor=request.user, pk=request.auth.pk)
+        else:
+            two_factor.api_token_revoke(actor=request.user, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={201: ApiTokenOutput})

@@ -27,8 +27,19 @@ def test_entity_sees_own_obligations_and_surrenders_from_portal(client, entity_u
     page = client.get(reverse("compliance:obligations"))
     assert page.status_code == 200 and "1,000,000" in page.content.decode()
     detail = reverse("compliance:obligation", args=[ob2021.pk])
-    response = client.post(detail, {"cea_vintage": 2021, "cea_quantity": 40_000})
-    assert response.status_code == 302
+    preview = client.post(detail, {"cea_vintage": 2021, "cea_quantity": 40_000})
+    assert preview.status_code == 200 and "Confirm the surrender" in preview.content.decode()
+    outcome = preview.context["outcome"]
+    assert (outcome["total"], outcome["remaining_before"], outcome["remaining_after"]) == (40_000, 1_000_000, 960_000)
+    assert [(s["instrument"], s["quantity"], len(s["serials"])) for s in outcome["steps"]] == [("CEA21", 40_000, 1)]
+    ob2021.refresh_from_db()
+    assert ob2021.remaining_tco2 == 1_000_000 and not SurrenderStep.objects.exists()  # asked, not done
+    response = client.post(detail, {"cea_vintage": 2021, "cea_quantity": 40_000, "confirm": "1"}, follow=True)
+    receipt = response.content.decode()
+    assert "Surrendered 40,000 t: CEA21 40,000 t (serials " in receipt and "960,000 t remain" in receipt
+    step = SurrenderStep.objects.get()
+    assert f"registry transaction #{step.registry_transaction_id})" in receipt
+    assert outcome["steps"][0]["serials"][0] in receipt  # the serials previewed are the serials moved
     ob2021.refresh_from_db()
     assert ob2021.remaining_tco2 == 960_000
     bad = client.post(detail, {"cea_vintage": 2022, "cea_quantity": 10})

@@ -24,6 +24,11 @@ def test_seed_demo_completes_with_a_broker_configured_and_no_worker(tmp_path):
     assert "allowances: 2024 true-up issued (26,812,101 t)" in result.stdout
     assert "compliance: 2024 obligations 10 new" in result.stdout
     assert "Demo market ready" in result.stdout
+    lines = result.stdout.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("user ")):]
+    assert table[0].split() == ["user", "role", "acts", "for", "log-in", "starts", "at"]
+    assert table[2].split()[0] == "huaneng" and table[2].split()[-2:] == ["password", "/home/"]
+    assert len(table) == 2 + 14  # header, rule, every demo user once
 
 
 def test_tasks_in_process_restores_the_configuration():
@@ -35,3 +40,11 @@ def test_tasks_in_process_restores_the_configuration():
         assert not app.conf.task_always_eager and not app.conf.task_eager_propagates
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+def test_text_table_lines_up_chinese_text():
+    from entities.management.commands.seed_demo import text_table
+
+    lines = text_table(("user", "role"), [("mee", "国家主管部门"), ("integrator", "API")]).splitlines()
+    assert lines == ["user        role", "----------  ------------", "mee         国家主管部门",
+                     "integrator  API"]

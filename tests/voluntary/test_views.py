@@ -10,6 +10,7 @@ from django.test import RequestFactory
 
 from cets.common.errors import DomainError
 from cets.common.models import AuditEntry
+from registry import selectors as registry_selectors
 from registry import services as registry
 from tests.conftest import otp_login
 from voluntary import clock, services
@@ -167,10 +168,17 @@ def test_retire_page_and_public_verification(client, issued, owner, verifier_use
     client.force_login(verifier_user)
     assert client.get("/voluntary/retire/").status_code == 404
     client.force_login(owner)
+    body = {"instrument": issued[0].instrument_code, "quantity": 50, "beneficiary": "绿色会议", "purpose": "event"}
     with clock.frozen(dt.date(2024, 9, 2)):
-        response = client.post("/voluntary/retire/", {"instrument": issued[0].instrument_code, "quantity": 50,
-                                                      "beneficiary": "绿色会议", "purpose": "event"})
+        preview = client.post("/voluntary/retire/", body)
+        assert preview.status_code == 200 and not CreditUse.objects.exists()  # asked, not done
+        outcome = preview.context["outcome"]
+        prefix = f"CN-{issued[0].instrument_code}-"
+        assert outcome["serials"] == [f"{prefix}000000000001…{prefix}000000000050"]
+        assert (outcome["quantity"], outcome["before"] - outcome["after"]) == (50, 50)
+        response = client.post("/voluntary/retire/", {**body, "confirm": "1"})
     use = CreditUse.objects.get()
+    assert use.serials[0]["range"] == outcome["serials"][0]  # the serials shown are the serials retired
     assert response["Location"] == f"/voluntary/public/cancellations/{use.code}/"
     client.logout()
     page = _text(client.get(f"/voluntary/public/cancellations/{use.code}/"))
@@ -231,9 +239,15 @@ def test_transfer_page_for_holders_only(client, issued, owner, validator, entity
     client.force_login(validator)
     assert client.get("/voluntary/transfer/").status_code == 404
     client.force_login(owner)
-    response = client.post("/voluntary/transfer/", {"instrument": issued[0].instrument_code,
-                                                    "to_account": target.number, "quantity": 7})
+    body = {"instrument": issued[0].instrument_code, "to_account": target.number, "quantity": 7}
+    preview = client.post("/voluntary/transfer/", body)
+    outcome = preview.context["outcome"]
+    assert preview.status_code == 200 and (outcome["quantity"], outcome["before"] - outcome["after"]) == (7, 7)
+    assert registry_selectors.balance(target, registry_selectors.instrument_get(issued[0].instrument_code)).total == 0
+    response = client.post("/voluntary/transfer/", {**body, "confirm": "1"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302
+    receipt = [str(m) for m in response.wsgi_request._messages]
+    assert any("7 t of " + issued[0].instrument_code in m for m in receipt), receipt
     bad = client.post("/voluntary/transfer/", {"instrument": issued[0].instrument_code, "to_account": "CN-000",
                                                "quantity": 7}, HTTP_ACCEPT_LANGUAGE="en")
     assert bad.status_code == 200 and "No account with this number" in bad.content.decode()

@@ -1,4 +1,6 @@
 import importlib
+import os
+import unicodedata
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -36,17 +38,41 @@ class Command(BaseCommand):
             module.seed(self.stdout, base)
         # The demo runs without beat: seal the audit trail it wrote, as the beat task would.
         self.stdout.write(f"Audit entries sealed into the hash chain: {audit_seal_all():,}")
-        self.stdout.write(self.style.SUCCESS("Demo market ready at http://127.0.0.1:8000"))
+        url = os.environ.get("DEMO_URL", "http://127.0.0.1:8000")
+        self.stdout.write(self.style.SUCCESS(f"Demo market ready at {url}"))
         self.stdout.write(f"Every demo user's password: {DEMO_PASSWORD}")
-        self.stdout.write("Regulators and exchange staff also type a code at /login/ and /admin/ and at every sign-off:"
-                          " python manage.py demo_totp <username> prints it.")
-        for user in User.objects.filter(is_active=True).order_by("role", "username"):
-            name = user.get_username()
+        self.stdout.write("Regulators and exchange staff also type the code of `python manage.py demo_totp <user>` "
+                          "at /login/, /admin/ and every sign-off. README.md: what to try first.")
+        rows = []
+        for user in User.objects.filter(is_active=True).select_related("entity", "organisation", "province", "city"):
             if user.must_use_two_factor:
                 # Every user with approval powers gets a demo authenticator (the apps' demos create some users).
                 TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "demo authenticator"})
-                doors = "/login/ or /admin/" if user.is_staff else "/login/"
-                door = f"{doors} (password + code: python manage.py demo_totp {name})"
-            else:
-                door = "/login/ (password)"
-            self.stdout.write(f"  {name:<11} {user.get_role_display():<34} {door}")
+            ties = user.entity or user.organisation or user.city or user.province or "-"
+            rows.append((ROLE_ORDER.index(user.role) if user.role in ROLE_ORDER else len(ROLE_ORDER),
+                         user.get_username(), str(user.get_role_display()), str(ties),
+                         "password + code" if user.must_use_two_factor else "password",
+                         "/home/, /admin/" if user.is_staff else "/home/"))
+        rows.sort()
+        self.stdout.write(text_table(("user", "role", "acts for", "log-in", "starts at"), [row[1:] for row in rows]))
+
+
+#: The table lists the users in the order a newcomer meets them: entities first, then their regulators.
+ROLE_ORDER = [User.Role.ENTITY, User.Role.INTEGRATOR, User.Role.VERIFIER, User.Role.MUNICIPAL_REGULATOR,
+              User.Role.PROVINCIAL_REGULATOR, User.Role.NATIONAL_REGULATOR, User.Role.EXCHANGE_STAFF,
+              User.Role.PARTICIPANT, User.Role.PROJECT_OWNER, User.Role.VVB]
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text``: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def text_table(header: tuple, rows: list) -> str:
+    """A plain-text table whose columns line up in a terminal, Chinese text included."""
+    widths = [max(_width(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells):
+        return "  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(header), line("-" * w for w in widths), *(line(row) for row in rows)])
