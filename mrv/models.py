@@ -366,6 +366,8 @@ class AnnualReport(models.Model):
         DRAFT = "draft", _("Draft (compiled, not submitted)")
         SUBMITTED = "submitted", _("Submitted")
         SUPERSEDED = "superseded", _("Superseded")
+        RETURNED = "returned", _("Returned by the verification agency for correction")
+        RECALLED = "recalled", _("Recalled by the entity")
 
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="annual_reports")
     year = models.PositiveSmallIntegerField(_("year"))
@@ -378,6 +380,9 @@ class AnnualReport(models.Model):
     compiled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     compiled_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    return_reason = models.CharField(_("what the agency asks to correct"), max_length=1000, blank=True)
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
 
     class Meta:
         verbose_name = _("annual emission report")
@@ -407,6 +412,12 @@ class Verification(models.Model):
                                                      "province's figures")
         DETERMINATION_PENDING = "determination_pending", _("Conservative determination awaiting peer review")
 
+    class Conclusion(models.TextChoices):
+        UNQUALIFIED = "unqualified", _("Unqualified: the report conforms")
+        QUALIFIED = "qualified", _("Qualified: conforms except for the matters stated")
+        ADVERSE = "adverse", _("Adverse: the report does not conform")
+        DISCLAIMER = "disclaimer", _("Disclaimer: no conclusion could be reached")
+
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="verifications")
     year = models.PositiveSmallIntegerField(_("year"))
     agency = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
@@ -428,6 +439,13 @@ class Verification(models.Model):
     review_deadline = models.DateField(_("review may be requested until"), null=True, blank=True)
     review_reason = models.CharField(_("review request"), max_length=1000, blank=True)
     review_decision_due = models.DateField(_("review decision due"), null=True, blank=True)
+    started_at = models.DateTimeField(_("verification started"), null=True, blank=True,
+                                      help_text=_("From then on the entity can no longer recall its report."))
+    conclusion = models.CharField(_("conclusion"), max_length=12, choices=Conclusion.choices, blank=True)
+    conclusion_reasons = models.CharField(_("reasons for the conclusion"), max_length=2000, blank=True)
+    reverification_reason = models.CharField(_("why the province asked for re-verification"), max_length=1000,
+                                             blank=True)
+    reverifications = models.PositiveSmallIntegerField(_("times returned for re-verification"), default=0)
 
     class Meta:
         verbose_name = _("verification")
@@ -437,6 +455,8 @@ class Verification(models.Model):
             models.UniqueConstraint(fields=["entity", "year"], name="mrv_verification_one_per_year"),
             models.CheckConstraint(condition=~Q(status="confirmed") | Q(verified_emissions_tco2__isnull=False),
                                    name="mrv_verification_confirmed_has_emissions"),
+            models.CheckConstraint(condition=Q(conclusion__in=["", "unqualified"]) | ~Q(conclusion_reasons=""),
+                                   name="mrv_verification_qualified_has_reasons"),
         ]
 
     def __str__(self):

@@ -10,7 +10,7 @@ from entities.models import AgencyAssignment
 from mrv import deadlines, determinations, early_warnings, reviews, selectors, services, verifications
 from mrv.models import EarlyWarning, MonthlySubmission, Verification, WarningRule
 
-from .conftest import month_row
+from .conftest import month_row, signed_report
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,8 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
     with pytest.raises(DomainError) as exc:
         selectors.verified_unit_data(2023, entity_ids=[entity.pk], require_confirmed=True)
     assert exc.value.code == "verification_not_confirmed"
-    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+    v = verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2023, unit_values=VALUES,
                                       findings=["meter #3 calibration overdue"])
     assert v.verified_emissions_tco2 == Decimal("4600000.600")
     assert selectors.verified_emissions(entity.pk, 2023) is None
@@ -61,17 +62,20 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
 
 def test_verification_refusals(entity, other_entity, verifier, guangdong, hubei, assigned):
     with pytest.raises(NotFound):
-        verifications.verification_submit(actor=verifier, entity=other_entity, year=2023, unit_values=VALUES)
+        verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=other_entity, year=2023, unit_values=VALUES)
     with pytest.raises(NotFound):
-        verifications.verification_submit(actor=verifier, entity=entity, year=2022, unit_values=VALUES)
+        verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2022, unit_values=VALUES)
     assert Verification.objects.count() == 0
-    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+    v = verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2023, unit_values=VALUES)
     with pytest.raises(Forbidden):
         verifications.verification_confirm(actor=guangdong, verification=v)
     v.refresh_from_db()
     assert v.status == Verification.Status.SUBMITTED
     with pytest.raises(DomainError) as exc:
-        verifications.verification_submit(actor=verifier, entity=entity, year=2023,
+        verifications.verification_submit(**signed_report(), actor=verifier, entity=entity, year=2023,
                                       unit_values=[{**VALUES[0], "load_factor": "1.3"}])
     assert exc.value.field == "unit_values[0].load_factor"
 
@@ -272,7 +276,8 @@ def test_deadline_extension_asked_with_reason_and_decided_above(entity, entity_u
 def test_unanswered_findings_are_reminded_before_the_province_confirms(entity, verifier, entity_user, assigned):
     from mrv.models import Reminder
 
-    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+    v = verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2023, unit_values=VALUES,
                                       findings=["meter #3 calibration overdue", "coal sample log incomplete"])
     assert deadlines.next_step(v) == {"who": "entity", "by": dt.date(2024, 6, 30), "why": "findings to answer"}
     assert deadlines.reminders_send(today=dt.date(2024, 6, 23)) == 1
