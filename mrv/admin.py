@@ -76,9 +76,9 @@ class PlausibilityRangeAdmin(NationalDataAdmin):
 
 @admin.register(WarningRule)
 class WarningRuleAdmin(NationalDataAdmin):
-    list_display = ["code", "name", "enabled", "thresholds", "rectify_working_days"]
-    list_editable = ["enabled"]
-    fields = ["code", "name", "description", "enabled", "thresholds", "rectify_working_days"]
+    list_display = ["code", "name", "enabled", "severity", "thresholds", "rectify_working_days"]
+    list_editable = ["enabled", "severity"]
+    fields = ["code", "name", "description", "enabled", "severity", "thresholds", "rectify_working_days"]
 
 
 @admin.register(MonthlySubmission)
@@ -98,8 +98,9 @@ class MonthlySubmissionAdmin(RegulatorAdmin):
 
 @admin.register(EarlyWarning)
 class EarlyWarningAdmin(RegulatorAdmin):
-    list_display = ["rule", "entity", "unit", "year", "month", "status", "tier", "due_date", "escalations", "message"]
-    list_filter = ["tier", "status", "rule", "year"]
+    list_display = ["rule", "entity", "unit", "year", "month", "status", "severity", "tier", "due_date", "escalations",
+                    "message"]
+    list_filter = ["tier", "severity", "status", "rule", "year"]
     search_fields = ["entity__name", "message"]
     list_select_related = ["rule", "entity", "unit"]
     actions = [*RegulatorAdmin.actions, "transfer", "request_rectification", "mark_checked"]

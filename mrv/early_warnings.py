@@ -27,6 +27,8 @@ from .models import (
     FuelRecord,
     MonthlySubmission,
     PlausibilityRange,
+    Reminder,
+    Severity,
     Tier,
     WarningEvent,
     WarningRule,
@@ -157,11 +159,16 @@ def _store_findings(findings: list, enabled: dict, today: dt.date) -> dict:
     due = {code: add_working_days(today, rule.rectify_working_days) for code, rule in enabled.items()}
     new = [EarlyWarning(rule=enabled[code], entity_id=entity_id, unit_id=unit_id, submission_id=sub_id, year=year,
                         month=month, fingerprint=fp, message=message[:500], details=details, tier=tiers[entity_id],
-                        due_date=due[code])
+                        due_date=due[code], severity=enabled[code].severity)
            for fp, (code, sub_id, unit_id, entity_id, year, month, message, details) in fingerprints.items()
            if fp not in existing]
     with transaction.atomic():
         EarlyWarning.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+        Reminder.objects.bulk_create([
+            Reminder(kind=Reminder.Kind.WARNING, key=f"high:{w.fingerprint}:{today.isoformat()}", days_before=0,
+                     entity_id=w.entity_id, due_date=w.due_date, recipient_tier=Tier.PROVINCIAL,
+                     message=f"High severity: {w.message[:250]}")
+            for w in new if w.severity == Severity.HIGH], batch_size=2000, ignore_conflicts=True)
     counts: dict[str, int] = {}
     for w in new:
         counts[w.rule.code] = counts.get(w.rule.code, 0) + 1
@@ -187,19 +194,28 @@ def warning_transition(*, actor: User, warning: EarlyWarning, to: str, comment: 
     if to in (EarlyWarning.Status.CLOSED, EarlyWarning.Status.DISMISSED) and not comment.strip():
         raise DomainError(_("Give the reason for closing or dismissing this warning."), "required", "comment")
     [warning] = lock_rows(EarlyWarning.objects.filter(pk=warning.pk))
+    require_tier(actor, warning.entity, warning.tier)  # again under the lock: a transfer may just have moved it
     if warning.status not in TRANSITIONS[to]:
         raise Conflict(_("A warning that is %(s)s cannot move to %(t)s.") % {"s": warning.status, "t": to},
                        "invalid_transition", "to")
-    before = warning.status
+    before, before_tier = warning.status, warning.tier
     warning.status = to
+    if to == EarlyWarning.Status.TRANSFERRED:  # the case goes to the tier above, which acts on it from now on
+        if warning.tier == Tier.NATIONAL:
+            raise Conflict(_("The national tier has no tier above to transfer to."), "no_higher_tier", "to")
+        warning.tier = TIER_ORDER[TIER_ORDER.index(warning.tier) + 1]
+        warning.due_date = add_working_days(today or local_today(), warning.rule.rectify_working_days)
     if to == EarlyWarning.Status.RECTIFICATION_REQUESTED:
         warning.due_date = add_working_days(today or local_today(), warning.rule.rectify_working_days)
     if to in (EarlyWarning.Status.CLOSED, EarlyWarning.Status.DISMISSED):
         warning.reason, warning.closed_at = comment, timezone.now()
     warning.save()
-    WarningEvent.objects.create(warning=warning, from_status=before, to_status=to, actor=actor, comment=comment)
-    audit_record(actor=actor, action="mrv.warning.transition", obj=warning, before={"status": before},
-                 after={"status": to, "comment": comment})
+    WarningEvent.objects.create(warning=warning, from_status=before, to_status=to, actor=actor,
+                                comment=comment if warning.tier == before_tier
+                                else f"{comment} (to {warning.tier})".strip())
+    audit_record(actor=actor, action="mrv.warning.transition", obj=warning,
+                 before={"status": before, "tier": before_tier},
+                 after={"status": to, "tier": warning.tier, "comment": comment})
     return warning
 
 

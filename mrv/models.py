@@ -536,6 +536,14 @@ class Tier(models.TextChoices):
     NATIONAL = "national", _("National")
 
 
+class Severity(models.TextChoices):
+    """How serious a warning is; a high one is notified to the entity's province at once."""
+
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
 class WarningRule(models.Model):
     """An early-warning rule: switchable, with thresholds a regulator tunes in the admin (as data)."""
 
@@ -545,6 +553,9 @@ class WarningRule(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     thresholds = models.JSONField(_("thresholds"), default=dict, blank=True)
     rectify_working_days = models.PositiveSmallIntegerField(_("working days to rectify"), default=10)
+    severity = models.CharField(_("severity"), max_length=6, choices=Severity.choices, default=Severity.MEDIUM,
+                                help_text=_("Given to each new warning of the rule; high ones reach the province "
+                                            "at once."))
 
     class Meta:
         verbose_name = _("early-warning rule")
@@ -585,6 +596,7 @@ class EarlyWarning(models.Model):
     details = models.JSONField(_("details"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.DETECTED)
     tier = models.CharField(_("responsible tier"), max_length=10, choices=Tier.choices)
+    severity = models.CharField(_("severity"), max_length=6, choices=Severity.choices, default=Severity.MEDIUM)
     due_date = models.DateField(_("due"), null=True, blank=True)
     escalations = models.PositiveSmallIntegerField(_("escalations"), default=0)
     reason = models.CharField(_("reason (dismissal or closing)"), max_length=500, blank=True)

@@ -307,7 +307,7 @@ class WarningOutput(NextStepMixin, serializers.ModelSerializer):
     class Meta:
         model = EarlyWarning
         fields = ["id", "rule", "entity", "unit", "submission", "year", "month", "message", "details", "status",
-                  "tier", "due_date", "escalations", "reason", "created_at", "next_step"]
+                  "tier", "severity", "due_date", "escalations", "reason", "created_at", "next_step"]
 
 
 class ReminderOutput(serializers.ModelSerializer):

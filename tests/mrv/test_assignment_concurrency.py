@@ -61,3 +61,26 @@ def test_a_cancel_racing_the_agencys_submission_never_leaves_a_report_from_a_can
             assert entity.verifications.get(year=year).status == "submitted"
             outcomes.add("submit first")
     assert outcomes  # each round ends in exactly one of the two consistent states
+
+
+def test_two_regulators_deciding_one_warning_at_once_decide_it_once(entity_user, unit, wuhan):
+    from mrv import early_warnings, services
+    from mrv.models import EarlyWarning, WarningEvent
+
+    from .conftest import month_row
+
+    wuhan2 = f.regulator(User.Role.MUNICIPAL_REGULATOR, province_code="42", city_code="420100", username="wuhan-2")
+    result = services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit, load_factor="0.1")])
+    early_warnings.warnings_run(submission_ids=result["ids"])
+    warning = EarlyWarning.objects.get(rule__code="load_factor_range")
+    transfer, ask = race(
+        lambda: early_warnings.warning_transition(actor=wuhan, warning=warning, to="transferred"),
+        lambda: early_warnings.warning_transition(actor=wuhan2, warning=warning, to="rectification_requested"))
+    decided = [o for o in (transfer, ask) if isinstance(o, EarlyWarning)]
+    refused = [o for o in (transfer, ask) if isinstance(o, DomainError)]
+    assert len(decided) == 1 and len(refused) == 1
+    warning.refresh_from_db()
+    assert warning.status == decided[0].status
+    # the loser either found the case transferred away (403) or no longer in a state it could move from (409)
+    assert refused[0].code in ("forbidden", "invalid_transition")
+    assert WarningEvent.objects.filter(warning=warning).count() == 1
