@@ -135,7 +135,7 @@ class SubmissionViewSet(ScopedReadViewSet):
     def information_request(self, request, pk=None):
         data = validated(s.QuestionInput, request)
         rfi = reviews.information_request(actor=request.user, submission=self.get_object(),
-                                            question=data["question"])
+                                          question=data["question"])
         return Response(s.InformationRequestOutput(rfi).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.AnswerInput, responses={200: s.InformationRequestOutput})
@@ -153,7 +153,7 @@ class SubmissionViewSet(ScopedReadViewSet):
     def extensions(self, request, pk=None):
         data = validated(s.ExtensionInput, request)
         extension = reviews.extension_request(actor=request.user, submission=self.get_object(),
-                                                **data)
+                                              **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DecisionInput, responses={200: s.SubmissionOutput})
@@ -369,7 +369,7 @@ class VerificationViewSet(ScopedReadViewSet):
     def request_review(self, request, pk=None):
         data = validated(s.ReasonInput, request)
         verification = verifications.verification_request_review(actor=request.user, verification=self.get_object(),
-                                                             reason=data["reason"])
+                                                                 reason=data["reason"])
         return Response(s.VerificationOutput(verification).data)
 
     @extend_schema(request=s.ReviewDecisionInput, responses={200: s.VerificationOutput})
@@ -377,7 +377,7 @@ class VerificationViewSet(ScopedReadViewSet):
     def decide_review(self, request, pk=None):
         data = validated(s.ReviewDecisionInput, request)
         verification = verifications.verification_decide_review(actor=request.user, verification=self.get_object(),
-                                                            **data)
+                                                                **data)
         return Response(s.VerificationOutput(verification).data)
 
     @extend_schema(request=s.ExtensionInput, responses={201: s.ExtensionOutput})
@@ -385,7 +385,7 @@ class VerificationViewSet(ScopedReadViewSet):
     def extensions(self, request, pk=None):
         data = validated(s.ExtensionInput, request)
         extension = reviews.extension_request(actor=request.user, verification=self.get_object(),
-                                                **data)
+                                              **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DetermineInput, responses={201: s.VerificationOutput})
@@ -403,7 +403,7 @@ class VerificationViewSet(ScopedReadViewSet):
     @step_up
     def approve_determination(self, request, pk=None):
         verification = determinations.verification_determination_approve(actor=request.user,
-                                                                    verification=self.get_object())
+                                                                         verification=self.get_object())
         return Response(s.VerificationOutput(verification).data)
 
 
@@ -445,7 +445,7 @@ class ExtensionViewSet(ScopedReadViewSet):
     def decide(self, request, pk=None):
         data = validated(s.GrantInput, request)
         extension = reviews.extension_decide(actor=request.user, extension=self.get_object(),
-                                               grant=data["grant"])
+                                             grant=data["grant"])
         return Response(s.ExtensionOutput(extension).data)
 
 

@@ -156,13 +156,13 @@ def test_request_for_information_pauses_the_reviewers_deadline(api, entity_user,
     url = f"/api/v1/mrv/submissions/{sub_id}/information-requests/"
     assert api(hubei).post(url, {"question": "NCV test report?"}, format="json").status_code == 403
     rfi = reviews.information_request(actor=wuhan, submission=sub, question="Send the NCV test report.",
-                                        today=dt.date(2025, 6, 3))
+                                      today=dt.date(2025, 6, 3))
     detail = api(entity_user).get(f"/api/v1/mrv/submissions/{sub_id}/").json()
     assert detail["next_step"]["who"] == "entity"
     assert api(wuhan).post(url, {"question": "again"}, format="json").status_code == 409
     assert api(other_entity_user).post(url + "answer/", {"answer": "x"}, format="json").status_code == 404
     reviews.information_answer(actor=entity_user, request=rfi, answer="Attached CMA report 0412.",
-                                 today=dt.date(2025, 6, 6))
+                               today=dt.date(2025, 6, 6))
     sub.refresh_from_db()
     # open Jun 3 -> Jun 6: three working days (4, 5, 6) added to Jun 13 -> Jun 18
     assert sub.review_due == dt.date(2025, 6, 18)

@@ -62,7 +62,7 @@ def test_case_is_decided_by_the_manual_path(cast, entity, hubei):
     determinations.conservative_cases_open(today=dt.date(2024, 4, 2))
     second = f.regulator("provincial_regulator", province_code="42", username="hubei-2")
     case = determinations.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
-                                            reason="No annual report; highest monthly intensity applied")
+                                                 reason="No annual report; highest monthly intensity applied")
     assert case.status == Verification.Status.DETERMINATION_PENDING
     case = determinations.verification_determination_approve(actor=second, verification=case, today=dt.date(2024, 5, 6))
     assert case.status == Verification.Status.CONFIRMED and case.verified_emissions_tco2 == Decimal("4600000.600")
@@ -103,7 +103,7 @@ def test_once_figures_are_proposed_a_late_report_does_not_stop_the_determination
                                                                                  chp_unit, hubei):
     determinations.conservative_cases_open(today=dt.date(2024, 4, 2))
     determinations.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
-                                     reason="No annual report; highest monthly intensity applied")
+                                          reason="No annual report; highest monthly intensity applied")
     _late_report(entity, entity_user, (unit, chp_unit))
     case = Verification.objects.get(entity=entity, year=2023)
     assert (case.status, case.is_conservative) == (Verification.Status.DETERMINATION_PENDING, True)
