@@ -177,7 +177,8 @@ def _store_findings(findings: list, enabled: dict, today: dt.date) -> dict:
 
 TRANSITIONS = {
     EarlyWarning.Status.TRANSFERRED: {EarlyWarning.Status.DETECTED},
-    EarlyWarning.Status.RECTIFICATION_REQUESTED: {EarlyWarning.Status.DETECTED, EarlyWarning.Status.TRANSFERRED},
+    EarlyWarning.Status.RECTIFICATION_REQUESTED: {EarlyWarning.Status.DETECTED, EarlyWarning.Status.TRANSFERRED,
+                                                  EarlyWarning.Status.OVERDUE},
     EarlyWarning.Status.CHECKED: {EarlyWarning.Status.RECTIFIED},
     EarlyWarning.Status.CLOSED: {EarlyWarning.Status.CHECKED},
     EarlyWarning.Status.DISMISSED: set(EarlyWarning.OPEN),
@@ -224,7 +225,7 @@ def warnings_mark_rectified(submissions: list[MonthlySubmission]) -> int:
     count = 0
     for sub in submissions:
         open_ = EarlyWarning.objects.filter(unit_id=sub.unit_id, year=sub.year, month=sub.month,
-                                            status=EarlyWarning.Status.RECTIFICATION_REQUESTED)
+                                            status__in=EarlyWarning.AWAITING_ENTITY)
         for warning in open_:
             WarningEvent.objects.create(warning=warning, from_status=warning.status,
                                         to_status=EarlyWarning.Status.RECTIFIED, actor=sub.submitted_by,
@@ -235,8 +236,18 @@ def warnings_mark_rectified(submissions: list[MonthlySubmission]) -> int:
 
 @transaction.atomic
 def warnings_escalate(*, today: dt.date | None = None) -> int:
-    """Overdue open warnings move one tier up with a fresh due date (periodic task)."""
+    """Overdue open warnings move one tier up with a fresh due date (periodic task); a rectification the entity
+    left unanswered past its due date becomes ``OVERDUE`` first (at every tier, the nation's included)."""
     today = today or local_today()
+    late = lock_rows(EarlyWarning.objects.filter(status=EarlyWarning.Status.RECTIFICATION_REQUESTED,
+                                                 due_date__lt=today))
+    WarningEvent.objects.bulk_create([
+        WarningEvent(warning=w, from_status=w.status, to_status=EarlyWarning.Status.OVERDUE,
+                     comment=f"unanswered after {w.due_date}") for w in late])
+    EarlyWarning.objects.filter(pk__in=[w.pk for w in late]).update(status=EarlyWarning.Status.OVERDUE)
+    if late:
+        audit_record(actor=None, action="mrv.warning.overdue", object_type="mrv.earlywarning",
+                     object_id=",".join(str(w.pk) for w in late[:50]), after={"count": len(late)})
     overdue = lock_rows(EarlyWarning.objects.filter(status__in=EarlyWarning.OPEN, due_date__lt=today)
                         .exclude(tier=Tier.NATIONAL).select_related("rule"))
     for warning in overdue:

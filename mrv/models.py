@@ -577,12 +577,15 @@ class EarlyWarning(models.Model):
         DETECTED = "detected", _("Detected")
         TRANSFERRED = "transferred", _("Transferred to the responsible department")
         RECTIFICATION_REQUESTED = "rectification_requested", _("Rectification requested")
+        OVERDUE = "overdue", _("Rectification overdue")
         RECTIFIED = "rectified", _("Rectified by the entity")
         CHECKED = "checked", _("Checked")
         CLOSED = "closed", _("Closed")
         DISMISSED = "dismissed", _("Dismissed")
 
-    OPEN = [Status.DETECTED, Status.TRANSFERRED, Status.RECTIFICATION_REQUESTED, Status.RECTIFIED, Status.CHECKED]
+    OPEN = [Status.DETECTED, Status.TRANSFERRED, Status.RECTIFICATION_REQUESTED, Status.OVERDUE, Status.RECTIFIED,
+            Status.CHECKED]
+    AWAITING_ENTITY = [Status.RECTIFICATION_REQUESTED, Status.OVERDUE]
 
     rule = models.ForeignKey(WarningRule, on_delete=models.PROTECT, related_name="warnings")
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="warnings")

@@ -28,7 +28,7 @@ from . import (
 )
 from .api.views import template_response
 from .forms import FuelFormSet, MonthForm, QcPlanForm, TestReportForm, UploadForm
-from .models import AnnualReport, MonthlySubmission, QualityControlPlan, Verification
+from .models import AnnualReport, EarlyWarning, MonthlySubmission, QualityControlPlan, Verification
 from .verifications import (
     VERIFIED_FIELDS,
     annual_report_return,
@@ -198,7 +198,7 @@ def warnings(request):
         raise Http404
     status = request.GET.get("status", "open")
     if status == "open":
-        qs = qs.filter(status__in=["detected", "transferred", "rectification_requested", "rectified", "checked"])
+        qs = qs.filter(status__in=EarlyWarning.OPEN)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "mrv/warnings.html", {"page": page, "status": status})
 

@@ -67,3 +67,18 @@ def test_api_transfer_refused_for_another_city_and_the_entity(api, warning, wuha
     assert api(guangdong).post(url, {"to": "transferred"}, format="json").status_code == 404
     response = api(wuhan).post(url, {"to": "transferred"}, format="json")
     assert response.status_code == 200 and response.json()["tier"] == "provincial"
+
+
+def test_an_unanswered_rectification_becomes_overdue_and_escalates_yet_the_entity_can_still_rectify(
+        warning, wuhan, entity_user, unit):
+    warning = early_warnings.warning_transition(actor=wuhan, warning=warning, to="rectification_requested",
+                                                today=dt.date(2024, 6, 3))
+    assert early_warnings.warnings_escalate(today=warning.due_date) == 0  # due today: not yet overdue
+    early_warnings.warnings_escalate(today=warning.due_date + dt.timedelta(days=1))
+    warning.refresh_from_db()
+    assert (warning.status, warning.tier, warning.escalations) == ("overdue", "provincial", 1)
+    assert list(WarningEvent.objects.filter(warning=warning).values_list("to_status", flat=True)) == [
+        "rectification_requested", "overdue", "overdue"]
+    services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit)])
+    warning.refresh_from_db()
+    assert warning.status == "rectified"
