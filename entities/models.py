@@ -78,6 +78,9 @@ class Organisation(models.Model):
     province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="organisations",
                                  verbose_name=_("province"))
     is_active = models.BooleanField(_("active"), default=True)
+    banned_until = models.DateField(_("banned until"), null=True, blank=True,
+                                    help_text=_("A service body banned (Decree 775 art. 23) is neither assigned nor "
+                                                "may submit a verification report until after this day."))
 
     class Meta:
         verbose_name = _("organisation")
@@ -97,6 +100,11 @@ class Accreditation(models.Model):
     number = models.CharField(_("certificate number"), max_length=60)
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"))
+    sector = models.ForeignKey("Sector", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("sector"),
+                               help_text=_("The ETS sector a verification agency may verify; empty for other scopes."))
+    province = models.ForeignKey(Province, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("province"), help_text=_("Where it may verify; empty: nationwide."))
 
     class Meta:
         verbose_name = _("accreditation")
@@ -379,7 +387,16 @@ class SectorListing(models.Model):
 
 
 class AgencyAssignment(models.Model):
-    """The verification agency a province assigns to an entity for one reporting year."""
+    """The verification agency a province assigns to an entity for one reporting year.
+
+    Until the agency submits its report the province may cancel the assignment or replace the agency, with a
+    reason; the ended row stays as the record of who was assigned and why that ended.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        CANCELLED = "cancelled", _("Cancelled")
+        REPLACED = "replaced", _("Replaced")
 
     year = models.PositiveSmallIntegerField(_("year"))
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="agency_assignments",
@@ -388,12 +405,21 @@ class AgencyAssignment(models.Model):
                                verbose_name=_("agency"))
     assigned_by = models.ForeignKey("User", on_delete=models.PROTECT, related_name="+")
     assigned_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    end_reason = models.CharField(_("reason for cancelling or replacing"), max_length=1000, blank=True)
+    ended_by = models.ForeignKey("User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    replaced_by = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="replaces", verbose_name=_("replaced by"))
 
     class Meta:
         verbose_name = _("agency assignment")
         verbose_name_plural = _("agency assignments")
         constraints = [
-            models.UniqueConstraint(fields=["year", "entity"], name="entities_agencyassignment_one_per_year"),
+            models.UniqueConstraint(fields=["year", "entity"], condition=models.Q(status="active"),
+                                    name="entities_agencyassignment_one_per_year"),
+            models.CheckConstraint(condition=models.Q(status="active") | ~models.Q(end_reason=""),
+                                   name="entities_agencyassignment_ended_has_reason"),
         ]
 
     def __str__(self):

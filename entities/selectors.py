@@ -32,7 +32,8 @@ def _entity_filter(user, path: str) -> Q | None:
     if user.acting_entity_id:
         return Q(**{f"{prefix}pk" if prefix else "pk": user.acting_entity_id})
     if role == User.Role.VERIFIER and user.organisation_id:
-        return Q(**{f"{prefix}agency_assignments__agency_id": user.organisation_id})
+        return Q(**{f"{prefix}agency_assignments__agency_id": user.organisation_id,
+                    f"{prefix}agency_assignments__status": "active"})
     return Q(pk__in=[])
 
 

@@ -1,15 +1,29 @@
 """Writes to the entity register: each validated in full, audited, and refused when not allowed."""
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.forms.models import model_to_dict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
 from cets.common.errors import Conflict, DomainError, Forbidden
 from cets.common.locks import lock_rows
 
-from .models import AgencyAssignment, ConsultingEngagement, KeyEntity, Organisation, Sector, SectorListing, Unit, User
+from .models import (
+    Accreditation,
+    AgencyAssignment,
+    ConsultingEngagement,
+    KeyEntity,
+    Organisation,
+    Sector,
+    SectorListing,
+    Unit,
+    User,
+)
 from .selectors import can_manage_entity
 
 
@@ -79,16 +93,37 @@ def unit_update(*, actor: User, unit: Unit, **fields) -> Unit:
     return unit
 
 
+def agency_check_active(agency: Organisation, today: dt.date) -> None:
+    """Refuse an organisation that is not an active verification agency, or is banned (Decree 775 art. 23)."""
+    if agency.kind != Organisation.Kind.VERIFICATION_AGENCY:
+        raise DomainError(_("The organisation is not a verification agency."), "not_an_agency", "agency")
+    if not agency.is_active:
+        raise DomainError(_("The agency is not active."), "agency_inactive", "agency")
+    if agency.banned_until and agency.banned_until >= today:
+        raise DomainError(_("The agency is banned until %(d)s.") % {"d": agency.banned_until}, "agency_banned",
+                          "agency")
+
+
+def agency_check_qualified(*, agency: Organisation, entity: KeyEntity, today: dt.date) -> None:
+    """Refuse an agency that is inactive or banned, or whose accreditations valid today do not cover every
+    sector of the entity (its main sector and its facilities') in the entity's province."""
+    agency_check_active(agency, today)
+    sectors = {entity.sector_id, *entity.units.values_list("sector_id", flat=True)}
+    covered = set(Accreditation.objects.filter(
+        Q(province_id=entity.province_id) | Q(province__isnull=True), organisation=agency, sector_id__in=sectors,
+        valid_from__lte=today, valid_to__gte=today).values_list("sector_id", flat=True))
+    if sectors - covered:
+        raise DomainError(_("The agency holds no valid accreditation for %(sectors)s in the entity's province.")
+                          % {"sectors": ", ".join(sorted(sectors - covered))}, "not_accredited", "agency")
+
+
 @transaction.atomic
 def agency_assign(*, actor: User, entity: KeyEntity, agency: Organisation, year: int) -> AgencyAssignment:
     """The province assigns a verification agency to an entity for a reporting year."""
     if not (actor.role == User.Role.PROVINCIAL_REGULATOR and actor.province_id == entity.province_id):
         raise Forbidden(_("Only the entity's provincial regulator assigns its verification agency."))
-    if agency.kind != Organisation.Kind.VERIFICATION_AGENCY:
-        raise DomainError(_("The organisation is not a verification agency."), "not_an_agency", "agency")
-    if not agency.is_active:
-        raise DomainError(_("The agency is not active."), "agency_inactive", "agency")
-    if AgencyAssignment.objects.filter(entity=entity, year=year).exists():
+    agency_check_qualified(agency=agency, entity=entity, today=timezone.localdate())
+    if AgencyAssignment.objects.filter(entity=entity, year=year, status=AgencyAssignment.Status.ACTIVE).exists():
         raise Conflict(_("This entity already has a verification agency for that year."), "already_assigned", "year")
     consulted = (ConsultingEngagement.objects.filter(organisation=agency, year=year,
                                                      entity__province_id=entity.province_id)

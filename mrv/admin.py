@@ -8,10 +8,11 @@ from django.utils.translation import gettext_lazy as _
 
 from cets.common.audit import audit_record
 from cets.common.errors import DomainError
+from entities.admin import AgencyAssignmentAdmin
 from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
-from entities.models import SectorListing, User
+from entities.models import AgencyAssignment, Organisation, SectorListing, User
 
-from . import early_warnings, listing, reviews, services, verifications
+from . import agencies, early_warnings, listing, reviews, services, verifications
 from .models import (
     AccountingParameter,
     AgencyRating,
@@ -75,9 +76,9 @@ class PlausibilityRangeAdmin(NationalDataAdmin):
 
 @admin.register(WarningRule)
 class WarningRuleAdmin(NationalDataAdmin):
-    list_display = ["code", "name", "enabled", "thresholds", "rectify_working_days"]
-    list_editable = ["enabled"]
-    fields = ["code", "name", "description", "enabled", "thresholds", "rectify_working_days"]
+    list_display = ["code", "name", "enabled", "severity", "thresholds", "rectify_working_days"]
+    list_editable = ["enabled", "severity"]
+    fields = ["code", "name", "description", "enabled", "severity", "thresholds", "rectify_working_days"]
 
 
 @admin.register(MonthlySubmission)
@@ -97,8 +98,9 @@ class MonthlySubmissionAdmin(RegulatorAdmin):
 
 @admin.register(EarlyWarning)
 class EarlyWarningAdmin(RegulatorAdmin):
-    list_display = ["rule", "entity", "unit", "year", "month", "status", "tier", "due_date", "escalations", "message"]
-    list_filter = ["tier", "status", "rule", "year"]
+    list_display = ["rule", "entity", "unit", "year", "month", "status", "severity", "tier", "due_date", "escalations",
+                    "message"]
+    list_filter = ["tier", "severity", "status", "rule", "year"]
     search_fields = ["entity__name", "message"]
     list_select_related = ["rule", "entity", "unit"]
     actions = [*RegulatorAdmin.actions, "transfer", "request_rectification", "mark_checked"]
@@ -135,7 +137,8 @@ class QualityControlPlanAdmin(RegulatorAdmin):
 
 @admin.register(AnnualReport)
 class AnnualReportAdmin(RegulatorAdmin):
-    list_display = ["entity", "year", "version", "status", "emissions_tco2", "due_date", "submitted_at"]
+    list_display = ["entity", "year", "version", "status", "emissions_tco2", "due_date", "submitted_at",
+                    "return_reason"]
     list_filter = ["status", "year"]
 
 
@@ -154,18 +157,67 @@ class FacilityValueInline(RegulatorReadOnlyInline):
               "carbide_slag_rate", "gases"]
 
 
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(label=_("reason"), required=False, max_length=1000)
+
+
+def _with_reason(modeladmin, request, queryset, fn, done_message):
+    """Run a reasoned action on each selected row; the service refuses an empty reason and says so."""
+    reason = request.POST.get("reason", "")
+    _each(modeladmin, request, queryset, lambda obj: fn(obj, reason), done_message)
+
+
 @admin.register(Verification)
 class VerificationAdmin(RegulatorAdmin):
     inlines = [FindingInline, FacilityValueInline]
-    list_display = ["entity", "year", "agency", "status", "verified_emissions_tco2", "is_conservative",
-                    "submitted_at", "confirmed_at", "review_decision_due"]
-    list_filter = ["status", "year", "is_conservative"]
-    actions = [*RegulatorAdmin.actions, "confirm"]
+    action_form = ReasonActionForm
+    list_display = ["entity", "year", "agency", "status", "conclusion", "verified_emissions_tco2", "is_conservative",
+                    "submitted_at", "confirmed_at", "review_decision_due", "reverifications"]
+    list_filter = ["status", "year", "is_conservative", "conclusion"]
+    actions = [*RegulatorAdmin.actions, "confirm", "return_for_reverification"]
 
     @admin.action(description=_("Confirm verified emissions (provincial regulator)"))
     def confirm(self, request, queryset):
         _each(self, request, queryset, lambda v: verifications.verification_confirm(actor=request.user, verification=v),
               _("%(n)d verifications confirmed."))
+
+    @admin.action(description=_("Return to the agency for re-verification (type the reason)"))
+    def return_for_reverification(self, request, queryset):
+        _with_reason(self, request, queryset, lambda v, reason: verifications.verification_return(
+            actor=request.user, verification=v, reason=reason), _("%(n)d verifications returned."))
+
+
+class AssignmentActionForm(ReasonActionForm):
+    agency = forms.ModelChoiceField(label=_("new agency"), required=False, queryset=Organisation.objects.filter(
+        kind=Organisation.Kind.VERIFICATION_AGENCY, is_active=True))
+
+
+admin.site.unregister(AgencyAssignment)
+
+
+@admin.register(AgencyAssignment)
+class VerifierAssignmentAdmin(AgencyAssignmentAdmin):
+    """The entities register's assignment list with the province's cancel and replace (before the agency submits;
+    the rule needs the year's verification, so the actions live with mrv)."""
+
+    action_form = AssignmentActionForm
+    list_display = [*AgencyAssignmentAdmin.list_display, "status", "end_reason"]
+    list_filter = [*AgencyAssignmentAdmin.list_filter, "status"]
+    actions = [*AgencyAssignmentAdmin.actions, "cancel", "replace"]
+
+    @admin.action(description=_("Cancel the assignment (type the reason)"))
+    def cancel(self, request, queryset):
+        _with_reason(self, request, queryset, lambda a, reason: agencies.assignment_cancel(
+            actor=request.user, assignment=a, reason=reason), _("%(n)d assignments cancelled."))
+
+    @admin.action(description=_("Replace the agency (choose the new agency, type the reason)"))
+    def replace(self, request, queryset):
+        agency = Organisation.objects.filter(pk=request.POST.get("agency") or None).first()
+        if agency is None:
+            self.message_user(request, _("Choose the new agency."), messages.ERROR)
+            return
+        _with_reason(self, request, queryset, lambda a, reason: agencies.assignment_replace(
+            actor=request.user, assignment=a, agency=agency, reason=reason), _("%(n)d assignments replaced."))
 
 
 @admin.register(AgencyRating)

@@ -57,7 +57,7 @@ def reminders_send(*, today: dt.date | None = None) -> int:
                                          days_before=days, entity_id=entity_id, due_date=due,
                                          message=f"Annual emission report {due.year - 1} due {due}"))
         for warning in EarlyWarning.objects.filter(status__in=EarlyWarning.OPEN, due_date=due):
-            to_entity = warning.status == EarlyWarning.Status.RECTIFICATION_REQUESTED
+            to_entity = warning.status in EarlyWarning.AWAITING_ENTITY
             rows.append(Reminder(kind=Reminder.Kind.WARNING, key=f"warning:{warning.pk}:{due}", days_before=days,
                                  entity_id=warning.entity_id, due_date=due,
                                  recipient_tier="" if to_entity else warning.tier,
@@ -103,7 +103,7 @@ def next_step(obj) -> dict | None:
             return {"who": "entity", "by": None}
         return None
     if isinstance(obj, EarlyWarning):
-        if obj.status == EarlyWarning.Status.RECTIFICATION_REQUESTED:
+        if obj.status in EarlyWarning.AWAITING_ENTITY:
             return {"who": "entity", "by": obj.due_date}
         if obj.status in EarlyWarning.OPEN:
             return {"who": f"{obj.tier}_regulator", "by": obj.due_date}

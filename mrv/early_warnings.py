@@ -27,6 +27,8 @@ from .models import (
     FuelRecord,
     MonthlySubmission,
     PlausibilityRange,
+    Reminder,
+    Severity,
     Tier,
     WarningEvent,
     WarningRule,
@@ -157,11 +159,16 @@ def _store_findings(findings: list, enabled: dict, today: dt.date) -> dict:
     due = {code: add_working_days(today, rule.rectify_working_days) for code, rule in enabled.items()}
     new = [EarlyWarning(rule=enabled[code], entity_id=entity_id, unit_id=unit_id, submission_id=sub_id, year=year,
                         month=month, fingerprint=fp, message=message[:500], details=details, tier=tiers[entity_id],
-                        due_date=due[code])
+                        due_date=due[code], severity=enabled[code].severity)
            for fp, (code, sub_id, unit_id, entity_id, year, month, message, details) in fingerprints.items()
            if fp not in existing]
     with transaction.atomic():
         EarlyWarning.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+        Reminder.objects.bulk_create([
+            Reminder(kind=Reminder.Kind.WARNING, key=f"high:{w.fingerprint}:{today.isoformat()}", days_before=0,
+                     entity_id=w.entity_id, due_date=w.due_date, recipient_tier=Tier.PROVINCIAL,
+                     message=f"High severity: {w.message[:250]}")
+            for w in new if w.severity == Severity.HIGH], batch_size=2000, ignore_conflicts=True)
     counts: dict[str, int] = {}
     for w in new:
         counts[w.rule.code] = counts.get(w.rule.code, 0) + 1
@@ -170,7 +177,8 @@ def _store_findings(findings: list, enabled: dict, today: dt.date) -> dict:
 
 TRANSITIONS = {
     EarlyWarning.Status.TRANSFERRED: {EarlyWarning.Status.DETECTED},
-    EarlyWarning.Status.RECTIFICATION_REQUESTED: {EarlyWarning.Status.DETECTED, EarlyWarning.Status.TRANSFERRED},
+    EarlyWarning.Status.RECTIFICATION_REQUESTED: {EarlyWarning.Status.DETECTED, EarlyWarning.Status.TRANSFERRED,
+                                                  EarlyWarning.Status.OVERDUE},
     EarlyWarning.Status.CHECKED: {EarlyWarning.Status.RECTIFIED},
     EarlyWarning.Status.CLOSED: {EarlyWarning.Status.CHECKED},
     EarlyWarning.Status.DISMISSED: set(EarlyWarning.OPEN),
@@ -187,21 +195,30 @@ def warning_transition(*, actor: User, warning: EarlyWarning, to: str, comment: 
     if to in (EarlyWarning.Status.CLOSED, EarlyWarning.Status.DISMISSED) and not comment.strip():
         raise DomainError(_("Give the reason for closing or dismissing this warning."), "required", "comment")
     [warning] = lock_rows(EarlyWarning.objects.filter(pk=warning.pk))
+    require_tier(actor, warning.entity, warning.tier)  # again under the lock: a transfer may just have moved it
     if warning.status not in TRANSITIONS[to]:
         raise Conflict(_("A warning that is %(s)s cannot move to %(t)s.") % {"s": warning.status, "t": to},
                        "invalid_transition", "to")
-    before = warning.status
+    before, before_tier = warning.status, warning.tier
     warning.status = to
+    if to == EarlyWarning.Status.TRANSFERRED:  # the case goes to the tier above, which acts on it from now on
+        if warning.tier == Tier.NATIONAL:
+            raise Conflict(_("The national tier has no tier above to transfer to."), "no_higher_tier", "to")
+        warning.tier = TIER_ORDER[TIER_ORDER.index(warning.tier) + 1]
+        warning.due_date = add_working_days(today or local_today(), warning.rule.rectify_working_days)
     if to == EarlyWarning.Status.RECTIFICATION_REQUESTED:
         warning.due_date = add_working_days(today or local_today(), warning.rule.rectify_working_days)
     if to in (EarlyWarning.Status.CLOSED, EarlyWarning.Status.DISMISSED):
         warning.reason, warning.closed_at = comment, timezone.now()
     warning.save()
-    WarningEvent.objects.create(warning=warning, from_status=before, to_status=to, actor=actor, comment=comment)
+    WarningEvent.objects.create(warning=warning, from_status=before, to_status=to, actor=actor,
+                                comment=comment if warning.tier == before_tier
+                                else f"{comment} (to {warning.tier})".strip())
     if to == EarlyWarning.Status.RECTIFICATION_REQUESTED:
         notify.warning_rectification_requested(warning)
-    audit_record(actor=actor, action="mrv.warning.transition", obj=warning, before={"status": before},
-                 after={"status": to, "comment": comment})
+    audit_record(actor=actor, action="mrv.warning.transition", obj=warning,
+                 before={"status": before, "tier": before_tier},
+                 after={"status": to, "tier": warning.tier, "comment": comment})
     return warning
 
 
@@ -210,7 +227,7 @@ def warnings_mark_rectified(submissions: list[MonthlySubmission]) -> int:
     count = 0
     for sub in submissions:
         open_ = EarlyWarning.objects.filter(unit_id=sub.unit_id, year=sub.year, month=sub.month,
-                                            status=EarlyWarning.Status.RECTIFICATION_REQUESTED)
+                                            status__in=EarlyWarning.AWAITING_ENTITY)
         for warning in open_:
             WarningEvent.objects.create(warning=warning, from_status=warning.status,
                                         to_status=EarlyWarning.Status.RECTIFIED, actor=sub.submitted_by,
@@ -221,8 +238,18 @@ def warnings_mark_rectified(submissions: list[MonthlySubmission]) -> int:
 
 @transaction.atomic
 def warnings_escalate(*, today: dt.date | None = None) -> int:
-    """Overdue open warnings move one tier up with a fresh due date (periodic task)."""
+    """Overdue open warnings move one tier up with a fresh due date (periodic task); a rectification the entity
+    left unanswered past its due date becomes ``OVERDUE`` first (at every tier, the nation's included)."""
     today = today or local_today()
+    late = lock_rows(EarlyWarning.objects.filter(status=EarlyWarning.Status.RECTIFICATION_REQUESTED,
+                                                 due_date__lt=today))
+    WarningEvent.objects.bulk_create([
+        WarningEvent(warning=w, from_status=w.status, to_status=EarlyWarning.Status.OVERDUE,
+                     comment=f"unanswered after {w.due_date}") for w in late])
+    EarlyWarning.objects.filter(pk__in=[w.pk for w in late]).update(status=EarlyWarning.Status.OVERDUE)
+    if late:
+        audit_record(actor=None, action="mrv.warning.overdue", object_type="mrv.earlywarning",
+                     object_id=",".join(str(w.pk) for w in late[:50]), after={"count": len(late)})
     overdue = lock_rows(EarlyWarning.objects.filter(status__in=EarlyWarning.OPEN, due_date__lt=today)
                         .exclude(tier=Tier.NATIONAL).select_related("rule"))
     for warning in overdue:

@@ -366,6 +366,8 @@ class AnnualReport(models.Model):
         DRAFT = "draft", _("Draft (compiled, not submitted)")
         SUBMITTED = "submitted", _("Submitted")
         SUPERSEDED = "superseded", _("Superseded")
+        RETURNED = "returned", _("Returned by the verification agency for correction")
+        RECALLED = "recalled", _("Recalled by the entity")
 
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="annual_reports")
     year = models.PositiveSmallIntegerField(_("year"))
@@ -378,6 +380,9 @@ class AnnualReport(models.Model):
     compiled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     compiled_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    return_reason = models.CharField(_("what the agency asks to correct"), max_length=1000, blank=True)
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
 
     class Meta:
         verbose_name = _("annual emission report")
@@ -407,6 +412,12 @@ class Verification(models.Model):
                                                      "province's figures")
         DETERMINATION_PENDING = "determination_pending", _("Conservative determination awaiting peer review")
 
+    class Conclusion(models.TextChoices):
+        UNQUALIFIED = "unqualified", _("Unqualified: the report conforms")
+        QUALIFIED = "qualified", _("Qualified: conforms except for the matters stated")
+        ADVERSE = "adverse", _("Adverse: the report does not conform")
+        DISCLAIMER = "disclaimer", _("Disclaimer: no conclusion could be reached")
+
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="verifications")
     year = models.PositiveSmallIntegerField(_("year"))
     agency = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
@@ -428,6 +439,13 @@ class Verification(models.Model):
     review_deadline = models.DateField(_("review may be requested until"), null=True, blank=True)
     review_reason = models.CharField(_("review request"), max_length=1000, blank=True)
     review_decision_due = models.DateField(_("review decision due"), null=True, blank=True)
+    started_at = models.DateTimeField(_("verification started"), null=True, blank=True,
+                                      help_text=_("From then on the entity can no longer recall its report."))
+    conclusion = models.CharField(_("conclusion"), max_length=12, choices=Conclusion.choices, blank=True)
+    conclusion_reasons = models.CharField(_("reasons for the conclusion"), max_length=2000, blank=True)
+    reverification_reason = models.CharField(_("why the province asked for re-verification"), max_length=1000,
+                                             blank=True)
+    reverifications = models.PositiveSmallIntegerField(_("times returned for re-verification"), default=0)
 
     class Meta:
         verbose_name = _("verification")
@@ -437,6 +455,8 @@ class Verification(models.Model):
             models.UniqueConstraint(fields=["entity", "year"], name="mrv_verification_one_per_year"),
             models.CheckConstraint(condition=~Q(status="confirmed") | Q(verified_emissions_tco2__isnull=False),
                                    name="mrv_verification_confirmed_has_emissions"),
+            models.CheckConstraint(condition=Q(conclusion__in=["", "unqualified"]) | ~Q(conclusion_reasons=""),
+                                   name="mrv_verification_qualified_has_reasons"),
         ]
 
     def __str__(self):
@@ -516,6 +536,14 @@ class Tier(models.TextChoices):
     NATIONAL = "national", _("National")
 
 
+class Severity(models.TextChoices):
+    """How serious a warning is; a high one is notified to the entity's province at once."""
+
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
 class WarningRule(models.Model):
     """An early-warning rule: switchable, with thresholds a regulator tunes in the admin (as data)."""
 
@@ -525,6 +553,9 @@ class WarningRule(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     thresholds = models.JSONField(_("thresholds"), default=dict, blank=True)
     rectify_working_days = models.PositiveSmallIntegerField(_("working days to rectify"), default=10)
+    severity = models.CharField(_("severity"), max_length=6, choices=Severity.choices, default=Severity.MEDIUM,
+                                help_text=_("Given to each new warning of the rule; high ones reach the province "
+                                            "at once."))
 
     class Meta:
         verbose_name = _("early-warning rule")
@@ -546,12 +577,15 @@ class EarlyWarning(models.Model):
         DETECTED = "detected", _("Detected")
         TRANSFERRED = "transferred", _("Transferred to the responsible department")
         RECTIFICATION_REQUESTED = "rectification_requested", _("Rectification requested")
+        OVERDUE = "overdue", _("Rectification overdue")
         RECTIFIED = "rectified", _("Rectified by the entity")
         CHECKED = "checked", _("Checked")
         CLOSED = "closed", _("Closed")
         DISMISSED = "dismissed", _("Dismissed")
 
-    OPEN = [Status.DETECTED, Status.TRANSFERRED, Status.RECTIFICATION_REQUESTED, Status.RECTIFIED, Status.CHECKED]
+    OPEN = [Status.DETECTED, Status.TRANSFERRED, Status.RECTIFICATION_REQUESTED, Status.OVERDUE, Status.RECTIFIED,
+            Status.CHECKED]
+    AWAITING_ENTITY = [Status.RECTIFICATION_REQUESTED, Status.OVERDUE]
 
     rule = models.ForeignKey(WarningRule, on_delete=models.PROTECT, related_name="warnings")
     entity = models.ForeignKey(KeyEntity, on_delete=models.PROTECT, related_name="warnings")
@@ -565,6 +599,7 @@ class EarlyWarning(models.Model):
     details = models.JSONField(_("details"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.DETECTED)
     tier = models.CharField(_("responsible tier"), max_length=10, choices=Tier.choices)
+    severity = models.CharField(_("severity"), max_length=6, choices=Severity.choices, default=Severity.MEDIUM)
     due_date = models.DateField(_("due"), null=True, blank=True)
     escalations = models.PositiveSmallIntegerField(_("escalations"), default=0)
     reason = models.CharField(_("reason (dismissal or closing)"), max_length=500, blank=True)

@@ -390,14 +390,40 @@ def annual_report_submit(*, actor: User, report: AnnualReport) -> AnnualReport:
     if report.months_missing:
         raise DomainError(_("Months are missing: %(m)s.") % {"m": ", ".join(report.months_missing[:12])},
                           "months_missing", "months_missing")
-    AnnualReport.objects.filter(entity=report.entity, year=report.year, status=AnnualReport.Status.SUBMITTED).update(
-        status=AnnualReport.Status.SUPERSEDED)
+    submitted = AnnualReport.objects.filter(entity=report.entity, year=report.year,
+                                            status=AnnualReport.Status.SUBMITTED)
+    if submitted.exists() and _verification_started(report):
+        raise Conflict(_("The agency has started verifying the submitted report: it returns the report for "
+                         "correction before another version can be submitted."), "verification_started", "status")
+    submitted.update(status=AnnualReport.Status.SUPERSEDED)
     report.status, report.submitted_at = AnnualReport.Status.SUBMITTED, timezone.now()
     report.save(update_fields=["status", "submitted_at"])
     audit_record(actor=actor, action="mrv.annual_report.submit", obj=report,
                  after={"emissions_tco2": str(report.emissions_tco2),
                         "late": report.submitted_at.date() > report.due_date})
     _close_case_opened_for_missing_report(actor, report)
+    return report
+
+
+def _verification_started(report: AnnualReport) -> bool:
+    return Verification.objects.filter(entity_id=report.entity_id, year=report.year, started_at__isnull=False).exists()
+
+
+@transaction.atomic
+def annual_report_recall(*, actor: User, report: AnnualReport) -> AnnualReport:
+    """The entity recalls its submitted annual report before the agency starts verifying it (afterwards only the
+    agency can return it); it then compiles and submits a corrected version."""
+    _require_entity_actor(actor, report.entity)
+    [report] = lock_rows(AnnualReport.objects.filter(pk=report.pk))
+    if report.status != AnnualReport.Status.SUBMITTED:
+        raise Conflict(_("Only the submitted report can be recalled."), "not_submitted", "status")
+    if _verification_started(report):
+        raise Conflict(_("The agency has started verifying this report: ask it to return the report instead."),
+                       "verification_started", "status")
+    report.status = AnnualReport.Status.RECALLED
+    report.save(update_fields=["status"])
+    audit_record(actor=actor, action="mrv.annual_report.recall", obj=report,
+                 before={"status": AnnualReport.Status.SUBMITTED}, after={"status": report.status})
     return report
 
 
@@ -413,7 +439,8 @@ def _close_case_opened_for_missing_report(actor: User, report: AnnualReport) -> 
     for case in cases:
         case.status, case.is_conservative, case.conservative_reason = Verification.Status.IN_PROGRESS, False, ""
         case.agency_id = case.agency_id or AgencyAssignment.objects.filter(
-            entity=report.entity, year=report.year).values_list("agency_id", flat=True).first()
+            entity=report.entity, year=report.year, status=AgencyAssignment.Status.ACTIVE,
+        ).values_list("agency_id", flat=True).first()
         case.save(update_fields=["status", "is_conservative", "conservative_reason", "agency"])
         audit_record(actor=actor, action="mrv.verification.case_close", obj=case,
                      before={"status": Verification.Status.DETERMINATION_OPEN},

@@ -9,12 +9,13 @@ from django.utils.translation import gettext as _
 
 from cets.common.audit import audit_record
 from cets.common.calendar import add_working_days
-from cets.common.errors import Conflict, DomainError, NotFound
+from cets.common.errors import Conflict, DomainError, Forbidden, NotFound
 from cets.common.locks import lock_rows
 from entities.models import AgencyAssignment, KeyEntity, User
+from entities.services import agency_check_active
 
 from . import notify, sector_verification
-from .models import Verification, VerificationFinding
+from .models import AnnualReport, Verification, VerificationFinding
 from .tiers import local_today, require_province
 
 VERIFIED_FIELDS = ["electricity_generated_mwh", "electricity_supplied_mwh", "heat_supplied_gj", "load_factor",
@@ -50,13 +51,42 @@ def unit_values_clean(entity: KeyEntity, unit_values: list[dict], year: int) -> 
     return clean
 
 
-@transaction.atomic
-def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_values: list[dict],
-                        findings: list | None = None, report_file=None) -> Verification:
-    """The assigned agency uploads its report with verified values per unit (resubmittable until confirmed)."""
-    if actor.role != User.Role.VERIFIER or not AgencyAssignment.objects.filter(
-            entity=entity, year=year, agency_id=actor.organisation_id).exists():
+def _assignment_locked(actor: User, entity: KeyEntity, year: int) -> AgencyAssignment:
+    """The actor's agency's active assignment, locked (the province's cancel or replace waits for it); an agency
+    that is no longer active, or is banned, may not act on it."""
+    if actor.role != User.Role.VERIFIER or not actor.organisation_id:
         raise NotFound(_("No such assignment for your agency."), field="entity")
+    assignment = lock_rows(AgencyAssignment.objects.filter(entity=entity, year=year, agency_id=actor.organisation_id,
+                                                           status=AgencyAssignment.Status.ACTIVE))
+    if not assignment:
+        raise NotFound(_("No such assignment for your agency."), field="entity")
+    try:
+        agency_check_active(actor.organisation, local_today())
+    except DomainError as exc:
+        raise Forbidden(exc.message, field="agency") from exc
+    return assignment[0]
+
+
+def _conclusion_clean(conclusion: str, reasons: str) -> str:
+    if conclusion not in Verification.Conclusion.values:
+        raise DomainError(_("Choose a conclusion from the list."), "invalid_choice", "conclusion")
+    reasons = (reasons or "").strip()
+    if conclusion != Verification.Conclusion.UNQUALIFIED and not reasons:
+        raise DomainError(_("A qualified, adverse or disclaimed conclusion states its reasons."), "required",
+                          "conclusion_reasons")
+    if len(reasons) > 2000:
+        raise DomainError(_("At most 2000 characters."), "too_long", "conclusion_reasons")
+    return reasons
+
+
+@transaction.atomic
+def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_values: list[dict], conclusion: str,
+                        conclusion_reasons: str = "", findings: list | None = None,
+                        report_file=None) -> Verification:
+    """The assigned agency uploads its report: conclusion (with reasons unless unqualified), report file and
+    verified values per unit (resubmittable until confirmed; a resubmission may keep the file already sent)."""
+    _assignment_locked(actor, entity, year)
+    reasons = _conclusion_clean(conclusion, conclusion_reasons)
     values = unit_values_clean(entity, unit_values, year)
     verification, _created = Verification.objects.get_or_create(entity=entity, year=year,
                                                                 defaults={"agency_id": actor.organisation_id})
@@ -66,6 +96,8 @@ def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_value
     if verification.status in (Verification.Status.DETERMINATION_OPEN, Verification.Status.DETERMINATION_PENDING):
         raise Conflict(_("The province is determining this year's emissions conservatively."),
                        "determination_in_progress", "status")
+    if report_file is None and not verification.report_file:
+        raise DomainError(_("Attach the signed verification report."), "required", "report_file")
     texts = [str(t).strip() for t in findings or [] if str(t).strip()]
     for index, text in enumerate(texts):
         if len(text) > 1000:
@@ -74,12 +106,81 @@ def verification_submit(*, actor: User, entity: KeyEntity, year: int, unit_value
     _replace_findings(verification, texts)
     verification.agency_id = actor.organisation_id
     verification.status = Verification.Status.SUBMITTED
+    verification.conclusion, verification.conclusion_reasons = conclusion, reasons
     verification.submitted_by, verification.submitted_at = actor, timezone.now()
+    verification.started_at = verification.started_at or verification.submitted_at
     if report_file is not None:
         verification.report_file = report_file
     verification.save()
     audit_record(actor=actor, action="mrv.verification.submit", obj=verification,
-                 after={"emissions_tco2": str(verification.verified_emissions_tco2), "units": len(values)})
+                 after={"emissions_tco2": str(verification.verified_emissions_tco2), "units": len(values),
+                        "conclusion": conclusion, "conclusion_reasons": reasons})
+    return verification
+
+
+def _submitted_report_locked(entity: KeyEntity, year: int) -> AnnualReport:
+    reports = lock_rows(AnnualReport.objects.filter(entity=entity, year=year, status=AnnualReport.Status.SUBMITTED))
+    if not reports:
+        raise Conflict(_("The entity has no submitted annual report for that year."), "no_report", "year")
+    return reports[0]
+
+
+@transaction.atomic
+def verification_start(*, actor: User, entity: KeyEntity, year: int) -> Verification:
+    """The assigned agency starts verifying the submitted annual report; from then on the entity can no longer
+    recall it (it asks the agency to return it instead). Starting twice changes nothing."""
+    _assignment_locked(actor, entity, year)
+    _submitted_report_locked(entity, year)
+    verification, _created = Verification.objects.get_or_create(entity=entity, year=year,
+                                                                defaults={"agency_id": actor.organisation_id})
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    if verification.status != Verification.Status.IN_PROGRESS:
+        raise Conflict(_("This year is not awaiting the agency's verification."), "not_in_progress", "status")
+    if verification.started_at is None:
+        verification.agency_id, verification.started_at = actor.organisation_id, timezone.now()
+        verification.save(update_fields=["agency", "started_at"])
+        audit_record(actor=actor, action="mrv.verification.start", obj=verification,
+                     after={"agency": actor.organisation_id})
+    return verification
+
+
+@transaction.atomic
+def annual_report_return(*, actor: User, report: AnnualReport, reason: str) -> AnnualReport:
+    """The assigned agency returns the entity's submitted annual report for correction (saying what to correct)
+    while its own report is not submitted; the entity compiles and submits a corrected version."""
+    if not reason.strip():
+        raise DomainError(_("Say what the entity must correct."), "required", "reason")
+    _assignment_locked(actor, report.entity, report.year)
+    [report] = lock_rows(AnnualReport.objects.filter(pk=report.pk))
+    if report.status != AnnualReport.Status.SUBMITTED:
+        raise Conflict(_("Only the submitted report can be returned."), "not_submitted", "status")
+    if Verification.objects.filter(entity_id=report.entity_id, year=report.year).exclude(
+            status=Verification.Status.IN_PROGRESS).exists():
+        raise Conflict(_("The verification report is already submitted or the province decides the year."),
+                       "verification_not_in_progress", "status")
+    report.status, report.return_reason, report.returned_by = AnnualReport.Status.RETURNED, reason.strip(), actor
+    report.save(update_fields=["status", "return_reason", "returned_by"])
+    audit_record(actor=actor, action="mrv.annual_report.return", obj=report,
+                 before={"status": AnnualReport.Status.SUBMITTED}, after={"status": report.status, "reason": reason})
+    return report
+
+
+@transaction.atomic
+def verification_return(*, actor: User, verification: Verification, reason: str) -> Verification:
+    """The province returns a submitted verification report to the agency for re-verification, with its reasons;
+    the agency resubmits (its findings and their answers stay)."""
+    require_province(actor, verification.entity)
+    if not reason.strip():
+        raise DomainError(_("Say what must be verified again."), "required", "reason")
+    [verification] = lock_rows(Verification.objects.filter(pk=verification.pk))
+    if verification.status != Verification.Status.SUBMITTED:
+        raise Conflict(_("Only a submitted verification report can be returned."), "not_submitted", "status")
+    verification.status = Verification.Status.IN_PROGRESS
+    verification.reverification_reason, verification.reverifications = reason.strip(), verification.reverifications + 1
+    verification.save(update_fields=["status", "reverification_reason", "reverifications"])
+    audit_record(actor=actor, action="mrv.verification.return", obj=verification,
+                 before={"status": Verification.Status.SUBMITTED},
+                 after={"status": verification.status, "reason": reason, "times": verification.reverifications})
     return verification
 
 

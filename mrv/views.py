@@ -28,13 +28,16 @@ from . import (
 )
 from .api.views import template_response
 from .forms import FuelFormSet, MonthForm, QcPlanForm, TestReportForm, UploadForm
-from .models import MonthlySubmission, QualityControlPlan
+from .models import AnnualReport, EarlyWarning, MonthlySubmission, QualityControlPlan, Verification
 from .verifications import (
     VERIFIED_FIELDS,
+    annual_report_return,
     finding_answer,
     finding_close,
     verification_confirm,
     verification_request_review,
+    verification_return,
+    verification_start,
     verification_submit,
 )
 
@@ -195,7 +198,7 @@ def warnings(request):
         raise Http404
     status = request.GET.get("status", "open")
     if status == "open":
-        qs = qs.filter(status__in=["detected", "transferred", "rectification_requested", "rectified", "checked"])
+        qs = qs.filter(status__in=EarlyWarning.OPEN)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "mrv/warnings.html", {"page": page, "status": status})
 
@@ -206,33 +209,64 @@ def verifications(request):
     user = request.user
     if request.method == "POST" and request.POST.get("finding"):
         return _finding_act(request)
+    if request.method == "POST" and request.POST.get("assignment"):
+        return _assignment_act(request)
     if request.method == "POST":
         verification = selectors.verifications_visible_to(user).filter(pk=request.POST.get("verification")).first()
         if verification is None:
             raise Http404
-        try:
-            if request.POST.get("do") == "confirm":
-                verification_confirm(actor=user, verification=verification)
-            elif request.POST.get("do") == "review":
-                verification_request_review(actor=user, verification=verification,
-                                                      reason=request.POST.get("reason", ""))
-            else:
-                raise Http404
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Done."))
-        return redirect("mrv:verifications")
+        reason = request.POST.get("reason", "")
+        act = {"confirm": lambda: verification_confirm(actor=user, verification=verification),
+               "review": lambda: verification_request_review(actor=user, verification=verification, reason=reason),
+               "return": lambda: verification_return(actor=user, verification=verification, reason=reason)}
+        return _verifications_act(request, act.get(request.POST.get("do")))
     assignments = []
     if user.role == user.Role.VERIFIER and user.organisation_id:
         done = {(v.entity_id, v.year): v for v in selectors.verifications_visible_to(user)}
         assignments = [{"a": a, "v": done.get((a.entity_id, a.year))} for a in
-                       AgencyAssignment.objects.filter(agency_id=user.organisation_id).select_related("entity")
+                       AgencyAssignment.objects.filter(agency_id=user.organisation_id,
+                                                       status=AgencyAssignment.Status.ACTIVE).select_related("entity")
                        .order_by("-year")]
     elif not (user.is_regulator or user.acting_entity_id):
         raise Http404
     rows = selectors.verifications_visible_to(user).prefetch_related("findings").order_by("-year", "entity__name")
     return render(request, "mrv/verifications.html", {"assignments": assignments, "rows": rows})
+
+
+def _own_assignment_or_404(user, pk):
+    """An active assignment of the verifier's own agency (anything else is a 404)."""
+    assignment = AgencyAssignment.objects.filter(pk=pk, agency_id=user.organisation_id or -1,
+                                                 status=AgencyAssignment.Status.ACTIVE).select_related("entity").first()
+    if assignment is None or user.role != user.Role.VERIFIER:
+        raise Http404
+    return assignment
+
+
+def _assignment_act(request):
+    """The assigned agency starts verifying the entity's submitted report, or returns it for correction."""
+    user = request.user
+    assignment = _own_assignment_or_404(user, request.POST.get("assignment"))
+    entity, year = assignment.entity, assignment.year
+    if request.POST.get("do") == "start":
+        return _verifications_act(request, lambda: verification_start(actor=user, entity=entity, year=year))
+    report = entity.annual_reports.filter(year=year, status=AnnualReport.Status.SUBMITTED).first()
+    if request.POST.get("do") != "return_report" or report is None:
+        raise Http404
+    return _verifications_act(request, lambda: annual_report_return(actor=user, report=report,
+                                                                    reason=request.POST.get("reason", "")))
+
+
+def _verifications_act(request, act):
+    """Run one step from the verifications page (an unknown step is a 404) and show its outcome there."""
+    if act is None:
+        raise Http404
+    try:
+        act()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done."))
+    return redirect("mrv:verifications")
 
 
 def _finding_act(request):
@@ -259,10 +293,7 @@ def _finding_act(request):
 def verification_upload(request, assignment_id: int):
     """The assigned agency enters verified values per unit, findings and the report file."""
     user = request.user
-    assignment = AgencyAssignment.objects.filter(pk=assignment_id, agency_id=user.organisation_id or -1,
-                                                 agency__isnull=False).select_related("entity").first()
-    if assignment is None or user.role != user.Role.VERIFIER:
-        raise Http404
+    assignment = _own_assignment_or_404(user, assignment_id)
     units = list(assignment.entity.units.order_by("code"))
     values = [{"unit": u.code, **{f: request.POST.get(f"{u.code}:{f}", "")
                                   for f in sector_verification.verified_fields(u, VERIFIED_FIELDS)}}
@@ -271,15 +302,17 @@ def verification_upload(request, assignment_id: int):
         findings = [line.strip() for line in request.POST.get("findings", "").splitlines() if line.strip()]
         try:
             verification_submit(actor=user, entity=assignment.entity, year=assignment.year,
-                                          unit_values=values, findings=findings,
-                                          report_file=request.FILES.get("report_file"))
+                                unit_values=values, findings=findings, report_file=request.FILES.get("report_file"),
+                                conclusion=request.POST.get("conclusion", ""),
+                                conclusion_reasons=request.POST.get("conclusion_reasons", ""))
         except DomainError as exc:
             messages.error(request, f"{exc.field or ''}: {exc.message}")
         else:
             messages.success(request, _("Verification report submitted to the province."))
             return redirect("mrv:verifications")
     return render(request, "mrv/verification_upload.html", {"assignment": assignment, "values": values,
-                                                            "optional": sector_verification.OPTIONAL})
+                                                            "optional": sector_verification.OPTIONAL,
+                                                            "conclusions": Verification.Conclusion.choices})
 
 
 def _own_entity_or_404(user, pk):

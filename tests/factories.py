@@ -7,7 +7,7 @@ import factory
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from entities.credit_code import credit_code_make
-from entities.models import City, KeyEntity, Organisation, Province, Unit, User
+from entities.models import Accreditation, City, KeyEntity, Organisation, Province, Sector, Unit, User
 
 _serial = itertools.count(1)
 
@@ -60,6 +60,15 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     credit_code = factory.LazyFunction(lambda: credit_code("110100", "12"))
     kind = Organisation.Kind.VERIFICATION_AGENCY
     province = factory.LazyFunction(lambda: province("11"))
+
+    @factory.post_generation
+    def accredited(org, create, extracted, **kwargs):
+        """A verification agency is accredited for every sector, nationwide, unless ``accredited=False``."""
+        if create and extracted is not False and org.kind == Organisation.Kind.VERIFICATION_AGENCY:
+            Accreditation.objects.bulk_create([
+                Accreditation(organisation=org, scope=f"ETS {code}", number=f"T-{org.pk}-{code}", sector_id=code,
+                              valid_from=dt.date(2013, 1, 1), valid_to=dt.date(2100, 12, 31))
+                for code in Sector.objects.values_list("code", flat=True)])
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -28,7 +28,7 @@ from entities.models import AgencyAssignment, City, KeyEntity, Province, Unit, U
 
 from . import industry as industry_module
 from . import stages
-from .stages import Context, StageResult, need
+from .stages import Context, StageResult, need, replay_report
 
 YEARS = [2024, 2025]
 SECTORS = ("power", "steel", "cement", "aluminium")
@@ -126,7 +126,7 @@ def industry_reports_and_verification(ctx: Context, res: StageResult, year: int)
                        "intensity_output_t": u["intensity_output_t"]} if u.get("sector") == "steel" else {})}
                   for u in report.units]
         verification = verify(actor=ctx.agency_users[entity.province_id], entity=entity, year=year,
-                              unit_values=values)
+                              unit_values=values, **replay_report(entity, year))
         confirm(actor=ctx.users[("province", entity.province_id)], verification=verification,
                 today=dt.date(year + 1, 7, 20))
         total += verification.verified_emissions_tco2

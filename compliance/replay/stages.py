@@ -26,6 +26,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.contrib.auth.hashers import make_password
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, F
 
@@ -237,6 +238,13 @@ def baseline_verification(ctx: Context, res: StageResult) -> None:
     _verify_entities(ctx, res, year, act, submit, confirm)
 
 
+def replay_report(entity: KeyEntity, year: int) -> dict:
+    """The agency's conclusion and signed report file for a replayed verification (a text stand-in)."""
+    return {"conclusion": "unqualified",
+            "report_file": ContentFile(f"Replayed verification of {entity.name} {year}".encode(),
+                                       name=f"replay-{entity.pk}-{year}.txt")}
+
+
 def _verify_entities(ctx, res, year, frame, submit, confirm) -> None:
     """``frame``: per unit (unit code, generated, supplied, heat, load factor, emissions)."""
     units = frame.assign(entity_pk=frame["unit"].map(lambda c: ctx.state["unit_entity"][ctx.unit_ids[c]]))
@@ -253,7 +261,7 @@ def _verify_entities(ctx, res, year, frame, submit, confirm) -> None:
                            "load_factor": Decimal(f"{r.load_factor:.4f}"), "heat_supply_ratio": ratio,
                            "emissions_tco2": Decimal(f"{r.emissions_tco2:.3f}")})
         verification = submit(actor=ctx.agency_users[entity.province_id], entity=entity, year=year,
-                              unit_values=values)
+                              unit_values=values, **replay_report(entity, year))
         confirm(actor=ctx.users[("province", entity.province_id)], verification=verification,
                 today=dt.date(year + 1, 6, 20))
         total += verification.verified_emissions_tco2

@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from entities.models import ConsultingEngagement
+from entities.models import AgencyAssignment, ConsultingEngagement
 
 from .. import accounting
 from ..models import (
@@ -297,7 +297,7 @@ class AnnualReportOutput(serializers.ModelSerializer):
     class Meta:
         model = AnnualReport
         fields = ["id", "entity", "year", "version", "status", "emissions_tco2", "units", "months_missing",
-                  "due_date", "submitted_at"]
+                  "due_date", "submitted_at", "return_reason"]
 
 
 class WarningOutput(NextStepMixin, serializers.ModelSerializer):
@@ -307,7 +307,7 @@ class WarningOutput(NextStepMixin, serializers.ModelSerializer):
     class Meta:
         model = EarlyWarning
         fields = ["id", "rule", "entity", "unit", "submission", "year", "month", "message", "details", "status",
-                  "tier", "due_date", "escalations", "reason", "created_at", "next_step"]
+                  "tier", "severity", "due_date", "escalations", "reason", "created_at", "next_step"]
 
 
 class ReminderOutput(serializers.ModelSerializer):
@@ -343,16 +343,24 @@ class UnitValueInput(serializers.Serializer):
     carbide_slag_rate = _figure("cement: carbide-slag substitution rate (fraction)")
 
 
-class VerificationInput(serializers.Serializer):
+class EntityYearInput(serializers.Serializer):
     entity = serializers.IntegerField()
     year = serializers.IntegerField(min_value=2013, max_value=2100)
+
+
+class DetermineInput(EntityYearInput):
+    unit_values = UnitValueInput(many=True)
+    reason = serializers.CharField(max_length=500)
+
+
+class VerificationInput(EntityYearInput):
     unit_values = UnitValueInput(many=True)
     findings = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, default=list)
-
-
-class DetermineInput(VerificationInput):
-    reason = serializers.CharField(max_length=500)
-    findings = None
+    conclusion = serializers.ChoiceField(choices=Verification.Conclusion.choices)
+    conclusion_reasons = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                               help_text="required unless the conclusion is unqualified")
+    report_file = serializers.FileField(required=False, help_text="the signed report (multipart); a resubmission "
+                                                                  "may keep the one already sent")
 
 
 class ReasonInput(serializers.Serializer):
@@ -405,7 +413,9 @@ class VerificationOutput(NextStepMixin, serializers.ModelSerializer):
         model = Verification
         fields = ["id", "entity", "year", "agency", "status", "findings", "verified_emissions_tco2",
                   "is_conservative", "conservative_reason", "submitted_at", "confirmed_at", "review_deadline",
-                  "review_reason", "review_decision_due", "unit_values", "facility_values", "next_step"]
+                  "review_reason", "review_decision_due", "unit_values", "facility_values", "next_step",
+                  "started_at", "conclusion", "conclusion_reasons", "report_file", "reverification_reason",
+                  "reverifications"]
 
 
 class RatingInput(serializers.Serializer):
@@ -443,3 +453,14 @@ class ConsultingOutput(serializers.ModelSerializer):
     class Meta:
         model = ConsultingEngagement
         fields = ["id", "year", "entity", "organisation", "registered_by", "registered_at"]
+
+
+class AssignmentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AgencyAssignment
+        fields = ["id", "year", "entity", "agency", "status", "assigned_at", "end_reason", "ended_at", "replaced_by"]
+
+
+class ReplaceAssignmentInput(serializers.Serializer):
+    agency = serializers.IntegerField()
+    reason = serializers.CharField(max_length=1000)

@@ -15,6 +15,7 @@ router.register("verifications", views.VerificationViewSet, basename="mrv-verifi
 router.register("reminders", views.ReminderViewSet, basename="mrv-reminder")
 router.register("extensions", views.ExtensionViewSet, basename="mrv-extension")
 router.register("findings", views.FindingViewSet, basename="mrv-finding")
+router.register("assignments", views.AssignmentViewSet, basename="mrv-assignment")
 router.register("consulting-engagements", views.ConsultingViewSet, basename="mrv-consulting")
 
 urlpatterns = [

@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -14,7 +15,7 @@ from cets.common.errors import DomainError, NotFound
 from cets.common.stepup import step_up
 from cets.common.viewsets import ScopedReadViewSet
 from entities.models import ConsultingEngagement, KeyEntity, Organisation, Sector, Unit
-from entities.selectors import entity_get, scope_by_entity, units_visible_to
+from entities.selectors import assignments_visible_to, entity_get, scope_by_entity, units_visible_to
 from entities.services import consulting_register
 
 from .. import (
@@ -134,7 +135,7 @@ class SubmissionViewSet(ScopedReadViewSet):
     def information_request(self, request, pk=None):
         data = validated(s.QuestionInput, request)
         rfi = reviews.information_request(actor=request.user, submission=self.get_object(),
-                                            question=data["question"])
+                                          question=data["question"])
         return Response(s.InformationRequestOutput(rfi).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.AnswerInput, responses={200: s.InformationRequestOutput})
@@ -152,7 +153,7 @@ class SubmissionViewSet(ScopedReadViewSet):
     def extensions(self, request, pk=None):
         data = validated(s.ExtensionInput, request)
         extension = reviews.extension_request(actor=request.user, submission=self.get_object(),
-                                                **data)
+                                              **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DecisionInput, responses={200: s.SubmissionOutput})
@@ -290,6 +291,20 @@ class AnnualReportViewSet(ScopedReadViewSet):
         report = services.annual_report_submit(actor=request.user, report=self.get_object())
         return Response(s.AnnualReportOutput(report).data)
 
+    @extend_schema(request=None, responses={200: s.AnnualReportOutput})
+    @action(detail=True, methods=["post"])
+    def recall(self, request, pk=None):
+        report = services.annual_report_recall(actor=request.user, report=self.get_object())
+        return Response(s.AnnualReportOutput(report).data)
+
+    @extend_schema(request=s.ReasonInput, responses={200: s.AnnualReportOutput})
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_for_correction(self, request, pk=None):
+        data = validated(s.ReasonInput, request)
+        report = verifications.annual_report_return(actor=request.user, report=self.get_object(),
+                                                    reason=data["reason"])
+        return Response(s.AnnualReportOutput(report).data)
+
 
 class WarningViewSet(ScopedReadViewSet):
     """Early warnings: regulators' queues by tier and status; entities see what they must fix and why."""
@@ -327,6 +342,22 @@ class VerificationViewSet(ScopedReadViewSet):
         verification = verifications.verification_submit(actor=request.user, entity=entity, **values)
         return Response(s.VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.EntityYearInput, responses={200: s.VerificationOutput})
+    @action(detail=False, methods=["post"])
+    def start(self, request):
+        data = validated(s.EntityYearInput, request)
+        entity = entity_get(user=request.user, pk=data["entity"])
+        verification = verifications.verification_start(actor=request.user, entity=entity, year=data["year"])
+        return Response(s.VerificationOutput(verification).data)
+
+    @extend_schema(request=s.ReasonInput, responses={200: s.VerificationOutput})
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_for_reverification(self, request, pk=None):
+        data = validated(s.ReasonInput, request)
+        verification = verifications.verification_return(actor=request.user, verification=self.get_object(),
+                                                         reason=data["reason"])
+        return Response(s.VerificationOutput(verification).data)
+
     @extend_schema(request=None, responses={200: s.VerificationOutput})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
@@ -338,7 +369,7 @@ class VerificationViewSet(ScopedReadViewSet):
     def request_review(self, request, pk=None):
         data = validated(s.ReasonInput, request)
         verification = verifications.verification_request_review(actor=request.user, verification=self.get_object(),
-                                                             reason=data["reason"])
+                                                                 reason=data["reason"])
         return Response(s.VerificationOutput(verification).data)
 
     @extend_schema(request=s.ReviewDecisionInput, responses={200: s.VerificationOutput})
@@ -346,7 +377,7 @@ class VerificationViewSet(ScopedReadViewSet):
     def decide_review(self, request, pk=None):
         data = validated(s.ReviewDecisionInput, request)
         verification = verifications.verification_decide_review(actor=request.user, verification=self.get_object(),
-                                                            **data)
+                                                                **data)
         return Response(s.VerificationOutput(verification).data)
 
     @extend_schema(request=s.ExtensionInput, responses={201: s.ExtensionOutput})
@@ -354,7 +385,7 @@ class VerificationViewSet(ScopedReadViewSet):
     def extensions(self, request, pk=None):
         data = validated(s.ExtensionInput, request)
         extension = reviews.extension_request(actor=request.user, verification=self.get_object(),
-                                                **data)
+                                              **data)
         return Response(s.ExtensionOutput(extension).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DetermineInput, responses={201: s.VerificationOutput})
@@ -372,7 +403,7 @@ class VerificationViewSet(ScopedReadViewSet):
     @step_up
     def approve_determination(self, request, pk=None):
         verification = determinations.verification_determination_approve(actor=request.user,
-                                                                    verification=self.get_object())
+                                                                         verification=self.get_object())
         return Response(s.VerificationOutput(verification).data)
 
 
@@ -414,8 +445,38 @@ class ExtensionViewSet(ScopedReadViewSet):
     def decide(self, request, pk=None):
         data = validated(s.GrantInput, request)
         extension = reviews.extension_decide(actor=request.user, extension=self.get_object(),
-                                               grant=data["grant"])
+                                             grant=data["grant"])
         return Response(s.ExtensionOutput(extension).data)
+
+
+class AssignmentViewSet(ScopedReadViewSet):
+    """Agency assignments as verification work: the province cancels one or replaces the agency, with a reason,
+    until the agency submits its report."""
+
+    serializer_class = s.AssignmentOutput
+    filterset_fields = ["year", "entity", "agency", "status"]
+
+    def scoped_queryset(self, user):
+        return assignments_visible_to(user)
+
+    @extend_schema(request=s.ReasonInput, responses={200: s.AssignmentOutput})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = validated(s.ReasonInput, request)
+        assignment = agencies.assignment_cancel(actor=request.user, assignment=self.get_object(),
+                                                reason=data["reason"])
+        return Response(s.AssignmentOutput(assignment).data)
+
+    @extend_schema(request=s.ReplaceAssignmentInput, responses={201: s.AssignmentOutput})
+    @action(detail=True, methods=["post"])
+    def replace(self, request, pk=None):
+        data = validated(s.ReplaceAssignmentInput, request)
+        agency = Organisation.objects.filter(pk=data["agency"]).first()
+        if agency is None:
+            raise NotFound(_("No such organisation."), field="agency")
+        assignment = agencies.assignment_replace(actor=request.user, assignment=self.get_object(), agency=agency,
+                                                 reason=data["reason"])
+        return Response(s.AssignmentOutput(assignment).data, status=status.HTTP_201_CREATED)
 
 
 class ReminderViewSet(ScopedReadViewSet):

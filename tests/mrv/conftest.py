@@ -4,12 +4,35 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from entities.models import Unit
 from mrv import services
 
 TODAY = dt.date(2024, 6, 20)
+
+
+def multipart(body: dict) -> dict:
+    """A JSON-shaped API body as multipart fields (so a file can go with it): ``unit_values[0]unit`` and so on."""
+    out = {}
+    for key, value in body.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            out.update({f"{key}[{i}]{k}": v for i, row in enumerate(value) for k, v in row.items()})
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def post_report(client, body: dict):
+    """An agency's verification report through the API: its figures with a conclusion and the file, multipart."""
+    return client.post("/api/v1/mrv/verifications/", multipart({**body, **signed_report()}), format="multipart")
+
+
+def signed_report(conclusion: str = "unqualified", reasons: str = "") -> dict:
+    """What an agency's report carries besides its figures: a conclusion (with reasons) and the signed file."""
+    return {"conclusion": conclusion, "conclusion_reasons": reasons,
+            "report_file": SimpleUploadedFile("report.pdf", b"%PDF-1.4 verification report", "application/pdf")}
 
 
 @pytest.fixture

@@ -32,6 +32,6 @@ def test_only_national_tunes_rules(client, admin_login, national, hubei):
     admin_login(client, national)
     client.post(f"/admin/mrv/warningrule/{rule.pk}/change/", {
         "code": rule.code, "name": rule.name, "description": "", "thresholds": '{"low": 0.1, "high": 1.0}',
-        "rectify_working_days": 10})
+        "rectify_working_days": 10, "severity": "high"})
     rule.refresh_from_db()
-    assert rule.enabled is False and rule.thresholds == {"low": 0.1, "high": 1.0}
+    assert rule.enabled is False and rule.thresholds == {"low": 0.1, "high": 1.0} and rule.severity == "high"

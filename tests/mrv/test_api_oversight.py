@@ -8,7 +8,7 @@ from entities.models import AgencyAssignment
 from mrv import early_warnings, reviews, services, verifications
 from mrv.models import AgencyRating, EarlyWarning, QualityControlPlan, Verification
 
-from .conftest import month_row
+from .conftest import month_row, post_report, signed_report
 from .test_oversight import VALUES
 
 pytestmark = pytest.mark.django_db
@@ -90,10 +90,10 @@ def test_warning_api_queue_and_refusals(api, entity_user, wuhan, hubei, guangdon
 def test_verification_api(api, entity, other_entity, verifier, hubei, guangdong, entity_user, agency):
     AgencyAssignment.objects.create(year=2024, entity=entity, agency=agency, assigned_by=hubei)
     body = {"entity": entity.pk, "year": 2024, "unit_values": VALUES, "findings": ["ledger stamp missing"]}
-    response = api(verifier).post("/api/v1/mrv/verifications/", {**body, "entity": other_entity.pk}, format="json")
+    response = post_report(api(verifier), {**body, "entity": other_entity.pk})
     assert response.status_code == 404
-    assert api(entity_user).post("/api/v1/mrv/verifications/", body, format="json").status_code == 404
-    response = api(verifier).post("/api/v1/mrv/verifications/", body, format="json")
+    assert post_report(api(entity_user), body).status_code == 404
+    response = post_report(api(verifier), body)
     assert response.status_code == 201 and response.json()["verified_emissions_tco2"] == "4600000.600"
     vid = response.json()["id"]
     assert api(guangdong).post(f"/api/v1/mrv/verifications/{vid}/confirm/").status_code == 404
@@ -134,7 +134,7 @@ def test_verification_api(api, entity, other_entity, verifier, hubei, guangdong,
 
 def test_agency_rating(api, entity, hubei, guangdong, verifier, agency):
     AgencyAssignment.objects.create(year=2024, entity=entity, agency=agency, assigned_by=hubei)
-    verifications.verification_submit(actor=verifier, entity=entity, year=2024, unit_values=VALUES)
+    verifications.verification_submit(**signed_report(), actor=verifier, entity=entity, year=2024, unit_values=VALUES)
     Verification.objects.update(submitted_at=dt.datetime(2025, 5, 20, 10, tzinfo=dt.UTC))  # before Jun 30
     body = {"agency": agency.pk, "year": 2024, "timeliness": 5, "quality": 4, "comment": "thorough"}
     assert api(guangdong).post("/api/v1/mrv/agency-ratings/", body, format="json").status_code == 404
@@ -156,13 +156,13 @@ def test_request_for_information_pauses_the_reviewers_deadline(api, entity_user,
     url = f"/api/v1/mrv/submissions/{sub_id}/information-requests/"
     assert api(hubei).post(url, {"question": "NCV test report?"}, format="json").status_code == 403
     rfi = reviews.information_request(actor=wuhan, submission=sub, question="Send the NCV test report.",
-                                        today=dt.date(2025, 6, 3))
+                                      today=dt.date(2025, 6, 3))
     detail = api(entity_user).get(f"/api/v1/mrv/submissions/{sub_id}/").json()
     assert detail["next_step"]["who"] == "entity"
     assert api(wuhan).post(url, {"question": "again"}, format="json").status_code == 409
     assert api(other_entity_user).post(url + "answer/", {"answer": "x"}, format="json").status_code == 404
     reviews.information_answer(actor=entity_user, request=rfi, answer="Attached CMA report 0412.",
-                                 today=dt.date(2025, 6, 6))
+                               today=dt.date(2025, 6, 6))
     sub.refresh_from_db()
     # open Jun 3 -> Jun 6: three working days (4, 5, 6) added to Jun 13 -> Jun 18
     assert sub.review_due == dt.date(2025, 6, 18)

@@ -12,6 +12,7 @@ from mrv import deadlines, determinations, tasks, verifications
 from mrv.models import AnnualReport, Verification
 from tests import factories as f
 
+from .conftest import signed_report
 from .test_oversight import VALUES
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,8 @@ def test_cases_open_the_day_after_the_deadline_once(cast, entity, other_entity, 
     assert determinations.conservative_cases_open(today=dt.date(2024, 4, 3)) == []
     assert Verification.objects.count() == 2
     with pytest.raises(Conflict) as exc:
-        verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+        verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2023, unit_values=VALUES)
     assert exc.value.code == "determination_in_progress"
     assert Verification.objects.get(entity=entity).status == Verification.Status.DETERMINATION_OPEN
 
@@ -60,7 +62,7 @@ def test_case_is_decided_by_the_manual_path(cast, entity, hubei):
     determinations.conservative_cases_open(today=dt.date(2024, 4, 2))
     second = f.regulator("provincial_regulator", province_code="42", username="hubei-2")
     case = determinations.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
-                                            reason="No annual report; highest monthly intensity applied")
+                                                 reason="No annual report; highest monthly intensity applied")
     assert case.status == Verification.Status.DETERMINATION_PENDING
     case = determinations.verification_determination_approve(actor=second, verification=case, today=dt.date(2024, 5, 6))
     assert case.status == Verification.Status.CONFIRMED and case.verified_emissions_tco2 == Decimal("4600000.600")
@@ -91,7 +93,8 @@ def test_a_late_report_closes_the_open_case_and_the_agency_verifies(cast, entity
     case = Verification.objects.get(entity=entity, year=2023)
     assert (case.status, case.is_conservative, case.conservative_reason) == ("in_progress", False, "")
     assert case.agency == verifier.organisation
-    verification = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+    verification = verifications.verification_submit(**signed_report(),
+                                                     actor=verifier, entity=entity, year=2023, unit_values=VALUES)
     assert verification.status == Verification.Status.SUBMITTED
     assert Verification.objects.get(entity=cast["neighbour"]).status == Verification.Status.DETERMINATION_OPEN
 
@@ -100,7 +103,7 @@ def test_once_figures_are_proposed_a_late_report_does_not_stop_the_determination
                                                                                  chp_unit, hubei):
     determinations.conservative_cases_open(today=dt.date(2024, 4, 2))
     determinations.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
-                                     reason="No annual report; highest monthly intensity applied")
+                                          reason="No annual report; highest monthly intensity applied")
     _late_report(entity, entity_user, (unit, chp_unit))
     case = Verification.objects.get(entity=entity, year=2023)
     assert (case.status, case.is_conservative) == (Verification.Status.DETERMINATION_PENDING, True)

@@ -10,7 +10,7 @@ from entities.models import AgencyAssignment
 from mrv import deadlines, determinations, early_warnings, reviews, selectors, services, verifications
 from mrv.models import EarlyWarning, MonthlySubmission, Verification, WarningRule
 
-from .conftest import month_row
+from .conftest import month_row, signed_report
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +30,9 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
     with pytest.raises(DomainError) as exc:
         selectors.verified_unit_data(2023, entity_ids=[entity.pk], require_confirmed=True)
     assert exc.value.code == "verification_not_confirmed"
-    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
-                                      findings=["meter #3 calibration overdue"])
+    v = verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+                                          findings=["meter #3 calibration overdue"])
     assert v.verified_emissions_tco2 == Decimal("4600000.600")
     assert selectors.verified_emissions(entity.pk, 2023) is None
     finding = v.findings.get()
@@ -51,7 +52,7 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
     with pytest.raises(Conflict):
         verifications.verification_confirm(actor=hubei, verification=v)
     v = verifications.verification_request_review(actor=entity_user, verification=v, reason="unit 2 heat is wrong",
-                                              today=dt.date(2024, 6, 5))
+                                                  today=dt.date(2024, 6, 5))
     assert v.review_decision_due == dt.date(2024, 6, 20)
     assert selectors.verified_emissions(entity.pk, 2023) is None
     v = verifications.verification_decide_review(actor=hubei, verification=v, unit_values=VALUES[:1] + [
@@ -61,18 +62,21 @@ def test_verification_flow_feeds_allocation_selectors(entity, verifier, hubei, e
 
 def test_verification_refusals(entity, other_entity, verifier, guangdong, hubei, assigned):
     with pytest.raises(NotFound):
-        verifications.verification_submit(actor=verifier, entity=other_entity, year=2023, unit_values=VALUES)
+        verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=other_entity, year=2023, unit_values=VALUES)
     with pytest.raises(NotFound):
-        verifications.verification_submit(actor=verifier, entity=entity, year=2022, unit_values=VALUES)
+        verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2022, unit_values=VALUES)
     assert Verification.objects.count() == 0
-    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES)
+    v = verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2023, unit_values=VALUES)
     with pytest.raises(Forbidden):
         verifications.verification_confirm(actor=guangdong, verification=v)
     v.refresh_from_db()
     assert v.status == Verification.Status.SUBMITTED
     with pytest.raises(DomainError) as exc:
-        verifications.verification_submit(actor=verifier, entity=entity, year=2023,
-                                      unit_values=[{**VALUES[0], "load_factor": "1.3"}])
+        verifications.verification_submit(**signed_report(), actor=verifier, entity=entity, year=2023,
+                                          unit_values=[{**VALUES[0], "load_factor": "1.3"}])
     assert exc.value.field == "unit_values[0].load_factor"
 
 
@@ -83,7 +87,7 @@ def test_conservative_determination_needs_a_second_regulator(entity, hubei, wuha
     with pytest.raises(Forbidden):
         determinations.verification_determine(actor=wuhan, entity=entity, year=2023, unit_values=VALUES, reason="x")
     v = determinations.verification_determine(actor=hubei, entity=entity, year=2023, unit_values=VALUES,
-                                         reason="annual report missing at Mar 31")
+                                              reason="annual report missing at Mar 31")
     assert v.is_conservative and v.status == Verification.Status.DETERMINATION_PENDING
     assert selectors.verified_emissions(entity.pk, 2023) is None
     with pytest.raises(Forbidden):
@@ -138,7 +142,7 @@ def test_warnings_on_submission_and_closed_loop(entity, entity_user, unit, wuhan
     with pytest.raises(Forbidden):
         early_warnings.warning_transition(actor=hubei, warning=warning, to="transferred")
     warning = early_warnings.warning_transition(actor=wuhan, warning=warning, to="rectification_requested",
-                                           today=dt.date(2024, 6, 3))
+                                                today=dt.date(2024, 6, 3))
     services.submissions_bulk_load(actor=entity_user, rows=[month_row(unit)])
     warning.refresh_from_db()
     assert warning.status == "rectified" and warning.rectified_by.version == 2
@@ -235,7 +239,7 @@ def test_overdue_review_escalates_unless_waiting_for_the_entity(entity, entity_u
     MonthlySubmission.objects.filter(pk__in=ids).update(review_due=dt.date(2025, 6, 3))
     waiting = MonthlySubmission.objects.get(pk=ids[1])
     reviews.information_request(actor=wuhan, submission=waiting, question="Heat meter readings?",
-                                  today=dt.date(2025, 6, 2))
+                                today=dt.date(2025, 6, 2))
     assert reviews.reviews_escalate(today=dt.date(2025, 6, 4)) == 1
     moved = MonthlySubmission.objects.get(pk=ids[0])
     assert moved.status == MonthlySubmission.Status.PROVINCIAL_REVIEW
@@ -257,7 +261,7 @@ def test_deadline_extension_asked_with_reason_and_decided_above(entity, entity_u
     with pytest.raises(Forbidden):
         reviews.extension_request(actor=hubei, submission=sub, working_days=5, reason="not my turn")
     ext = reviews.extension_request(actor=wuhan, submission=sub, working_days=3,
-                                      reason="site inspection of the coal yard scheduled")
+                                    reason="site inspection of the coal yard scheduled")
     with pytest.raises(Conflict):
         reviews.extension_request(actor=wuhan, submission=sub, working_days=2, reason="again")
     with pytest.raises(Forbidden):
@@ -272,8 +276,9 @@ def test_deadline_extension_asked_with_reason_and_decided_above(entity, entity_u
 def test_unanswered_findings_are_reminded_before_the_province_confirms(entity, verifier, entity_user, assigned):
     from mrv.models import Reminder
 
-    v = verifications.verification_submit(actor=verifier, entity=entity, year=2023, unit_values=VALUES,
-                                      findings=["meter #3 calibration overdue", "coal sample log incomplete"])
+    v = verifications.verification_submit(**signed_report(),
+                                          actor=verifier, entity=entity, year=2023, unit_values=VALUES,
+                                          findings=["meter #3 calibration overdue", "coal sample log incomplete"])
     assert deadlines.next_step(v) == {"who": "entity", "by": dt.date(2024, 6, 30), "why": "findings to answer"}
     assert deadlines.reminders_send(today=dt.date(2024, 6, 23)) == 1
     assert deadlines.reminders_send(today=dt.date(2024, 6, 23)) == 0

@@ -11,7 +11,14 @@ from entities.models import AgencyAssignment
 from mrv import selectors, services, verifications
 from mrv.models import AnnualReport, MonthlySubmission, Verification, VerifiedFacilityValue
 
-from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH, STEEL_MONTH, _facility_entity
+from .conftest import (
+    ALUMINIUM_MONTH,
+    CEMENT_MONTH,
+    STEEL_MONTH,
+    _facility_entity,
+    post_report,
+    signed_report,
+)
 from .test_adding_a_sector import glass  # noqa: F401  (the toy sector's row, a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -158,10 +165,10 @@ def test_annual_report_verification_and_verified_unit_data(api, cement_entity, a
     body = {"entity": cement_entity.pk, "year": 2025, "unit_values": [
         {"unit": "HB-CEM-L1", "emissions_tco2": "926810.22", "output_t": "1200000", "carbide_slag_rate": "0.0449"}]}
     bad = {**body, "unit_values": [{**body["unit_values"][0], "load_factor": "0.8"}]}
-    response = api(verifier).post("/api/v1/mrv/verifications/", bad, format="json")
+    response = post_report(api(verifier), bad)
     assert response.status_code == 400 and response.json()["error"]["field"] == "unit_values[0].load_factor"
     assert not Verification.objects.exists()
-    response = api(verifier).post("/api/v1/mrv/verifications/", body, format="json")
+    response = post_report(api(verifier), body)
     assert response.status_code == 201, response.json()
     verification = response.json()
     assert verification["verified_emissions_tco2"] == "926810.220"
@@ -170,9 +177,10 @@ def test_annual_report_verification_and_verified_unit_data(api, cement_entity, a
         in (403, 404)
     assert api(hubei, otp=True).post(f"/api/v1/mrv/verifications/{verification['id']}/confirm/").json()[
         "status"] == "confirmed"
-    verifications.verification_submit(actor=verifier, entity=aluminium_entity, year=2025, unit_values=[
+    verifications.verification_submit(**signed_report(),
+                                      actor=verifier, entity=aluminium_entity, year=2025, unit_values=[
         {"unit": "HB-AL-P1", "emissions_tco2": "1016776", "output_t": "600000"}])
-    verifications.verification_submit(actor=verifier, entity=steel_entity, year=2025, unit_values=[
+    verifications.verification_submit(**signed_report(), actor=verifier, entity=steel_entity, year=2025, unit_values=[
         {"unit": "HB-ST-01", "emissions_tco2": "8417424.13", "output_t": "4800000",
          "intensity_emissions_tco2": "4200000", "intensity_output_t": "4440000"}])
     for v in Verification.objects.exclude(status="confirmed"):
@@ -201,9 +209,10 @@ def test_power_units_keep_their_verified_keys(entity, agency, verifier, hubei):
     AgencyAssignment.objects.create(year=2024, entity=entity, agency=agency, assigned_by=hubei)
     response = verifications.verification_submit
     with pytest.raises(Exception) as refused:
-        response(actor=verifier, entity=entity, year=2024, unit_values=[{**VALUES[0], "output_t": "5"}])
+        response(**signed_report(),
+                 actor=verifier, entity=entity, year=2024, unit_values=[{**VALUES[0], "output_t": "5"}])
     assert refused.value.field == "unit_values[0].output_t"
-    v = response(actor=verifier, entity=entity, year=2024, unit_values=VALUES)
+    v = response(**signed_report(), actor=verifier, entity=entity, year=2024, unit_values=VALUES)
     verifications.verification_confirm(actor=hubei, verification=v)
     row = selectors.verified_unit_data(2024)[0]
     assert (row["sector"], row["category"], row["verified_emissions_tco2"], row["output_t"]) == (

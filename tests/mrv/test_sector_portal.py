@@ -10,7 +10,7 @@ from entities.models import AgencyAssignment
 from mrv import services, verifications
 from mrv.models import MonthlySubmission, SubmissionUpload
 
-from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH
+from .conftest import ALUMINIUM_MONTH, CEMENT_MONTH, signed_report
 from .test_sector_uploads import CEMENT_COLUMNS, _cement_rows, _csv
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,8 @@ def test_admin_lists_sector_months_and_verified_facility_values(client, admin_lo
                                                                 agency, verifier, hubei, guangdong):
     _month(cement_entity, facility_user(cement_entity), CEMENT_MONTH)
     AgencyAssignment.objects.create(year=2025, entity=cement_entity, agency=agency, assigned_by=hubei)
-    verification = verifications.verification_submit(actor=verifier, entity=cement_entity, year=2025, unit_values=[
+    verification = verifications.verification_submit(**signed_report(),
+                                                     actor=verifier, entity=cement_entity, year=2025, unit_values=[
         {"unit": "HB-CEM-L1", "emissions_tco2": "926810.22", "output_t": "1200000"}])
     admin_login(client, hubei)
     assert "HB-CEM-L1" in client.get("/admin/mrv/monthlysubmission/?unit__sector__code__exact=cement").content.decode()
@@ -97,12 +98,13 @@ def test_agency_portal_enters_a_clinker_lines_figures(client, admin_login, cemen
     assert 'name="HB-CEM-L1:carbide_slag_rate"' in page and "electricity_generated_mwh" not in page
     post = {"HB-CEM-L1:emissions_tco2": "77234.185", "HB-CEM-L1:output_t": "100000",
             "HB-CEM-L1:intensity_emissions_tco2": "", "HB-CEM-L1:intensity_output_t": "",
-            "HB-CEM-L1:carbide_slag_rate": "0.0449"}
-    assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", post).status_code == 302
+            "HB-CEM-L1:carbide_slag_rate": "0.0449", "conclusion": "unqualified"}
+    first = {**post, "report_file": signed_report()["report_file"]}
+    assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", first).status_code == 302
     value = VerifiedFacilityValue.objects.get()
     assert (str(value.emissions_tco2), str(value.intensity_output_t), str(value.carbide_slag_rate)) == (
         "77234.185", "100000.000", "0.0449")
-    post["HB-CEM-L1:carbide_slag_rate"] = ""  # blank: from the months' lines, 2,400 / 53,500
+    post["HB-CEM-L1:carbide_slag_rate"] = ""  # blank: from the months' lines, 2,400 / 53,500 (the file is kept)
     assert client.post(f"/mrv/verifications/assignments/{assignment.pk}/", post).status_code == 302
     assert str(VerifiedFacilityValue.objects.get().carbide_slag_rate) == "0.0449"
 

@@ -9,7 +9,7 @@ from mrv.models import MonthlySubmission
 from mrv.spreadsheet import COLUMNS
 from tests.conftest import otp_login
 
-from .conftest import month_row
+from .conftest import month_row, signed_report
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,8 @@ def test_agency_portal_upload_and_province_confirms(client, verifier, agency, hu
     assert client.get(f"/mrv/verifications/assignments/{assignment.pk}/").status_code == 404
     client.force_login(verifier)
     assert entity.name in client.get("/mrv/verifications/").content.decode()
-    post = {"findings": "ledger for March not stamped"}
+    post = {"findings": "ledger for March not stamped", **signed_report()}
+    post.pop("conclusion_reasons")
     for code, emissions in (("HB-WH-01", "2900000"), ("HB-WH-02", "1700000")):
         post.update({f"{code}:electricity_generated_mwh": "3600000", f"{code}:electricity_supplied_mwh": "3400000",
                      f"{code}:heat_supplied_gj": "0", f"{code}:load_factor": "0.8",
