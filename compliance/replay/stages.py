@@ -914,6 +914,20 @@ def surrender_stage(ctx: Context, res: StageResult) -> None:
     res.details.update({"refused": len(refused), "refusals": refused[:10], "late_completions": len(late_steps)})
 
 
+def surrender_refusals(out: dict, requests: list[dict], holdings: dict, res: StageResult) -> list[str]:
+    """Count what ``compliance.surrender_bulk`` did into ``res`` (its batches are the database transactions)
+    and give back the CEAs of the refused requests; return the refusals as text."""
+    from compliance.surrender_bulk import BATCH
+
+    refused = {r["obligation"]: f"{r['obligation']}: {r['message']}" for r in out["refused"]}
+    for request in requests:
+        if request["obligation"].pk in refused:
+            _give_back(holdings[request["obligation"].entity_id], request["items"])
+    res.rows += sum(len(steps) for steps in out["steps"].values())
+    res.transactions += (len(requests) + BATCH - 1) // BATCH
+    return list(refused.values())
+
+
 def _give_back(held: dict, items: list[dict]) -> None:
     """A refused surrender moved nothing: its CEAs are still held."""
     for item in items:
