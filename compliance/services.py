@@ -123,8 +123,7 @@ def cycle_update(*, actor, cycle: ComplianceCycle, **fields) -> ComplianceCycle:
 
 # ---- obligations ---------------------------------------------------------------------------------
 
-def _obligation_figures(entity_id: int, year: int, verified: int) -> dict:
-    alloc = allowances_selectors.allocation_for(entity_id, year)
+def _obligation_figures(alloc: dict, verified: int) -> dict:
     return {"allocation_tco2": int(alloc["allocation_tco2"] or 0), "plan_relief_tco2": int(alloc["relief_tco2"] or 0),
             "borrowed_tco2": int(alloc["borrowed_tco2"] or 0), "verified_emissions_tco2": verified}
 
@@ -157,14 +156,16 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
     # Only the units the plan covers (the true-up's coverage): an uncovered unit creates no obligation.
     verified = allowances_selectors.covered_emissions_by_entity(year, entity_ids)
     existing = {o.entity_id: o for o in Obligation.objects.filter(year=year, entity_id__in=list(verified))}
+    allocations = allowances_selectors.allocations_for(sorted(verified), year)
     created = updated = unchanged = 0
+    new = []
     for entity_id, tonnes in sorted(verified.items()):
-        figures = _obligation_figures(entity_id, year, tonnes)
+        figures = _obligation_figures(allocations[entity_id], tonnes)
         obligation = existing.get(entity_id)
         if obligation is None:
-            obligation = Obligation.objects.create(cycle=cycle, entity_id=entity_id, year=year,
-                                                   quantity_tco2=tonnes, **figures)
+            new.append(Obligation(cycle=cycle, entity_id=entity_id, year=year, quantity_tco2=tonnes, **figures))
             created += 1
+            continue
         elif obligation.cycle_id != cycle.pk or obligation.closed_at is not None:
             unchanged += 1
             continue
@@ -181,6 +182,11 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
             unchanged += 1
             continue
         _sync_mechanisms(obligation)
+    Obligation.objects.bulk_create(new, batch_size=2000)
+    FlexibleMechanism.objects.bulk_create([  # a new obligation has no mechanism yet: its own, in one INSERT
+        FlexibleMechanism(obligation=o, kind=kind, quantity_tco2=qty) for o in new
+        for kind, qty in ((FlexibleMechanism.Kind.PLAN_RELIEF, o.plan_relief_tco2),
+                          (FlexibleMechanism.Kind.BORROWING, o.borrowed_tco2)) if qty > 0], batch_size=2000)
     result = {"year": year, "created": created, "updated": updated, "unchanged": unchanged}
     audit_record(actor=actor, action="compliance.obligations_calculate", obj=cycle, after=result)
     return result
