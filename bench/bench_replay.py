@@ -6,7 +6,7 @@
         --fleet ../shared/data/china_power_units.csv            # 2024-2025, four sectors (issue 16, point 7)
 
 Each size runs ``manage.py replay_cycle`` on a fresh database of its own: with DATABASE_URL pointing
-at PostgreSQL, a database ``cets_replay_bench_<n>`` is (re)created on that server; otherwise a
+at PostgreSQL, a database ``<its name>_replay_<n>`` is (re)created on that server; otherwise a
 temporary SQLite file. With two or more sizes it prints the time ratio of the last to the first
 beside the entity ratio, from the same run. ``--four-sectors`` replays 2024-2025 over power, steel, cement
 and aluminium (goal: 3,378 entities in under 10 minutes, twice the entities in under 2.2 times that).
@@ -32,7 +32,7 @@ def fresh_database(size: int, workdir: Path) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         parsed = urlparse(url)
-        name = f"cets_replay_bench_{size}"
+        name = f"{parsed.path.strip('/') or 'cets'}_replay_{size}"  # beside the configured database, never another's
         admin = urlunparse(parsed._replace(path="/postgres"))
         import psycopg2
 
