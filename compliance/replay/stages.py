@@ -519,17 +519,16 @@ def individual_relief(ctx: Context, res: StageResult) -> None:
 
 
 def _holdings(entity_ids, vintages: list[int]) -> dict:
-    """{entity pk: {vintage: available}} read through the registry's selectors."""
+    """{entity pk: {vintage: available}} read through the registry's selectors (one grouped query: per
+    entity and vintage it cost 40 s for 3,378 entities and six vintages, five times a replay)."""
     from registry import selectors as registry_selectors
     from registry import services as registry
 
     instruments = {v: registry.instrument_get_or_create_cea(vintage=v) for v in vintages}
-    out = {}
-    for entity in KeyEntity.objects.filter(pk__in=list(entity_ids)):
-        account = registry.account_for_entity(entity=entity, create=False)
-        out[entity.pk] = {v: (registry_selectors.balance(account, i).available if account else 0)
-                          for v, i in instruments.items()}
-    return out
+    ids = list(KeyEntity.objects.filter(pk__in=list(entity_ids)).values_list("pk", flat=True))
+    balances = registry_selectors.entity_balances(entity_ids=ids, instruments=instruments.values())
+    return {pk: {v: balances[pk][i.pk].available if i.pk in balances.get(pk, {}) else 0
+                 for v, i in instruments.items()} for pk in ids}
 
 
 CCER_TARGET_TCO2 = 3_720_000  # the report's offsets of the cycle, scaled by entities / 2,257
