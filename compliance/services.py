@@ -124,8 +124,7 @@ def cycle_update(*, actor, cycle: ComplianceCycle, **fields) -> ComplianceCycle:
 
 # ---- obligations ---------------------------------------------------------------------------------
 
-def _obligation_figures(entity_id: int, year: int, verified: int) -> dict:
-    alloc = allowances_selectors.allocation_for(entity_id, year)
+def _obligation_figures(alloc: dict, verified: int) -> dict:
     return {"allocation_tco2": int(alloc["allocation_tco2"] or 0), "plan_relief_tco2": int(alloc["relief_tco2"] or 0),
             "borrowed_tco2": int(alloc["borrowed_tco2"] or 0), "verified_emissions_tco2": verified}
 
@@ -158,14 +157,16 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
     # Only the units the plan covers (the true-up's coverage): an uncovered unit creates no obligation.
     verified = allowances_selectors.covered_emissions_by_entity(year, entity_ids)
     existing = {o.entity_id: o for o in Obligation.objects.filter(year=year, entity_id__in=list(verified))}
+    allocations = allowances_selectors.allocations_for(sorted(verified), year)
     created = updated = unchanged = 0
+    new = []
     for entity_id, tonnes in sorted(verified.items()):
-        figures = _obligation_figures(entity_id, year, tonnes)
+        figures = _obligation_figures(allocations[entity_id], tonnes)
         obligation = existing.get(entity_id)
         if obligation is None:
-            obligation = Obligation.objects.create(cycle=cycle, entity_id=entity_id, year=year,
-                                                   quantity_tco2=tonnes, **figures)
+            new.append(Obligation(cycle=cycle, entity_id=entity_id, year=year, quantity_tco2=tonnes, **figures))
             created += 1
+            continue
         elif obligation.cycle_id != cycle.pk or obligation.closed_at is not None:
             unchanged += 1
             continue
@@ -182,6 +183,11 @@ def obligations_calculate(*, actor, cycle: ComplianceCycle, year: int, entity_id
             unchanged += 1
             continue
         _sync_mechanisms(obligation)
+    Obligation.objects.bulk_create(new, batch_size=2000)
+    FlexibleMechanism.objects.bulk_create([  # a new obligation has no mechanism yet: its own, in one INSERT
+        FlexibleMechanism(obligation=o, kind=kind, quantity_tco2=qty) for o in new
+        for kind, qty in ((FlexibleMechanism.Kind.PLAN_RELIEF, o.plan_relief_tco2),
+                          (FlexibleMechanism.Kind.BORROWING, o.borrowed_tco2)) if qty > 0], batch_size=2000)
     result = {"year": year, "created": created, "updated": updated, "unchanged": unchanged}
     audit_record(actor=actor, action="compliance.obligations_calculate", obj=cycle, after=result)
     return result
@@ -235,14 +241,28 @@ def surrender(*, actor, obligation: Obligation, items: list, on_date: dt.date | 
     locked, so two surrenders of one obligation serialise and a reversal can only lower them. A step
     after the final deadline is accepted until the cycle closes and counts as late.
     """
+    check_surrender_request(actor=actor, obligation=obligation, items=items)
+    (obligation,) = lock_rows(Obligation.objects.filter(pk=obligation.pk))
+    return surrender_locked(actor=actor, obligation=obligation, items=items, on_date=on_date)
+
+
+def check_surrender_request(*, actor, obligation: Obligation, items) -> None:
+    """What ``surrender`` refuses before locking anything: another entity's obligation, no or too many items."""
     if getattr(actor, "acting_entity_id", None) != obligation.entity_id:
         raise NotFound(_("No such obligation among those of the entity you act for."), field="obligation")
     if not isinstance(items, list) or not items:
         raise DomainError(_("Give at least one item to surrender."), "required", "items")
     if len(items) > 20:
         raise DomainError(_("At most 20 items per surrender."), "too_many_items", "items")
-    (obligation,) = lock_rows(Obligation.objects.filter(pk=obligation.pk))
-    cycle = ComplianceCycle.objects.get(pk=obligation.cycle_id)
+
+
+def surrender_locked(*, actor, obligation: Obligation, items: list, on_date: dt.date | None = None,
+                     cycle: ComplianceCycle | None = None, account=None, reference: str = "") -> list[SurrenderStep]:
+    """``surrender``'s rules and movements on an obligation its caller has locked (after
+    ``check_surrender_request``): ``surrender`` for one obligation, ``compliance.surrender_bulk`` for many,
+    which passes the cycle and the entity's holding account it has read (and locked) for the whole batch
+    and the reference that makes its requests idempotent."""
+    cycle = cycle or ComplianceCycle.objects.get(pk=obligation.cycle_id)
     obligation.cycle = cycle
     if cycle.status != ComplianceCycle.Status.OPEN or obligation.closed_at is not None:
         raise Conflict(_("Cycle %(cycle)s is closed: no more surrender.") % {"cycle": cycle.code},
@@ -259,14 +279,15 @@ def surrender(*, actor, obligation: Obligation, items: list, on_date: dt.date | 
         raise DomainError(_("CCERs may cover at most %(pct)s%% of the obligation (%(cap)s t); %(used)s t already "
                             "used.") % {"pct": cycle.offset_cap_pct.normalize(), "cap": f"{cap:,}",
                                         "used": f"{obligation.offsets_tco2:,}"}, "offset_cap_exceeded", "items")
-    account = registry.account_for_entity(entity=obligation.entity, create=False)
+    account = account or registry.account_for_entity(entity=obligation.entity, create=False)
     if account is None:
         raise DomainError(_("The entity has no registry holding account."), "no_account", "obligation")
     on_date = on_date or _today()
     late = on_date > cycle.deadline
+    reference = reference or f"compliance:{obligation.pk}"
     steps = []
     for item in checked:
-        steps.append(_step(actor, obligation, account, item, on_date, late))
+        steps.append(_step(actor, obligation, account, item, on_date, late, reference))
     obligation.refresh_from_db()  # the coverage now read from the ledger includes these steps
     audit_record(actor=actor, action="compliance.surrender", obj=obligation,
                  after={"steps": [{"kind": s.kind, "instrument": s.instrument_code, "quantity": s.quantity,
@@ -312,12 +333,13 @@ def surrender_for_year(*, actor, entity, compliance_year, instrument_code: str, 
     return step
 
 
-def _step(actor, obligation: Obligation, account, item: dict, on_date: dt.date, late: bool) -> SurrenderStep:
+def _step(actor, obligation: Obligation, account, item: dict, on_date: dt.date, late: bool,
+          reference: str) -> SurrenderStep:
     if item["kind"] == SurrenderStep.Kind.CEA:
         instrument = registry.instrument_get_or_create_cea(vintage=item["vintage"])
         tx = registry.surrender_execute(actor=actor, account=account, instrument=instrument,
                                         quantity=item["quantity"], compliance_year=obligation.year,
-                                        reference=f"compliance:{obligation.pk}")
+                                        reference=reference)
         return SurrenderStep.objects.create(obligation=obligation, kind=item["kind"], instrument_code=instrument.code,
                                             quantity=item["quantity"], registry_transaction_id=tx.pk,
                                             on_date=on_date, late=late, created_by=actor)

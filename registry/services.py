@@ -1457,6 +1457,21 @@ def surrender_execute(*, actor, account: Account, instrument: Instrument, quanti
                    destination=K.NATIONAL_SURRENDER, reference=reference, compliance_year=int(compliance_year))
 
 
+def surrender_accounts_lock(*, entity_ids) -> dict[int, Account]:
+    """Lock the entities' holding accounts and the national surrender account in one statement, in pk order,
+    and return the entities' accounts (fresh copies) by entity id; an entity without an open one is absent.
+
+    For ``compliance.surrender_bulk``: a batch of surrenders takes the locks each ``surrender_execute``
+    would take, once and in the same order (obligations first, then accounts by pk), so its surrenders
+    only find them held and a concurrent single surrender or trade waits for the batch, never deadlocks.
+    """
+    accounts = {a.entity_id: a.pk for a in Account.objects.filter(kind=K.ENTITY_HOLDING, entity_id__in=entity_ids)
+                .exclude(status=S.CLOSED).only("pk", "entity_id")}
+    locked = lock_pks(Account, [*accounts.values(), national_account(kind=K.NATIONAL_SURRENDER).pk])
+    by_pk = {a.pk: a for a in locked}
+    return {entity_id: by_pk[pk] for entity_id, pk in accounts.items()}
+
+
 @transaction.atomic
 def ccer_cancel(*, actor, account: Account, instrument: Instrument, quantity, purpose: str, beneficiary: str = "",
                 reference: str = "", compliance_year: int | None = None) -> Transaction:

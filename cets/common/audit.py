@@ -10,7 +10,7 @@ interval) an entry is recorded but not yet tamper-evident; ``verify_audit`` seal
 import hashlib
 import json
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, AuditEntry
@@ -103,9 +103,24 @@ def audit_seal(limit: int = 20_000) -> int:
             seq += 1
             entry.seq, entry.prev_hash = seq, prev
             entry.entry_hash = prev = entry_digest(entry)
-        AuditEntry.objects.bulk_update(entries, ["seq", "prev_hash", "entry_hash"], batch_size=1_000)
+        _write_seals(entries)
         AuditChainHead.objects.filter(pk=1).update(last_hash=prev, last_entry_id=entries[-1].pk, last_seq=seq)
     return len(entries)
+
+
+def _write_seals(entries: list[AuditEntry]) -> None:
+    """Store the entries' chain columns: on PostgreSQL one UPDATE from arrays (``bulk_update``'s CASE per
+    row and column cost 1.6 ms of client CPU an entry: 97 s to seal a 600-entity replay's audit trail)."""
+    if connection.vendor != "postgresql":
+        AuditEntry.objects.bulk_update(entries, ["seq", "prev_hash", "entry_hash"], batch_size=1_000)
+        return
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {table} AS a SET seq = v.seq, prev_hash = v.prev_hash, entry_hash = v.entry_hash "
+                    f"FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]) "
+                    f"AS v(id, seq, prev_hash, entry_hash) WHERE a.id = v.id",
+                    [[e.pk for e in entries], [e.seq for e in entries], [e.prev_hash for e in entries],
+                     [e.entry_hash for e in entries]])
 
 
 def audit_seal_all() -> int:

@@ -178,8 +178,7 @@ def surrender(ctx: Context, res: StageResult, year: int) -> None:
     """Everyone surrenders its whole obligation by the deadline from its eligible holdings, except a few
     stragglers (drawn in a seeded order until what they leave uncovered is ``1 - COMPLIANCE``), who
     cover U(0.75, 0.97) on time; half of them complete after the deadline, before the closing."""
-    (surrender_,) = need("compliance.services:surrender")
-    from cets.common.errors import DomainError
+    (surrender_bulk,) = need("compliance.surrender_bulk:surrender_bulk")
     from compliance.models import Obligation
     from registry.vintages import eligible_vintages
 
@@ -197,28 +196,22 @@ def surrender(ctx: Context, res: StageResult, year: int) -> None:
         covered = max(covered, 1 - (target - missing) / max(1, o.remaining_tco2))
         share[o.pk] = covered
         missing += (1 - covered) * o.remaining_tco2
-    refused, late = [], []
+    requests, late = [], []
     for o in obligations_:
-        quantity = int(o.remaining_tco2 * share.get(o.pk, 1.0))
-        items = stages._cea_items(quantity, holdings[o.entity_id], year)
-        if not items:
-            continue
-        try:
-            surrender_(actor=ctx.entity_users[o.entity_id], obligation=o, items=items, on_date=SURRENDER_DAY[year])
-            res.rows += len(items)
-            res.transactions += 1
-        except DomainError as exc:
-            refused.append(f"{o.entity_id}: {exc}")
-            stages._give_back(holdings[o.entity_id], items)
+        items = stages._cea_items(int(o.remaining_tco2 * share.get(o.pk, 1.0)), holdings[o.entity_id], year)
+        if items:
+            requests.append({"actor": ctx.entity_users[o.entity_id], "obligation": o, "items": items})
         if o.pk in share and rng.random() < 0.5:
             late.append(o.pk)
-    for pk in late:
-        o = Obligation.objects.get(pk=pk)
+    out = surrender_bulk(requests=requests, key=f"replay-{year}-on-time", on_date=SURRENDER_DAY[year])
+    refused = stages.surrender_refusals(out, requests, holdings, res)
+    requests = []
+    for o in Obligation.objects.filter(pk__in=late).order_by("pk"):
         items = stages._cea_items(o.remaining_tco2, holdings[o.entity_id], year)
         if items:
-            surrender_(actor=ctx.entity_users[o.entity_id], obligation=o, items=items,
-                       on_date=dt.date(year + 2, 1, 20))
-            res.transactions += 1
+            requests.append({"actor": ctx.entity_users[o.entity_id], "obligation": o, "items": items})
+    out = surrender_bulk(requests=requests, key=f"replay-{year}-late", on_date=dt.date(year + 2, 1, 20))
+    refused += stages.surrender_refusals(out, requests, holdings, res)
     res.details.update({"year": year, "stragglers": len(share), "late_completions": len(late),
                         "refused": len(refused), "refusals": refused[:10]})
 

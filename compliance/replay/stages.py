@@ -527,17 +527,16 @@ def individual_relief(ctx: Context, res: StageResult) -> None:
 
 
 def _holdings(entity_ids, vintages: list[int]) -> dict:
-    """{entity pk: {vintage: available}} read through the registry's selectors."""
+    """{entity pk: {vintage: available}} read through the registry's selectors (one grouped query: per
+    entity and vintage it cost 40 s for 3,378 entities and six vintages, five times a replay)."""
     from registry import selectors as registry_selectors
     from registry import services as registry
 
     instruments = {v: registry.instrument_get_or_create_cea(vintage=v) for v in vintages}
-    out = {}
-    for entity in KeyEntity.objects.filter(pk__in=list(entity_ids)):
-        account = registry.account_for_entity(entity=entity, create=False)
-        out[entity.pk] = {v: (registry_selectors.balance(account, i).available if account else 0)
-                          for v, i in instruments.items()}
-    return out
+    ids = list(KeyEntity.objects.filter(pk__in=list(entity_ids)).values_list("pk", flat=True))
+    balances = registry_selectors.entity_balances(entity_ids=ids, instruments=instruments.values())
+    return {pk: {v: balances[pk][i.pk].available if i.pk in balances.get(pk, {}) else 0
+                 for v, i in instruments.items()} for pk in ids}
 
 
 CCER_TARGET_TCO2 = 3_720_000  # the report's offsets of the cycle, scaled by entities / 2,257
@@ -920,6 +919,20 @@ def surrender_stage(ctx: Context, res: StageResult) -> None:
                 refused.append(f"{o.entity_id}/{o.year} late: {exc}")
                 _give_back(holdings[o.entity_id], items)
     res.details.update({"refused": len(refused), "refusals": refused[:10], "late_completions": len(late_steps)})
+
+
+def surrender_refusals(out: dict, requests: list[dict], holdings: dict, res: StageResult) -> list[str]:
+    """Count what ``compliance.surrender_bulk`` did into ``res`` (its batches are the database transactions)
+    and give back the CEAs of the refused requests; return the refusals as text."""
+    from compliance.surrender_bulk import BATCH
+
+    refused = {r["obligation"]: f"{r['obligation']}: {r['message']}" for r in out["refused"]}
+    for request in requests:
+        if request["obligation"].pk in refused:
+            _give_back(holdings[request["obligation"].entity_id], request["items"])
+    res.rows += sum(len(steps) for steps in out["steps"].values())
+    res.transactions += (len(requests) + BATCH - 1) // BATCH
+    return list(refused.values())
 
 
 def _give_back(held: dict, items: list[dict]) -> None:

@@ -377,15 +377,14 @@ def test_plan_relief_and_borrowing_recorded_and_counted(cycle, entity, other_ent
 
     from .conftest import confirm
 
-    real = allowances_selectors.allocation_for
+    real = allowances_selectors.allocations_for
 
-    def allocation_for(entity_id, year):
-        figures = real(entity_id, year)
-        if entity_id == entity.pk:
-            figures.update(allocation_tco2=900_000, relief_tco2=20_000, borrowed_tco2=50_000)
+    def allocations_for(entity_ids, year):
+        figures = real(entity_ids, year)
+        figures[entity.pk].update(allocation_tco2=900_000, relief_tco2=20_000, borrowed_tco2=50_000)
         return figures
 
-    monkeypatch.setattr(allowances_selectors, "allocation_for", allocation_for)
+    monkeypatch.setattr(allowances_selectors, "allocations_for", allocations_for)
     confirm(entity, 2021, "1000000")
     confirm(other_entity, 2021, "400000")
     services.obligations_calculate(actor=national, cycle=cycle, year=2021)
