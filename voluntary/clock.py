@@ -11,12 +11,15 @@ import threading
 
 from django.utils import timezone
 
+from cets.common import clock
+
 _state = threading.local()
 
 
 def today() -> dt.date:
-    """The business date in Asia/Shanghai (or the date fixed by ``frozen``)."""
-    return getattr(_state, "day", None) or timezone.localdate()
+    """The business date in Asia/Shanghai (or the date fixed by ``frozen``, else the date of
+    ``cets.common.clock``: the wall clock's unless a replay runs as of a business moment)."""
+    return getattr(_state, "day", None) or timezone.localdate(clock.now())
 
 
 @contextlib.contextmanager
