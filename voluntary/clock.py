@@ -5,7 +5,6 @@ replays a project's real history (a disclosure in 2024, an issuance in 2025), an
 20-working-day windows, so both set the date with ``frozen(day)`` instead of patching the library.
 """
 
-import contextlib
 import datetime as dt
 import threading
 
@@ -22,12 +21,6 @@ def today() -> dt.date:
     return getattr(_state, "day", None) or timezone.localdate(clock.now())
 
 
-@contextlib.contextmanager
 def frozen(day: dt.date):
     """Run the block as if it were ``day`` (nested blocks restore the outer date)."""
-    previous = getattr(_state, "day", None)
-    _state.day = day
-    try:
-        yield day
-    finally:
-        _state.day = previous
+    return clock.overriding(_state, "day", day)

@@ -29,13 +29,18 @@ def now() -> dt.datetime:
 
 
 @contextlib.contextmanager
+def overriding(state: threading.local, name: str, value):
+    """Set ``state.name`` to ``value`` for the block, then restore what it was (nested blocks nest)."""
+    previous = getattr(state, name, None)
+    setattr(state, name, value)
+    try:
+        yield value
+    finally:
+        setattr(state, name, previous)
+
+
 def as_of(moment: dt.datetime):
     """Run the block as if it were ``moment`` (an aware datetime; a naive one is refused)."""
     if timezone.is_naive(moment):
         raise ValueError("as_of needs an aware datetime")
-    previous = getattr(_state, "moment", None)
-    _state.moment = moment
-    try:
-        yield moment
-    finally:
-        _state.moment = previous
+    return overriding(_state, "moment", moment)
