@@ -391,6 +391,12 @@ def trading(ctx: Context, res: StageResult, year: int) -> None:
     schedule, sold_on = defaultdict(list), {}
     for lot in listed:
         schedule[int(rng.integers(0, n_days))].append(lot)
+    if listed:  # the smallest shortfall lot (a listed order) on the last day: the session closes the year
+        smallest = min(listed, key=lambda x: x["quantity"])
+        for day_lots in schedule.values():
+            if smallest in day_lots:
+                day_lots.remove(smallest)
+        schedule[n_days - 1].append(smallest)
     for lot in trips:  # the early leg on any day but the last, the late one on a later day
         if lot["leg"] == "early":
             day = sold_on[lot["pair"]] = int(rng.integers(0, n_days - 1))
