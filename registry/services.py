@@ -122,6 +122,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cets.common import clock
 from cets.common.audit import audit_label, audit_record
 from cets.common.calendar import is_working_day
 from cets.common.errors import Conflict, DomainError, Forbidden
@@ -217,7 +218,7 @@ def _open_on_demand(lookup: dict, **fields) -> Account:
         return account
     try:
         with transaction.atomic():
-            account = _create_account(status=S.OPEN, opened_at=timezone.now(), **lookup, **fields)
+            account = _create_account(status=S.OPEN, opened_at=clock.now(), **lookup, **fields)
             audit_record(actor=None, action="registry.account.open", obj=account,
                          after={"number": account.number, "kind": account.kind})
             return account
@@ -317,7 +318,7 @@ def account_approve_opening(*, actor, account: Account) -> Account:
     _require_regulator(actor, account)
     governance.check_opening_approver(actor, account)
     return _set_status(account, old=[S.PROPOSED], new=S.OPEN, comment=_("Opening approved"), actor=actor,
-                       action="registry.account.approve_opening", opened_at=timezone.now(),
+                       action="registry.account.approve_opening", opened_at=clock.now(),
                        opened_by=actor if getattr(actor, "pk", None) else None)
 
 
@@ -420,7 +421,7 @@ def trusted_account_add(*, actor, account: Account, trusted: Account, descriptio
         raise DomainError(_("An account cannot trust itself."), "same_account", "trusted")
     locked = _lock(account, trusted)
     governance.check_trusted_pair(locked[account.pk], locked[trusted.pk])
-    active_from = governance.trusted_active_from(timezone.now())
+    active_from = governance.trusted_active_from(clock.now())
     entry, created = TrustedAccount.objects.get_or_create(account=account, trusted=trusted, defaults={
         "description": description[:200], "active_from": active_from})
     if not created:
@@ -786,7 +787,7 @@ def _is_trusted(from_account: Account, to_account: Account) -> bool:
     if from_account.organisation_id and from_account.organisation_id == to_account.organisation_id:
         return True
     return TrustedAccount.objects.filter(account=from_account, trusted=to_account,
-                                         active_from__lte=timezone.now()).exists()
+                                         active_from__lte=clock.now()).exists()
 
 
 def transfer_delay_hours() -> int:
@@ -897,7 +898,7 @@ def transaction_approve(*, actor, transaction: Transaction, grouped: bool = Fals
         raise Conflict(_("This transaction is %(status)s, not awaiting approval.") % {
             "status": locked.get_status_display()}, "wrong_status", None)
     tx = locked
-    now = timezone.now()
+    now = clock.now()
     tx.approved_by = actor
     if tx.kind == TK.TRANSFER:
         if _is_trusted(tx.from_account, tx.to_account):
@@ -1021,7 +1022,7 @@ def _transfer_locked(*, actor, from_account: Account, to_account: Account, instr
     _check_sender(sender, kind)
     _check_recipient(recipient, kind)
     _check_available(sender, instrument, quantity)
-    now = timezone.now()
+    now = clock.now()
     tx = Transaction(kind=kind, instrument=instrument, quantity=quantity, from_account=sender, to_account=recipient,
                      reference=reference[:120], proposed_by=actor if getattr(actor, "pk", None) else None)
     needs_second = actor is not None and sender.requires_second_approval and kind == TK.TRANSFER
@@ -1051,7 +1052,7 @@ def _transfer_at_once(*, actor, sender: Account, recipient: Account, instrument:
     fails; the same checks then run here on what it read and raise the same errors. Returns None when
     the sender started to require a second approval meanwhile: the caller takes the general path.
     """
-    now = timezone.now()
+    now = clock.now()
     proposer = actor if getattr(actor, "pk", None) else None
     tx = Transaction(kind=kind, status=TS.COMPLETED, instrument=instrument, quantity=quantity, from_account=sender,
                      to_account=recipient, reference=reference[:120], proposed_by=proposer, created_at=now,
@@ -1079,7 +1080,7 @@ def _transfer_at_once(*, actor, sender: Account, recipient: Account, instrument:
 
 def transfers_execute_due(*, now: dt.datetime | None = None) -> int:
     """Execute delayed transfers whose delay has passed; each in its own transaction. Returns how many ran."""
-    now = now or timezone.now()
+    now = now or clock.now()
     done = 0
     for pk in Transaction.objects.filter(status=TS.DELAYED, not_before__lte=now).values_list("pk", flat=True):
         with transaction.atomic():
@@ -1163,7 +1164,7 @@ def allocation_execute(*, actor, instrument: Instrument, allocations: dict, refe
         if job is not None:
             job_progress(job, advance=len(chunk))
     with transaction.atomic():
-        Transaction.objects.filter(pk=tx.pk).update(status=TS.COMPLETED, executed_at=timezone.now())
+        Transaction.objects.filter(pk=tx.pk).update(status=TS.COMPLETED, executed_at=clock.now())
         tx.refresh_from_db()
         _audit_tx(actor, tx, "complete", TS.PROCESSING)
     return tx
@@ -1189,7 +1190,7 @@ def _allocate_chunk(tx: Transaction, source: Account, instrument: Instrument, ch
     quantity = sum(q for _p, q in chunk)
     _check_available(locked[source.pk], instrument, quantity)
     ranges = _take(source.pk, instrument.pk, quantity)
-    now = timezone.now()
+    now = clock.now()
     blocks, legs, cursor = [], [], 0
     carved = defaultdict(list)
     for pk, qty in chunk:
@@ -1315,7 +1316,7 @@ def withdrawal_bulk_approve(*, actor, transaction: Transaction, job=None) -> dic
                 job_progress(job, advance=len(chunk))
         with _db_transaction.atomic():
             withdrawn = sum(BulkWithdrawalLine.objects.filter(transaction=tx).values_list("withdrawn", flat=True))
-            now = timezone.now()
+            now = clock.now()
             if withdrawn:
                 Transaction.objects.filter(pk=tx.pk).update(status=TS.COMPLETED, executed_at=now, quantity=withdrawn)
             else:
@@ -1390,7 +1391,7 @@ def _withdraw_chunk(tx: Transaction, chunk: list) -> int:
             cur.execute(f"UPDATE {HOLDING} SET total = total - CASE account_id {cases} END "
                         f"WHERE instrument_id = %s AND account_id IN ({marks})",
                         [v for pk in takers for v in (pk, take[pk])] + [tx.instrument_id, *takers])
-        now = timezone.now()
+        now = clock.now()
         _place(tx.to_account_id, tx.instrument_id, [r for pk in takers for r in ranges[pk]])
         TransactionLeg.objects.bulk_create([leg for pk in takers for leg in _legs(tx, pk, tx.to_account_id,
                                                                                    ranges[pk], now)],
@@ -1425,7 +1426,7 @@ def _retire(*, actor, kind: str, account: Account, instrument: Instrument, quant
     if governance.retirement_waits(actor, sender):
         return governance.retirement_request(actor=actor, kind=kind, sender=sender, target=accounts[target.pk],
                                              instrument=instrument, quantity=quantity, reference=reference, **fields)
-    now = timezone.now()
+    now = clock.now()
     tx = Transaction.objects.create(kind=kind, status=TS.COMPLETED, executed_at=now, instrument=instrument,
                                     quantity=quantity, from_account=sender, to_account=target,
                                     reference=(reference or "")[:120],
@@ -1655,7 +1656,7 @@ def reversal_propose(*, actor, transaction: Transaction, reason: str) -> Transac
                          "other."), "carry_over_part", "transaction")
     if original.kind in (TK.SURRENDER, TK.CCER_CANCELLATION):
         _check_year_open(original.compliance_year, field="transaction")
-    governance.check_reversal_window(original, timezone.now())
+    governance.check_reversal_window(original, clock.now())
     back_to = original.from_account or national_account(kind=K.NATIONAL_DELETION)
     governance.check_reversal_targets(Account.objects.filter(pk__in=governance.reversal_targets(original,
                                                                                                  back_to.pk)))
@@ -1773,7 +1774,7 @@ def reservation_settle(*, reservation: Reservation, to_account: Account, quantit
                        "insufficient_reserved", "quantity")
     recipient = accounts[to_account.pk]
     _check_recipient(recipient, TK.TRADE)
-    now = now or timezone.now()
+    now = now or clock.now()
     tx = Transaction.objects.create(kind=TK.TRADE, status=TS.COMPLETED, executed_at=now,
                                     instrument_id=reservation.instrument_id, quantity=quantity,
                                     from_account_id=reservation.account_id, to_account=recipient,
@@ -1853,7 +1854,7 @@ def reservations_settle(*, instrument: Instrument, reserve: list[Reservation], d
             raise Conflict(_("Only %(q)s units are still reserved.") % {"q": held}, "insufficient_reserved",
                            "quantity")
         left[key(delivery.reservation)] = held - delivery.quantity
-    now = now or timezone.now()
+    now = now or clock.now()
     for reservation in [*reserve, *locked.values()]:
         if key(reservation) in left:
             reservation.original_quantity = reservation.original_quantity or reservation.quantity

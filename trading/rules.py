@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cets.common import clock
 from cets.common.calendar import is_trading_day
 from cets.common.errors import DomainError
 from cets.common.money import whole_tonnes, yuan
@@ -21,8 +22,9 @@ CENT = Decimal("0.01")
 
 
 def market_now() -> dt.datetime:
-    """The exchange's clock (aware). Tests monkeypatch this function or pass ``now=`` to services."""
-    return timezone.now()
+    """The exchange's clock (aware): ``cets.common.clock`` (the wall clock unless a replay runs as of a business
+    moment). Tests monkeypatch this function or pass ``now=`` to services."""
+    return clock.now()
 
 
 def local(now: dt.datetime) -> dt.datetime:

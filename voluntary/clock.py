@@ -5,26 +5,22 @@ replays a project's real history (a disclosure in 2024, an issuance in 2025), an
 20-working-day windows, so both set the date with ``frozen(day)`` instead of patching the library.
 """
 
-import contextlib
 import datetime as dt
 import threading
 
 from django.utils import timezone
 
+from cets.common import clock
+
 _state = threading.local()
 
 
 def today() -> dt.date:
-    """The business date in Asia/Shanghai (or the date fixed by ``frozen``)."""
-    return getattr(_state, "day", None) or timezone.localdate()
+    """The business date in Asia/Shanghai (or the date fixed by ``frozen``, else the date of
+    ``cets.common.clock``: the wall clock's unless a replay runs as of a business moment)."""
+    return getattr(_state, "day", None) or timezone.localdate(clock.now())
 
 
-@contextlib.contextmanager
 def frozen(day: dt.date):
     """Run the block as if it were ``day`` (nested blocks restore the outer date)."""
-    previous = getattr(_state, "day", None)
-    _state.day = day
-    try:
-        yield day
-    finally:
-        _state.day = previous
+    return clock.overriding(_state, "day", day)

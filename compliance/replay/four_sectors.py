@@ -10,6 +10,10 @@ emissions; 2025: pre-allocation, balance values of the intensity sectors publish
 obligations of each annual cycle, surrender with stragglers (eligible vintages: a year's own and, for
 2024, earlier ones; 2025 only CEA25) and the closing of both cycles.
 
+Every stage that moves units runs on its business date (``cets.common.clock.as_of``; trading passes its own
+times): the registry's legs then fall on the replayed days, and the carry-over quotas, which read holdings at
+the 2025-12-31 cut-off and net sales of 2024-2025, are those of the replayed history (``BUSINESS_DAY``).
+
 Industrial entities are kept apart from power's in ``ctx.state["industry"]`` (key -> pk) so power's stages
 (which read the power fleet's frames) run unchanged.
 """
@@ -24,10 +28,11 @@ import numpy as np
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from cets.common import clock
 from entities.models import AgencyAssignment, City, KeyEntity, Province, Unit, User
 
 from . import industry as industry_module
-from . import stages
+from . import offsets, stages
 from .stages import Context, StageResult, need, replay_report
 
 YEARS = [2024, 2025]
@@ -35,6 +40,17 @@ SECTORS = ("power", "steel", "cement", "aluminium")
 SURRENDER_DAY = {2024: dt.date(2025, 12, 15), 2025: dt.date(2026, 12, 15)}
 # 99.99% of 2024's obligations surrendered on time (S6 [A]); the replay assumes the same for 2025 [C].
 COMPLIANCE = {2024: 0.9999, 2025: 0.9999}
+# The business day of each allocation run [C: the 2024 runs' days are not published; 2025's are the milestones:
+# industry pre-allocation by 2026-04-10 (power's by 06-30, run with it), final allocation by 2026-09-20].
+BUSINESS_DAY = {(2024, "pre_allocation"): dt.date(2024, 12, 20), (2024, "true_up"): dt.date(2025, 9, 19),
+                (2025, "pre_allocation"): dt.date(2026, 4, 10), (2025, "true_up"): dt.date(2026, 9, 18)}
+
+
+def settling_vintages(year: int) -> list[int]:
+    """The vintages that settle ``year``'s obligations and exist by then (2024: 2019-2024; 2025: CEA25)."""
+    from registry.vintages import eligible_vintages
+
+    return [v for v in eligible_vintages(year) if v <= year]
 
 
 def industry_ids(ctx: Context) -> list[int]:
@@ -154,7 +170,8 @@ def allocation_by_sector(ctx: Context, res: StageResult, year: int, kind: str) -
     """``stages.allocation_run`` over every sector, with what each sector received."""
     from allowances.models import EntityAllocation
 
-    stages.allocation_run(ctx, res, year, kind)
+    with clock.as_of(stages.local_dt(BUSINESS_DAY[(year, kind)])):
+        stages.allocation_run(ctx, res, year, kind)
     per_sector = defaultdict(int)
     for sector, tonnes in EntityAllocation.objects.filter(run_id=ctx.state[f"run_{year}_{kind}"]).values_list(
             "entity__sector_id", "allocation_tco2"):
@@ -177,12 +194,16 @@ def obligations(ctx: Context, res: StageResult, year: int) -> None:
 def surrender(ctx: Context, res: StageResult, year: int) -> None:
     """Everyone surrenders its whole obligation by the deadline from its eligible holdings, except a few
     stragglers (drawn in a seeded order until what they leave uncovered is ``1 - COMPLIANCE``), who
-    cover U(0.75, 0.97) on time; half of them complete after the deadline, before the closing."""
-    (surrender_bulk,) = need("compliance.surrender_bulk:surrender_bulk")
+    cover U(0.75, 0.97) on time; half of them complete after the deadline, before the closing. CEA-only
+    surrenders go through ``compliance.surrender_bulk`` (the same rules, 250 obligations a transaction); for
+    2025 an entity that received CCERs (``offsets.ccer_2025``) cancels them in its own surrender with the rest
+    in CEAs, and the holder of pre-relaunch CCERs offers them first and is refused (``offsets.offer_stale``).
+    Every surrender runs as of its day (``cets.common.clock``)."""
+    (surrender_, surrender_bulk) = need("compliance.services:surrender", "compliance.surrender_bulk:surrender_bulk")
+    from cets.common.errors import DomainError
     from compliance.models import Obligation
-    from registry.vintages import eligible_vintages
 
-    vintages = [v for v in eligible_vintages(year) if v <= year]
+    vintages = settling_vintages(year)
     obligations_ = list(Obligation.objects.filter(entity_id__in=all_ids(ctx), year=year).order_by("entity_id"))
     holdings = stages._holdings([o.entity_id for o in obligations_], vintages)
     rng = np.random.default_rng(ctx.fleet.seed + 41 + year)
@@ -196,24 +217,42 @@ def surrender(ctx: Context, res: StageResult, year: int) -> None:
         covered = max(covered, 1 - (target - missing) / max(1, o.remaining_tco2))
         share[o.pk] = covered
         missing += (1 - covered) * o.remaining_tco2
-    requests, late = [], []
-    for o in obligations_:
-        items = stages._cea_items(int(o.remaining_tco2 * share.get(o.pk, 1.0)), holdings[o.entity_id], year)
-        if items:
-            requests.append({"actor": ctx.entity_users[o.entity_id], "obligation": o, "items": items})
-        if o.pk in share and rng.random() < 0.5:
-            late.append(o.pk)
-    out = surrender_bulk(requests=requests, key=f"replay-{year}-on-time", on_date=SURRENDER_DAY[year])
-    refused = stages.surrender_refusals(out, requests, holdings, res)
+    requests, refused, late, stale = [], [], [], ctx.state.get("ccer_2025_stale", {})
+    day, late_day = SURRENDER_DAY[year], dt.date(year + 2, 1, 20)
+    with clock.as_of(stages.local_dt(day)):
+        for o in obligations_:
+            quantity = int(o.remaining_tco2 * share.get(o.pk, 1.0))
+            ccer = offsets.items_for(ctx, o.entity_id, year)
+            items = ccer + stages._cea_items(quantity - sum(i["quantity"] for i in ccer), holdings[o.entity_id], year)
+            if year == 2025 and o.entity_id == stale.get("entity"):
+                res.details["stale_ccer_offered"] = offsets.offer_stale(ctx, surrender_, o, day)
+            if ccer:
+                try:
+                    surrender_(actor=ctx.entity_users[o.entity_id], obligation=o, items=items, on_date=day)
+                    res.rows += len(items)
+                    res.transactions += 1
+                except DomainError as exc:
+                    refused.append(f"{o.entity_id}: {exc}")
+                    stages._give_back(holdings[o.entity_id], items)
+            elif items:
+                requests.append({"actor": ctx.entity_users[o.entity_id], "obligation": o, "items": items})
+            if o.pk in share and rng.random() < 0.5:
+                late.append(o.pk)
+        out = surrender_bulk(requests=requests, key=f"replay-{year}-on-time", on_date=day)
+    refused += stages.surrender_refusals(out, requests, holdings, res)
     requests = []
     for o in Obligation.objects.filter(pk__in=late).order_by("pk"):
         items = stages._cea_items(o.remaining_tco2, holdings[o.entity_id], year)
         if items:
             requests.append({"actor": ctx.entity_users[o.entity_id], "obligation": o, "items": items})
-    out = surrender_bulk(requests=requests, key=f"replay-{year}-late", on_date=dt.date(year + 2, 1, 20))
+    with clock.as_of(stages.local_dt(late_day)):
+        out = surrender_bulk(requests=requests, key=f"replay-{year}-late", on_date=late_day)
     refused += stages.surrender_refusals(out, requests, holdings, res)
     res.details.update({"year": year, "stragglers": len(share), "late_completions": len(late),
                         "refused": len(refused), "refusals": refused[:10]})
+    if year == 2025 and stale and res.details.get("stale_ccer_offered") != "ccer_registered_too_early":
+        res.status = "failed"
+        res.reason = f"pre-relaunch CCERs were not refused: {res.details.get('stale_ccer_offered')}"
 
 
 def _product(vintage: int):
@@ -230,15 +269,17 @@ def _product(vintage: int):
 
 
 def trading_lots(ctx: Context, year: int) -> list[dict]:
-    """Entities short of the year's obligation in its eligible vintages buy from entities long in them, the
-    largest shortfalls first from the largest surpluses (lots {buyer, seller, vintage, quantity})."""
+    """Entities short of the year's obligation in its eligible vintages (less the CCERs they will cancel) buy
+    from entities long in them, the largest shortfalls first from the largest surpluses (lots {buyer, seller,
+    vintage, quantity}). Each long entity offers the same share of its surplus (what the shortfalls need of all
+    surpluses, rounded up) and keeps the rest [C]: holders keep part of their surplus, as carry-over needs."""
     from compliance.models import Obligation
-    from registry.vintages import eligible_vintages
-
-    vintages = [v for v in eligible_vintages(year) if v <= year]
+    vintages = settling_vintages(year)
     owed = dict(Obligation.objects.filter(entity_id__in=all_ids(ctx), year=year).values_list(
         "entity_id", "quantity_tco2"))
     holdings = stages._holdings(list(owed), vintages)
+    for entity_id, uses in ctx.state.get(f"ccer_{year}", {}).items():
+        owed[entity_id] -= sum(q for _code, q in uses)
     needs, supply = [], []
     for entity_id, held in holdings.items():
         balance = sum(held.values()) - owed[entity_id]
@@ -251,7 +292,8 @@ def trading_lots(ctx: Context, year: int) -> list[dict]:
                 if take > 0:
                     supply.append([take, entity_id, vintage])
                     spare -= take
-    supply.sort(reverse=True)
+    share = min(1.0, sum(n[0] for n in needs) / max(1, sum(o[0] for o in supply)))
+    supply = sorted(([min(o[0], int(np.ceil(o[0] * share))), o[1], o[2]] for o in supply), reverse=True)
     lots = []
     for want, buyer in sorted(needs, reverse=True):
         for offer in supply:
@@ -266,14 +308,33 @@ def trading_lots(ctx: Context, year: int) -> list[dict]:
     return lots
 
 
+# The price path of 2025 [C: only the close, 74.63 yuan on the last trading day, is published (S6 [A]); the
+# points between are assumed, falling from early 2025 to an autumn low and recovering to the close, so that the
+# year's value over its volume comes near the published average, CNY 14.63 bn / 235 Mt = 62.3 yuan]. 2026
+# stays at the close's level [C].
+PRICE_PATH = [(dt.date(2025, 2, 1), 85.0), (dt.date(2025, 5, 1), 70.0), (dt.date(2025, 8, 1), 62.0),
+              (dt.date(2025, 10, 15), 45.0), (dt.date(2025, 11, 20), 62.0), (dt.date(2025, 12, 12), 74.63)]
+CLOSE = 74.63
+
+
+def price_target(day: dt.date) -> float:
+    if day.year != 2025:
+        return CLOSE
+    ordinals = [d.toordinal() for d, _p in PRICE_PATH]
+    return float(np.interp(day.toordinal(), ordinals, [p for _d, p in PRICE_PATH]))
+
+
 def next_price(close: float, day: dt.date, rng) -> float:
-    """Towards the published 2025 close (74.63 yuan) within +-4% a day, inside the +-10% listed band;
-    the same level assumed for 2026 [C]."""
-    step = float(np.clip((74.63 - close) / close * 0.35 + rng.normal(0, 0.01), -0.04, 0.04))
+    """Towards ``price_target`` within +-4% a day (inside the +-10% listed band); on the path's last day or
+    later, at the target once it is within the band (the year closes at the published close)."""
+    target = price_target(day)
+    if day >= PRICE_PATH[-1][0] and abs(target - close) <= 0.1 * close:
+        return round(target, 2)
+    step = float(np.clip((target - close) / close * 0.35 + rng.normal(0, 0.01), -0.04, 0.04))
     return round(close * (1 + step), 2)
 
 
-# Single-direction auctions (单向竞价) of 2025: 8 (published). The replay sells the largest shortfall lots
+# Single-direction auctions (单向竞价) of 2025: 8 (published). The replay sells the 8 largest shortfall lots
 # of each year this way, one a day in early December before the surrender [C: who sold is not published].
 AUCTIONS = 8
 
@@ -305,29 +366,56 @@ def auctions(ctx: Context, res: StageResult, lots: list[dict], products: dict, d
 
 
 def trading(ctx: Context, res: StageResult, year: int) -> None:
-    """The year's shortfalls traded in the following year (February to November), listed and bulk,
-    through the exchange's services (``stages.execute_lots``)."""
+    """The year's shortfalls traded in the following year (February to mid-December), listed and bulk,
+    through the exchange's services (``stages.execute_lots``), with the round trips of long and short holders
+    (``stages.round_trip_lots``: a seeded quarter of the holders sell 1-9% of what they hold beyond their sales
+    to a peer of their province and buy it back on a later day; 2 legs x 0.25 x 5% x ~8.2 Gt held = ~205 Mt
+    nationally, with ~30 Mt of shortfalls the published 235 Mt [C]); the 8 largest shortfall lots as
+    single-direction auctions in the first trading days of December."""
     from cets.common.calendar import is_trading_day
 
     rng = np.random.default_rng(ctx.fleet.seed + 43 + year)
     lots = trading_lots(ctx, year)
-    products = {v: _product(v) for v in sorted({lot["vintage"] for lot in lots})}
-    days = [d for d in (dt.date(year + 1, 2, 1) + dt.timedelta(days=i) for i in range(300))
-            if d <= dt.date(year + 1, 11, 30) and is_trading_day(d)]
-    n_days = min(len(days), max(8, min(60, len(lots) // 4 + 1)))
-    trading_days = [days[i] for i in sorted(rng.choice(len(days), size=n_days, replace=False))]
     by_size = sorted(range(len(lots)), key=lambda i: -lots[i]["quantity"])
-    auctioned = {i for i in by_size[:AUCTIONS] if lots[i]["quantity"] >= 100_000}
-    schedule = defaultdict(list)
-    for i, lot in enumerate(lots):
-        if i not in auctioned:
-            schedule[int(rng.integers(0, n_days))].append(lot)
-    stages.execute_lots(ctx, res, lots, schedule, trading_days, products, next_price, top=90 * 1.04 * 1.32,
-                        rng=rng, staff_name=f"exchange-{year}")
-    december = [d for d in (dt.date(year + 1, 12, 1) + dt.timedelta(days=i) for i in range(12)) if is_trading_day(d)]
-    res.details["auctions"] = auctions(ctx, res, [lots[i] for i in sorted(auctioned)], products, december)
+    auctioned = [lots[i] for i in sorted(by_size[:AUCTIONS])]
+    december = [d for d in (dt.date(year + 1, 12, 1) + dt.timedelta(days=i) for i in range(12))
+                if is_trading_day(d)][:len(auctioned)]
+    vintages = settling_vintages(year)
+    holdings = stages._holdings(all_ids(ctx), vintages)
+    provinces = dict(KeyEntity.objects.filter(pk__in=list(holdings)).values_list("pk", "province_id"))
+    # Round trips in the year's own vintage (the earlier ones are not held by the replay's entities).
+    traded_vintages = {year} | {lot["vintage"] for lot in lots}
+    holdings = {e: {v: q for v, q in held.items() if v in traded_vintages} for e, held in holdings.items()}
+    trips = stages.round_trip_lots(holdings, lots, provinces, ctx.fleet.seed + year)
+    listed = [lot for i, lot in enumerate(lots) if i not in set(by_size[:AUCTIONS])]
+    products = {v: _product(v) for v in sorted({lot["vintage"] for lot in lots + trips})}
+    days = [d for d in (dt.date(year + 1, 2, 1) + dt.timedelta(days=i) for i in range(320))
+            if d <= dt.date(year + 1, 12, 12) and is_trading_day(d) and d not in december]
+    n_days = min(len(days), max(8, min(60, (len(listed) + len(trips)) // 4 + 1)))
+    picked = rng.choice(len(days) - 1, size=n_days - 1, replace=False)  # and the last day: the year's close
+    trading_days = [days[i] for i in sorted(picked)] + [days[-1]]
+    schedule, sold_on = defaultdict(list), {}
+    for lot in listed:
+        schedule[int(rng.integers(0, n_days))].append(lot)
+    if listed:  # the smallest shortfall lot (a listed order) on the last day: the session closes the year
+        smallest = min(listed, key=lambda x: x["quantity"])
+        for day_lots in schedule.values():
+            if smallest in day_lots:
+                day_lots.remove(smallest)
+        schedule[n_days - 1].append(smallest)
+    for lot in trips:  # the early leg on any day but the last, the late one on a later day
+        if lot["leg"] == "early":
+            day = sold_on[lot["pair"]] = int(rng.integers(0, n_days - 1))
+        else:
+            day = int(rng.integers(sold_on[lot["pair"]] + 1, n_days))
+        schedule[day].append(lot)
+    # The auctions' parties get their trading accounts and cash with the others (scheduled on no listed day).
+    stages.execute_lots(ctx, res, listed + trips + auctioned, schedule, trading_days, products, next_price,
+                        top=90 * 1.04 * 1.32, rng=rng, staff_name=f"exchange-{year}")
+    res.details["auctions"] = auctions(ctx, res, auctioned, products, december)
     traded = [t for t in ctx.state.get("trade_log", []) if t["day"].year == year + 1]
-    res.details.update({"year": year, "lots": len(lots), "trading_days": n_days,
+    res.details.update({"year": year, "lots": len(lots), "round_trip_lots": len(trips), "trading_days": n_days,
+                        "round_trip_tco2": sum(lot["quantity"] for lot in trips),
                         "unmatched_need_tco2": ctx.state[f"unmatched_need_{year}"],
                         "traded_tco2": sum(t["quantity"] for t in traded),
                         "value_cny": round(sum(t["quantity"] * t["price"] for t in traded), 2),
@@ -345,12 +433,9 @@ CARRY_OVER_FRACTION = (0.3, 1.0)
 def carry_over(ctx: Context, res: StageResult) -> None:
     """The registry notifies every holder of its quota; a seeded share of holders apply (in the first batch
     or the second) for part of what they may carry; a national regulator proposes, a second approves: the
-    2019-2024 units are retired and the same quantity of CEA25 issued.
-
-    Known limit: the quota reads holdings at the scheme's cut-off (``registry_selectors.holdings_at``), and
-    the registry stamps the replay's movements with the wall-clock time (after the cut-off), so the replayed
-    holders' quotas are mostly 0 and few apply; a business-date clock for the registry (as
-    ``voluntary.clock.frozen``) would let the replay carry over what the real holders did."""
+    2019-2024 units are retired and the same quantity of CEA25 issued, two days after the application (the
+    registry's moves as of that day, ``cets.common.clock``). The quotas are read from the replayed history:
+    holdings at the cut-off and net sales of 2024-2025, both stamped on their business days."""
     notices, submit, propose, decide = need(
         "compliance.carryover_services:notices_issue", "compliance.carryover_services:application_submit",
         "compliance.carryover_services:application_propose", "compliance.carryover_services:application_decide")
@@ -377,13 +462,38 @@ def carry_over(ctx: Context, res: StageResult) -> None:
         except DomainError as exc:
             refused.append(f"{notice.entity_id}: {exc}")
             continue
-        application = propose(actor=ctx.users["national"], application=application)
-        decide(actor=ctx.users["national2"], application=application, approve=True)
+        with clock.as_of(now + dt.timedelta(days=2)):
+            application = propose(actor=ctx.users["national"], application=application)
+            decide(actor=ctx.users["national2"], application=application, approve=True)
         approved += quantity
         res.rows += 1
         res.transactions += 3
+    res.details["quotas"] = quota_summary(scheme, all_ids(ctx))
     res.details.update({"notices": out, "applications": res.rows, "carried_tco2": approved,
                         "refused": len(refused), "refusals": refused[:10]})
+
+
+def quota_summary(scheme, entity_ids: list[int]) -> dict:
+    """The notices' quotas: holders, sellers (net sales > 0), sellers at the formula (10,000 + 1.5 x net
+    sales) and capped at their holdings, quotas above the base, zero quotas, total."""
+    from compliance.carryover import quota
+    from compliance.models import CarryOverNotice
+
+    rows = list(CarryOverNotice.objects.filter(scheme=scheme, entity_id__in=entity_ids).values_list(
+        "net_sales_tco2", "holdings_tco2", "quota_tco2"))
+    sellers = [r for r in rows if r[0] > 0]
+    uncapped = [quota(net_sales=r[0], holdings=r[0] * 2 + scheme.base_tco2, base=scheme.base_tco2,
+                      multiplier=scheme.multiplier) for r in sellers]
+    return {"holders": len(rows), "sellers": len(sellers),
+            "sellers_at_formula": sum(r[2] == u for r, u in zip(sellers, uncapped, strict=True)),
+            "sellers_capped": sum(r[2] == r[1] < u for r, u in zip(sellers, uncapped, strict=True)),
+            "sellers_above_base": sum(r[2] > scheme.base_tco2 for r in sellers),
+            "above_base": sum(r[2] > scheme.base_tco2 for r in rows), "zero": sum(r[2] == 0 for r in rows),
+            "total_tco2": sum(r[2] for r in rows)}
+
+
+def ccer(ctx: Context, res: StageResult) -> None:
+    offsets.ccer_2025(ctx, res, all_ids(ctx))
 
 
 def closing(ctx: Context, res: StageResult, year: int) -> None:
@@ -417,6 +527,7 @@ def plan(years: list[int]) -> list[tuple]:
             verified = [*verified, f"balance values {year}"]
         steps += [(f"true-up {year}", allocation_by_sector, (year, "true_up"), verified),
                   (f"obligations {year}", obligations, (year,), [f"true-up {year}"]),
+                  *([("CCER 2025", ccer, (), ["obligations 2025"])] if year == 2025 else []),
                   (f"trading {year}", trading, (year,), [f"obligations {year}"]),
                   (f"surrender {year}", surrender, (year,), [f"obligations {year}"]),
                   (f"closing {year}", closing, (year,), [f"surrender {year}"])]
@@ -450,7 +561,18 @@ def figures(ctx: Context, years: list[int]) -> dict:
     out["entities"] = dict(out["entities"], total=len(sector_of))
     if "trading_2025" in ctx.state:
         out["trading_2025"] = {k: ctx.state["trading_2025"][k] for k in ("traded_tco2", "value_cny", "close",
-                                                                          "auction_count")}
+                                                                          "auction_count", "round_trip_tco2")}
+    if "ccer_issued_2025" in ctx.state:
+        used = [(o.offsets_tco2, o.quantity_tco2) for o in Obligation.objects.filter(entity_id__in=ids, year=2025)
+                if o.offsets_tco2]
+        out["ccer"] = {"issued_by_end_2025_tco2": ctx.state["ccer_issued_2025"],
+                       "published_scaled_tco2": round(offsets.PUBLISHED_TCO2 * len(ids) / offsets.NATIONAL_ENTITIES),
+                       "used_2025_tco2": sum(u for u, _q in used), "entities": len(used),
+                       "max_share": max((u / q for u, q in used), default=0)}
+    if "carry-over" in ctx.done:
+        from compliance.carryover_selectors import scheme_get
+
+        out["carry_over"] = quota_summary(scheme_get("2025"), ids)
     for year in years:
         y = {"verified_tco2": defaultdict(int), "allocated_tco2": defaultdict(int)}
         for entity_id, tonnes in Verification.objects.filter(entity_id__in=ids, year=year,
@@ -490,10 +612,22 @@ def headline(system: dict, years: list[int]) -> list[tuple[str, str, str]]:
         rate = y.get("surrender_rate")
         rows.append((f"{year} surrender rate", f"{rate:.3%}" if rate is not None else "-",
                      PUBLISHED["surrender_rate_2024"] if year == 2024 else "-"))
-    traded = system.get("trading_2025")
-    rows += [("2025 trading (traded, value, close)", "not replayed" if not traded else
-              f"{traded['traded_tco2'] / 1e6:,.1f} Mt, CNY {traded['value_cny'] / 1e9:,.2f} bn, close "
-              + ", ".join(f"{k} {v:.2f}" for k, v in traded["close"].items())
-              + f", {traded['auction_count']} auctions", PUBLISHED["trading_2025"]),
-             ("CCER registered by end-2025", "not replayed", PUBLISHED["ccer_registered_2025"])]
+    traded, share = system.get("trading_2025"), system["entities"]["total"] / PUBLISHED["entities"]["total"]
+    rows.append(("2025 trading (traded, value, close)", "not replayed" if not traded else
+                 f"{traded['traded_tco2'] / 1e6:,.1f} Mt, CNY {traded['value_cny'] / 1e9:,.2f} bn, close "
+                 + ", ".join(f"{k} {v:.2f}" for k, v in traded["close"].items())
+                 + f", {traded['auction_count']} auctions",
+                 PUBLISHED["trading_2025"] + f" (run's share: {235 * share:,.1f} Mt, CNY {14.63 * share:,.2f} bn)"))
+    ccer_ = system.get("ccer")
+    rows += [("CCER registered by end-2025", "not replayed" if not ccer_ else
+              f"{ccer_['issued_by_end_2025_tco2'] / 1e6:,.2f} Mt (run's share of the published: "
+              f"{ccer_['published_scaled_tco2'] / 1e6:,.2f} Mt)", PUBLISHED["ccer_registered_2025"])]
+    if ccer_:
+        rows.append(("CCER used for 2025 (entities, max share)", f"{ccer_['used_2025_tco2'] / 1e6:,.2f} Mt "
+                     f"({ccer_['entities']}, {ccer_['max_share']:.2%})", "- (cap 5%)"))
+    carry = system.get("carry_over")
+    if carry:
+        rows.append(("carry-over quotas (sellers at formula/capped)",
+                     f"{carry['total_tco2'] / 1e6:,.2f} Mt, {carry['holders']} holders, {carry['sellers']} "
+                     f"sellers ({carry['sellers_at_formula']}/{carry['sellers_capped']})", "-"))
     return rows

@@ -64,6 +64,32 @@ def test_four_sector_replay_allocates_every_sector_and_closes_both_years(replay)
         assert all(a["status"] == "closed" for a in trading["auctions"])
     assert stage["carry-over"]["details"]["notices"]["holders"] == 16
     assert all(check["ok"] for check in replay["checks"].values()), replay["checks"]
+    offsets_trading_and_carry_over(replay)  # the same run (a replay per test would double the suite's time)
+
+
+def offsets_trading_and_carry_over(replay):
+    """CCERs of projects registered after 2024-01-22 offset at most 5% of each 2025 obligation; the pre-relaunch
+    CCERs offered for 2025 are refused by the registry; 2025's trading has round trips and up to 8 auctions
+    closing at the published close; the carry-over quotas of sellers are real (holdings at the cut-off and net
+    sales read from the business-dated history)."""
+    from compliance.models import CarryOverNotice, Obligation
+
+    stage = {s["name"]: s for s in replay["stages"]}
+    ccer = stage["CCER 2025"]["details"]
+    assert ccer["issued_by_end_2025_tco2"] > 0 and ccer["transferred_tco2"] == ccer["issued_by_end_2025_tco2"]
+    assert stage["surrender 2025"]["details"]["stale_ccer_offered"] == "ccer_registered_too_early"
+    used = [(o.offsets_tco2, o.quantity_tco2) for o in Obligation.objects.filter(year=2025) if o.offsets_tco2]
+    assert used and sum(u for u, _q in used) == replay["figures"]["ccer"]["used_2025_tco2"] == ccer["transferred_tco2"]
+    assert all(u <= q * 0.05 for u, q in used)
+    assert not [o for o in Obligation.objects.filter(year=2024) if o.offsets_tco2]
+    trading = stage["trading 2024"]["details"]
+    assert trading["round_trip_tco2"] > 0 and trading["close"]["CEA24"] == 74.63
+    assert trading["auction_count"] == min(8, trading["lots"])
+    sellers = CarryOverNotice.objects.filter(net_sales_tco2__gt=0)
+    assert sellers.exists()
+    for notice in sellers:
+        assert notice.quota_tco2 == min(10_000 + notice.net_sales_tco2 * 3 // 2, notice.holdings_tco2)
+    assert sellers.filter(quota_tco2__gt=10_000).exists()
 
 
 def test_four_sectors_need_their_years_and_all_sectors(tmp_path):
