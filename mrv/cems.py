@@ -148,7 +148,7 @@ def hours_frame(*, entity_id: int, rows, now: dt.datetime | None = None) -> pd.D
 
 def _ensure_partitions(hours: pd.Series) -> None:
     """PostgreSQL: create the month partitions the batch needs (advisory-locked, so concurrent loads agree)."""
-    months = sorted({(t.year, t.month) for t in hours.dt.to_period("M").drop_duplicates().dt.start_time})
+    months = sorted(set(zip(hours.dt.year, hours.dt.month, strict=True)))
     with connection.cursor() as cursor:
         for year, month in months:
             nxt = (year + month // 12, month % 12 + 1)
@@ -204,8 +204,7 @@ def hours_ingest(*, actor: User, rows, now: dt.datetime | None = None) -> dict:
         cursor.execute(f"INSERT INTO mrv_cemshour AS h ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
                        f"FROM cems_stage WHERE true ON CONFLICT (point_id, hour) DO UPDATE SET {updates} "
                        f"WHERE {DIFFERS.replace('s.', 'excluded.')}")
-        if connection.vendor != "postgresql":
-            cursor.execute("DROP TABLE cems_stage")
+        cursor.execute("DROP TABLE cems_stage")
     names = [*VALUES, "status"]
     audit_record_many([{"actor": actor, "action": "mrv.cems.hour.change", "object_type": "mrv.cemshour",
                         "object_id": f"{row[0]}:{row[1]}", "before": dict(zip(names, row[2:9], strict=True)),

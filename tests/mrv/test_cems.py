@@ -25,11 +25,15 @@ def rows(code="P1", start=dt.datetime(2024, 4, 1), n=3, co2=12.0, flow=1_000_000
             for i in range(n)]
 
 
-@pytest.fixture
-def point(entity_user, unit, hubei):
+def approved_point(entity_user, unit, hubei):
     proposed = cems.point_propose(actor=entity_user, unit=unit, code="P1", device="SICK MCS100E HW #A123",
                                   certified_on=dt.date(2023, 11, 1), commissioned_on=dt.date(2023, 12, 1))
     return cems.point_review(actor=hubei, point=proposed, approve=True)
+
+
+@pytest.fixture
+def point(entity_user, unit, hubei):
+    return approved_point(entity_user, unit, hubei)
 
 
 def ingest(user, data):
