@@ -158,26 +158,52 @@ def _ensure_partitions(hours: pd.Series) -> None:
                            f"TO ('{nxt[0]}-{nxt[1]:02d}-01 00:00+00')")
 
 
-def _stage(frame: pd.DataFrame) -> None:
-    """Fill the temporary table ``cems_stage`` with the frame (COPY on PostgreSQL)."""
+def _load(frame: pd.DataFrame, table: str) -> None:
+    """Write the frame's rows into ``table`` (COPY on PostgreSQL, which routes rows to the month partitions)."""
     postgres = connection.vendor == "postgresql"
     data = frame.copy()
     data["hour"] = data["hour"].dt.strftime("%Y-%m-%d %H:%M:%S+00" if postgres else "%Y-%m-%d %H:%M:%S")
     with connection.cursor() as cursor:
         if postgres:
-            cursor.execute("CREATE TEMP TABLE cems_stage (LIKE mrv_cemshour INCLUDING DEFAULTS) ON COMMIT DROP")
             buffer = io.StringIO()
             data.to_csv(buffer, index=False, header=False, na_rep="\\N", sep="\t")
             buffer.seek(0)
-            cursor.cursor.copy_expert(f"COPY cems_stage ({', '.join(COLUMNS)}) FROM STDIN", buffer)
+            cursor.cursor.copy_expert(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN", buffer)
         else:
-            cursor.execute("CREATE TEMP TABLE cems_stage AS SELECT * FROM mrv_cemshour WHERE 0")
             rows = data.astype(object).where(data.notna(), None).itertuples(index=False, name=None)
-            cursor.executemany(f"INSERT INTO cems_stage ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * 9)})",
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * 9)})",
                                list(rows))
 
 
+def _overlaps(frame: pd.DataFrame, point_ids: list[int]) -> bool:
+    """Whether any stored hour of these points falls in the batch's time span (a resend or a correction)."""
+    return CemsHour.objects.filter(point_id__in=point_ids, hour__gte=frame["hour"].min().to_pydatetime(),
+                                   hour__lte=frame["hour"].max().to_pydatetime()).exists()
+
+
 DIFFERS = " OR ".join(f"h.{c} IS DISTINCT FROM s.{c}" for c in [*VALUES, "status"])
+
+
+def _upsert(frame: pd.DataFrame) -> tuple[int, list]:
+    """Stage the batch, read the stored hours it changes, then insert or update: (existing hours, changes)."""
+    like = "(LIKE mrv_cemshour INCLUDING DEFAULTS)" if connection.vendor == "postgresql" else \
+        "AS SELECT * FROM mrv_cemshour WHERE 0"
+    on = "h.point_id = s.point_id AND h.hour = s.hour"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE cems_stage {like}")
+        _load(frame, "cems_stage")
+        cursor.execute(f"SELECT count(*) FROM cems_stage s JOIN mrv_cemshour h ON {on}")
+        existing = cursor.fetchone()[0]
+        cursor.execute(f"SELECT s.point_id, s.hour, {', '.join(f'h.{c}' for c in [*VALUES, 'status'])}, "
+                       f"{', '.join(f's.{c}' for c in [*VALUES, 'status'])} FROM cems_stage s "
+                       f"JOIN mrv_cemshour h ON {on} WHERE {DIFFERS}")
+        changed = cursor.fetchall()
+        updates = ", ".join(f"{c} = excluded.{c}" for c in [*VALUES, "status"])
+        cursor.execute(f"INSERT INTO mrv_cemshour AS h ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
+                       f"FROM cems_stage WHERE true ON CONFLICT (point_id, hour) DO UPDATE SET {updates} "
+                       f"WHERE {DIFFERS.replace('s.', 'excluded.')}")
+        cursor.execute("DROP TABLE cems_stage")
+    return existing, changed
 
 
 @transaction.atomic
@@ -191,20 +217,11 @@ def hours_ingest(*, actor: User, rows, now: dt.datetime | None = None) -> dict:
     lock_rows(MonitoringPoint.objects.filter(pk__in=point_ids))  # one writer per point: audits see a stable past
     if connection.vendor == "postgresql":
         _ensure_partitions(frame["hour"])
-    _stage(frame)
-    on = "h.point_id = s.point_id AND h.hour = s.hour"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM cems_stage s JOIN mrv_cemshour h ON {on}")
-        existing = cursor.fetchone()[0]
-        cursor.execute(f"SELECT s.point_id, s.hour, {', '.join(f'h.{c}' for c in [*VALUES, 'status'])}, "
-                       f"{', '.join(f's.{c}' for c in [*VALUES, 'status'])} FROM cems_stage s "
-                       f"JOIN mrv_cemshour h ON {on} WHERE {DIFFERS}")
-        changed = cursor.fetchall()
-        updates = ", ".join(f"{c} = excluded.{c}" for c in [*VALUES, "status"])
-        cursor.execute(f"INSERT INTO mrv_cemshour AS h ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
-                       f"FROM cems_stage WHERE true ON CONFLICT (point_id, hour) DO UPDATE SET {updates} "
-                       f"WHERE {DIFFERS.replace('s.', 'excluded.')}")
-        cursor.execute("DROP TABLE cems_stage")
+    if not _overlaps(frame, point_ids):  # new hours only (the points are locked): straight in
+        _load(frame, "mrv_cemshour")
+        existing, changed = 0, []
+    else:
+        existing, changed = _upsert(frame)
     names = [*VALUES, "status"]
     audit_record_many([{"actor": actor, "action": "mrv.cems.hour.change", "object_type": "mrv.cemshour",
                         "object_id": f"{row[0]}:{row[1]}", "before": dict(zip(names, row[2:9], strict=True)),

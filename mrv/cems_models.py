@@ -59,7 +59,9 @@ class CemsHour(models.Model):
     """One point's hour (hour = start of the hour, UTC). Created by raw SQL: partitioned by month on PostgreSQL."""
 
     pk = models.CompositePrimaryKey("point", "hour")
-    point = models.ForeignKey(MonitoringPoint, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: ingestion checks every point under its row lock, and a per-row FK check would
+    # cost a seventh of a bulk load. Points are never deleted (their entity is PROTECTed).
+    point = models.ForeignKey(MonitoringPoint, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     hour = models.DateTimeField(_("hour"))
     co2_pct = models.FloatField(_("CO2 (% vol, dry)"), null=True)
     flow_nm3h = models.FloatField(_("flow (m3/h, standard dry)"), null=True)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 # The hourly table is written by hand: range-partitioned by month on PostgreSQL (partitions are created on
 # demand by mrv.cems), a plain table elsewhere (SQLite demo and tests). Django keeps the model's state.
 HOURS_COLUMNS = """
-    point_id bigint NOT NULL REFERENCES mrv_monitoringpoint (id) DEFERRABLE INITIALLY DEFERRED,
+    point_id bigint NOT NULL,
     hour timestamp with time zone NOT NULL,
     co2_pct double precision NULL, flow_nm3h double precision NULL, temp_c double precision NULL,
     pressure_kpa double precision NULL, moisture_pct double precision NULL, o2_pct double precision NULL,
@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                     ('moisture_pct', models.FloatField(null=True, verbose_name='moisture (%)')),
                     ('o2_pct', models.FloatField(null=True, verbose_name='O2 (%)')),
                     ('status', models.CharField(choices=[('valid', 'Valid'), ('invalid', 'Invalid'), ('maintenance', 'Maintenance'), ('calibration', 'Calibration'), ('missing', 'Missing')], max_length=12, verbose_name='status')),
-                    ('point', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='mrv.monitoringpoint')),
+                    ('point', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='mrv.monitoringpoint')),
                 ],
                 options={
                     'verbose_name': 'CEMS hour',
