@@ -1,6 +1,7 @@
 """CEMS (issue 18): points, hourly ingestion, mass, substitution, completeness and the accounting comparison."""
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 
@@ -154,3 +155,16 @@ def test_monthly_comparison_warns_above_the_sector_threshold_with_both_figures(p
         assert warning.details["co2_t"] == pytest.approx(accounting * factor, rel=1e-5)
         assert warning.details["threshold"] == 0.10
         assert cems.compare_month(2024, 4, NOW) == {}  # the open warning is not raised twice
+
+
+def test_the_nightly_warning_job_compares_the_last_two_months(point, entity_user, unit):
+    from cets.common.jobs import job_create
+    from mrv.jobs import run_warnings_nightly
+
+    _accounting(entity_user, unit)
+    ingest(entity_user, rows(n=720, flow=2_000_000.0))  # far above the accounting
+    job = job_create(kind="mrv.warnings_nightly", params={"years": []}, total=0)
+    with mock.patch("mrv.jobs.timezone.localdate", return_value=dt.date(2024, 6, 3)), \
+            mock.patch("mrv.cems.timezone.now", return_value=NOW):
+        result = run_warnings_nightly(job)
+    assert result["new_warnings"] == {"cems 2024-05": {}, "cems 2024-04": {"cems_deviation": 1}}
