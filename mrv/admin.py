@@ -12,7 +12,8 @@ from entities.admin import AgencyAssignmentAdmin
 from entities.admin_scoping import RegulatorAdmin, RegulatorReadOnlyInline
 from entities.models import AgencyAssignment, Organisation, SectorListing, User
 
-from . import agencies, early_warnings, listing, reviews, services, verifications
+from . import agencies, cems, early_warnings, listing, reviews, services, verifications
+from .cems_models import MonitoringPoint
 from .models import (
     AccountingParameter,
     AgencyRating,
@@ -133,6 +134,19 @@ class QualityControlPlanAdmin(RegulatorAdmin):
     def approve(self, request, queryset):
         _each(self, request, queryset, lambda p: services.qc_plan_review(actor=request.user, plan=p, approve=True),
               _("%(n)d plans approved."))
+
+
+@admin.register(MonitoringPoint)
+class MonitoringPointAdmin(RegulatorAdmin):
+    list_display = ["entity", "code", "unit", "device", "certified_on", "commissioned_on", "status"]
+    list_filter = ["status"]
+    search_fields = ["code", "entity__name", "unit__code"]
+    actions = [*RegulatorAdmin.actions, "approve"]
+
+    @admin.action(description=_("Approve (provincial regulator)"))
+    def approve(self, request, queryset):
+        _each(self, request, queryset, lambda p: cems.point_review(actor=request.user, point=p, approve=True),
+              _("%(n)d points approved."))
 
 
 @admin.register(AnnualReport)

@@ -1,7 +1,12 @@
 """Job handlers of the mrv app: early-warning runs (per batch of submissions and nightly per year)."""
 
+import datetime as dt
+
+from django.utils import timezone
+
 from cets.common.jobs import job_handler, job_progress
 
+from .cems import compare_month
 from .early_warnings import warnings_run
 
 
@@ -21,4 +26,8 @@ def run_warnings_nightly(job) -> dict:
     for index, year in enumerate(years, start=1):
         result[str(year)] = warnings_run(year=year)
         job_progress(job, done=index, total=len(years), message=f"{year} checked")
+    # CEMS against the accounting for the last two ended months (late submissions are caught the next night).
+    last = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    for day in (last, last.replace(day=1) - dt.timedelta(days=1)):
+        result[f"cems {day:%Y-%m}"] = compare_month(day.year, day.month)
     return {"new_warnings": result}

@@ -821,4 +821,5 @@ class SectorList(Sector):
         verbose_name_plural = _("sector lists (build from verified data)")
 
 
+from .cems_models import CemsHour, HourStatus, MonitoringPoint  # noqa: E402,F401
 from .sector_models import VerifiedFacilityValue  # noqa: E402,F401  (kept in its own module for size)

@@ -92,6 +92,7 @@ SEEDS = [
     ("mrv.migrations.0013_sector_accounting_parameters", "seed"),
     ("mrv.migrations.0015_seed_sector_warning_rules", "seed"),
     ("mrv.migrations.0017_first_cycle_grid_factor_and_fuel_oil", "seed"),
+    ("mrv.migrations.0021_cems", "seed"),
     ("trading.migrations.0002_seed_products", "seed"),
     ("voluntary.migrations.0002_methodologies", "seed"),
     ("voluntary.migrations.0003_methodologies_2025_and_offset_rule", "seed"),
